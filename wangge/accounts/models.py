@@ -1,0 +1,67 @@
+"""Accounts: a role and the area nodes it covers decide everything a user may see."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    DISTRICT_ADMIN = "district_admin", _("区级管理员")
+    STREET_STAFF = "street_staff", _("街道工作人员")
+    COMMUNITY_STAFF = "community_staff", _("社区工作人员")
+    GRID_WORKER = "grid_worker", _("网格员")
+    PETITION_OFFICE = "petition_office", _("信访办")
+    DEPARTMENT = "department", _("职能部门")
+    GUARDIAN = "guardian", _("监护人")
+    AUDITOR = "auditor", _("审计员")
+
+
+# Roles that see ID numbers, phones and care categories in full on a detail page. Lists and
+# exports are masked for everyone; an auditor reads the log, not the registry.
+FULL_DETAIL_ROLES = frozenset(
+    {Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_WORKER, Role.PETITION_OFFICE}
+)
+REGISTRY_ROLES = FULL_DETAIL_ROLES | {Role.DEPARTMENT, Role.GUARDIAN}
+IMPORT_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF})
+EXPORT_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_WORKER})
+
+
+class User(AbstractUser):
+    role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default=Role.GRID_WORKER)
+    full_name = models.CharField(_("姓名"), max_length=60, blank=True)
+    phone = models.CharField(_("手机号"), max_length=20, blank=True)
+    areas = models.ManyToManyField(
+        "areas.Area", verbose_name=_("负责区域"), blank=True, related_name="staff", through="AreaAssignment"
+    )
+
+    class Meta:
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+    @property
+    def role_label(self) -> str:
+        return str(Role(self.role).label)
+
+    @property
+    def sees_full_detail(self) -> bool:
+        return self.role in FULL_DETAIL_ROLES
+
+    @property
+    def is_district_admin(self) -> bool:
+        return self.role == Role.DISTRICT_ADMIN and self.is_active
+
+
+class AreaAssignment(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="assignments")
+    area = models.ForeignKey("areas.Area", on_delete=models.CASCADE, related_name="assignments")
+    since = models.DateField(_("起始日期"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("区域分配")
+        verbose_name_plural = _("区域分配")
+        constraints = [models.UniqueConstraint(fields=["user", "area"], name="assignment_unique")]

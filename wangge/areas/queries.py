@@ -1,0 +1,67 @@
+"""Scoped reads of areas and buildings.
+
+Area outlines and names are not personal data, but a worker's pages show only their part of
+the tree: the areas assigned to them, everything below, and the path above for context.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from wangge.accounts.models import Role
+from wangge.areas.models import Area, Building
+from wangge.core.scope import NOTHING, area_filter, assigned_areas
+
+
+def areas_visible_to(user: Any) -> QuerySet[Area]:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Area.objects.none()
+    if user.role == Role.GUARDIAN:
+        return Area.objects.none()
+    query = area_filter(user)  # descendants, through the denormalised ancestor columns
+    for ids in assigned_areas(user).values():
+        query |= Q(pk__in=ids)
+        # ancestors, for breadcrumbs and the tree
+        for column in ("district", "street", "community"):
+            query |= Q(pk__in=Area.objects.filter(pk__in=ids).exclude(**{column: None}).values(column))
+    return Area.objects.filter(query) if query is not NOTHING else Area.objects.none()
+
+
+def areas_within(user: Any) -> QuerySet[Area]:
+    """Areas the user is responsible for: their assignments and below (no ancestors)."""
+    if not getattr(user, "is_authenticated", False) or user.role == Role.GUARDIAN:
+        return Area.objects.none()
+    query = area_filter(user)
+    for ids in assigned_areas(user).values():
+        query |= Q(pk__in=ids)
+    return Area.objects.filter(query)
+
+
+def buildings_visible_to(user: Any) -> QuerySet[Building]:
+    if not getattr(user, "is_authenticated", False) or user.role == Role.GUARDIAN:
+        return Building.objects.none()
+    return Building.objects.filter(area_filter(user))
+
+
+def get_area(user: Any, pk: Any) -> Area:
+    try:
+        return areas_visible_to(user).get(pk=pk)
+    except (Area.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def get_building(user: Any, pk: Any) -> Building:
+    try:
+        return buildings_visible_to(user).select_related("grid", "community").get(pk=pk)
+    except (Building.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def grid_at(*, lon: float, lat: float, within: QuerySet[Area] | None = None) -> Area | None:
+    """Which grid contains this WGS-84 coordinate (shapely point-in-polygon)."""
+    from wangge.areas.geometry import locate
+
+    return locate(lon=lon, lat=lat, level=Area.Level.GRID, within=within)

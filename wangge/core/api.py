@@ -1,0 +1,18 @@
+"""API plumbing shared by every app: errors in one shape, translated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Http404):
+        # Same body whether the object does not exist or is out of scope.
+        exc = exceptions.NotFound(_("未找到。"))
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,39 @@
+"""Access scope primitives: which area columns a user's assignments open.
+
+Every table holding personal data carries ``grid``, ``community``, ``street`` and ``district``
+columns; ``area_filter(user)`` turns the user's assigned area nodes into one ``Q`` over them.
+The registry's ``queries.py`` builds every scoped read on it; nothing else filters by hand.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.db.models import Q
+
+NOTHING = Q(pk__in=[])
+
+
+def assigned_areas(user: Any) -> dict[str, list[int]]:
+    """Area ids by level for an active, authenticated user; cached on the user object."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return {}
+    cached = getattr(user, "_wangge_areas", None)
+    if cached is None:
+        from wangge.areas.models import Area
+
+        cached = defaultdict(list)
+        for area_id, level in Area.objects.filter(assignments__user=user).values_list("id", "level"):
+            cached[level].append(area_id)
+        cached = dict(cached)
+        user._wangge_areas = cached
+    return cached
+
+
+def area_filter(user: Any, *, prefix: str = "") -> Q:
+    """``Q`` matching rows inside any area assigned to the user (empty when none)."""
+    query = NOTHING
+    for level, ids in assigned_areas(user).items():
+        query |= Q(**{f"{prefix}{level}__in": ids})
+    return query

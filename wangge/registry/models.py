@@ -1,0 +1,203 @@
+"""The resident registry: households, residents, life events and care categories.
+
+Households and residents carry their grid, community, street and district so that every scoped
+read is one indexed filter, and a city-wide deployment can shard by district.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from wangge.areas.models import Area, Building
+
+
+class Scoped(models.Model):
+    """Area columns copied from the building; kept in step by the registry's actions."""
+
+    grid = models.ForeignKey(
+        Area, verbose_name=_("网格"), null=True, blank=True, related_name="+", on_delete=models.PROTECT
+    )
+    community = models.ForeignKey(Area, verbose_name=_("社区"), related_name="+", on_delete=models.PROTECT)
+    street = models.ForeignKey(Area, verbose_name=_("街道"), related_name="+", on_delete=models.PROTECT)
+    district = models.ForeignKey(Area, verbose_name=_("区"), related_name="+", on_delete=models.PROTECT)
+
+    class Meta:
+        abstract = True
+
+    def copy_scope(self, source: Building | Scoped) -> None:
+        self.grid_id = source.grid_id
+        self.community_id = source.community_id
+        self.street_id = source.street_id
+        self.district_id = source.district_id
+
+
+class Household(Scoped):
+    building = models.ForeignKey(Building, verbose_name=_("楼栋"), related_name="households", on_delete=models.PROTECT)
+    entrance = models.CharField(_("单元"), max_length=10, blank=True)
+    room = models.CharField(_("房号"), max_length=20)
+    head = models.ForeignKey(
+        "Resident", verbose_name=_("户主"), null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
+    note = models.TextField(_("备注"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("住户")
+        verbose_name_plural = _("住户")
+        ordering = ["building_id", "entrance", "room"]
+        constraints = [
+            models.UniqueConstraint(fields=["building", "entrance", "room"], name="household_unique_address")
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+    @property
+    def address(self) -> str:
+        entrance = f"{self.entrance}单元" if self.entrance else ""
+        return f"{self.building.name}{entrance}{self.room}"
+
+
+class Resident(Scoped):
+    class Sex(models.TextChoices):
+        MALE = "M", _("男")
+        FEMALE = "F", _("女")
+
+    class Status(models.TextChoices):
+        LIVING = "living", _("在住")
+        MOVED_OUT = "moved_out", _("已迁出")
+        DECEASED = "deceased", _("已故")
+
+    class Relationship(models.TextChoices):
+        HEAD = "head", _("户主")
+        SPOUSE = "spouse", _("配偶")
+        CHILD = "child", _("子女")
+        PARENT = "parent", _("父母")
+        GRANDCHILD = "grandchild", _("孙子女")
+        GRANDPARENT = "grandparent", _("祖父母")
+        SIBLING = "sibling", _("兄弟姐妹")
+        CHILD_IN_LAW = "child_in_law", _("儿媳/女婿")
+        OTHER = "other", _("其他")
+
+    household = models.ForeignKey(
+        Household, verbose_name=_("住户"), null=True, blank=True, related_name="members", on_delete=models.PROTECT
+    )
+    name = models.CharField(_("姓名"), max_length=60)
+    id_number = models.CharField(_("公民身份号码"), max_length=18, unique=True)
+    sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices)
+    birth_date = models.DateField(_("出生日期"), db_index=True)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    relationship = models.CharField(
+        _("与户主关系"), max_length=20, choices=Relationship.choices, default=Relationship.OTHER
+    )
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.LIVING, db_index=True)
+    ethnicity = models.CharField(_("民族"), max_length=20, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("居民")
+        verbose_name_plural = _("居民")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CareCategory(models.Model):
+    """A sensitive tag such as 独居老人 or 低保; the set is data, so a district can add its own."""
+
+    code = models.SlugField(_("代码"), max_length=30, unique=True)
+    name = models.CharField(_("名称"), max_length=40, unique=True)
+    name_en = models.CharField(_("英文名称"), max_length=60, blank=True)
+    aliases = models.CharField(_("别名"), max_length=200, blank=True, help_text=_("导入时也能识别的名称，用逗号分隔"))
+
+    class Meta:
+        verbose_name = _("人员类别")
+        verbose_name_plural = _("人员类别")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CareTag(models.Model):
+    resident = models.ForeignKey(Resident, related_name="care_tags", on_delete=models.CASCADE)
+    category = models.ForeignKey(CareCategory, verbose_name=_("类别"), related_name="tags", on_delete=models.PROTECT)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("登记人"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    recorded_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("人员类别标记")
+        verbose_name_plural = _("人员类别标记")
+        constraints = [models.UniqueConstraint(fields=["resident", "category"], name="care_tag_unique")]
+
+
+class LifeEvent(models.Model):
+    class Kind(models.TextChoices):
+        BIRTH = "birth", _("出生")
+        MOVE_IN = "move_in", _("迁入")
+        MOVE_OUT = "move_out", _("迁出")
+        MARRIAGE = "marriage", _("结婚")
+        DEATH = "death", _("死亡")
+
+    resident = models.ForeignKey(Resident, related_name="events", on_delete=models.PROTECT)
+    kind = models.CharField(_("事件"), max_length=12, choices=Kind.choices)
+    date = models.DateField(_("日期"))
+    household = models.ForeignKey(Household, null=True, blank=True, related_name="+", on_delete=models.SET_NULL)
+    detail = models.JSONField(_("详情"), default=dict, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("生活事件")
+        verbose_name_plural = _("生活事件")
+        ordering = ["-date", "-id"]
+
+
+class Guardianship(models.Model):
+    """A guardian account sees exactly the residents it is guardian of, nothing else."""
+
+    guardian = models.ForeignKey(settings.AUTH_USER_MODEL, related_name="guardianships", on_delete=models.CASCADE)
+    resident = models.ForeignKey(Resident, related_name="guardianships", on_delete=models.CASCADE)
+    relationship = models.CharField(_("关系"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("监护关系")
+        verbose_name_plural = _("监护关系")
+        constraints = [models.UniqueConstraint(fields=["guardian", "resident"], name="guardianship_unique")]
+
+
+class SearchKey(models.Model):
+    """One searchable form of a resident's name (simplified, pinyin, initials) or number.
+
+    Searching is a range scan on ``key`` (``key >= q AND key < q + U+FFFF``), which uses the
+    B-tree index on SQLite and PostgreSQL alike; the area columns let the scope filter apply
+    without a join.
+    """
+
+    resident = models.ForeignKey(Resident, related_name="search_keys", on_delete=models.CASCADE)
+    key = models.CharField(max_length=80)
+    # The same column names as on Resident, so one scope filter serves both; no FK constraint
+    # or index of their own: the key index does the work and these only narrow its range.
+    grid = models.ForeignKey(
+        Area, null=True, related_name="+", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False
+    )
+    community = models.ForeignKey(
+        Area, related_name="+", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False
+    )
+    street = models.ForeignKey(Area, related_name="+", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False)
+    district = models.ForeignKey(
+        Area, related_name="+", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["key"], name="search_key_idx")]
+
+    def __str__(self) -> str:
+        return self.key

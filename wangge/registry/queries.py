@@ -1,0 +1,61 @@
+"""Every scoped read of personal data in the registry.
+
+Views, the API, search and export call these with the acting user and nothing else filters
+households or residents by hand. ``get_*`` raise ``Http404`` for objects out of scope, so a
+page never confirms that someone exists outside the caller's areas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from wangge.accounts.models import REGISTRY_ROLES, Role
+from wangge.core.scope import NOTHING, area_filter
+from wangge.registry.models import Household, Resident, SearchKey
+
+
+def _resident_filter(user: Any) -> Q:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return NOTHING
+    if user.role not in REGISTRY_ROLES:
+        return NOTHING
+    if user.role == Role.GUARDIAN:
+        return Q(guardianships__guardian=user)
+    return area_filter(user)
+
+
+def residents_visible_to(user: Any) -> QuerySet[Resident]:
+    return Resident.objects.filter(_resident_filter(user))
+
+
+def households_visible_to(user: Any) -> QuerySet[Household]:
+    if getattr(user, "role", None) == Role.GUARDIAN:
+        return Household.objects.filter(members__guardianships__guardian=user).distinct()
+    if not getattr(user, "is_authenticated", False) or user.role not in REGISTRY_ROLES:
+        return Household.objects.none()
+    return Household.objects.filter(area_filter(user))
+
+
+def search_keys_visible_to(user: Any) -> QuerySet[SearchKey]:
+    if getattr(user, "role", None) == Role.GUARDIAN:
+        return SearchKey.objects.filter(resident__guardianships__guardian=user)
+    if not getattr(user, "is_authenticated", False) or user.role not in REGISTRY_ROLES:
+        return SearchKey.objects.none()
+    return SearchKey.objects.filter(area_filter(user))
+
+
+def get_resident(user: Any, pk: Any) -> Resident:
+    try:
+        return residents_visible_to(user).select_related("household__building", "grid", "community").get(pk=pk)
+    except (Resident.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def get_household(user: Any, pk: Any) -> Household:
+    try:
+        return households_visible_to(user).select_related("building", "grid", "community").get(pk=pk)
+    except (Household.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None

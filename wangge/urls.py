@@ -1,0 +1,25 @@
+"""URL map: each app owns its pages (``urls.py``) and its API (``api.py``)."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+api_patterns = [
+    path("", include("wangge.areas.api")),
+    path("", include("wangge.registry.api")),
+    path("", include("wangge.accounts.api")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_patterns)),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("wangge.accounts.urls")),
+    path("", include("wangge.areas.urls")),
+    path("", include("wangge.registry.urls")),
+    path("", include("wangge.core.urls")),
+    path("", include("wangge.web.urls")),
+]
