@@ -1,0 +1,279 @@
+"""Every write to the registry: atomic, audited, named ``<thing>_<verb>``.
+
+Life events are actions on the registry that also leave a ``LifeEvent`` row, so the history of
+a household survives the change (who moved out when, and where to).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from wangge.areas.models import Area, Building
+from wangge.core import idnumbers
+from wangge.core.audit import Action, audit
+from wangge.registry.models import CareCategory, CareTag, Household, LifeEvent, Resident
+from wangge.registry.search import index_residents
+
+EDITABLE_FIELDS = frozenset({"name", "phone", "relationship", "ethnicity"})
+
+
+def _parse_id(number: str) -> idnumbers.IDNumber:
+    try:
+        return idnumbers.parse(number)
+    except idnumbers.InvalidIDNumber as exc:
+        raise ValidationError({"id_number": str(exc)}) from None
+
+
+def building_create(*, by: Any, community: Area, name: str, grid: Area | None = None, **fields: Any) -> Building:
+    if community.level != Area.Level.COMMUNITY:
+        raise ValidationError({"community": _("楼栋必须属于一个社区")})
+    if grid is not None and grid.community_id != community.pk:
+        raise ValidationError({"grid": _("网格不在该社区内")})
+    with transaction.atomic():
+        building = Building.objects.create(community=community, grid=grid, name=name, **fields)
+        audit(actor=by, action=Action.CREATE, obj=building, summary=_("新建楼栋 %(name)s") % {"name": name})
+    return building
+
+
+def household_create(*, by: Any, building: Building, entrance: str = "", room: str) -> Household:
+    room = room.strip()
+    if not room:
+        raise ValidationError({"room": _("请填写房号")})
+    with transaction.atomic():
+        if Household.objects.filter(building=building, entrance=entrance, room=room).exists():
+            raise ValidationError({"room": _("该房号已登记为一户")})
+        household = Household(building=building, entrance=entrance, room=room)
+        household.copy_scope(building)
+        household.save()
+        audit(actor=by, action=Action.CREATE, obj=household, summary=_("新建住户 %(a)s") % {"a": household.address})
+    return household
+
+
+def resident_register(
+    *,
+    by: Any,
+    household: Household,
+    name: str,
+    id_number: str,
+    phone: str = "",
+    relationship: str = Resident.Relationship.OTHER,
+    ethnicity: str = "",
+    event: str = LifeEvent.Kind.MOVE_IN,
+    date: dt.date | None = None,
+) -> Resident:
+    """Add a person to a household: a move-in by default, a birth with ``event="birth"``."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": _("请填写姓名")})
+    parsed = _parse_id(id_number)
+    if Resident.objects.filter(id_number=parsed.number).exists():
+        raise ValidationError({"id_number": _("该身份号码已登记")})
+    with transaction.atomic():
+        resident = Resident(
+            household=household,
+            name=name,
+            id_number=parsed.number,
+            sex=parsed.sex,
+            birth_date=parsed.birth_date,
+            phone=phone.strip(),
+            relationship=relationship,
+            ethnicity=ethnicity,
+        )
+        resident.copy_scope(household)
+        resident.save()
+        if relationship == Resident.Relationship.HEAD and household.head_id is None:
+            household.head = resident
+            household.save(update_fields=["head"])
+        LifeEvent.objects.create(
+            resident=resident,
+            kind=event,
+            date=date or (parsed.birth_date if event == LifeEvent.Kind.BIRTH else dt.date.today()),
+            household=household,
+            recorded_by=by,
+        )
+        index_residents([resident])
+        audit(
+            actor=by,
+            action=Action.CREATE,
+            obj=resident,
+            summary=_("登记居民 %(name)s 入住 %(a)s") % {"name": name, "a": household.address},
+            detail={"event": event, "warnings": list(parsed.warnings)},
+        )
+    return resident
+
+
+def birth_register(
+    *, by: Any, household: Household, name: str, id_number: str, relationship: str = Resident.Relationship.CHILD
+) -> Resident:
+    return resident_register(
+        by=by,
+        household=household,
+        name=name,
+        id_number=id_number,
+        relationship=relationship,
+        event=LifeEvent.Kind.BIRTH,
+    )
+
+
+def resident_update(*, by: Any, resident: Resident, **changes: Any) -> Resident:
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError({field: _("该字段不能直接修改") for field in unknown})
+    before = {field: getattr(resident, field) for field in changes}
+    with transaction.atomic():
+        for field, value in changes.items():
+            setattr(resident, field, value.strip() if isinstance(value, str) else value)
+        if not resident.name:
+            raise ValidationError({"name": _("请填写姓名")})
+        resident.save(update_fields=[*changes, "updated_at"])
+        if {"name", "phone"} & set(changes):
+            index_residents([resident])
+        audit(
+            actor=by,
+            action=Action.UPDATE,
+            obj=resident,
+            summary=_("修改居民 %(name)s 的信息") % {"name": resident.name},
+            detail={"fields": sorted(changes), "before_fields": sorted(k for k, v in before.items() if v)},
+        )
+    return resident
+
+
+def _require_status(resident: Resident, *allowed: str) -> None:
+    if resident.status not in allowed:
+        raise ValidationError(
+            {"status": _("%(name)s 当前状态为%(status)s，不能登记此事件")
+             % {"name": resident.name, "status": resident.get_status_display()}}
+        )  # fmt: skip
+
+
+def resident_move_out(*, by: Any, resident: Resident, date: dt.date, destination: str = "") -> Resident:
+    _require_status(resident, Resident.Status.LIVING)
+    with transaction.atomic():
+        household = resident.household
+        resident.status = Resident.Status.MOVED_OUT
+        resident.save(update_fields=["status", "updated_at"])
+        if household is not None and household.head_id == resident.pk:
+            household.head = None
+            household.save(update_fields=["head"])
+        LifeEvent.objects.create(
+            resident=resident,
+            kind=LifeEvent.Kind.MOVE_OUT,
+            date=date,
+            household=household,
+            detail={"destination": destination},
+            recorded_by=by,
+        )
+        audit(actor=by, action=Action.EVENT, obj=resident, summary=_("%(name)s 迁出") % {"name": resident.name})
+    return resident
+
+
+def resident_move_in(
+    *, by: Any, resident: Resident, household: Household, date: dt.date, relationship: str | None = None
+) -> Resident:
+    """Move a known person (moved out, or living elsewhere in the district) into a household."""
+    _require_status(resident, Resident.Status.LIVING, Resident.Status.MOVED_OUT)
+    with transaction.atomic():
+        previous = resident.household
+        resident.household = household
+        resident.status = Resident.Status.LIVING
+        if relationship:
+            resident.relationship = relationship
+        resident.copy_scope(household)
+        resident.save()
+        if previous is not None and previous.pk != household.pk and previous.head_id == resident.pk:
+            previous.head = None
+            previous.save(update_fields=["head"])
+        LifeEvent.objects.create(
+            resident=resident,
+            kind=LifeEvent.Kind.MOVE_IN,
+            date=date,
+            household=household,
+            detail={"from_household": previous.pk if previous else None},
+            recorded_by=by,
+        )
+        index_residents([resident])
+        audit(
+            actor=by,
+            action=Action.EVENT,
+            obj=resident,
+            summary=_("%(name)s 迁入 %(a)s") % {"name": resident.name, "a": household.address},
+        )
+    return resident
+
+
+def resident_die(*, by: Any, resident: Resident, date: dt.date) -> Resident:
+    _require_status(resident, Resident.Status.LIVING, Resident.Status.MOVED_OUT)
+    with transaction.atomic():
+        resident.status = Resident.Status.DECEASED
+        resident.save(update_fields=["status", "updated_at"])
+        household = resident.household
+        if household is not None and household.head_id == resident.pk:
+            household.head = None
+            household.save(update_fields=["head"])
+        LifeEvent.objects.create(
+            resident=resident, kind=LifeEvent.Kind.DEATH, date=date, household=household, recorded_by=by
+        )
+        audit(actor=by, action=Action.EVENT, obj=resident, summary=_("登记 %(name)s 死亡") % {"name": resident.name})
+    return resident
+
+
+def resident_marry(
+    *, by: Any, resident: Resident, date: dt.date, spouse: Resident | None = None, spouse_name: str = ""
+) -> Resident:
+    _require_status(resident, Resident.Status.LIVING)
+    if spouse is not None and spouse.pk == resident.pk:
+        raise ValidationError({"spouse": _("不能与本人结婚")})
+    with transaction.atomic():
+        detail = {"spouse_id": spouse.pk if spouse else None, "spouse_name": spouse.name if spouse else spouse_name}
+        LifeEvent.objects.create(
+            resident=resident,
+            kind=LifeEvent.Kind.MARRIAGE,
+            date=date,
+            household=resident.household,
+            detail=detail,
+            recorded_by=by,
+        )
+        if spouse is not None:
+            LifeEvent.objects.create(
+                resident=spouse,
+                kind=LifeEvent.Kind.MARRIAGE,
+                date=date,
+                household=spouse.household,
+                detail={"spouse_id": resident.pk, "spouse_name": resident.name},
+                recorded_by=by,
+            )
+        audit(actor=by, action=Action.EVENT, obj=resident, summary=_("登记 %(name)s 结婚") % {"name": resident.name})
+    return resident
+
+
+def care_tag_add(*, by: Any, resident: Resident, category: CareCategory, note: str = "") -> CareTag:
+    with transaction.atomic():
+        tag, created = CareTag.objects.get_or_create(
+            resident=resident, category=category, defaults={"recorded_by": by, "note": note}
+        )
+        if created:
+            audit(
+                actor=by,
+                action=Action.CREATE,
+                obj=tag,
+                summary=_("为 %(name)s 登记人员类别 %(category)s") % {"name": resident.name, "category": category.name},
+            )
+    return tag
+
+
+def care_tag_remove(*, by: Any, resident: Resident, category: CareCategory) -> None:
+    with transaction.atomic():
+        deleted, _rows = CareTag.objects.filter(resident=resident, category=category).delete()
+        if deleted:
+            audit(
+                actor=by,
+                action=Action.DELETE,
+                object_type="registry.caretag",
+                object_id=f"{resident.pk}:{category.code}",
+                summary=_("取消 %(name)s 的人员类别 %(category)s") % {"name": resident.name, "category": category.name},
+            )
