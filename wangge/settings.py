@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import xstatic.pkg.leaflet
 from django.utils.translation import gettext_lazy as _
 
 from wangge.core import env
@@ -99,6 +100,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Leaflet ships as a Python package (xstatic-leaflet): no Node build, served as static/leaflet/.
+STATICFILES_DIRS = [("leaflet", xstatic.pkg.leaflet.BASE_DIR)]
 STATIC_ROOT = DATA_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "media"}},
