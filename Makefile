@@ -1,0 +1,50 @@
+# One entry point for developers. `make demo` and `make test` are the README's two commands.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export WANGGE_DATA_DIR ?= $(CURDIR)/var
+PG_URL ?= postgres://postgres@127.0.0.1:5432/wangge
+
+.PHONY: setup setup-test demo serve test test-sqlite test-postgres lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+setup: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+setup-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+
+demo: setup
+	WANGGE_DEMO=true $(BIN)/wangge migrate --verbosity 0
+	WANGGE_DEMO=true $(BIN)/wangge demo
+	WANGGE_DEMO=true $(BIN)/wangge serve --bind 127.0.0.1:8000
+
+serve: setup
+	$(BIN)/wangge serve
+
+lint: setup-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy wangge
+	WANGGE_DATA_DIR=$$(mktemp -d) $(BIN)/wangge makemigrations --check --dry-run
+
+test-sqlite: setup-test
+	WANGGE_DATA_DIR=$$(mktemp -d) $(BIN)/pytest -q
+
+# The same suite again on PostgreSQL; browser tests ran already on SQLite.
+test-postgres: setup-test
+	@$(BIN)/python scripts/check_services.py postgres
+	WANGGE_DATA_DIR=$$(mktemp -d) DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -m "not browser"
+
+test: lint test-sqlite test-postgres
+
+bench: setup-test
+	$(BIN)/python bench/search.py
+	$(BIN)/python bench/import_residents.py
+	$(BIN)/python bench/gridding.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
