@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "wangge.accounts",
     "wangge.areas",
     "wangge.registry",
+    "wangge.protection",
     "wangge.web",
 ]
 
@@ -147,3 +148,14 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", default="WARNING")},
 }
+
+# Missing-person protection (wangge.protection): the MQTT broker the worker subscribes to, and
+# how long location trails are kept (locations tied to an open incident are kept longer).
+MQTT_URL = env.string("MQTT_URL", default="mqtt://127.0.0.1:1883")
+WANGGE_LOCATION_RETENTION_DAYS = env.integer("WANGGE_LOCATION_RETENTION_DAYS", default=30, minimum=1)
+WANGGE_ZONE_DWELL_SECONDS = env.integer("WANGGE_ZONE_DWELL_SECONDS", default=60, minimum=0)
+WANGGE_SILENT_MINUTES = env.integer("WANGGE_SILENT_MINUTES", default=10, minimum=1)
+WANGGE_LOW_BATTERY_PERCENT = env.integer("WANGGE_LOW_BATTERY_PERCENT", default=15, minimum=0)
+WANGGE_WEBHOOK_URL = env.string("WANGGE_WEBHOOK_URL", default="")
+WANGGE_WEBHOOK_SECRET = env.string("WANGGE_WEBHOOK_SECRET", default="")
+WANGGE_SMS_BACKEND = env.string("WANGGE_SMS_BACKEND", default="wangge.protection.notify.LoggingSmsBackend")

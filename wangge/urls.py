@@ -8,6 +8,7 @@ api_patterns = [
     path("", include("wangge.areas.api")),
     path("", include("wangge.registry.api")),
     path("", include("wangge.accounts.api")),
+    path("", include("wangge.protection.api")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
@@ -20,6 +21,7 @@ urlpatterns = [
     path("", include("wangge.accounts.urls")),
     path("", include("wangge.areas.urls")),
     path("", include("wangge.registry.urls")),
+    path("", include("wangge.protection.urls")),
     path("", include("wangge.core.urls")),
     path("", include("wangge.web.urls")),
 ]

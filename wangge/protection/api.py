@@ -1,0 +1,3 @@
+"""Device endpoints and the REST API of missing-person protection."""
+
+urlpatterns: list = []

@@ -1,0 +1,328 @@
+"""Missing-person protection: enrolment with consent, phones, their locations, zones and alerts.
+
+A person is tracked only while an enrolment is active and its consent covers tracking; the
+ingest refuses everything else. Locations are stored in WGS-84 whatever the phone sends.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from wangge.areas.models import Area
+from wangge.registry.models import Resident, Scoped
+
+_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_identifier() -> str:
+    """An unguessable device id (≈ 103 bits), lowercase letters and digits so OsmAnd accepts it."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(20))
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class Enrolment(Scoped):
+    resident = models.ForeignKey(Resident, verbose_name=_("居民"), related_name="enrolments", on_delete=models.PROTECT)
+    active = models.BooleanField(_("有效"), default=True, db_index=True)
+    enrolled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("登记人"), null=True, related_name="+", on_delete=models.SET_NULL
+    )
+    enrolled_at = models.DateTimeField(_("登记时间"), default=timezone.now)
+    ended_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("走失防护登记")
+        verbose_name_plural = _("走失防护登记")
+        ordering = ["-enrolled_at"]
+
+    def __str__(self) -> str:
+        return str(self.resident)
+
+    def active_consent(self) -> Consent | None:
+        return self.consents.filter(withdrawn_at__isnull=True, covers_tracking=True).order_by("-date", "-id").first()
+
+
+class Consent(models.Model):
+    class GivenBy(models.TextChoices):
+        PERSON = "person", _("本人")
+        GUARDIAN = "guardian", _("监护人")
+
+    enrolment = models.ForeignKey(Enrolment, related_name="consents", on_delete=models.CASCADE)
+    given_by_kind = models.CharField(_("同意人"), max_length=10, choices=GivenBy.choices)
+    given_by_name = models.CharField(_("同意人姓名"), max_length=60)
+    relationship = models.CharField(_("与本人关系"), max_length=20, blank=True)
+    date = models.DateField(_("同意日期"))
+    covers_tracking = models.BooleanField(_("同意位置跟踪"), default=True)
+    covers_sharing_workers = models.BooleanField(_("同意向网格员共享"), default=True)
+    covers_sharing_police = models.BooleanField(_("同意走失时向公安共享"), default=True)
+    document = models.FileField(_("同意书扫描件"), upload_to="consents/%Y/", blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("登记人"), null=True, related_name="+", on_delete=models.SET_NULL
+    )
+    recorded_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+    withdrawn_at = models.DateTimeField(_("撤回时间"), null=True, blank=True, db_index=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("撤回登记人"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.SET_NULL,
+    )
+
+    class Meta:
+        verbose_name = _("知情同意")
+        verbose_name_plural = _("知情同意")
+        ordering = ["-date", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.given_by_name} {self.date}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.withdrawn_at is None and self.covers_tracking
+
+
+class Profile(models.Model):
+    """The missing-person profile kept ready in advance (the "Herbert protocol")."""
+
+    enrolment = models.OneToOneField(Enrolment, related_name="profile", on_delete=models.CASCADE)
+    photo = models.ImageField(_("近期照片"), upload_to="profiles/%Y/", blank=True)
+    photo_taken_on = models.DateField(_("拍摄日期"), null=True, blank=True)
+    appearance = models.TextField(_("外貌特征"), blank=True, help_text=_("身高、体型、发型、常穿衣物等"))
+    habits = models.TextField(_("习惯"), blank=True)
+    routines = models.TextField(_("日常作息"), blank=True)
+    places = models.TextField(_("常去地点"), blank=True)
+    previous_addresses = models.TextField(_("曾经住址"), blank=True)
+    workplaces = models.TextField(_("曾经工作单位"), blank=True)
+    medical_notes = models.TextField(_("医疗信息（敏感）"), blank=True)
+    guardian_phones = models.TextField(_("监护人及电话"), blank=True, help_text=_("每行一位：姓名 电话"))
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, related_name="+", on_delete=models.SET_NULL)
+
+    class Meta:
+        verbose_name = _("走失预案档案")
+        verbose_name_plural = _("走失预案档案")
+
+    def __str__(self) -> str:
+        return str(self.enrolment)
+
+
+class Device(models.Model):
+    class CoordSystem(models.TextChoices):
+        WGS84 = "wgs84", _("WGS-84（GPS 原始坐标）")
+        GCJ02 = "gcj02", _("GCJ-02（国测局坐标）")
+
+    enrolment = models.ForeignKey(Enrolment, related_name="devices", on_delete=models.CASCADE)
+    name = models.CharField(_("名称"), max_length=60, default="手机")
+    # OsmAnd id and OwnTracks user at once; the OwnTracks device name is ``owntracks_device``.
+    identifier = models.CharField(_("设备标识"), max_length=40, unique=True, default=new_identifier)
+    owntracks_device = models.CharField(_("OwnTracks 设备名"), max_length=40, default="phone")
+    password_hash = models.CharField(max_length=200, blank=True)
+    coord_system = models.CharField(_("坐标系"), max_length=8, choices=CoordSystem.choices, default=CoordSystem.WGS84)
+    active = models.BooleanField(_("启用"), default=True)
+    registered_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+    # The latest fix (by device time) and what it said.
+    last_seen = models.DateTimeField(_("最后定位时间"), null=True, blank=True, db_index=True)
+    last_received = models.DateTimeField(_("最后接收时间"), null=True, blank=True)
+    last_lat = models.FloatField(null=True, blank=True)
+    last_lon = models.FloatField(null=True, blank=True)
+    accuracy = models.FloatField(_("精度（米）"), null=True, blank=True)
+    speed = models.FloatField(_("速度（米/秒）"), null=True, blank=True)
+    battery = models.FloatField(_("电量（%）"), null=True, blank=True)
+    # Zone state for the dwell rule: when the device was first seen outside and how many
+    # consecutive fixes since; cleared by a fix inside.
+    outside_since = models.DateTimeField(null=True, blank=True)
+    outside_fixes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("定位设备")
+        verbose_name_plural = _("定位设备")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def set_password(self, raw: str) -> None:
+        self.password_hash = make_password(raw)
+
+    def check_password(self, raw: str) -> bool:
+        return bool(self.password_hash) and check_password(raw, self.password_hash)
+
+
+class Location(models.Model):
+    class Source(models.TextChoices):
+        OWNTRACKS_HTTP = "owntracks_http", _("OwnTracks（HTTP）")
+        OWNTRACKS_MQTT = "owntracks_mqtt", _("OwnTracks（MQTT）")
+        OSMAND = "osmand", _("OsmAnd / Traccar Client")
+
+    device = models.ForeignKey(Device, related_name="locations", on_delete=models.CASCADE)
+    enrolment = models.ForeignKey(Enrolment, related_name="locations", on_delete=models.CASCADE)
+    # Carried for sharding by district (see architecture.md); no FK constraint on a hot table.
+    district = models.ForeignKey(
+        Area, null=True, related_name="+", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False
+    )
+    recorded_at = models.DateTimeField(_("定位时间"))
+    received_at = models.DateTimeField(_("接收时间"), default=timezone.now)
+    lat = models.FloatField(_("纬度"))
+    lon = models.FloatField(_("经度"))
+    accuracy = models.FloatField(_("精度（米）"), null=True, blank=True)
+    speed = models.FloatField(_("速度（米/秒）"), null=True, blank=True)
+    bearing = models.FloatField(_("方向"), null=True, blank=True)
+    altitude = models.FloatField(_("海拔"), null=True, blank=True)
+    battery = models.FloatField(_("电量（%）"), null=True, blank=True)
+    source = models.CharField(_("来源"), max_length=16, choices=Source.choices)
+
+    class Meta:
+        verbose_name = _("位置")
+        verbose_name_plural = _("位置")
+        ordering = ["recorded_at", "id"]
+        constraints = [
+            # A redelivered message (MQTT QoS 1, a phone retrying) is the same row.
+            models.UniqueConstraint(fields=["device", "recorded_at", "lat", "lon"], name="location_dedupe")
+        ]
+        indexes = [
+            models.Index(fields=["enrolment", "recorded_at"], name="location_trail_idx"),
+            models.Index(fields=["received_at"], name="location_retention_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lat:.6f},{self.lon:.6f} @ {self.recorded_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SafeZone(models.Model):
+    class Kind(models.TextChoices):
+        POLYGON = "polygon", _("多边形")
+        CIRCLE = "circle", _("圆形")
+
+    enrolment = models.ForeignKey(Enrolment, related_name="zones", on_delete=models.CASCADE)
+    name = models.CharField(_("名称"), max_length=60)
+    kind = models.CharField(_("形状"), max_length=8, choices=Kind.choices, default=Kind.CIRCLE)
+    geojson = models.JSONField(_("边界 (GeoJSON, WGS-84)"), null=True, blank=True)
+    center_lat = models.FloatField(_("圆心纬度"), null=True, blank=True)
+    center_lon = models.FloatField(_("圆心经度"), null=True, blank=True)
+    radius_m = models.FloatField(_("半径（米）"), null=True, blank=True)
+    # Optional hours (local time); an overnight range such as 20:00–07:00 wraps past midnight.
+    active_from = models.TimeField(_("生效开始"), null=True, blank=True)
+    active_until = models.TimeField(_("生效结束"), null=True, blank=True)
+    active = models.BooleanField(_("启用"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("安全区域")
+        verbose_name_plural = _("安全区域")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Incident(Scoped):
+    """A missing-person search; while open, its searchers may see the person's trail."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("搜寻中")
+        CLOSED = "closed", _("已结束")
+
+    class Outcome(models.TextChoices):
+        FOUND = "found", _("已找到")
+        RETURNED = "returned", _("自行返回")
+        FALSE_ALARM = "false_alarm", _("误报")
+        OTHER = "other", _("其他")
+
+    enrolment = models.ForeignKey(Enrolment, related_name="incidents", on_delete=models.PROTECT)
+    status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.OPEN, db_index=True)
+    opened_at = models.DateTimeField(_("报告时间"), default=timezone.now)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("报告人"), null=True, related_name="+", on_delete=models.SET_NULL
+    )
+    description = models.TextField(_("情况说明"), blank=True)
+    searchers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("搜寻人员"), blank=True, related_name="protection_incidents"
+    )
+    closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    outcome = models.CharField(_("结果"), max_length=12, choices=Outcome.choices, blank=True)
+    found_where = models.CharField(_("找到地点"), max_length=200, blank=True)
+    found_condition = models.CharField(_("找到时状况"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("走失事件")
+        verbose_name_plural = _("走失事件")
+        ordering = ["-opened_at"]
+
+
+class Alert(Scoped):
+    class Kind(models.TextChoices):
+        LEFT_ZONE = "left_zone", _("离开安全区域")
+        SILENT = "silent", _("设备长时间无定位")
+        LOW_BATTERY = "low_battery", _("电量低")
+        SOS = "sos", _("紧急求助")
+
+    enrolment = models.ForeignKey(Enrolment, related_name="alerts", on_delete=models.CASCADE)
+    device = models.ForeignKey(Device, null=True, blank=True, related_name="alerts", on_delete=models.SET_NULL)
+    kind = models.CharField(_("类型"), max_length=12, choices=Kind.choices, db_index=True)
+    raised_at = models.DateTimeField(_("发生时间"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("解除时间"), null=True, blank=True, db_index=True)
+    location = models.ForeignKey(Location, null=True, blank=True, related_name="+", on_delete=models.SET_NULL)
+    # The fix itself is kept here too: the location row may be deleted by retention.
+    lat = models.FloatField(null=True, blank=True)
+    lon = models.FloatField(null=True, blank=True)
+    fix_at = models.DateTimeField(null=True, blank=True)
+    detail = models.JSONField(_("详情"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("告警")
+        verbose_name_plural = _("告警")
+        ordering = ["-raised_at"]
+
+
+class Notification(models.Model):
+    class Channel(models.TextChoices):
+        IN_APP = "in_app", _("站内")
+        EMAIL = "email", _("电子邮件")
+        SMS = "sms", _("短信")
+        WEBHOOK = "webhook", _("Webhook")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待发送")
+        SENT = "sent", _("已发送")
+        FAILED = "failed", _("发送失败，待重试")
+        GIVEN_UP = "given_up", _("已放弃")
+
+    alert = models.ForeignKey(Alert, null=True, blank=True, related_name="notifications", on_delete=models.CASCADE)
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, related_name="notifications", on_delete=models.CASCADE
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        related_name="protection_notifications",
+        on_delete=models.CASCADE,
+    )
+    address = models.CharField(_("地址"), max_length=300, blank=True)
+    channel = models.CharField(_("渠道"), max_length=8, choices=Channel.choices)
+    payload = models.JSONField(_("内容"), default=dict)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    next_attempt_at = models.DateTimeField(_("下次尝试"), default=timezone.now)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+    read_at = models.DateTimeField(_("阅读时间"), null=True, blank=True)
+    last_error = models.CharField(_("最后错误"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.status}"

@@ -1,0 +1,4 @@
+"""Pages of missing-person protection."""
+
+app_name = "protection"
+urlpatterns: list = []
