@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import django_stubs_ext
 import xstatic.pkg.leaflet
 from django.utils.translation import gettext_lazy as _
 
 from wangge.core import env
+
+# Lets ``admin.ModelAdmin[Model]`` and other generic annotations work at run time.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent
 

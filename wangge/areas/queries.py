@@ -16,28 +16,34 @@ from wangge.areas.models import Area, Building
 from wangge.core.scope import NOTHING, area_filter, assigned_areas
 
 
+def _assigned_and_below(user: Any) -> Q:
+    """The assigned areas and their descendants, through the denormalised ancestor columns."""
+    query = NOTHING
+    for level, ids in assigned_areas(user).items():
+        query |= Q(pk__in=ids)
+        if level != Area.Level.GRID:  # a grid has no areas below it
+            query |= Q(**{f"{level}__in": ids})
+    return query
+
+
 def areas_visible_to(user: Any) -> QuerySet[Area]:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Area.objects.none()
     if user.role == Role.GUARDIAN:
         return Area.objects.none()
-    query = area_filter(user)  # descendants, through the denormalised ancestor columns
+    query = _assigned_and_below(user)
     for ids in assigned_areas(user).values():
-        query |= Q(pk__in=ids)
         # ancestors, for breadcrumbs and the tree
         for column in ("district", "street", "community"):
             query |= Q(pk__in=Area.objects.filter(pk__in=ids).exclude(**{column: None}).values(column))
-    return Area.objects.filter(query) if query is not NOTHING else Area.objects.none()
+    return Area.objects.filter(query)
 
 
 def areas_within(user: Any) -> QuerySet[Area]:
     """Areas the user is responsible for: their assignments and below (no ancestors)."""
-    if not getattr(user, "is_authenticated", False) or user.role == Role.GUARDIAN:
+    if not getattr(user, "is_authenticated", False) or not user.is_active or user.role == Role.GUARDIAN:
         return Area.objects.none()
-    query = area_filter(user)
-    for ids in assigned_areas(user).values():
-        query |= Q(pk__in=ids)
-    return Area.objects.filter(query)
+    return Area.objects.filter(_assigned_and_below(user))
 
 
 def buildings_visible_to(user: Any) -> QuerySet[Building]:
