@@ -197,7 +197,13 @@ class SearchKey(models.Model):
     )
 
     class Meta:
-        indexes = [models.Index(fields=["key"], name="search_key_idx")]
+        indexes = [
+            models.Index(fields=["key"], name="search_key_idx"),
+            # A grid worker's or a community's search reads only its own slice of the key
+            # index; with the key index alone it would scan the district's matches (bench/search.py).
+            models.Index(fields=["grid", "key"], name="search_key_grid_idx"),
+            models.Index(fields=["community", "key"], name="search_key_community_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.key

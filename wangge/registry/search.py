@@ -1,54 +1,220 @@
-"""Search keys for residents: the forms in which a grid worker may type a name or number.
+"""Resident search: the forms in which a worker may type a name or number, and the lookup.
 
-Each resident gets a handful of ``SearchKey`` rows (simplified name, every pinyin reading,
-initials, ID number, last four phone digits); a query is a prefix range scan on the key index.
+Each resident gets a handful of ``SearchKey`` rows: the simplified name, each pinyin reading
+and its initials (both readings of a polyphonic surname), ``#`` + ID number and ``@`` + the
+last four phone digits. The prefixes never collide with names or pinyin, because queries are
+stripped of punctuation before they are matched.
+
+A search is a prefix range scan ``key >= p AND key < p || U+10FFFF`` in key order with a
+fixed limit, which both databases answer from a B-tree index (LIKE would not use it on
+PostgreSQL under a non-C collation, nor on SQLite without ``case_sensitive_like``). The scope
+columns on ``SearchKey`` let a grid worker's search use the ``(grid, key)`` index directly.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
-from wangge.core import chinese
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from wangge.core import chinese, idnumbers
+from wangge.core.audit import Action, audit
 from wangge.registry.models import Resident, SearchKey
+from wangge.registry.queries import search_keys_visible_to
 
 ID_PREFIX = "#"
 PHONE_PREFIX = "@"
+KEY_MAX = 80
+# The highest code point: every string that starts with p sorts below p + TOP, in SQLite's
+# BINARY collation, PostgreSQL's "C" collation (see migration 0004) and Python alike.
+TOP = "\U0010ffff"
+# How many index entries a search reads per prefix. Results are ranked within this pool, so
+# paging through them is stable; a query matching more people than this should be refined.
+POOL = 200
+MAX_RESULTS = 100
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
 
 
 def keys_for(name: str, id_number: str, phone: str) -> list[str]:
+    """Every key one resident is found under, deduplicated, each at most 80 characters."""
     keys: list[str] = []
-    simplified = chinese.to_simplified(name.strip())
-    keys.append(simplified)
+    simplified = chinese.normalise_name(name)
+    if simplified:
+        keys.append(simplified)
     for reading in chinese.pinyin_readings(simplified):
         keys.append(reading.full)
         keys.append(reading.initials)
     if id_number:
-        keys.append(ID_PREFIX + id_number.upper())
-    digits = "".join(ch for ch in phone if ch.isdigit())
+        keys.append(ID_PREFIX + id_number.strip().upper())
+    digits = _digits(phone or "")
     if len(digits) >= 4:
         keys.append(PHONE_PREFIX + digits[-4:])
-    return list(dict.fromkeys(key for key in keys if key))
+    return list(dict.fromkeys(key[:KEY_MAX] for key in keys if key))
+
+
+def search_key_rows(resident: Resident) -> list[SearchKey]:
+    return [
+        SearchKey(
+            resident_id=resident.pk,
+            key=key,
+            grid_id=resident.grid_id,
+            community_id=resident.community_id,
+            street_id=resident.street_id,
+            district_id=resident.district_id,
+        )
+        for key in keys_for(resident.name, resident.id_number, resident.phone)
+    ]
 
 
 def index_residents(residents: Iterable[Resident], *, batch_size: int = 5000) -> int:
-    """(Re)build the search keys of these residents; returns the number of keys written."""
+    """(Re)build the search keys of these residents; returns the number of keys written.
+
+    Call it after any change to a resident's name, ID number, phone or areas.
+    """
     written = 0
     iterator = iter(residents)
     while batch := list(itertools.islice(iterator, batch_size)):
-        SearchKey.objects.filter(resident_id__in=[r.pk for r in batch]).delete()
-        rows = [
-            SearchKey(
-                resident_id=r.pk,
-                key=key[:80],
-                grid_id=r.grid_id,
-                community_id=r.community_id,
-                street_id=r.street_id,
-                district_id=r.district_id,
-            )
-            for r in batch
-            for key in keys_for(r.name, r.id_number, r.phone)
-        ]
-        SearchKey.objects.bulk_create(rows, batch_size=batch_size)
+        with transaction.atomic():
+            SearchKey.objects.filter(resident_id__in=[r.pk for r in batch]).delete()
+            rows = [row for r in batch for row in search_key_rows(r)]
+            SearchKey.objects.bulk_create(rows, batch_size=batch_size)
         written += len(rows)
     return written
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+class Kind:
+    NAME = "name"
+    PINYIN = "pinyin"
+    ID_NUMBER = "id_number"
+    PHONE = "phone"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """What a typed query means: its kind and the key prefixes to scan."""
+
+    text: str
+    kind: str
+    prefixes: tuple[str, ...] = ()
+    # A full mobile number: phone-key matches must also have exactly this number.
+    phone: str = ""
+    hint: str = field(default="", compare=False)
+
+
+def parse_query(raw: str) -> ParsedQuery:
+    """Classify a query: name (simplified or traditional), pinyin or initials, ID, phone.
+
+    Digits only: 4 are the last four of a phone; 6 to 18 (or ending in X) an ID number or
+    its beginning; 11 starting with 1 a mobile number as well; 15 a legacy ID, upgraded.
+    """
+    text = chinese.strip_tones(chinese.fold(chinese.to_simplified((raw or "").strip()[:100])))
+    text = "".join(ch for ch in text if ch.isalnum())
+    if not text:
+        return ParsedQuery(text="", kind=Kind.NONE)
+    if text.isdigit() or (text[:-1].isdigit() and text[-1] == "x"):
+        return _parse_number(text.upper())
+    if text.isascii():
+        return ParsedQuery(text=text, kind=Kind.PINYIN, prefixes=(text,))
+    if any(ch.isascii() for ch in text):
+        # 刘j: the characters typed so far, then the start of the next syllable.
+        readings = chinese.pinyin_readings(text)
+        return ParsedQuery(text=text, kind=Kind.PINYIN, prefixes=tuple(r.full for r in readings))
+    return ParsedQuery(text=text, kind=Kind.NAME, prefixes=(text,))
+
+
+def _parse_number(text: str) -> ParsedQuery:
+    if len(text) == 4 and text.isdigit():
+        return ParsedQuery(text=text, kind=Kind.PHONE, prefixes=(PHONE_PREFIX + text,))
+    if len(text) < 6 or len(text) > 18:
+        return ParsedQuery(text=text, kind=Kind.NONE, hint=_("请输入手机号后四位，或至少6位身份号码。"))
+    if len(text) == 15 and text.isdigit():
+        try:
+            return ParsedQuery(text=text, kind=Kind.ID_NUMBER, prefixes=(ID_PREFIX + idnumbers.parse(text).number,))
+        except idnumbers.InvalidIDNumber:
+            pass
+    if len(text) == 11 and text.startswith("1") and text.isdigit():
+        return ParsedQuery(
+            text=text, kind=Kind.PHONE, prefixes=(PHONE_PREFIX + text[-4:], ID_PREFIX + text), phone=text
+        )
+    return ParsedQuery(text=text, kind=Kind.ID_NUMBER, prefixes=(ID_PREFIX + text,))
+
+
+@dataclass
+class _Candidate:
+    resident_id: int
+    exact: bool = False
+    keys: list[str] = field(default_factory=list)
+
+
+def _candidates(user: Any, parsed: ParsedQuery) -> dict[int, _Candidate]:
+    found: dict[int, _Candidate] = {}
+    visible = search_keys_visible_to(user)
+    for prefix in parsed.prefixes:
+        rows = (
+            visible.filter(key__gte=prefix, key__lt=prefix + TOP)
+            .order_by("key")
+            .values_list("resident_id", "key")[:POOL]
+        )
+        for resident_id, key in rows:
+            candidate = found.setdefault(resident_id, _Candidate(resident_id))
+            candidate.exact = candidate.exact or key == prefix
+            candidate.keys.append(key)
+    return found
+
+
+def find_residents(*, user: Any, q: str, limit: int = 20, offset: int = 0) -> list[Resident]:
+    """The residents the user may see who match ``q``, best first; not audited.
+
+    Exact matches first (the whole name, the whole pinyin, a full ID number), then people
+    living here before those moved out or deceased, then by the pinyin of the name.
+    """
+    parsed = parse_query(q)
+    limit = max(0, min(limit, MAX_RESULTS))
+    if not parsed.prefixes or limit == 0:
+        return []
+    candidates = _candidates(user, parsed)
+    if not candidates:
+        return []
+    rows = Resident.objects.filter(pk__in=list(candidates)).values_list("id", "name", "status", "phone")
+    ranked = []
+    for resident_id, name, status, phone in rows:
+        candidate = candidates[resident_id]
+        only_by_phone = all(key.startswith(PHONE_PREFIX) for key in candidate.keys)
+        if parsed.phone and only_by_phone and _digits(phone) != parsed.phone:
+            continue
+        living = status == Resident.Status.LIVING
+        ranked.append((not candidate.exact, not living, chinese.sort_key(name), resident_id))
+    ranked.sort()
+    page = [row[-1] for row in ranked[offset : offset + limit]]
+    residents = Resident.objects.select_related("household__building", "grid", "community").in_bulk(page)
+    return [residents[pk] for pk in page if pk in residents]
+
+
+def search_residents(*, user: Any, q: str, limit: int = 20, offset: int = 0) -> list[Resident]:
+    """``find_residents`` for a person's search request: writes one SEARCH audit entry.
+
+    The entry and the read share a transaction, so a search that cannot be logged fails.
+    """
+    with transaction.atomic():
+        results = find_residents(user=user, q=q, limit=limit, offset=offset)
+        if (q or "").strip():
+            parsed = parse_query(q)
+            audit(
+                actor=user,
+                action=Action.SEARCH,
+                object_type="registry.resident",
+                summary=_("搜索居民：%(q)s") % {"q": q.strip()[:100]},
+                detail={"q": q.strip()[:100], "kind": parsed.kind, "offset": offset, "results": len(results)},
+            )
+    return results
