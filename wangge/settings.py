@@ -138,6 +138,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Several models have a "kind"; name each enum so the schema is stable and warning-free.
+    "ENUM_NAME_OVERRIDES": {
+        "AreaKindEnum": "wangge.areas.models.Area.Kind",
+        "LifeEventKindEnum": "wangge.registry.models.LifeEvent.Kind",
+        "LifeEventInputKindEnum": "wangge.registry.serializers.EVENT_INPUT_KINDS",
+    },
 }
 
 # Optional base-map tiles for Leaflet; no tiles by default (the map draws grids on a blank canvas).

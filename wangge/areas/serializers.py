@@ -1,0 +1,73 @@
+"""API shapes of areas and buildings; thin: scoping lives in ``wangge.areas.queries``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from wangge.areas.models import Area, Building
+
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class GeoJSONField(serializers.JSONField):
+    """A GeoJSON geometry (WGS-84) as stored."""
+
+
+class AreaSerializer(serializers.ModelSerializer[Area]):
+    level_label = serializers.CharField(source="get_level_display", read_only=True)
+
+    class Meta:
+        model = Area
+        fields = [
+            "id",
+            "level",
+            "level_label",
+            "kind",
+            "name",
+            "short_name",
+            "code",
+            "code_scheme",
+            "code_date",
+            "parent",
+            "district",
+            "street",
+            "community",
+            "target_households",
+        ]
+        read_only_fields = fields
+
+
+class AreaDetailSerializer(AreaSerializer):
+    boundary = GeoJSONField(read_only=True, allow_null=True, help_text=_("边界 (GeoJSON, WGS-84)"))
+
+    class Meta(AreaSerializer.Meta):
+        fields = [*AreaSerializer.Meta.fields, "boundary"]
+        read_only_fields = fields
+
+
+class LocateQuerySerializer(serializers.Serializer[Any]):
+    lon = serializers.FloatField(min_value=-180, max_value=180, help_text=_("经度 (WGS-84)"))
+    lat = serializers.FloatField(min_value=-90, max_value=90, help_text=_("纬度 (WGS-84)"))
+
+
+class BuildingSerializer(serializers.ModelSerializer[Building]):
+    class Meta:
+        model = Building
+        fields = [
+            "id",
+            "name",
+            "address",
+            "grid",
+            "community",
+            "street",
+            "district",
+            "lon",
+            "lat",
+            "entrances",
+            "needs_location",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,103 @@
+"""The registry in the admin: read-only and scoped, except the care-category list.
+
+Residents and households are written through the app's actions (import, pages, API), which
+keep life events, search keys and the audit log in step; the admin must not bypass them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from wangge.core import idnumbers
+from wangge.core.admin import DistrictAdminMixin, ReadOnlyAdminMixin
+from wangge.core.audit import Action, audit
+from wangge.registry.models import CareCategory, CareTag, Household, LifeEvent, Resident
+from wangge.registry.queries import get_resident, households_visible_to, residents_visible_to
+
+
+@admin.register(CareCategory)
+class CareCategoryAdmin(DistrictAdminMixin, admin.ModelAdmin[CareCategory]):
+    list_display = ["code", "name", "name_en", "aliases"]
+    search_fields = ["code", "name", "aliases"]
+
+
+class CareTagInline(ReadOnlyAdminMixin, admin.TabularInline[CareTag, Resident]):
+    model = CareTag
+    fields = ["category", "recorded_by", "recorded_at", "note"]
+    readonly_fields = fields
+    extra = 0
+
+
+class LifeEventInline(ReadOnlyAdminMixin, admin.TabularInline[LifeEvent, Resident]):
+    model = LifeEvent
+    fields = ["kind", "date", "household", "recorded_by", "recorded_at"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Household)
+class HouseholdAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Household]):
+    list_display = ["__str__", "community", "grid"]
+    search_fields = ["room", "building__name"]
+    list_select_related = ["building", "community", "grid"]
+    readonly_fields = ["building", "entrance", "room", "head", "grid", "community", "street", "district", "note"]
+    fields = readonly_fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Household]:
+        return households_visible_to(request.user)
+
+
+@admin.register(Resident)
+class ResidentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Resident]):
+    list_display = ["name", "masked_id_number", "sex", "status", "community", "grid"]
+    list_filter = ["status", "sex"]
+    search_fields = ["name"]
+    list_select_related = ["community", "grid"]
+    fields = [
+        "name",
+        "id_number",
+        "sex",
+        "birth_date",
+        "phone",
+        "relationship",
+        "status",
+        "ethnicity",
+        "household",
+        "grid",
+        "community",
+    ]
+    readonly_fields = fields
+    inlines = [CareTagInline, LifeEventInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Resident]:
+        return residents_visible_to(request.user)
+
+    @admin.display(description=gettext_lazy("公民身份号码"))
+    def masked_id_number(self, resident: Resident) -> str:
+        return idnumbers.mask(resident.id_number)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # The change page shows the full record: audit it like any other full view.
+        with transaction.atomic():
+            if request.method == "GET":
+                try:
+                    resident: Resident | None = get_resident(request.user, object_id)
+                except Http404:
+                    resident = None
+                if resident is not None:
+                    audit(
+                        actor=request.user,
+                        action=Action.VIEW,
+                        obj=resident,
+                        summary=_("在管理后台查看 %(name)s 的完整信息") % {"name": resident.name},
+                    )
+            return super().change_view(request, object_id, form_url, extra_context)
