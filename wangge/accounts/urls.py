@@ -1,3 +1,13 @@
-"""Pages of this app."""
+"""Pages of this app: sign in, sign out, profile (no namespace: settings refer to "login")."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from wangge.accounts import views
+
+urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("profile/", views.profile, name="profile"),
+    path("profile/token/", views.token_create, name="token_create"),
+    path("profile/token/delete/", views.token_delete, name="token_delete"),
+]

@@ -1,3 +1,11 @@
-"""Pages of this app."""
+"""Pages of this app: the audit log."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from wangge.core import views
+
+app_name = "core"
+
+urlpatterns = [
+    path("audit/", views.audit_log, name="audit"),
+]

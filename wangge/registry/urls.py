@@ -3,9 +3,17 @@
 from django.urls import path
 
 from wangge.registry import export
+from wangge.registry import views as pages
 
 app_name = "registry"
 
 urlpatterns: list = [
     path("registry/export/", export.export_view, name="export"),
+    path("households/<int:pk>/", pages.household, name="household"),
+    path("households/<int:pk>/register/", pages.household_register, name="household_register"),
+    path("households/<int:pk>/move-in/", pages.household_move_in, name="household_move_in"),
+    path("residents/<int:pk>/", pages.resident, name="resident"),
+    path("residents/<int:pk>/events/<slug:kind>/", pages.resident_event, name="resident_event"),
+    path("residents/<int:pk>/care/", pages.care_tag_add, name="care_tag_add"),
+    path("residents/<int:pk>/care/<slug:code>/remove/", pages.care_tag_remove, name="care_tag_remove"),
 ]

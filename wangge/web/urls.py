@@ -1,3 +1,9 @@
-"""Pages of this app."""
+"""Pages of this app: the home page (per role)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from wangge.web import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+]

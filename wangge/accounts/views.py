@@ -1,0 +1,85 @@
+"""Signing in and out, and the profile page where a client's API token is made."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from rest_framework.authtoken.models import Token
+
+from wangge.core.audit import Action, audit
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        with transaction.atomic():
+            response = super().form_valid(form)
+            audit(actor=form.get_user(), action=Action.LOGIN, obj=form.get_user(), summary=_("登录"))
+        return response
+
+
+class LogoutView(auth_views.LogoutView):
+    http_method_names = ["post", "options"]
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    token = Token.objects.filter(user=user).first()
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "areas": user.areas.order_by("level", "name"),
+            "token": token,
+            "new_token": request.session.pop("new_token", None),
+        },
+    )
+
+
+@login_required
+@require_POST
+def token_create(request: HttpRequest) -> HttpResponse:
+    """Replace the user's API token; the new key is shown once, right after this redirect."""
+    user: Any = request.user
+    with transaction.atomic():
+        Token.objects.filter(user=user).delete()
+        token = Token.objects.create(user=user)
+        audit(
+            actor=user,
+            action=Action.CREATE,
+            object_type="authtoken.token",
+            object_id=user.pk,
+            summary=_("生成 API 令牌"),
+        )
+    request.session["new_token"] = token.key
+    messages.success(request, _("已生成新的 API 令牌，旧令牌已失效。"))
+    return redirect("profile")
+
+
+@login_required
+@require_POST
+def token_delete(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    with transaction.atomic():
+        deleted, _rows = Token.objects.filter(user=user).delete()
+        if deleted:
+            audit(
+                actor=user,
+                action=Action.DELETE,
+                object_type="authtoken.token",
+                object_id=user.pk,
+                summary=_("删除 API 令牌"),
+            )
+    messages.success(request, _("API 令牌已删除。"))
+    return redirect("profile")

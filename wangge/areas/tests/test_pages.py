@@ -1,0 +1,113 @@
+"""Area pages through HTTP: the tree, area and building pages, the map and its GeoJSON."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from wangge.accounts.models import AreaAssignment, Role, User
+from wangge.conftest import World
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):  # type: ignore[no-untyped-def]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def neighbour(world: World) -> Client:
+    """The worker of the neighbouring grid (A1-2) in the same community."""
+    user = User.objects.create_user(username="neighbour", role=Role.GRID_WORKER, full_name="邻格网格员")
+    AreaAssignment.objects.create(user=user, area=world.areas["grid_a1_2"])
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_it_shows_the_grid_page_with_its_buildings_to_the_grid_worker(world: World, client_for) -> None:
+    response = client_for(Role.GRID_WORKER).get(f"/areas/{world.areas['grid_a1_1'].pk}/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "灵西第一网格" in page
+    assert f"/buildings/{world.buildings['grid_a1_1'].pk}/" in page
+
+
+def test_it_hides_the_neighbouring_grid_page_from_a_grid_worker(world: World) -> None:
+    client = neighbour(world)
+    assert client.get(f"/areas/{world.areas['grid_a1_1'].pk}/").status_code == 404
+    assert client.get(f"/areas/{world.areas['grid_a1_2'].pk}/").status_code == 200
+
+
+def test_it_shows_the_community_page_with_grid_counts_to_community_staff(world: World, client_for) -> None:
+    response = client_for(Role.COMMUNITY_STAFF).get(f"/areas/{world.areas['community_a1'].pk}/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "灵西第一网格" in page and "灵西第二网格" in page
+    assert client_for(Role.COMMUNITY_STAFF).get(f"/areas/{world.areas['community_b1'].pk}/").status_code == 404
+
+
+def test_it_lists_the_households_of_a_building(world: World, client_for) -> None:
+    building = world.buildings["grid_a1_1"]
+    response = client_for(Role.GRID_WORKER).get(f"/buildings/{building.pk}/")
+    assert response.status_code == 200
+    assert f"/households/{world.households['grid_a1_1'].pk}/" in response.content.decode()
+    assert "王建国" in response.content.decode()
+
+
+def test_it_hides_the_neighbouring_grids_building(world: World) -> None:
+    assert neighbour(world).get(f"/buildings/{world.buildings['grid_a1_1'].pk}/").status_code == 404
+
+
+def test_it_shows_the_tree_limited_to_the_users_areas(world: World, client_for) -> None:
+    page = client_for(Role.STREET_STAFF).get("/areas/").content.decode()
+    assert "灵西社区" in page
+    assert "曙光社区" not in page
+    assert "铁东区" not in page
+
+
+def test_it_serves_the_map_geojson_of_the_users_scope(world: World, client_for) -> None:
+    response = client_for(Role.COMMUNITY_STAFF).get("/map/geojson/")
+    assert response.status_code == 200
+    features = response.json()["features"]
+    grids = {f["properties"]["name"] for f in features if f["properties"]["kind"] == "grid"}
+    buildings = [f for f in features if f["properties"]["kind"] == "building"]
+    assert grids == {"灵西第一网格", "灵西第二网格"}
+    assert len(buildings) == 2
+    assert all(f["geometry"]["type"] == "Point" for f in buildings)
+
+
+def test_it_gives_a_grid_worker_only_their_grid_on_the_map(world: World, client_for) -> None:
+    features = client_for(Role.GRID_WORKER).get("/map/geojson/").json()["features"]
+    assert {f["properties"]["name"] for f in features if f["properties"]["kind"] == "grid"} == {"灵西第一网格"}
+
+
+def test_it_gives_a_guardian_no_map(world: World, client_for) -> None:
+    client = client_for(Role.GUARDIAN)
+    assert client.get("/map/").status_code == 404
+    assert client.get("/map/geojson/").json()["features"] == []
+
+
+def test_it_renders_the_map_page_with_leaflet(world: World, client_for) -> None:
+    page = client_for(Role.GRID_WORKER).get("/map/").content.decode()
+    assert "leaflet/leaflet.js" in page
+    assert 'data-geojson="/map/geojson/"' in page
+
+
+def test_it_adds_a_tile_layer_only_when_configured(world: World, client_for, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.MAP_TILE_URL = "https://tiles.example.org/{z}/{x}/{y}.png"
+    page = client_for(Role.GRID_WORKER).get("/map/").content.decode()
+    assert 'data-tile-url="https://tiles.example.org/{z}/{x}/{y}.png"' in page
+
+
+def test_it_lets_a_grid_worker_add_a_household_to_their_building(world: World, client_for) -> None:
+    building = world.buildings["grid_a1_1"]
+    response = client_for(Role.GRID_WORKER).post(f"/buildings/{building.pk}/households/", {"entrance": "2", "room": "301"})
+    assert response.status_code == 302
+    assert building.households.filter(entrance="2", room="301").exists()
+
+
+def test_it_asks_anonymous_visitors_to_log_in(world: World) -> None:
+    response = Client().get(f"/areas/{world.areas['grid_a1_1'].pk}/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")

@@ -1,0 +1,88 @@
+"""Forms of the household and resident pages: life events and care tags.
+
+They only parse input; the registry's ``actions`` validate the facts (ID numbers, status) and
+write, so the pages, the API and the import share one set of rules.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from wangge.registry.models import CareCategory, LifeEvent, Resident
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+def _date_field(label: str | None = None) -> forms.DateField:
+    return forms.DateField(label=label or _("日期"), initial=timezone.localdate, widget=DateInput)
+
+
+class ResidentRegisterForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("登记类型"),
+        choices=[(LifeEvent.Kind.MOVE_IN, _("迁入（新登记）")), (LifeEvent.Kind.BIRTH, _("出生"))],
+        initial=LifeEvent.Kind.MOVE_IN,
+    )
+    name = forms.CharField(label=_("姓名"), max_length=60)
+    id_number = forms.CharField(label=_("公民身份号码"), max_length=24)
+    phone = forms.CharField(label=_("联系电话"), max_length=20, required=False)
+    relationship = forms.ChoiceField(
+        label=_("与户主关系"), choices=Resident.Relationship.choices, initial=Resident.Relationship.OTHER
+    )
+    date = forms.DateField(label=_("迁入日期"), required=False, widget=DateInput, help_text=_("出生登记可不填"))
+
+
+class MoveInExistingForm(forms.Form):
+    id_number = forms.CharField(
+        label=_("公民身份号码"), max_length=24, help_text=_("已在您辖区登记的居民（例如从别的住户搬来）")
+    )
+    relationship = forms.ChoiceField(
+        label=_("与户主关系"), choices=Resident.Relationship.choices, initial=Resident.Relationship.OTHER
+    )
+    date = _date_field(_("迁入日期"))
+
+
+class MoveOutForm(forms.Form):
+    date = _date_field(_("迁出日期"))
+    destination = forms.CharField(label=_("迁往"), max_length=200, required=False)
+
+
+class DeathForm(forms.Form):
+    date = _date_field(_("死亡日期"))
+
+
+class MarriageForm(forms.Form):
+    date = _date_field(_("结婚日期"))
+    spouse_id_number = forms.CharField(
+        label=_("配偶身份号码"), max_length=24, required=False, help_text=_("配偶也在您辖区登记时填写")
+    )
+    spouse_name = forms.CharField(label=_("配偶姓名"), max_length=60, required=False)
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        if not data.get("spouse_id_number") and not data.get("spouse_name"):
+            raise forms.ValidationError(_("请填写配偶姓名或身份号码"))
+        return data
+
+
+def care_label(category: CareCategory) -> str:
+    """A category's name in the page's language (the set is data, so English is a column)."""
+    from django.utils.translation import get_language
+
+    if (get_language() or "").startswith("en") and category.name_en:
+        return category.name_en
+    return category.name
+
+
+class CareTagChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: CareCategory) -> str:  # type: ignore[override]
+        return care_label(obj)
+
+
+class CareTagForm(forms.Form):
+    category = CareTagChoiceField(label=_("人员类别"), queryset=CareCategory.objects.all())
+    note = forms.CharField(label=_("说明"), max_length=200, required=False)

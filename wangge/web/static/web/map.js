@@ -1,0 +1,56 @@
+/* The grid map: grids as polygons, buildings as dots, from the scoped GeoJSON endpoint.
+   No base map unless the operator configured WANGGE_TILE_URL. */
+(function () {
+  "use strict";
+  var el = document.getElementById("map");
+  if (!el || !window.L) { return; }
+  var status = document.getElementById("map-status");
+  var d = el.dataset;
+  var map = L.map(el, { preferCanvas: false, zoomSnap: 0.25 });
+  if (d.tileUrl) {
+    L.tileLayer(d.tileUrl, { attribution: d.tileAttribution || "", maxZoom: 19 }).addTo(map);
+  }
+  map.setView([41.1, 122.95], 12);
+
+  function esc(s) {
+    return String(s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  function popup(p) {
+    var count = p.households === null || p.households === undefined ? "" : " · " + p.households + " " + d.labelHouseholds;
+    return '<a href="' + esc(p.url) + '"><b>' + esc(p.name) + "</b></a>" + esc(count);
+  }
+
+  fetch(d.geojson, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+    .then(function (data) {
+      var areas = { type: "FeatureCollection", features: data.features.filter(function (f) { return f.properties.kind !== "building"; }) };
+      var buildings = { type: "FeatureCollection", features: data.features.filter(function (f) { return f.properties.kind === "building"; }) };
+      var areaLayer = L.geoJSON(areas, {
+        style: function (f) {
+          if (f.properties.kind === "community") {
+            return { color: "#5d6b7a", weight: 2, dashArray: "6 4", fill: false, className: "community-shape" };
+          }
+          return { color: "#b8282e", weight: 2, fillColor: "#b8282e", fillOpacity: 0.12, className: "grid-shape" };
+        },
+        onEachFeature: function (f, layer) { layer.bindPopup(popup(f.properties)); }
+      }).addTo(map);
+      var buildingLayer = L.geoJSON(buildings, {
+        pointToLayer: function (f, latlng) {
+          return L.circleMarker(latlng, { radius: 6, color: "#ffffff", weight: 1.5, fillColor: "#0b5cad", fillOpacity: 0.95, className: "building-dot" });
+        },
+        onEachFeature: function (f, layer) { layer.bindPopup(popup(f.properties)); }
+      }).addTo(map);
+      var bounds = areaLayer.getBounds();
+      if (buildingLayer.getLayers().length) { bounds.extend(buildingLayer.getBounds()); }
+      if (bounds.isValid()) {
+        map.fitBounds(bounds, { padding: [12, 12] });
+        status.textContent = d.labelLoaded;
+      } else {
+        status.textContent = d.labelEmpty;
+      }
+      el.dataset.loaded = "true";
+    })
+    .catch(function () { status.textContent = d.labelError; el.dataset.loaded = "error"; });
+})();
