@@ -2,13 +2,16 @@
 
 from django.urls import path
 
-from wangge.registry import export
+from wangge.registry import export, import_views
 from wangge.registry import views as pages
 
 app_name = "registry"
 
 urlpatterns: list = [
     path("registry/export/", export.export_view, name="export"),
+    path("registry/import/", import_views.import_page, name="import"),
+    path("registry/import/template.xlsx", import_views.import_template, name="import-template"),
+    path("registry/import/reports/<str:token>/", import_views.import_report, name="import-report"),
     path("households/<int:pk>/", pages.household, name="household"),
     path("households/<int:pk>/register/", pages.household_register, name="household_register"),
     path("households/<int:pk>/move-in/", pages.household_move_in, name="household_move_in"),

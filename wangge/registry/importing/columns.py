@@ -1,0 +1,140 @@
+"""The import template's columns and how the cells of each are read.
+
+Headers are matched after folding traditional to simplified characters and full-width to
+ASCII, so ``公民身份號碼``, ``身份证号`` and ``id_number`` all name the same column.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from wangge.core.chinese import to_simplified
+from wangge.registry.models import Resident
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: Promise  # the template's header
+    english: str
+    aliases: tuple[str, ...]
+
+
+COLUMNS = (
+    Column("name", _("姓名"), "name", ("姓名", "名字", "居民姓名", "fullname")),
+    Column(
+        "id_number",
+        _("公民身份号码"),
+        "id_number",
+        ("公民身份号码", "身份证号", "身份证号码", "身份证", "身份号码", "证件号码", "idno", "idcard", "idcardnumber"),
+    ),
+    Column(
+        "phone",
+        _("联系电话"),
+        "phone",
+        ("联系电话", "电话", "电话号码", "手机", "手机号", "手机号码", "联系方式", "mobile", "telephone", "tel"),
+    ),
+    Column("community", _("社区"), "community", ("社区", "社区名称", "社区代码", "所属社区", "居委会", "社区村", "村")),
+    Column("building", _("楼栋"), "building", ("楼栋", "楼号", "楼栋号", "楼")),
+    Column("entrance", _("单元"), "entrance", ("单元", "单元号", "unit")),
+    Column("room", _("房号"), "room", ("房号", "房间号", "门牌号", "室", "roomnumber")),
+    Column("relationship", _("与户主关系"), "relationship", ("与户主关系", "关系", "relation", "relationshiptohead")),
+    Column(
+        "categories",
+        _("人员类别"),
+        "care_categories",
+        ("人员类别", "类别", "人员类型", "重点人群", "carecategories", "categories", "category", "carecategory"),
+    ),
+)
+COLUMN_BY_KEY = {column.key: column for column in COLUMNS}
+
+
+def header_key(text: str) -> str:
+    """``*公民身份號碼（必填）`` → ``公民身份号码``; ``ID Number`` → ``idnumber``."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = re.sub(r"\(.*?\)|\[.*?\]", "", text)
+    text = re.sub(r"[\s*_\-/、:]+", "", text).lower()
+    return to_simplified(text)
+
+
+_HEADER_INDEX = {
+    header_key(alias): column.key
+    for column in COLUMNS
+    for alias in (*column.aliases, column.english, column.key, str(column.label))
+}
+
+
+def map_header(header: list[str]) -> dict[str, int]:
+    """Column key → cell index; the first of two columns with the same meaning wins."""
+    found: dict[str, int] = {}
+    for index, text in enumerate(header):
+        key = _HEADER_INDEX.get(header_key(text))
+        if key and key not in found:
+            found[key] = index
+    return found
+
+
+def is_header(row: list[str]) -> bool:
+    found = map_header(row)
+    return "name" in found and "id_number" in found
+
+
+R = Resident.Relationship
+_RELATIONSHIPS: dict[str, str] = {}
+for _value, _words in {
+    R.HEAD: "户主 本人 户主本人 自己 head self",
+    R.SPOUSE: "配偶 妻 妻子 夫 丈夫 老伴 爱人 spouse wife husband",
+    R.CHILD: "子 女 子女 儿子 女儿 长子 次子 三子 四子 长女 次女 三女 四女 独子 独女 养子 养女 继子 继女 "
+    "之子 之女 child son daughter",
+    R.PARENT: "父亲 母亲 父母 父 母 公公 婆婆 岳父 岳母 继父 继母 parent father mother",
+    R.GRANDCHILD: "孙子 孙女 孙子女 外孙 外孙子 外孙女 孙 grandchild grandson granddaughter",
+    R.GRANDPARENT: "祖父 祖母 外祖父 外祖母 祖父母 爷爷 奶奶 姥爷 姥姥 外公 外婆 grandparent grandfather grandmother",
+    R.SIBLING: "兄 弟 姐 妹 哥哥 弟弟 姐姐 妹妹 兄弟 姐妹 兄弟姐妹 sibling brother sister",
+    R.CHILD_IN_LAW: "儿媳 女婿 儿媳妇 儿媳女婿 childinlaw soninlaw daughterinlaw",
+    R.OTHER: "其他 其他亲属 非亲属 亲属 other",
+}.items():
+    for _word in (*_words.split(), str(_value), str(R(_value).label)):
+        _RELATIONSHIPS[header_key(_word)] = str(_value)
+
+
+def relationship(text: str) -> str | None:
+    """A ``Resident.Relationship`` value, or ``None`` when the words are not recognised."""
+    return _RELATIONSHIPS.get(header_key(text))
+
+
+_MOBILE = re.compile(r"1\d{10}")
+_LANDLINE = re.compile(r"(0\d{2,3})[-\s]+(\d{7,8})(?:[-\s转]+(\d{1,6}))?")
+_PARENS_LANDLINE = re.compile(r"\((0\d{2,3})\)\s*(\d{7,8})")
+
+
+def phone(text: str) -> str | None:
+    """The number in a canonical form (``13812345678``, ``0412-1234567``), or ``None`` if bad.
+
+    Blank is allowed and gives ``""``.
+    """
+    text = unicodedata.normalize("NFKC", text).strip()
+    if not text:
+        return ""
+    compact = re.sub(r"[\s\-]", "", text)
+    if compact.startswith("+86"):
+        compact = compact[3:]
+    elif compact.startswith("86") and len(compact) == 13:
+        compact = compact[2:]
+    if _MOBILE.fullmatch(compact):
+        return compact
+    match = _PARENS_LANDLINE.fullmatch(text) or _LANDLINE.fullmatch(text)
+    if match:
+        number = f"{match.group(1)}-{match.group(2)}"
+        extension = match.group(3) if match.re is _LANDLINE else None
+        return f"{number}-{extension}" if extension else number
+    return None
+
+
+def categories(text: str) -> list[str]:
+    """``独居老人、低保`` → ``["独居老人", "低保"]``."""
+    return [part for part in re.split(r"[、,，;；/|\s]+", text.strip()) if part]

@@ -1,0 +1,660 @@
+"""Importing residents: every row validated in Python, then written in bulk, chunk by chunk.
+
+The file is streamed in chunks of ``CHUNK`` rows; each chunk preloads what already exists
+(buildings, households, residents by ID number) with a few queries, then creates and updates
+with ``bulk_create``/``bulk_update``. The whole run is one transaction that ends with its one
+audit entry, so an import either happens and is logged, or neither.
+
+Blank cells never erase what the registry already holds, and care categories are only ever
+added: a spreadsheet that leaves a column empty is not a statement that the fact is gone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from wangge.areas.models import Area, Building
+from wangge.core import idnumbers
+from wangge.core.audit import Action, audit
+from wangge.core.chinese import to_simplified
+from wangge.core.scope import assigned_areas
+from wangge.registry import search
+from wangge.registry.importing import columns as cols
+from wangge.registry.importing.reading import read_table
+from wangge.registry.models import CareCategory, CareTag, Household, LifeEvent, Resident
+
+CHUNK = 10_000
+BATCH = 5_000
+IN_CHUNK = 900  # ids per ``IN (...)``: under SQLite's historical limit of 999 parameters
+
+REJECTED = "rejected"
+WARNING = "warning"
+
+NAME_MAX = Resident._meta.get_field("name").max_length or 60
+BUILDING_MAX = Building._meta.get_field("name").max_length or 60
+ENTRANCE_MAX = Household._meta.get_field("entrance").max_length or 10
+ROOM_MAX = Household._meta.get_field("room").max_length or 20
+_CJK_NAME = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003ffff·•\s]+")
+_SCIENTIFIC = re.compile(r"\d(\.\d+)?[eE]\+?\d+")
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int
+    column: str
+    status: str
+    reason: str
+
+    @property
+    def status_label(self) -> str:
+        return _("拒绝") if self.status == REJECTED else _("警告")
+
+
+@dataclass
+class ImportResult:
+    file_name: str
+    encoding: str = ""
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    warned: int = 0
+    buildings_created: int = 0
+    households_created: int = 0
+    search_keys: int = 0
+    seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        return _("导入 %(created)d 人，更新 %(updated)d 人，未变 %(unchanged)d 人，拒绝 %(rejected)d 行") % {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+        }
+
+    @property
+    def rejections(self) -> list[Problem]:
+        return [problem for problem in self.problems if problem.status == REJECTED]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [problem for problem in self.problems if problem.status == WARNING]
+
+    def counts(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "warned": self.warned,
+            "buildings_created": self.buildings_created,
+            "households_created": self.households_created,
+        }
+
+
+@dataclass(slots=True)
+class Row:
+    number: int
+    name: str
+    id_number: str
+    sex: str
+    birth_date: dt.date
+    phone: str | None  # None: blank, keep what the registry has
+    community: Area
+    building: str
+    building_key: str  # folded for matching: 12號樓 and 12号楼 are one building
+    entrance: str
+    room: str
+    relationship: str | None  # None: blank or unknown, keep what the registry has
+    categories: list[int]
+
+
+def import_residents(*, data: bytes, file_name: str, by: Any = None) -> ImportResult:
+    """Import a spreadsheet of residents as ``by`` (``None``: an operator, unrestricted).
+
+    Raises ``ImportFileError`` when the file as a whole cannot be read; bad rows are
+    reported in the result and never stop good ones.
+    """
+    started = time.monotonic()
+    table = read_table(data, filename=file_name, is_header=cols.is_header)
+    result = ImportResult(file_name=file_name, encoding=table.encoding)
+    validator = _Validator(header=table.header, by=by, result=result)
+    writer = _Writer(
+        by=by, result=result, allowed=validator.allowed, file_name=file_name, id_label=validator.label("id_number")
+    )
+    with transaction.atomic():
+        rows = validator.rows(table.rows)
+        while chunk := list(islice(rows, CHUNK)):
+            writer.write(chunk)
+        result.problems.sort(key=lambda problem: problem.row)
+        result.seconds = round(time.monotonic() - started, 2)
+        audit(
+            actor=by,
+            action=Action.IMPORT,
+            object_type="registry.resident",
+            summary=_("导入居民表 %(file)s：%(summary)s") % {"file": file_name, "summary": result.summary},
+            detail={"file": file_name, "encoding": result.encoding, **result.counts()},
+        )
+    return result
+
+
+def allowed_communities(user: Any) -> set[int] | None:
+    """Communities the user may import into; ``None`` for an operator without a user."""
+    if user is None:
+        return None
+    areas = assigned_areas(user)
+    query = Area.objects.filter(level=Area.Level.COMMUNITY)
+    ids: set[int] = set()
+    if areas.get("community"):
+        ids |= set(query.filter(pk__in=areas["community"]).values_list("pk", flat=True))
+    if areas.get("street"):
+        ids |= set(query.filter(street_id__in=areas["street"]).values_list("pk", flat=True))
+    if areas.get("district"):
+        ids |= set(query.filter(district_id__in=areas["district"]).values_list("pk", flat=True))
+    return ids
+
+
+def _fold(text: str) -> str:
+    """Full-width to ASCII, no spaces, simplified characters, lower case: for matching only."""
+    return to_simplified(re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))).lower()
+
+
+def _short_community(text: str) -> str:
+    for suffix, replacement in (("居民委员会", ""), ("居委会", ""), ("村民委员会", "村"), ("村委会", "村")):
+        if text.endswith(suffix) and len(text) > len(suffix):
+            return text[: -len(suffix)] + replacement
+    return text
+
+
+class _Communities:
+    AMBIGUOUS = object()
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, Any] = {}
+        self.cache: dict[str, Any] = {}
+        for area in Area.objects.filter(level=Area.Level.COMMUNITY).only(
+            "id", "name", "short_name", "code", "street_id", "district_id"
+        ):
+            keys = {_fold(area.name), _short_community(_fold(area.name))}
+            if area.short_name:
+                keys |= {_fold(area.short_name), _short_community(_fold(area.short_name))}
+            if area.code:
+                keys.add(area.code.strip())
+            for key in keys:
+                known = self.by_key.get(key)
+                self.by_key[key] = area if known is None or known.pk == area.pk else self.AMBIGUOUS
+
+    def find(self, text: str) -> Any:
+        if text not in self.cache:
+            folded = _fold(text)
+            self.cache[text] = self.by_key.get(folded) or self.by_key.get(_short_community(folded))
+        return self.cache[text]
+
+
+class _Categories:
+    def __init__(self) -> None:
+        self.by_key: dict[str, int] = {}
+        for category in CareCategory.objects.all():
+            names = [category.name, category.code, category.name_en, *re.split(r"[,，、;；]", category.aliases)]
+            for name in names:
+                if name.strip():
+                    self.by_key.setdefault(_fold(name), category.pk)
+
+    def find(self, text: str) -> int | None:
+        return self.by_key.get(_fold(text))
+
+
+def building_name(text: str) -> str:
+    """``12`` and ``１２`` → ``12号楼``; anything else as written."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    return f"{text}号楼" if text.isdigit() else text
+
+
+def _entrance(text: str) -> str:
+    text = to_simplified(unicodedata.normalize("NFKC", text).strip())
+    return text[: -len("单元")].strip() if text.endswith("单元") else text
+
+
+def _room(text: str) -> str:
+    text = to_simplified(unicodedata.normalize("NFKC", text).strip())
+    return text[:-1].strip() if text.endswith("室") and len(text) > 1 else text
+
+
+def _name(text: str) -> str:
+    text = text.strip()
+    # Tables pad two-character names with a full-width space to line them up: 张　伟.
+    if _CJK_NAME.fullmatch(text):
+        text = re.sub(r"\s+", "", text)
+    return text
+
+
+class _Validator:
+    def __init__(self, *, header: list[str], by: Any, result: ImportResult) -> None:
+        self.index = cols.map_header(header)
+        self.labels = {key: header[i] or str(cols.COLUMN_BY_KEY[key].label) for key, i in self.index.items()}
+        self.result = result
+        self.allowed = allowed_communities(by)
+        self.communities = _Communities()
+        self.categories = _Categories()
+        self.seen: dict[str, int] = {}
+        self.default_community: Area | None = None
+        if self.allowed is not None and len(self.allowed) == 1:
+            self.default_community = Area.objects.get(pk=next(iter(self.allowed)))
+
+    def label(self, key: str) -> str:
+        return self.labels.get(key) or str(cols.COLUMN_BY_KEY[key].label)
+
+    def rows(self, rows: Iterable[tuple[int, list[str]]]) -> Iterator[Row]:
+        for number, cells in rows:
+            self.result.rows += 1
+            row = self.row(number, cells)
+            if row is not None:
+                yield row
+
+    def row(self, number: int, cells: list[str]) -> Row | None:
+        def cell(key: str) -> str:
+            i = self.index.get(key)
+            return cells[i].strip() if i is not None and i < len(cells) else ""
+
+        rejections: list[Problem] = []
+        warnings: list[Problem] = []
+
+        def reject(key: str, reason: str) -> None:
+            rejections.append(Problem(number, self.label(key), REJECTED, reason))
+
+        def warn(key: str, reason: str) -> None:
+            warnings.append(Problem(number, self.label(key), WARNING, reason))
+
+        name = _name(cell("name"))
+        if not name:
+            reject("name", _("缺少姓名"))
+        elif len(name) > NAME_MAX:
+            reject("name", _("姓名超过 %(n)d 个字") % {"n": NAME_MAX})
+
+        parsed = None
+        raw_id = cell("id_number")
+        if not raw_id:
+            reject("id_number", _("缺少公民身份号码"))
+        elif _SCIENTIFIC.fullmatch(raw_id):
+            reject("id_number", _("身份号码被 Excel 存成了数字（科学计数法），请将该列设为文本格式后重新填写"))
+        else:
+            try:
+                parsed = idnumbers.parse(raw_id)
+            except idnumbers.InvalidIDNumber as exc:
+                reject("id_number", _("身份号码有误：%(reason)s") % {"reason": exc})
+        if parsed is not None:
+            first = self.seen.setdefault(parsed.number, number)
+            if first != number:
+                reject("id_number", _("身份号码与第 %(row)d 行重复") % {"row": first})
+            for message in parsed.warnings:
+                warn("id_number", message)
+            if parsed.upgraded_from:
+                warn("id_number", _("15位旧号码已升级为18位：%(number)s") % {"number": parsed.number})
+
+        phone = cols.phone(cell("phone"))
+        if phone is None:
+            reject("phone", _("联系电话格式不正确：应为11位手机号，或带区号的固定电话（如 0412-1234567）"))
+
+        community = None
+        community_text = cell("community")
+        if community_text:
+            community = self.communities.find(community_text)
+            if community is None:
+                reject("community", _("未知的社区：%(name)s") % {"name": community_text})
+            elif community is _Communities.AMBIGUOUS:
+                community = None
+                reject("community", _("社区名称“%(name)s”不唯一，请填写12位区划代码") % {"name": community_text})
+            elif self.allowed is not None and community.pk not in self.allowed:
+                community = None
+                reject("community", _("不在您的管辖范围内"))
+        elif self.default_community is not None:
+            community = self.default_community
+        else:
+            reject("community", _("缺少社区"))
+
+        building = building_name(cell("building"))
+        if not building:
+            reject("building", _("缺少楼栋"))
+        elif len(building) > BUILDING_MAX:
+            reject("building", _("楼栋名称过长"))
+        entrance = _entrance(cell("entrance"))
+        if len(entrance) > ENTRANCE_MAX:
+            reject("entrance", _("单元过长"))
+        room = _room(cell("room"))
+        if not room:
+            reject("room", _("缺少房号"))
+        elif len(room) > ROOM_MAX:
+            reject("room", _("房号过长"))
+
+        relationship = None
+        relationship_text = cell("relationship")
+        if relationship_text:
+            relationship = cols.relationship(relationship_text)
+            if relationship is None:
+                warn(
+                    "relationship",
+                    _("无法识别的与户主关系“%(text)s”：新登记的居民记为“其他”，已登记的保持不变")
+                    % {"text": relationship_text},
+                )
+
+        category_ids: list[int] = []
+        for text in cols.categories(cell("categories")):
+            category = self.categories.find(text)
+            if category is None:
+                warn("categories", _("未知的人员类别“%(name)s”，已跳过") % {"name": text})
+            elif category not in category_ids:
+                category_ids.append(category)
+
+        if rejections:
+            self.result.rejected += 1
+            self.result.problems.extend(rejections)
+            return None
+        if warnings:
+            self.result.warned += 1
+            self.result.problems.extend(warnings)
+        assert parsed is not None and community is not None and phone is not None
+        return Row(
+            number=number,
+            name=name,
+            id_number=parsed.number,
+            sex=parsed.sex,
+            birth_date=parsed.birth_date,
+            phone=phone or None,
+            community=community,
+            building=building,
+            building_key=_fold(building),
+            entrance=entrance,
+            room=room,
+            relationship=relationship,
+            categories=category_ids,
+        )
+
+
+def _chunks(items: list[Any], size: int = IN_CHUNK) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# Buildings and households are remembered as tuples, not model instances, to keep half a
+# million of them cheap: (id, grid_id, community_id, street_id, district_id).
+Scope = tuple[int, int | None, int, int, int]
+
+RESIDENT_FIELDS = (
+    "id",
+    "id_number",
+    "name",
+    "phone",
+    "household_id",
+    "relationship",
+    "sex",
+    "birth_date",
+    "grid_id",
+    "community_id",
+    "street_id",
+    "district_id",
+)
+UPDATE_FIELDS = [
+    "name",
+    "phone",
+    "household",
+    "relationship",
+    "sex",
+    "birth_date",
+    "grid",
+    "community",
+    "street",
+    "district",
+    "updated_at",
+]
+
+
+class _Writer:
+    def __init__(
+        self, *, by: Any, result: ImportResult, allowed: set[int] | None, file_name: str, id_label: str
+    ) -> None:
+        self.id_label = id_label
+        self.by = by if getattr(by, "is_authenticated", False) else None
+        self.result = result
+        self.allowed = allowed
+        self.file_name = file_name
+        # Keyed by (community id, folded name): 12號樓 in a traditional file is 12号楼.
+        self.buildings: dict[tuple[int, str], Scope] = {}
+        self.loaded_communities: set[int] = set()
+        self.households: dict[tuple[int, str, str], list[int | None]] = {}  # → [id, head_id]
+        self.loaded_buildings: set[int] = set()
+        self.today = timezone.localdate()
+
+    def write(self, rows: list[Row]) -> None:
+        self._ensure_buildings(rows)
+        self._ensure_households(rows)
+        self._write_residents(rows)
+
+    def _ensure_buildings(self, rows: list[Row]) -> None:
+        communities = {row.community.pk: row.community for row in rows}
+        unloaded = [pk for pk in communities if pk not in self.loaded_communities]
+        for ids in _chunks(unloaded):
+            for pk, grid, community, street, district, name in Building.objects.filter(
+                community_id__in=ids
+            ).values_list("id", "grid_id", "community_id", "street_id", "district_id", "name"):
+                self.buildings.setdefault((community, _fold(name)), (pk, grid, community, street, district))
+        self.loaded_communities.update(unloaded)
+        entrances: dict[tuple[int, str], int] = defaultdict(lambda: 1)
+        for row in rows:
+            key = (row.community.pk, row.building_key)
+            if key not in self.buildings and row.entrance.isdigit():
+                entrances[key] = max(entrances[key], min(int(row.entrance), 99))
+        missing: dict[tuple[int, str], Building] = {}
+        for row in rows:
+            key = (row.community.pk, row.building_key)
+            if key in self.buildings or key in missing:
+                continue
+            area = row.community
+            missing[key] = Building(
+                name=row.building,
+                community_id=area.pk,
+                street_id=area.street_id,
+                district_id=area.district_id,
+                grid=None,
+                needs_location=True,
+                entrances=entrances[key],
+            )
+        if missing:
+            Building.objects.bulk_create(missing.values(), batch_size=BATCH)
+            for key, building in missing.items():
+                assert building.pk is not None
+                self.buildings[key] = (
+                    building.pk,
+                    None,
+                    building.community_id,
+                    building.street_id,
+                    building.district_id,
+                )
+                self.loaded_buildings.add(building.pk)  # new: it has no households to load
+            self.result.buildings_created += len(missing)
+
+    def _building(self, row: Row) -> Scope:
+        return self.buildings[(row.community.pk, row.building_key)]
+
+    def _ensure_households(self, rows: list[Row]) -> None:
+        building_ids = {self._building(row)[0] for row in rows}
+        unloaded = [pk for pk in building_ids if pk not in self.loaded_buildings]
+        for ids in _chunks(unloaded):
+            for pk, building, entrance, room, head in Household.objects.filter(building_id__in=ids).values_list(
+                "id", "building_id", "entrance", "room", "head_id"
+            ):
+                self.households[(building, entrance, room)] = [pk, head]
+        self.loaded_buildings.update(unloaded)
+        missing: dict[tuple[int, str, str], Household] = {}
+        for row in rows:
+            scope = self._building(row)
+            key = (scope[0], row.entrance, row.room)
+            if key in self.households or key in missing:
+                continue
+            missing[key] = Household(
+                building_id=scope[0],
+                entrance=row.entrance,
+                room=row.room,
+                grid_id=scope[1],
+                community_id=scope[2],
+                street_id=scope[3],
+                district_id=scope[4],
+            )
+        if missing:
+            Household.objects.bulk_create(missing.values(), batch_size=BATCH)
+            for key, household in missing.items():
+                assert household.pk is not None
+                self.households[key] = [household.pk, None]
+            self.result.households_created += len(missing)
+
+    def _household(self, row: Row) -> tuple[list[int | None], Scope]:
+        scope = self._building(row)
+        return self.households[(scope[0], row.entrance, row.room)], scope
+
+    def _write_residents(self, rows: list[Row]) -> None:
+        existing: dict[str, tuple[Any, ...]] = {}
+        for numbers in _chunks([row.id_number for row in rows]):
+            for values in Resident.objects.filter(id_number__in=numbers).values_list(*RESIDENT_FIELDS):
+                existing[values[1]] = values
+        tags: set[tuple[int, int]] = set()
+        tagged_ids = [existing[row.id_number][0] for row in rows if row.categories and row.id_number in existing]
+        for ids in _chunks(tagged_ids):
+            tags.update(CareTag.objects.filter(resident_id__in=ids).values_list("resident_id", "category_id"))
+
+        now = timezone.now()
+        created: list[tuple[Row, Resident]] = []
+        changed: list[Resident] = []
+        reindex: list[Resident] = []
+        moves: list[tuple[Resident, int | None]] = []
+        new_tags: list[tuple[Row, Resident]] = []
+        heads: list[tuple[list[int | None], Resident]] = []
+        for row in rows:
+            household, scope = self._household(row)
+            old = existing.get(row.id_number)
+            if old is not None and self.allowed is not None and old[9] not in self.allowed:
+                self.result.rejected += 1
+                self.result.problems.append(
+                    Problem(
+                        row.number,
+                        self.id_label,
+                        REJECTED,
+                        _("该居民已登记在您的管辖范围以外，请联系街道或区级管理员办理迁入"),
+                    )
+                )
+                continue
+            resident = Resident(
+                id=old[0] if old else None,
+                id_number=row.id_number,
+                name=row.name,
+                phone=row.phone if row.phone is not None else (old[3] if old else ""),
+                household_id=household[0],
+                relationship=row.relationship or (old[5] if old else Resident.Relationship.OTHER),
+                sex=row.sex,
+                birth_date=row.birth_date,
+                grid_id=scope[1],
+                community_id=scope[2],
+                street_id=scope[3],
+                district_id=scope[4],
+            )
+            if old is None:
+                created.append((row, resident))
+            else:
+                values = (
+                    old[0],
+                    old[1],
+                    resident.name,
+                    resident.phone,
+                    resident.household_id,
+                    resident.relationship,
+                    resident.sex,
+                    resident.birth_date,
+                    resident.grid_id,
+                    resident.community_id,
+                    resident.street_id,
+                    resident.district_id,
+                )
+                missing_tags = [c for c in row.categories if (old[0], c) not in tags]
+                if values != old:
+                    resident.updated_at = now
+                    changed.append(resident)
+                    if (old[2], old[3], old[8:]) != (resident.name, resident.phone, values[8:]):
+                        reindex.append(resident)
+                    if old[4] != resident.household_id:
+                        moves.append((resident, old[4]))
+                if values != old or missing_tags:
+                    self.result.updated += 1
+                else:
+                    self.result.unchanged += 1
+                if missing_tags:
+                    new_tags.append((row, resident))
+            if resident.relationship == Resident.Relationship.HEAD:
+                heads.append((household, resident))
+
+        if created:
+            Resident.objects.bulk_create([resident for _row, resident in created], batch_size=BATCH)
+            self.result.created += len(created)
+            new_tags.extend((row, resident) for row, resident in created if row.categories)
+            reindex.extend(resident for _row, resident in created)
+        if changed:
+            Resident.objects.bulk_update(changed, UPDATE_FIELDS, batch_size=500)
+        self._add_tags(new_tags, tags)
+        self._set_heads(heads)
+        self._record_moves(moves)
+        if reindex:
+            self.result.search_keys += search.index_residents(reindex, batch_size=BATCH)
+
+    def _add_tags(self, pairs: list[tuple[Row, Resident]], existing: set[tuple[int, int]]) -> None:
+        note = _("导入：%(file)s") % {"file": self.file_name}
+        tags = [
+            CareTag(resident_id=resident.pk, category_id=category, recorded_by=self.by, note=note[:200])
+            for row, resident in pairs
+            for category in row.categories
+            if (resident.pk, category) not in existing
+        ]
+        CareTag.objects.bulk_create(tags, batch_size=BATCH)
+
+    def _set_heads(self, heads: list[tuple[list[int | None], Resident]]) -> None:
+        updates: list[tuple[int, int]] = []
+        for household, resident in heads:
+            if household[1] != resident.pk:
+                household[1] = resident.pk
+                assert household[0] is not None and resident.pk is not None
+                updates.append((resident.pk, household[0]))
+        if updates:
+            # One statement per household; bulk_update's CASE expressions are far slower here.
+            quote = connection.ops.quote_name
+            table = quote(Household._meta.db_table)
+            head = quote(Household._meta.get_field("head").column)
+            with connection.cursor() as cursor:
+                cursor.executemany(f"UPDATE {table} SET {head} = %s WHERE id = %s", updates)
+
+    def _record_moves(self, moves: list[tuple[Resident, int | None]]) -> None:
+        LifeEvent.objects.bulk_create(
+            [
+                LifeEvent(
+                    resident_id=resident.pk,
+                    kind=LifeEvent.Kind.MOVE_IN,
+                    date=self.today,
+                    household_id=resident.household_id,
+                    detail={"from_household": previous, "source": "import", "file": self.file_name},
+                    recorded_by=self.by,
+                )
+                for resident, previous in moves
+            ],
+            batch_size=BATCH,
+        )
