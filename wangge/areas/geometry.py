@@ -43,7 +43,7 @@ def _tree(level: str) -> tuple[STRtree, list[int], list[Any]]:
 def locate(*, lon: float, lat: float, level: str, within: Any = None) -> Any:
     from wangge.areas.models import Area
 
-    tree, ids, geoms = _tree(level)
+    tree, ids, _geoms = _tree(level)
     point = Point(lon, lat)
     for index in tree.query(point, predicate="intersects"):
         area_id = ids[int(index)]

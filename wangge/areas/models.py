@@ -145,3 +145,6 @@ class Membership(models.Model):
     class Meta:
         verbose_name = _("组织成员")
         verbose_name_plural = _("组织成员")
+
+    def __str__(self) -> str:
+        return f"{self.organisation}: {self.user or self.resident}"
