@@ -1,0 +1,133 @@
+"""Every write of missing-person protection: keyword-only, atomic, audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from wangge.core.audit import Action, audit
+from wangge.protection.models import Consent, Device, Enrolment, Incident, Profile, SafeZone, new_password
+from wangge.registry.models import Resident
+
+
+@transaction.atomic
+def enrolment_create(*, by: Any, resident: Resident) -> Enrolment:
+    enrolment = Enrolment(resident=resident, enrolled_by=by if getattr(by, "is_authenticated", False) else None)
+    enrolment.copy_scope(resident)
+    enrolment.save()
+    Profile.objects.create(enrolment=enrolment)
+    audit(actor=by, action=Action.CREATE, obj=enrolment, summary=f"走失防护登记：{resident.name}")
+    return enrolment
+
+
+@transaction.atomic
+def enrolment_end(*, by: Any, enrolment: Enrolment) -> Enrolment:
+    enrolment.active = False
+    enrolment.ended_at = timezone.now()
+    enrolment.save(update_fields=["active", "ended_at"])
+    audit(actor=by, action=Action.UPDATE, obj=enrolment, summary=f"结束走失防护：{enrolment.resident.name}")
+    return enrolment
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    by: Any,
+    enrolment: Enrolment,
+    given_by_kind: str,
+    given_by_name: str,
+    date: dt.date,
+    relationship: str = "",
+    covers_tracking: bool = True,
+    covers_sharing_workers: bool = True,
+    covers_sharing_police: bool = True,
+    document: Any = None,
+) -> Consent:
+    consent = Consent(
+        enrolment=enrolment,
+        given_by_kind=given_by_kind,
+        given_by_name=given_by_name,
+        relationship=relationship,
+        date=date,
+        covers_tracking=covers_tracking,
+        covers_sharing_workers=covers_sharing_workers,
+        covers_sharing_police=covers_sharing_police,
+        recorded_by=by if getattr(by, "is_authenticated", False) else None,
+    )
+    if document is not None:
+        consent.document = document
+    consent.save()
+    audit(actor=by, action=Action.CREATE, obj=consent, summary=f"登记知情同意：{enrolment.resident.name}")
+    return consent
+
+
+@transaction.atomic
+def consent_withdraw(*, by: Any, enrolment: Enrolment) -> int:
+    """Withdraw every active consent: tracking stops at once and past locations are hidden."""
+    count = enrolment.consents.filter(withdrawn_at__isnull=True).update(
+        withdrawn_at=timezone.now(), withdrawn_by=by if getattr(by, "is_authenticated", False) else None
+    )
+    audit(actor=by, action=Action.UPDATE, obj=enrolment, summary=f"撤回知情同意：{enrolment.resident.name}")
+    return count
+
+
+@transaction.atomic
+def device_register(
+    *, by: Any, enrolment: Enrolment, name: str = "手机", coord_system: str = Device.CoordSystem.WGS84
+) -> tuple[Device, str]:
+    """A new phone with an unguessable identifier; the password is returned once, stored hashed."""
+    password = new_password()
+    device = Device(enrolment=enrolment, name=name, coord_system=coord_system)
+    device.set_password(password)
+    device.save()
+    audit(actor=by, action=Action.CREATE, obj=device, summary=f"登记定位设备：{enrolment.resident.name}")
+    return device, password
+
+
+@transaction.atomic
+def device_reset_password(*, by: Any, device: Device) -> str:
+    password = new_password()
+    device.set_password(password)
+    device.save(update_fields=["password_hash"])
+    audit(actor=by, action=Action.UPDATE, obj=device, summary="重置设备密码")
+    return password
+
+
+@transaction.atomic
+def zone_create(*, by: Any, enrolment: Enrolment, name: str, **shape: Any) -> SafeZone:
+    zone = SafeZone.objects.create(enrolment=enrolment, name=name, **shape)
+    audit(actor=by, action=Action.CREATE, obj=zone, summary=f"设置安全区域：{name}")
+    return zone
+
+
+@transaction.atomic
+def incident_open(*, by: Any, enrolment: Enrolment, description: str = "") -> Incident:
+    incident = Incident(enrolment=enrolment, opened_by=by, description=description)
+    incident.copy_scope(enrolment)
+    incident.save()
+    audit(actor=by, action=Action.CREATE, obj=incident, summary=f"报告走失：{enrolment.resident.name}")
+    return incident
+
+
+@transaction.atomic
+def incident_assign(*, by: Any, incident: Incident, searchers: list[Any]) -> Incident:
+    incident.searchers.add(*searchers)
+    audit(actor=by, action=Action.UPDATE, obj=incident, summary=f"指派搜寻人员 {len(searchers)} 名")
+    return incident
+
+
+@transaction.atomic
+def incident_close(
+    *, by: Any, incident: Incident, outcome: str, found_where: str = "", found_condition: str = ""
+) -> Incident:
+    incident.status = Incident.Status.CLOSED
+    incident.closed_at = timezone.now()
+    incident.outcome = outcome
+    incident.found_where = found_where
+    incident.found_condition = found_condition
+    incident.save()
+    audit(actor=by, action=Action.UPDATE, obj=incident, summary=f"结束走失事件：{incident.get_outcome_display()}")
+    return incident

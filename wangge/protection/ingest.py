@@ -1,0 +1,382 @@
+"""Location ingest: store a batch of fixes, update the phones, check zones, raise alerts.
+
+``ingest(fixes)`` is the one write path for every protocol (HTTP requests pass a batch of one,
+the MQTT worker up to a thousand). It is built for throughput: a handful of queries per batch
+whatever its size (devices, consent, zones, open alerts, one bulk insert, one executemany
+update), zones compiled once and cached, and the per-fix work done in memory.
+
+Rules:
+- No consent, no tracking: fixes for unknown or inactive devices, or for an enrolment without
+  an active consent covering tracking, are refused and not stored.
+- GCJ-02 phones are converted to WGS-84 before anything else.
+- Fixes are stored whatever their order; only a fix newer than the phone's latest moves the
+  phone's state and can raise or resolve an alert, so late or redelivered messages never raise
+  false alarms.
+- A fix is outside only if it lies farther outside every active zone than its own accuracy.
+  ``left_zone`` is raised after two consecutive outside fixes, or once the phone has been
+  outside for ``WANGGE_ZONE_DWELL_SECONDS``; a fix clearly inside resolves it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from wangge.core.coords import gcj02_to_wgs84
+from wangge.protection.models import Alert, Consent, Device, Enrolment, Location, SafeZone
+from wangge.protection.notify import notify_alert
+from wangge.protection.protocols import Fix
+from wangge.protection.zones import CompiledZone, compile_zone
+
+LOW_BATTERY_HYSTERESIS = 5.0
+
+
+@dataclass
+class Result:
+    stored: int = 0  # written (a redelivered duplicate counts here too: it is already stored)
+    refused: int = 0  # unknown device or no active consent: not stored
+    alerts: list[Alert] = field(default_factory=list)
+    resolved: int = 0
+    refused_identifiers: set[str] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class _DeviceState:
+    id: int
+    enrolment_id: int
+    district_id: int | None
+    gcj02: bool
+    last_seen: dt.datetime | None
+    outside_since: dt.datetime | None
+    outside_fixes: int
+    battery: float | None
+    last: Fix | None = None  # the newest fix of this batch, if newer than last_seen
+    received: dt.datetime | None = None
+    changed: bool = False
+
+
+# Compiled zones by id, checked against ``updated_at`` so an edited zone is recompiled.
+_zone_cache: dict[int, tuple[dt.datetime, CompiledZone]] = {}
+_zone_lock = threading.Lock()
+
+
+def _zones_for(enrolment_ids: Iterable[int]) -> dict[int, list[CompiledZone]]:
+    zones: dict[int, list[CompiledZone]] = defaultdict(list)
+    rows = SafeZone.objects.filter(enrolment_id__in=list(enrolment_ids), active=True).values(
+        "id",
+        "enrolment_id",
+        "name",
+        "kind",
+        "geojson",
+        "center_lat",
+        "center_lon",
+        "radius_m",
+        "active_from",
+        "active_until",
+        "updated_at",
+    )
+    for row in rows:
+        updated = row.pop("updated_at")
+        with _zone_lock:
+            cached = _zone_cache.get(row["id"])
+        if cached is None or cached[0] != updated:
+            try:
+                compiled = compile_zone(**row)
+            except (ValueError, TypeError, AttributeError):
+                continue  # a broken zone must not stop ingest; the zone form validates shapes
+            with _zone_lock:
+                if len(_zone_cache) > 200_000:
+                    _zone_cache.clear()
+                _zone_cache[row["id"]] = (updated, compiled)
+            cached = (updated, compiled)
+        zones[row["enrolment_id"]].append(cached[1])
+    return zones
+
+
+def _load_devices(identifiers: Iterable[str]) -> dict[str, _DeviceState]:
+    rows = Device.objects.filter(identifier__in=list(identifiers), active=True, enrolment__active=True).values_list(
+        "identifier",
+        "id",
+        "enrolment_id",
+        "enrolment__district_id",
+        "coord_system",
+        "last_seen",
+        "outside_since",
+        "outside_fixes",
+        "battery",
+    )
+    states = {
+        row[0]: _DeviceState(
+            id=row[1],
+            enrolment_id=row[2],
+            district_id=row[3],
+            gcj02=row[4] == Device.CoordSystem.GCJ02,
+            last_seen=row[5],
+            outside_since=row[6],
+            outside_fixes=row[7],
+            battery=row[8],
+        )
+        for row in rows
+    }
+    if not states:
+        return states
+    consented = set(
+        Consent.objects.filter(
+            enrolment_id__in={s.enrolment_id for s in states.values()}, withdrawn_at__isnull=True, covers_tracking=True
+        ).values_list("enrolment_id", flat=True)
+    )
+    return {identifier: s for identifier, s in states.items() if s.enrolment_id in consented}
+
+
+def consented_device(identifier: str) -> bool:
+    return bool(_load_devices([identifier]))
+
+
+@dataclass(slots=True)
+class _AlertChange:
+    kind: str
+    state: _DeviceState
+    fix: Fix
+    detail: dict[str, Any]
+    resolved_at: dt.datetime | None = None
+
+
+def _resolve(
+    state: _DeviceState,
+    kind: str,
+    at: dt.datetime,
+    raise_: list[_AlertChange],
+    resolve: list[tuple[int, str, dt.datetime]],
+) -> None:
+    # Raised earlier in this same batch: store it already resolved.
+    for change in reversed(raise_):
+        if change.state.enrolment_id == state.enrolment_id and change.kind == kind and change.resolved_at is None:
+            change.resolved_at = at
+            return
+    resolve.append((state.enrolment_id, kind, at))
+
+
+def _outside_by(zones: list[CompiledZone], fix: Fix) -> float | None:
+    """Metres outside every zone active at the fix's local time; None when none is active."""
+    local = timezone.localtime(fix.recorded_at).time()
+    active = [zone for zone in zones if zone.active_at(local)]
+    if not active:
+        return None
+    return min(zone.metres_outside(fix.lat, fix.lon) for zone in active)
+
+
+def _evaluate(
+    state: _DeviceState,
+    fix: Fix,
+    zones: list[CompiledZone],
+    open_kinds: set[str],
+    raise_: list[_AlertChange],
+    resolve: list[tuple[int, str, dt.datetime]],
+) -> None:
+    dwell = dt.timedelta(seconds=settings.WANGGE_ZONE_DWELL_SECONDS)
+    if Alert.Kind.SILENT in open_kinds:
+        _resolve(state, Alert.Kind.SILENT, fix.recorded_at, raise_, resolve)
+        open_kinds.discard(Alert.Kind.SILENT)
+    outside = _outside_by(zones, fix)
+    if outside is None or outside == 0.0:
+        state.outside_since, state.outside_fixes = None, 0
+        if outside == 0.0 and Alert.Kind.LEFT_ZONE in open_kinds:
+            _resolve(state, Alert.Kind.LEFT_ZONE, fix.recorded_at, raise_, resolve)
+            open_kinds.discard(Alert.Kind.LEFT_ZONE)
+    elif outside > (fix.accuracy or 0.0):
+        if state.outside_since is None:
+            state.outside_since = fix.recorded_at
+        state.outside_fixes += 1
+        dwelt = fix.recorded_at - state.outside_since >= dwell
+        if Alert.Kind.LEFT_ZONE not in open_kinds and (state.outside_fixes >= 2 or dwelt):
+            raise_.append(_AlertChange(Alert.Kind.LEFT_ZONE, state, fix, {"metres_outside": round(outside, 1)}))
+            open_kinds.add(Alert.Kind.LEFT_ZONE)
+    # else: outside by less than the fix's accuracy: cannot tell, so the state stays as it was.
+
+    threshold = float(settings.WANGGE_LOW_BATTERY_PERCENT)
+    if fix.battery is not None:
+        if fix.battery < threshold and Alert.Kind.LOW_BATTERY not in open_kinds:
+            raise_.append(_AlertChange(Alert.Kind.LOW_BATTERY, state, fix, {"battery": fix.battery}))
+            open_kinds.add(Alert.Kind.LOW_BATTERY)
+        elif fix.battery >= threshold + LOW_BATTERY_HYSTERESIS and Alert.Kind.LOW_BATTERY in open_kinds:
+            _resolve(state, Alert.Kind.LOW_BATTERY, fix.recorded_at, raise_, resolve)
+            open_kinds.discard(Alert.Kind.LOW_BATTERY)
+    if fix.alarm == "sos" and Alert.Kind.SOS not in open_kinds:
+        raise_.append(_AlertChange(Alert.Kind.SOS, state, fix, {}))
+        open_kinds.add(Alert.Kind.SOS)
+
+
+def _update_devices(states: Sequence[_DeviceState]) -> None:
+    rows = [
+        (
+            s.last.recorded_at if s.last else s.last_seen,
+            s.received,
+            s.last.lat if s.last else None,
+            s.last.lon if s.last else None,
+            s.last.accuracy if s.last else None,
+            s.last.speed if s.last else None,
+            s.battery,
+            s.outside_since,
+            s.outside_fixes,
+            s.id,
+        )
+        for s in states
+        if s.changed and s.last is not None
+    ]
+    if not rows:
+        return
+    table = connection.ops.quote_name(Device._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [(adapt(r[0]), adapt(r[1]), *r[2:7], adapt(r[7]), *r[8:]) for r in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET last_seen = %s, last_received = %s, last_lat = %s, last_lon = %s, "
+            "accuracy = %s, speed = %s, battery = %s, outside_since = %s, outside_fixes = %s WHERE id = %s",
+            rows,
+        )
+
+
+def ingest(fixes: Sequence[Fix], *, now: dt.datetime | None = None) -> Result:
+    """Store a batch of fixes atomically; alerts' notifications are sent after commit."""
+    result = Result()
+    if not fixes:
+        return result
+    received = now or timezone.now()
+    states = _load_devices({fix.identifier for fix in fixes})
+    accepted: list[tuple[_DeviceState, Fix]] = []
+    for fix in fixes:
+        state = states.get(fix.identifier)
+        if state is None:
+            result.refused += 1
+            result.refused_identifiers.add(fix.identifier)
+            continue
+        if state.gcj02:
+            fix.lat, fix.lon = gcj02_to_wgs84(fix.lat, fix.lon)
+        accepted.append((state, fix))
+    if not accepted:
+        return result
+    accepted.sort(key=lambda pair: (pair[0].id, pair[1].recorded_at))
+    enrolment_ids = {state.enrolment_id for state in states.values()}
+    zones = _zones_for(enrolment_ids)
+    open_alerts: dict[int, set[str]] = defaultdict(set)
+    for enrolment_id, kind in Alert.objects.filter(
+        enrolment_id__in=enrolment_ids, resolved_at__isnull=True
+    ).values_list("enrolment_id", "kind"):
+        open_alerts[enrolment_id].add(kind)
+
+    locations = []
+    raise_: list[_AlertChange] = []
+    resolve: list[tuple[int, str, dt.datetime]] = []
+    for state, fix in accepted:
+        locations.append(
+            Location(
+                device_id=state.id,
+                enrolment_id=state.enrolment_id,
+                district_id=state.district_id,
+                recorded_at=fix.recorded_at,
+                received_at=received,
+                lat=fix.lat,
+                lon=fix.lon,
+                accuracy=fix.accuracy,
+                speed=fix.speed,
+                bearing=fix.bearing,
+                altitude=fix.altitude,
+                battery=fix.battery,
+                source=fix.source,
+            )
+        )
+        if state.last_seen is not None and fix.recorded_at <= state.last_seen:
+            continue  # late or redelivered: stored, but it says nothing about now
+        state.last_seen = fix.recorded_at
+        state.last, state.received, state.changed = fix, received, True
+        if fix.battery is not None:
+            state.battery = fix.battery
+        _evaluate(state, fix, zones.get(state.enrolment_id, []), open_alerts[state.enrolment_id], raise_, resolve)
+
+    with transaction.atomic():
+        Location.objects.bulk_create(locations, ignore_conflicts=True, batch_size=500)
+        _update_devices(list(states.values()))
+        for enrolment_id, kind, at in resolve:
+            result.resolved += Alert.objects.filter(
+                enrolment_id=enrolment_id, kind=kind, resolved_at__isnull=True
+            ).update(resolved_at=at)
+        if raise_:
+            result.alerts = _raise(raise_)
+    result.stored = len(locations)
+    return result
+
+
+def _raise(changes: list[_AlertChange]) -> list[Alert]:
+    enrolments = Enrolment.objects.select_related("resident").in_bulk({c.state.enrolment_id for c in changes})
+    alerts = []
+    for change in changes:
+        enrolment = enrolments[change.state.enrolment_id]
+        location_id = (
+            Location.objects.filter(
+                device_id=change.state.id, recorded_at=change.fix.recorded_at, lat=change.fix.lat, lon=change.fix.lon
+            )
+            .values_list("id", flat=True)
+            .first()
+        )
+        alert = Alert(
+            enrolment=enrolment,
+            device_id=change.state.id,
+            kind=change.kind,
+            location_id=location_id,
+            lat=change.fix.lat,
+            lon=change.fix.lon,
+            fix_at=change.fix.recorded_at,
+            resolved_at=change.resolved_at,
+            detail=change.detail,
+        )
+        alert.copy_scope(enrolment)
+        alert.save()
+        notify_alert(alert)
+        alerts.append(alert)
+    return alerts
+
+
+def check_silent(*, now: dt.datetime | None = None) -> list[Alert]:
+    """Raise ``silent`` for phones outside their zone (or with an open left-zone alert) that have
+    sent nothing for ``WANGGE_SILENT_MINUTES``."""
+    moment = now or timezone.now()
+    cutoff = moment - dt.timedelta(minutes=settings.WANGGE_SILENT_MINUTES)
+    open_silent = Alert.objects.filter(kind=Alert.Kind.SILENT, resolved_at__isnull=True).values("enrolment_id")
+    left = Alert.objects.filter(kind=Alert.Kind.LEFT_ZONE, resolved_at__isnull=True).values("enrolment_id")
+    candidates = (
+        Device.objects.filter(active=True, enrolment__active=True, last_seen__lt=cutoff)
+        .exclude(enrolment_id__in=open_silent)
+        .filter(enrolment__consents__withdrawn_at__isnull=True, enrolment__consents__covers_tracking=True)
+        .filter(Q(outside_since__isnull=False) | Q(enrolment_id__in=left))
+        .select_related("enrolment")
+        .distinct()
+    )
+    alerts = []
+    with transaction.atomic():
+        for device in candidates:
+            if any(a.enrolment_id == device.enrolment_id for a in alerts):
+                continue
+            alert = Alert(
+                enrolment=device.enrolment,
+                device=device,
+                kind=Alert.Kind.SILENT,
+                raised_at=moment,
+                lat=device.last_lat,
+                lon=device.last_lon,
+                fix_at=device.last_seen,
+                detail={"silent_minutes": int((moment - device.last_seen).total_seconds() // 60)},
+            )
+            alert.copy_scope(device.enrolment)
+            alert.save()
+            notify_alert(alert)
+            alerts.append(alert)
+    return alerts

@@ -1,0 +1,62 @@
+"""Fixtures: the guardian's ward (李秀英, grid A1-1) enrolled with consent, a phone and a home zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+
+from wangge.conftest import World
+from wangge.protection import actions
+from wangge.protection.models import Device, Enrolment, SafeZone
+from wangge.protection.protocols import Fix
+
+HOME = (41.12, 122.91)  # lat, lon of the ward's home, centre of a 200 m zone
+NOW = dt.datetime(2024, 5, 1, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
+
+
+@dataclass
+class Protected:
+    world: World
+    enrolment: Enrolment
+    device: Device
+    password: str
+    zone: SafeZone
+
+    def fix(self, *, seconds: int = 0, metres_north: float = 0.0, **fields: object) -> Fix:
+        """A fix ``metres_north`` of home at ``NOW + seconds``."""
+        values: dict = {
+            "identifier": self.device.identifier,
+            "recorded_at": NOW + dt.timedelta(seconds=seconds),
+            "lat": HOME[0] + metres_north / 110574.0,
+            "lon": HOME[1],
+            "source": "owntracks_http",
+            "accuracy": 10.0,
+            "battery": 80.0,
+        }
+        values.update(fields)
+        return Fix(**values)
+
+
+def protect(world: World, resident_key: str = "a1_1_ward") -> Protected:
+    staff = world.user("community_staff")
+    enrolment = actions.enrolment_create(by=staff, resident=world.residents[resident_key])
+    actions.consent_record(
+        by=staff,
+        enrolment=enrolment,
+        given_by_kind="guardian",
+        given_by_name="王小红",
+        relationship="女儿",
+        date=dt.date(2024, 4, 1),
+    )
+    device, password = actions.device_register(by=staff, enrolment=enrolment)
+    zone = actions.zone_create(
+        by=staff, enrolment=enrolment, name="家", kind="circle", center_lat=HOME[0], center_lon=HOME[1], radius_m=200
+    )
+    return Protected(world=world, enrolment=enrolment, device=device, password=password, zone=zone)
+
+
+@pytest.fixture
+def protected(world: World) -> Protected:
+    return protect(world)
