@@ -86,6 +86,8 @@ def _household_page(
     members = list(residents_visible_to(user).filter(household=household).order_by("birth_date", "id"))
     context = {
         "household": household,
+        # A guardian sees only their ward, not who heads the household.
+        "head": next((m for m in members if m.pk == household.head_id), None),
         "crumbs": _crumbs(user, household),
         "living": [m for m in members if m.status == Resident.Status.LIVING],
         "former": [m for m in members if m.status != Resident.Status.LIVING],

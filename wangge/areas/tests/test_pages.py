@@ -102,7 +102,9 @@ def test_it_adds_a_tile_layer_only_when_configured(world: World, client_for, set
 
 def test_it_lets_a_grid_worker_add_a_household_to_their_building(world: World, client_for) -> None:
     building = world.buildings["grid_a1_1"]
-    response = client_for(Role.GRID_WORKER).post(f"/buildings/{building.pk}/households/", {"entrance": "2", "room": "301"})
+    response = client_for(Role.GRID_WORKER).post(
+        f"/buildings/{building.pk}/households/", {"entrance": "2", "room": "301"}
+    )
     assert response.status_code == 302
     assert building.households.filter(entrance="2", room="301").exists()
 

@@ -1,0 +1,136 @@
+"""The home page per role, the top bar and the language switch, through HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from wangge.accounts.models import Role
+from wangge.conftest import PASSWORD, World
+from wangge.core.models import AuditEntry
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):  # type: ignore[no-untyped-def]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def test_it_lists_the_grid_workers_buildings_on_home(world: World, client_for) -> None:
+    response = client_for(Role.GRID_WORKER).get("/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "灵西第一网格" in page
+    assert f"/buildings/{world.buildings['grid_a1_1'].pk}/" in page
+    assert f"/buildings/{world.buildings['grid_a1_2'].pk}/" not in page
+
+
+def test_it_reaches_a_household_in_two_taps_from_home(world: World, client_for) -> None:
+    client = client_for(Role.GRID_WORKER)
+    home = client.get("/").content.decode()
+    building_url = f"/buildings/{world.buildings['grid_a1_1'].pk}/"
+    assert f'href="{building_url}"' in home  # tap 1
+    building = client.get(building_url).content.decode()
+    household_url = f"/households/{world.households['grid_a1_1'].pk}/"
+    assert f'href="{household_url}"' in building  # tap 2
+    assert client.get(household_url).status_code == 200
+
+
+def test_it_shows_community_staff_their_grids_on_home(world: World, client_for) -> None:
+    page = client_for(Role.COMMUNITY_STAFF).get("/").content.decode()
+    assert "灵西社区" in page
+    assert "灵西第一网格" in page and "灵西第二网格" in page
+    assert "曙光第一网格" not in page
+
+
+def test_it_shows_the_district_admin_the_streets_with_counts(world: World, client_for) -> None:
+    page = client_for(Role.DISTRICT_ADMIN).get("/").content.decode()
+    assert "友好街道" in page and "曙光街道" in page
+    assert "铁东区" not in page
+    assert "/audit/" in page  # nav: district admins read the audit log too
+
+
+def test_it_shows_a_guardian_only_their_ward_on_home(world: World, client_for) -> None:
+    page = client_for(Role.GUARDIAN).get("/").content.decode()
+    assert "李秀英" in page
+    assert "王建国" not in page
+
+
+def test_it_links_an_auditor_to_the_audit_log(world: World, client_for) -> None:
+    page = client_for(Role.AUDITOR).get("/").content.decode()
+    assert 'href="/audit/"' in page
+    assert "/map/" not in page
+
+
+def test_it_shows_name_role_and_search_in_the_top_bar(world: World, client_for) -> None:
+    page = client_for(Role.GRID_WORKER).get("/").content.decode()
+    assert "网格员" in page
+    assert 'name="q"' in page
+    assert "/i18n/setlang/" in page
+
+
+def test_it_logs_in_with_a_password_and_audits_it(world: World) -> None:
+    client = Client()
+    response = client.post("/login/", {"username": "grid_worker", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.LOGIN, actor=world.user(Role.GRID_WORKER)).exists()
+
+
+def test_it_refuses_a_wrong_password(world: World) -> None:
+    client = Client()
+    response = client.post("/login/", {"username": "grid_worker", "password": "wrong"})
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()
+    assert client.get("/").status_code == 302
+
+
+def test_it_logs_out_only_by_post(world: World, client_for) -> None:
+    client = client_for(Role.GRID_WORKER)
+    assert client.get("/logout/").status_code == 405
+    assert client.post("/logout/").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_it_renders_in_english_for_an_english_browser(world: World, client_for) -> None:
+    page = client_for(Role.GRID_WORKER).get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Grid worker" in page
+    assert "Sign out" in page
+    assert "households" in page or "household" in page
+    assert "退出登录" not in page
+
+
+def test_it_defaults_to_simplified_chinese(world: World, client_for) -> None:
+    page = client_for(Role.GRID_WORKER).get("/").content.decode()
+    assert "退出登录" in page
+    assert '<html lang="zh-CN">' in page
+
+
+def test_it_switches_the_language_with_the_switcher(world: World, client_for) -> None:
+    client = client_for(Role.GRID_WORKER)
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert response.status_code == 302
+    page = client.get("/").content.decode()
+    assert "Sign out" in page
+    assert '<html lang="en">' in page
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    assert "退出登录" in client.get("/").content.decode()
+
+
+def test_it_translates_the_resident_page_labels(world: World, client_for) -> None:
+    resident = world.residents["a1_1_ward"]
+    page = client_for(Role.GRID_WORKER).get(f"/residents/{resident.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "National ID number" in page
+    assert "Record a life event" in page
+    assert "Female" in page
+
+
+def test_it_creates_an_api_token_on_the_profile_page(world: World, client_for) -> None:
+    from rest_framework.authtoken.models import Token
+
+    client = client_for(Role.GRID_WORKER)
+    assert client.post("/profile/token/").status_code == 302
+    token = Token.objects.get(user=world.user(Role.GRID_WORKER))
+    assert token.key in client.get("/profile/").content.decode()
+    assert token.key not in client.get("/profile/").content.decode()  # shown once
