@@ -1,0 +1,468 @@
+"""Build (or rebuild) the demo district in the database: areas, buildings, people, accounts.
+
+Rows are written with ``bulk_create`` community by community, with their area columns filled
+in here, so the full district (520,000 residents) takes minutes, not hours, and memory stays
+flat. The whole build is one transaction: an interrupted build leaves the previous one intact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.db import connection, models, transaction
+from django.db.models import OuterRef, Subquery
+
+from wangge.accounts.models import Role
+from wangge.areas.models import Area, Building, Membership, Organisation
+from wangge.core.audit import audit
+from wangge.core.demo import accounts as demo_accounts
+from wangge.core.demo import divisions, geometry, people
+from wangge.core.models import AuditEntry
+from wangge.registry.models import CareCategory, CareTag, Guardianship, Household, Resident
+
+GRID_TARGET = 300
+GRID_CODE_SCHEME = "区网格编码（演示）"
+FULL_DISTRICT = 520_000
+MODEL_COMMUNITY_HOUSEHOLDS = 3_000  # Lingxi in the 2015 report
+DEFAULT_RESIDENTS = 12_000
+
+
+class DemoRefused(Exception):
+    """The database holds data the demo did not create; rebuilding would destroy it."""
+
+
+@dataclass
+class Summary:
+    streets: int = 0
+    communities: int = 0
+    villages: int = 0
+    grids: int = 0
+    buildings: int = 0
+    households: int = 0
+    residents: int = 0
+    elderly_share: float = 0.0
+    care: dict[str, int] = field(default_factory=dict)
+    organisations: int = 0
+    seconds: float = 0.0
+    accounts: list[demo_accounts.DemoAccount] = field(default_factory=list)
+
+    @property
+    def dementia(self) -> int:
+        return self.care.get("dementia", 0)
+
+
+def build(
+    *,
+    residents: int = DEFAULT_RESIDENTS,
+    seed: int = 1,
+    all_accounts: bool = False,
+    force: bool = False,
+    today: dt.date | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Summary:
+    """Wipe the areas, registry and demo accounts and build Lishan District afresh."""
+    started = time.monotonic()
+    say = progress or (lambda message: None)
+    if residents < 1:
+        raise ValueError("residents must be at least 1")
+    with transaction.atomic():
+        if not force and demo_accounts.other_users_exist():
+            raise DemoRefused("accounts")
+        if not force and Area.objects.filter(level=Area.Level.DISTRICT).exclude(code=divisions.DISTRICT_CODE).exists():
+            raise DemoRefused("areas")
+        wipe()
+        builder = _Builder(residents=residents, seed=seed, today=today or dt.date.today(), say=say)
+        summary = builder.run(all_accounts=all_accounts)
+        audit(
+            actor=None,
+            action=AuditEntry.Action.IMPORT,
+            object_type="areas.area",
+            object_id=str(builder.district.pk),
+            summary=f"演示数据：立山区，{summary.residents} 名居民，随机种子 {seed}",
+            detail={"residents": summary.residents, "seed": seed, "grids": summary.grids},
+        )
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def wipe() -> None:
+    """Delete every area and everything that hangs off one (registry, organisations, and the
+    tables of other apps that point at them), in one statement per table.
+
+    Row-by-row deletion through the ORM would load half a million residents to run Python-side
+    cascades; here foreign keys are checked at commit (Django creates them deferrable), so the
+    tables can be emptied in any order inside the transaction.
+    """
+    User = get_user_model()
+    doomed: list[type[models.Model]] = [Area]
+    candidates = [m for m in apps.get_models() if m not in (User, AuditEntry) and m._meta.managed and not m._meta.proxy]
+    grown = True
+    while grown:
+        grown = False
+        for model in candidates:
+            if model in doomed:
+                continue
+            for fk in model._meta.concrete_fields:
+                if fk.is_relation and fk.related_model in doomed:
+                    doomed.append(model)
+                    grown = True
+                    break
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for model in reversed(doomed):
+            cursor.execute(f"DELETE FROM {quote(model._meta.db_table)}")
+
+
+class _Builder:
+    def __init__(self, *, residents: int, seed: int, today: dt.date, say: Callable[[str], None]) -> None:
+        self.residents = residents
+        self.seed = seed
+        self.today = today
+        self.say = say
+        self.rng = np.random.default_rng(seed)
+        self.py_rng = random.Random(seed)
+        self.people = people.People(seed=seed, today=today)
+        self.summary = Summary()
+        # Per resident, in creation order: what the care tags and organisations need.
+        self.r_pk: list[int] = []
+        self.r_age: list[int] = []
+        self.r_sex: list[str] = []
+        self.r_household: list[int] = []
+        self.r_kind: list[str] = []
+        self.r_grid: list[int] = []
+        self.grids: list[Area] = []
+
+    # -- areas ---------------------------------------------------------------------------
+
+    def run(self, *, all_accounts: bool) -> Summary:
+        tree = divisions.load()
+        self.district = self._area(tree, level=Area.Level.DISTRICT, parent=None, boundary=None)
+        outline, street_polygons = geometry.street_tiles([s.code for s in tree.children], self.rng)
+        self.district.boundary = geometry.geojson(outline)
+        self.district.save(update_fields=["boundary"])
+        sizes = self.people.household_sizes(self.residents)
+        communities = [c for s in tree.children for c in s.children]
+        shares = self._household_shares(communities, len(sizes))
+        self.py_rng.shuffle(sizes)
+        cursor = 0
+        self.community_areas: dict[str, Area] = {}
+        for street, street_polygon in zip(tree.children, street_polygons, strict=True):
+            street_area = self._area(
+                street, level=Area.Level.STREET, parent=self.district, boundary=geometry.geojson(street_polygon)
+            )
+            self.summary.streets += 1
+            polygons = geometry.community_tiles(street_polygon, [c.kind for c in street.children], self.rng)
+            for community, polygon in zip(street.children, polygons, strict=True):
+                area = self._area(
+                    community, level=Area.Level.COMMUNITY, parent=street_area, boundary=geometry.geojson(polygon)
+                )
+                self.community_areas[community.code] = area
+                count = shares[community.code]
+                self._populate(area, polygon, community, sizes[cursor : cursor + count])
+                cursor += count
+                self.summary.communities += 1
+                self.summary.villages += community.kind == "village"
+            self.say(f"{street.name}: {len(street.children)}")
+        Household.objects.update(
+            head=Subquery(
+                Resident.objects.filter(household=OuterRef("pk"), relationship=Resident.Relationship.HEAD).values("pk")[
+                    :1
+                ]
+            )
+        )
+        self._care_tags()
+        self._accounts(all_accounts=all_accounts)
+        ages = np.array(self.r_age)
+        self.summary.residents = len(ages)
+        self.summary.elderly_share = float((ages >= 60).mean()) if len(ages) else 0.0
+        return self.summary
+
+    def _area(self, division: divisions.Division, *, level: str, parent: Area | None, boundary: dict | None) -> Area:
+        area = Area(
+            level=level,
+            kind=Area.Kind.VILLAGE if division.kind == "village" else Area.Kind.URBAN,
+            name=division.name,
+            short_name=division.short_name,
+            code=division.code,
+            code_scheme=divisions.CODE_SCHEME,
+            code_date=divisions.CODE_DATE,
+            parent=parent,
+            boundary=boundary,
+        )
+        area.save()
+        return area
+
+    def _household_shares(self, communities: list[divisions.Division], households: int) -> dict[str, int]:
+        """Households per community: villages smaller than urban communities, the model
+        community 灵西 about 3,000 households at full size (and a few grids even in a small demo)."""
+        weights = np.array([self.rng.lognormal(0, 0.35) * (0.45 if c.kind == "village" else 1.0) for c in communities])
+        model = next((i for i, c in enumerate(communities) if c.short_name == divisions.MODEL_COMMUNITY), 0)
+        floor = 1 if households >= len(communities) else 0
+        model_share = round(
+            max(MODEL_COMMUNITY_HOUSEHOLDS * self.residents / FULL_DISTRICT, min(900, 0.2 * households))
+        )
+        model_share = min(model_share, households - floor * (len(communities) - 1))
+        rest = households - model_share
+        weights[model] = 0
+        raw = weights / weights.sum() * (rest - floor * (len(communities) - 1))
+        counts = np.floor(raw).astype(int) + floor
+        counts[model] = model_share
+        # largest remainders make the counts add up exactly
+        short = households - counts.sum()
+        order = np.argsort(-(raw - np.floor(raw)))
+        order = order[order != model]
+        counts[order[:short]] += 1
+        return {c.code: int(n) for c, n in zip(communities, counts, strict=True)}
+
+    # -- buildings, grids and people -----------------------------------------------------
+
+    def _populate(self, community: Area, polygon, division: divisions.Division, sizes: list[int]) -> None:
+        village = division.kind == "village"
+        plans = [self.people.household(size) for size in sizes]
+        specs = geometry.building_specs(len(plans), village=village, rng=self.rng)
+        while len(specs) < 3:  # a few buildings even in the smallest demo
+            specs.append(specs[-1])
+        points = geometry.place_buildings(polygon, len(specs), village=village, rng=self.rng)
+        dwellings = [
+            (b, entrance, floor, room)
+            for b, (entrances, floors, rooms) in enumerate(specs)
+            for entrance in range(1, entrances + 1)
+            for floor in range(1, floors + 1)
+            for room in range(1, rooms + 1)
+        ]
+        occupied = sorted(self.py_rng.sample(dwellings, len(plans)))
+        weights = np.bincount([d[0] for d in occupied], minlength=len(specs)).astype(float)
+        pieces = geometry.cut_grids(polygon, points, weights, GRID_TARGET)
+
+        grid_rows = []
+        building_grid = np.zeros(len(specs), dtype=int)
+        for number, (indices, piece) in enumerate(pieces, start=1):
+            building_grid[indices] = number - 1
+            grid_rows.append(
+                Area(
+                    level=Area.Level.GRID,
+                    kind=community.kind,
+                    name=f"{community.short_name}第{number}网格",
+                    short_name=f"第{number}网格",
+                    code=f"{community.code}{number:03d}",
+                    code_scheme=GRID_CODE_SCHEME,
+                    code_date=self.today,
+                    parent=community,
+                    district_id=community.district_id,
+                    street_id=community.street_id,
+                    community_id=community.pk,
+                    boundary=geometry.geojson(piece),
+                    target_households=GRID_TARGET,
+                )
+            )
+        grids = Area.objects.bulk_create(grid_rows)
+        self.grids.extend(grids)
+        self.summary.grids += len(grids)
+
+        lonlat = geometry.to_lonlat_array(points)
+        address = f"鞍山市立山区{community.short_name}"
+        buildings = Building.objects.bulk_create(
+            [
+                Building(
+                    name=f"{b + 1}号楼",
+                    address=f"{address}{b + 1}号楼",
+                    grid_id=grids[building_grid[b]].pk,
+                    community_id=community.pk,
+                    street_id=community.street_id,
+                    district_id=community.district_id,
+                    lon=round(float(lonlat[b, 0]), 7),
+                    lat=round(float(lonlat[b, 1]), 7),
+                    entrances=specs[b][0],
+                )
+                for b in range(len(specs))
+            ]
+        )
+        self.summary.buildings += len(buildings)
+
+        households = Household.objects.bulk_create(
+            [
+                Household(
+                    building_id=buildings[b].pk,
+                    entrance=str(entrance),
+                    room=f"{floor}{room:02d}",
+                    grid_id=buildings[b].grid_id,
+                    community_id=community.pk,
+                    street_id=community.street_id,
+                    district_id=community.district_id,
+                )
+                for b, entrance, floor, room in occupied
+            ],
+            batch_size=2000,
+        )
+        self.summary.households += len(households)
+
+        rows = []
+        for household, plan in zip(households, plans, strict=True):
+            for person in plan.members:
+                rows.append(
+                    Resident(
+                        household_id=household.pk,
+                        name=person.name,
+                        id_number=person.id_number,
+                        sex=person.sex,
+                        birth_date=person.birth_date,
+                        phone=person.phone,
+                        relationship=person.relationship,
+                        ethnicity=person.ethnicity,
+                        grid_id=household.grid_id,
+                        community_id=community.pk,
+                        street_id=community.street_id,
+                        district_id=community.district_id,
+                    )
+                )
+                self.r_age.append(person.age)
+                self.r_sex.append(person.sex)
+                self.r_household.append(household.pk)
+                self.r_kind.append(plan.kind)
+                self.r_grid.append(household.grid_id)
+        residents = Resident.objects.bulk_create(rows, batch_size=2000)
+        self.r_pk.extend(r.pk for r in residents)
+        _index(residents)
+        self._organisations(grids, residents)
+
+    def _organisations(self, grids: list[Area], residents: list[Resident]) -> None:
+        """A party branch and a volunteer team per grid (把支部建在网格上), with a few members."""
+        by_grid: dict[int, list[Resident]] = {}
+        for resident in residents:
+            by_grid.setdefault(resident.grid_id, []).append(resident)
+        organisations = []
+        for grid in grids:
+            organisations.append(
+                Organisation(name=f"{grid.name}党支部", kind=Organisation.Kind.PARTY_BRANCH, area=grid)
+            )
+            organisations.append(
+                Organisation(name=f"{grid.name}志愿服务队", kind=Organisation.Kind.VOLUNTEERS, area=grid)
+            )
+        organisations = Organisation.objects.bulk_create(organisations)
+        self.summary.organisations += len(organisations)
+        self.organisations_by_grid = getattr(self, "organisations_by_grid", {})
+        members = []
+        for organisation in organisations:
+            self.organisations_by_grid.setdefault(organisation.area_id, []).append(organisation)
+            party = organisation.kind == Organisation.Kind.PARTY_BRANCH
+            low, high = (25, 80) if party else (18, 72)
+            pool = [r for r in by_grid.get(organisation.area_id, []) if low <= _age(r.birth_date, self.today) <= high]
+            chosen = self.py_rng.sample(
+                pool, min(len(pool), self.py_rng.randint(3, 6) if party else self.py_rng.randint(4, 8))
+            )
+            titles = ["书记", "组织委员", "宣传委员"] if party else ["队长"]
+            for i, resident in enumerate(chosen):
+                role = titles[i] if i < len(titles) else ("党员" if party else "队员")
+                since = self.today - dt.timedelta(days=self.py_rng.randrange(30, 3650))
+                members.append(Membership(organisation=organisation, resident_id=resident.pk, role=role, since=since))
+        Membership.objects.bulk_create(members, batch_size=2000)
+
+    # -- care categories -----------------------------------------------------------------
+
+    def _care_tags(self) -> None:
+        chosen = people.choose_care(
+            ages=np.array(self.r_age),
+            sexes=np.array(self.r_sex),
+            household=np.array(self.r_household),
+            household_kind=np.array(self.r_kind),
+            seed=self.seed,
+        )
+        categories = dict(CareCategory.objects.values_list("code", "pk"))
+        pks = np.array(self.r_pk)
+        tags = []
+        for code, indices in chosen.items():
+            if code not in categories:
+                continue
+            self.summary.care[code] = len(indices)
+            tags.extend(
+                CareTag(resident_id=int(pk), category_id=categories[code], note="演示数据") for pk in pks[indices]
+            )
+        CareTag.objects.bulk_create(tags, batch_size=5000)
+        self.dementia_pks = [int(pk) for pk in pks[chosen.get("dementia", [])]]
+
+    # -- accounts ------------------------------------------------------------------------
+
+    def _accounts(self, *, all_accounts: bool) -> None:
+        model = next(
+            (a for a in self.community_areas.values() if a.short_name == divisions.MODEL_COMMUNITY),
+            next(iter(self.community_areas.values())),
+        )
+        street = Area.objects.get(pk=model.street_id)
+        grid = next(g for g in self.grids if g.community_id == model.pk)
+        scopes: dict[str, list[Area]] = {
+            "demo-district": [self.district],
+            "demo-street": [street],
+            "demo-community": [model],
+            "demo-grid": [grid],
+            "demo-petition": [self.district],
+            "demo-department": [self.district],
+            "demo-guardian": [],
+            "demo-auditor": [],
+        }
+        printed: list[demo_accounts.DemoAccount] = []
+        for username, role in demo_accounts.SHOWCASE.items():
+            password = demo_accounts.new_password()
+            person = self.people.person(
+                sex=self.py_rng.choice("MF"), age=self.py_rng.randint(28, 55), relationship="head"
+            )
+            user = demo_accounts.upsert(
+                username=username,
+                role=role,
+                full_name=person.name,
+                phone=person.phone,
+                areas=scopes[username],
+                password=password,
+                is_staff=role == Role.DISTRICT_ADMIN,
+            )
+            scope = "、".join(str(a.name) for a in scopes[username])
+            if role == Role.GUARDIAN:
+                ward = self._ward(model)
+                if ward is not None:
+                    Guardianship.objects.filter(guardian=user).delete()
+                    Guardianship.objects.create(guardian=user, resident=ward, relationship="子女")
+                    scope = f"{ward.name}（失智老人）的监护人"
+            elif role == Role.AUDITOR:
+                scope = "审计日志"
+            printed.append(demo_accounts.DemoAccount(username, role, password, scope))
+        workers = [
+            self.people.person(sex=self.py_rng.choice("MF"), age=self.py_rng.randint(25, 50), relationship="head")
+            for _ in self.grids
+        ]
+        users, extra = demo_accounts.grid_workers(
+            grids=self.grids,
+            names=[w.name for w in workers],
+            phones=[w.phone for w in workers],
+            with_passwords=all_accounts,
+        )
+        volunteers = [
+            Membership(organisation=org, user_id=users[grid_id].pk, role="网格员")
+            for grid_id, orgs in self.organisations_by_grid.items()
+            for org in orgs
+            if org.kind == Organisation.Kind.VOLUNTEERS and grid_id in users
+        ]
+        Membership.objects.bulk_create(volunteers, batch_size=2000)
+        self.summary.accounts = printed + extra
+
+    def _ward(self, model: Area) -> Resident | None:
+        candidates = Resident.objects.filter(pk__in=self.dementia_pks)
+        return candidates.filter(community=model).order_by("pk").first() or candidates.order_by("pk").first()
+
+
+def _age(born: dt.date, today: dt.date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _index(residents: list[Resident]) -> None:
+    from wangge.registry.search import index_residents
+
+    index_residents(residents)
+
+
+__all__ = ["DEFAULT_RESIDENTS", "DemoRefused", "Summary", "build", "wipe"]

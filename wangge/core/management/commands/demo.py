@@ -1,0 +1,69 @@
+"""``wangge demo``: build or rebuild the demo district and print its accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+
+from wangge.accounts.models import Role
+from wangge.core.demo.build import DEFAULT_RESIDENTS, DemoRefused, build
+
+
+class Command(BaseCommand):
+    help = _("构建（或重建）演示区：立山区的真实街道和社区，以及生成的网格、楼栋、住户、居民和演示账号")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--residents",
+            type=int,
+            default=DEFAULT_RESIDENTS,
+            help=_("居民人数（默认 %(default)s；520000 为全区规模）"),
+        )
+        parser.add_argument("--seed", type=int, default=1, help=_("随机种子（默认 %(default)s）"))
+        parser.add_argument("--all-accounts", action="store_true", help=_("为每个网格的网格员账号也生成并打印密码"))
+        parser.add_argument("--force", action="store_true", help=_("即使数据库中有非演示账号或其他区的数据也重建"))
+
+    def handle(self, *args: Any, residents: int, seed: int, all_accounts: bool, force: bool, **options: Any) -> None:
+        if residents < 1:
+            raise CommandError(_("--residents 必须是正整数"))
+        verbose = options.get("verbosity", 1) >= 2
+        self.stdout.write(_("正在构建演示区（%(n)s 名居民）……") % {"n": residents})
+        try:
+            summary = build(
+                residents=residents,
+                seed=seed,
+                all_accounts=all_accounts,
+                force=force,
+                progress=self.stdout.write if verbose else None,
+            )
+        except DemoRefused as exc:
+            raise CommandError(
+                _("数据库中已有不是演示数据创建的%(what)s；重建会删除全部区域和居民数据。确需重建请加 --force。")
+                % {"what": _("账号") if str(exc) == "accounts" else _("其他区的区域")}
+            ) from None
+        lines = [
+            _("街道 %(n)s 个") % {"n": summary.streets},
+            _("社区 %(n)s 个（其中村 %(v)s 个）") % {"n": summary.communities, "v": summary.villages},
+            _("网格 %(n)s 个") % {"n": summary.grids},
+            _("楼栋 %(n)s 栋") % {"n": summary.buildings},
+            _("住户 %(n)s 户") % {"n": summary.households},
+            _("居民 %(n)s 人，户均 %(avg).2f 人")
+            % {
+                "n": summary.residents,
+                "avg": summary.residents / max(summary.households, 1),
+            },
+            _("60 岁及以上 %(share).1f%%") % {"share": summary.elderly_share * 100},
+            _("失智老人 %(n)s 人") % {"n": summary.dementia},
+            _("党支部和志愿服务队 %(n)s 个") % {"n": summary.organisations},
+            _("用时 %(s).1f 秒") % {"s": summary.seconds},
+        ]
+        self.stdout.write(self.style.SUCCESS(_("演示区已建成：")) + "；".join(lines))
+        self.stdout.write("")
+        self.stdout.write(_("演示账号（密码每次运行随机生成，只显示这一次）："))
+        width = max(len(a.username) for a in summary.accounts)
+        for account in summary.accounts:
+            role = str(Role(account.role).label)
+            self.stdout.write(f"  {account.username:<{width}}  {account.password}  {role}  {account.scope}")
+        self.stdout.write(_("启动服务：wangge serve，然后打开 http://127.0.0.1:8000/login/"))
