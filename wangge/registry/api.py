@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, StreamingHttpResponse
+from django.urls import path
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -30,6 +31,7 @@ from wangge.registry import actions
 from wangge.registry.export import csv_response, residents_export
 from wangge.registry.models import Household, LifeEvent, Resident
 from wangge.registry.queries import get_household, get_resident, households_visible_to, residents_visible_to
+from wangge.registry.search_views import SearchAPIView
 from wangge.registry.serializers import (
     HouseholdSerializer,
     LifeEventCreateSerializer,
@@ -252,4 +254,5 @@ router.register("residents", ResidentViewSet, basename="resident")
 
 urlpatterns: list[Any] = [
     *router.urls,
+    path("search/", SearchAPIView.as_view(), name="search"),
 ]

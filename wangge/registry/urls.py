@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from wangge.registry import export, import_views
+from wangge.registry import export, import_views, search_views
 from wangge.registry import views as pages
 
 app_name = "registry"
 
 urlpatterns: list = [
+    path("search/", search_views.search_page, name="search"),
     path("registry/export/", export.export_view, name="export"),
     path("registry/import/", import_views.import_page, name="import"),
     path("registry/import/template.xlsx", import_views.import_template, name="import-template"),

@@ -1,0 +1,429 @@
+"""Resident search on a full district: p50/p95/p99 per query kind and role, SQLite or PostgreSQL.
+
+    python bench/search.py --residents 520000 --db sqlite
+    python bench/search.py --residents 520000 --db postgres   # 127.0.0.1:5432, user postgres
+
+It builds its own database (a temporary WANGGE_DATA_DIR; on PostgreSQL a database
+``wangge_bench_search`` that is dropped afterwards), migrates, lays out Lishan's 9 streets and
+116 communities from ../shared/data/lishan-divisions.csv with grids of ~300 households, inserts
+the residents with realistic Chinese names (a few in traditional characters, some with
+polyphonic surnames) and their search keys, then times ``search_residents`` — the function the
+page and the API call, audit entry included — as a grid worker, a community secretary, a street
+officer and a district administrator. Half the queries target someone in the user's own area,
+half someone anywhere in the district (often out of scope: the slow case for a scoped index).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DIVISIONS = ROOT.parent / "shared" / "data" / "lishan-divisions.csv"
+PG_NAME = "wangge_bench_search"
+PG_SERVER = "postgres://postgres@127.0.0.1:5432"
+PERSONS_PER_HOUSEHOLD = 2.6
+HOUSEHOLDS_PER_GRID = 300
+HOUSEHOLDS_PER_BUILDING = 48
+POLYPHONIC_SURNAMES = "单曾解区仇朴查盖翟乐"
+COMPOUND_SURNAMES = ["尉迟", "欧阳", "司马", "诸葛", "长孙"]
+
+
+def setup_django(db: str, data_dir: Path) -> None:
+    os.environ["WANGGE_DATA_DIR"] = str(data_dir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wangge.settings")
+    if db == "postgres":
+        import psycopg
+
+        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME}")
+            conn.execute(f"CREATE DATABASE {PG_NAME}")
+        os.environ["DATABASE_URL"] = f"{PG_SERVER}/{PG_NAME}"
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def drop_postgres() -> None:
+    from django.db import connections
+
+    connections.close_all()
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
+
+
+class Names:
+    """Chinese names with Faker zh_CN's weighted surnames and given-name characters."""
+
+    def __init__(self, rng: random.Random) -> None:
+        import opencc
+        from faker.providers.person.zh_CN import Provider
+
+        self.rng = rng
+        self.surnames = list(Provider.last_names.keys())
+        self.weights = list(Provider.last_names.values())
+        self.male = list(Provider.first_names_male)
+        self.female = list(Provider.first_names_female)
+        self.s2t = opencc.OpenCC("s2t")
+
+    def make(self, sex: str) -> str:
+        rng = self.rng
+        roll = rng.random()
+        if roll < 0.02:
+            surname = rng.choice(POLYPHONIC_SURNAMES)
+        elif roll < 0.025:
+            surname = rng.choice(COMPOUND_SURNAMES)
+        else:
+            surname = rng.choices(self.surnames, self.weights)[0]
+        pool = self.male if sex == "M" else self.female
+        given = rng.choice(pool) + (rng.choice(pool) if rng.random() < 0.6 else "")
+        name = surname + given
+        if rng.random() < 0.03:  # registered in traditional characters (Hong Kong, Taiwan, old records)
+            name = str(self.s2t.convert(name))
+        return name
+
+
+def build(residents: int, seed: int) -> dict[str, Any]:
+    from django.db import connection, transaction
+
+    from wangge.areas.models import Area, Building
+    from wangge.core import idnumbers
+    from wangge.registry.models import Household, Resident, SearchKey
+    from wangge.registry.search import search_key_rows
+
+    rng = random.Random(seed)
+    names = Names(rng)
+    with DIVISIONS.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    by_code: dict[str, Area] = {}
+    for level in ("district", "street", "community"):
+        for row in rows:
+            if row["level"] != level:
+                continue
+            area = Area(level=level, name=row["name"], code=row["code"], parent=by_code.get(row["parent_code"]))
+            area.save()
+            by_code[row["code"]] = area
+    communities = [a for a in by_code.values() if a.level == "community"]
+    households_total = int(residents / PERSONS_PER_HOUSEHOLD) + 1
+    per_community = households_total // len(communities) + 1
+
+    grids: list[Area] = []
+    buildings: list[Building] = []
+    for community in communities:
+        n_grids = max(1, round(per_community / HOUSEHOLDS_PER_GRID))
+        for g in range(n_grids):
+            grid = Area(level="grid", name=f"{community.name}第{g + 1}网格", parent=community)
+            grid.save()
+            grids.append(grid)
+            for b in range(HOUSEHOLDS_PER_GRID // HOUSEHOLDS_PER_BUILDING + 1):
+                buildings.append(
+                    Building(
+                        name=f"{g + 1}-{b + 1}号楼",
+                        grid=grid,
+                        community_id=community.pk,
+                        street_id=community.street_id,
+                        district_id=community.district_id,
+                    )
+                )
+    Building.objects.bulk_create(buildings, batch_size=2000)
+    buildings = list(Building.objects.order_by("id"))
+    by_grid: dict[int, list[Building]] = {}
+    for building in buildings:
+        by_grid.setdefault(building.grid_id, []).append(building)
+
+    # Households: fill each community's grids evenly, ~300 per grid.
+    households: list[Household] = []
+    for grid in grids:
+        for i in range(HOUSEHOLDS_PER_GRID):
+            building = by_grid[grid.pk][i // HOUSEHOLDS_PER_BUILDING]
+            h = Household(building=building, entrance=str(i // 12 % 4 + 1), room=f"{i % 12 // 2 + 1}0{i % 2 + 1}")
+            h.copy_scope(building)
+            households.append(h)
+    rng.shuffle(households)
+    households = households[:households_total]
+    with transaction.atomic():
+        Household.objects.bulk_create(households, batch_size=2000)
+    household_rows = list(Household.objects.values_list("id", "grid_id", "community_id", "street_id", "district_id"))
+
+    used: set[str] = set()
+    today = dt.date(2026, 1, 1)
+    batch: list[Resident] = []
+    count = 0
+    started = time.perf_counter()
+
+    def flush() -> None:
+        with transaction.atomic():
+            Resident.objects.bulk_create(batch, batch_size=2000)
+            keys = [row for r in batch for row in search_key_rows(r)]
+            SearchKey.objects.bulk_create(keys, batch_size=4000)
+        batch.clear()
+
+    while count < residents:
+        hid, grid_id, community_id, street_id, district_id = household_rows[count % len(household_rows)]
+        sex = rng.choice("MF")
+        age = min(int(rng.triangular(0, 100, 45)), 99) if rng.random() > 0.25 else rng.randint(60, 95)
+        birth = today - dt.timedelta(days=age * 365 + rng.randint(0, 364))
+        number = idnumbers.make(area_code="210304", birth_date=birth, sequence=rng.randint(0, 499), sex=sex)
+        if number in used:
+            continue
+        used.add(number)
+        phone = "1" + rng.choice("3578") + "".join(rng.choices("0123456789", k=9)) if rng.random() < 0.85 else ""
+        r = Resident(
+            household_id=hid,
+            name=names.make(sex),
+            id_number=number,
+            sex=sex,
+            birth_date=birth,
+            phone=phone,
+            status="living" if rng.random() < 0.93 else rng.choice(["moved_out", "deceased"]),
+            grid_id=grid_id,
+            community_id=community_id,
+            street_id=street_id,
+            district_id=district_id,
+        )
+        batch.append(r)
+        count += 1
+        if len(batch) >= 10000:
+            flush()
+    if batch:
+        flush()
+    load_seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return {
+        "grids": len(grids),
+        "communities": len(communities),
+        "households": len(household_rows),
+        "keys": SearchKey.objects.count(),
+        "load_seconds": load_seconds,
+    }
+
+
+def users() -> dict[str, Any]:
+    from wangge.accounts.models import AreaAssignment, Role, User
+    from wangge.areas.models import Area
+
+    grid = Area.objects.filter(level="grid").order_by("id")[Area.objects.filter(level="grid").count() // 2]
+    made = {}
+    for role, area in (
+        (Role.GRID_WORKER, grid),
+        (Role.COMMUNITY_STAFF, grid.community),
+        (Role.STREET_STAFF, grid.street),
+        (Role.DISTRICT_ADMIN, grid.district),
+    ):
+        user = User.objects.create_user(username=f"bench-{role}", password=None, role=role)
+        AreaAssignment.objects.create(user=user, area=area)
+        made[str(role)] = user
+    return made
+
+
+def queries_for(kind: str, name: str, id_number: str, phone: str, rng: random.Random) -> str | None:
+    import opencc
+
+    from wangge.core import chinese
+
+    simplified = chinese.normalise_name(name)
+    readings = chinese.pinyin_readings(simplified)
+    reading = rng.choice(readings) if readings else None
+    if kind == "name":
+        return simplified
+    if kind == "name_traditional":
+        return str(_S2T(opencc).convert(simplified))
+    if kind == "surname":
+        return simplified[:1]
+    if kind == "pinyin" and reading:
+        return reading.full
+    if kind == "pinyin_prefix" and reading:
+        return reading.full[: max(2, len(reading.full) // 2)]
+    if kind == "initials" and reading:
+        return reading.initials
+    if kind == "id_number":
+        return id_number
+    if kind == "id_prefix":
+        return id_number[:10]
+    if kind == "phone_last4" and phone:
+        return phone[-4:]
+    return None
+
+
+_converter: Any = None
+
+
+def _S2T(opencc: Any) -> Any:
+    global _converter
+    if _converter is None:
+        _converter = opencc.OpenCC("s2t")
+    return _converter
+
+
+KINDS = [
+    "name",
+    "name_traditional",
+    "surname",
+    "pinyin",
+    "pinyin_prefix",
+    "initials",
+    "id_number",
+    "id_prefix",
+    "phone_last4",
+]
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def run_queries(made: dict[str, Any], per_kind: int, seed: int) -> list[dict[str, Any]]:
+    from wangge.core.scope import assigned_areas
+    from wangge.registry.models import Resident
+    from wangge.registry.search import search_residents
+
+    rng = random.Random(seed + 1)
+    district_sample = _sample(rng, Resident.objects.all(), per_kind * 2)
+    results = []
+    for role, user in made.items():
+        (level, ids), *_ = assigned_areas(user).items()
+        local = _sample(rng, Resident.objects.filter(**{f"{level}_id__in": ids}), per_kind * 2)
+        for kind in KINDS:
+            timings: list[float] = []
+            found = 0
+            for i in range(per_kind):
+                source = local if i % 2 == 0 else district_sample
+                name, id_number, phone = source[rng.randrange(len(source))]
+                q = queries_for(kind, name, id_number, phone, rng)
+                if q is None:
+                    continue
+                t0 = time.perf_counter()
+                hits = search_residents(user=user, q=q, limit=20)
+                timings.append((time.perf_counter() - t0) * 1000)
+                found += bool(hits)
+            results.append(
+                {
+                    "role": role,
+                    "kind": kind,
+                    "n": len(timings),
+                    "hit_rate": found / max(1, len(timings)),
+                    "p50": percentile(timings, 50),
+                    "p95": percentile(timings, 95),
+                    "p99": percentile(timings, 99),
+                    "mean": statistics.fmean(timings),
+                }
+            )
+            row = results[-1]
+            print(
+                f"  {role:16} {kind:17} n={row['n']:5} found={row['hit_rate']:5.0%} "
+                f"p50={row['p50']:6.2f} p95={row['p95']:6.2f} p99={row['p99']:6.2f} ms",
+                flush=True,
+            )
+    return results
+
+
+def _sample(rng: random.Random, queryset: Any, n: int) -> list[tuple[str, str, str]]:
+    """n random residents without ORDER BY RANDOM() over the whole table."""
+    bounds = list(queryset.order_by("id").values_list("id", flat=True)[:1]) + list(
+        queryset.order_by("-id").values_list("id", flat=True)[:1]
+    )
+    low, high = bounds[0], bounds[-1]
+    picks = set()
+    rows: list[tuple[str, str, str]] = []
+    while len(rows) < n:
+        ids = [rng.randint(low, high) for _ in range(n * 2)]
+        for row in queryset.filter(id__in=[i for i in ids if i not in picks]).values_list(
+            "id", "name", "id_number", "phone"
+        ):
+            picks.add(row[0])
+            rows.append(row[1:])
+    return rows[:n]
+
+
+def explain(made: dict[str, Any]) -> None:
+    """Print the plan of the key scan for a short prefix (the widest range) per role."""
+    from django.db import connection
+
+    from wangge.registry.queries import search_keys_visible_to
+    from wangge.registry.search import TOP
+
+    for role, user in made.items():
+        qs = (
+            search_keys_visible_to(user)
+            .filter(key__gte="王", key__lt="王" + TOP)
+            .order_by("key")
+            .values_list("resident_id", "key")[:200]
+        )
+        sql, params = qs.query.sql_with_params()
+        prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
+        with connection.cursor() as cursor:
+            cursor.execute(prefix + sql, params)
+            plan = [" ".join(str(c) for c in row) for row in cursor.fetchall()]
+        print(f"  plan {role}:")
+        for line in plan:
+            print(f"    {line}")
+
+
+def machine() -> str:
+    try:
+        model = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        line = next((ln for ln in model.splitlines() if ln.startswith("Model name")), "Model name: ?")
+        cpu = line.split(":", 1)[1].strip()
+    except OSError:
+        cpu = platform.processor() or "?"
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--residents", type=int, default=520_000)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--queries", type=int, default=1000, help="queries per kind per role")
+    parser.add_argument("--seed", type=int, default=2015)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="wangge-bench-search-") as tmp:
+        setup_django(args.db, Path(tmp))
+        try:
+            from django.core.management import call_command
+            from django.db import connection
+
+            call_command("migrate", verbosity=0)
+            started = time.perf_counter()
+            info = build(args.residents, args.seed)
+            build_seconds = time.perf_counter() - started
+            version = connection.cursor().connection.server_version if args.db == "postgres" else None
+            db_label = f"PostgreSQL {version}" if version else f"SQLite {connection.Database.sqlite_version}"
+            print(f"# resident search benchmark — {db_label}")
+            print(f"machine: {machine()}")
+            print(
+                f"data: {args.residents} residents, {info['households']} households, {info['grids']} grids, "
+                f"{info['communities']} communities, {info['keys']} search keys; built in {build_seconds:.0f} s "
+                f"(residents + keys {info['load_seconds']:.0f} s)"
+            )
+            made = users()
+            explain(made)
+            print(f"timings (search_residents incl. audit entry; {args.queries} queries per kind per role):")
+            results = run_queries(made, args.queries, args.seed)
+            worst = max(results, key=lambda r: r["p95"])
+            print(f"worst p95: {worst['p95']:.2f} ms ({worst['role']}, {worst['kind']})")
+        finally:
+            if args.db == "postgres":
+                drop_postgres()
+
+
+if __name__ == "__main__":
+    main()
