@@ -65,3 +65,6 @@ class AreaAssignment(models.Model):
         verbose_name = _("区域分配")
         verbose_name_plural = _("区域分配")
         constraints = [models.UniqueConstraint(fields=["user", "area"], name="assignment_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.area}"

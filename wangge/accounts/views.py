@@ -22,10 +22,9 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_valid(self, form: Any) -> HttpResponse:
+        # The sign-in and its audit entry (written by accounts.signals) stand or fall together.
         with transaction.atomic():
-            response = super().form_valid(form)
-            audit(actor=form.get_user(), action=Action.LOGIN, obj=form.get_user(), summary=_("登录"))
-        return response
+            return super().form_valid(form)
 
 
 class LogoutView(auth_views.LogoutView):
