@@ -1,3 +1,327 @@
-"""Device endpoints and the REST API of missing-person protection."""
+"""Device endpoints (OwnTracks HTTP, OsmAnd / Traccar Client) and the scoped protection API.
 
-urlpatterns: list = []
+The device endpoints authenticate the phone, not a user: no session, no CSRF, no DRF
+permission. They stay thin and fast: parse with ``protocols``, store with ``ingest``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import threading
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.http import HttpResponse, JsonResponse, QueryDict
+from django.urls import path
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from wangge.core.audit import Action, audit
+from wangge.protection import queries
+from wangge.protection.ingest import ingest
+from wangge.protection.models import Alert, Device, Location
+from wangge.protection.protocols import (
+    SOURCE_OWNTRACKS_HTTP,
+    Rejected,
+    parse_osmand,
+    parse_owntracks,
+    parse_traccar_json,
+)
+
+# -- device authentication ------------------------------------------------------------------
+
+# Device passwords are hashed with Django's hasher (slow on purpose). A phone posts every few
+# seconds, so a successful check is remembered in this process, keyed by the stored hash: a
+# new password (a new hash) is checked afresh.
+_verified: set[bytes] = set()
+_verified_lock = threading.Lock()
+_DUMMY_HASH = make_password("wangge-no-such-device")
+
+
+def _basic_credentials(header: str) -> tuple[str, str] | None:
+    scheme, _sep, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep else None
+
+
+def authenticate_device(identifier: str, password: str) -> Device | None:
+    device = Device.objects.filter(identifier=identifier, active=True).only("id", "password_hash").first()
+    if device is None or not device.password_hash:
+        Device(password_hash=_DUMMY_HASH).check_password(password)  # same time as a wrong password
+        return None
+    key = hashlib.sha256(f"{device.pk}\0{device.password_hash}\0{password}".encode()).digest()
+    if key in _verified:
+        return device
+    if not device.check_password(password):
+        return None
+    with _verified_lock:
+        if len(_verified) > 100_000:
+            _verified.clear()
+        _verified.add(key)
+    return device
+
+
+def _unauthorised() -> HttpResponse:
+    response = JsonResponse({"error": _("设备认证失败")}, status=401)
+    response["WWW-Authenticate"] = 'Basic realm="wangge", charset="UTF-8"'
+    return response
+
+
+def _refused(reason: Any) -> JsonResponse:
+    return JsonResponse({"error": str(reason)}, status=400)
+
+
+# -- OwnTracks HTTP -------------------------------------------------------------------------
+
+OWNTRACKS_EXAMPLE = {
+    "_type": "location",
+    "lat": 41.1201,
+    "lon": 122.9102,
+    "tst": 1714550400,
+    "acc": 12,
+    "vel": 4,
+    "batt": 76,
+    "tid": "LX",
+}
+
+
+class OwnTracksView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema(
+        operation_id="locations_owntracks",
+        tags=["locations"],
+        summary="OwnTracks HTTP mode",
+        description=(
+            "Location from the OwnTracks app in HTTP mode. HTTP Basic auth with the device's "
+            "identifier and password (the app also sends them as X-Limit-U / X-Limit-D). Body: one "
+            "OwnTracks JSON message (`_type` location, transition or lwt); an empty body is ignored. "
+            "Replies `[]`. Refused (400) when the message is malformed or the person's consent is "
+            "not active."
+        ),
+        request={"application/json": OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter("X-Limit-U", str, OpenApiParameter.HEADER, required=False),
+            OpenApiParameter("X-Limit-D", str, OpenApiParameter.HEADER, required=False),
+        ],
+        examples=[OpenApiExample("location", value=OWNTRACKS_EXAMPLE, request_only=True)],
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="`[]`"),
+            400: OpenApiResponse(description="malformed or not consented"),
+            401: OpenApiResponse(description="bad device credentials"),
+        },
+        auth=[],
+    )
+    def post(self, request: Request) -> HttpResponse:
+        credentials = _basic_credentials(request.META.get("HTTP_AUTHORIZATION", ""))
+        if credentials is None:
+            return _unauthorised()
+        user, password = credentials
+        limit_user = request.META.get("HTTP_X_LIMIT_U")
+        if limit_user and limit_user != user:
+            return _unauthorised()
+        if authenticate_device(user, password) is None:
+            return _unauthorised()
+        body = request.body
+        if not body.strip():
+            return JsonResponse([], safe=False)
+        try:
+            fix = parse_owntracks(
+                body,
+                user=user,
+                device=request.META.get("HTTP_X_LIMIT_D", ""),
+                source=SOURCE_OWNTRACKS_HTTP,
+                now=timezone.now(),
+            )
+        except Rejected as exc:
+            return _refused(exc.reason)
+        if fix is not None and ingest([fix]).refused:
+            return _refused(_("未取得有效的知情同意，位置未保存"))
+        return JsonResponse([], safe=False)
+
+
+# -- OsmAnd / Traccar Client ----------------------------------------------------------------
+
+OSMAND_PARAMETERS = [
+    OpenApiParameter("id", str, description="device identifier (or `deviceid`)"),
+    OpenApiParameter("lat", float),
+    OpenApiParameter("lon", float),
+    OpenApiParameter("location", str, description="`lat,lon` instead of lat and lon"),
+    OpenApiParameter("timestamp", str, description="epoch s or ms, ISO 8601, or `yyyy-MM-dd HH:mm:ss` (UTC)"),
+    OpenApiParameter("speed", float, description="knots"),
+    OpenApiParameter("bearing", float),
+    OpenApiParameter("altitude", float),
+    OpenApiParameter("accuracy", float, description="metres"),
+    OpenApiParameter("batt", float, description="percent"),
+    OpenApiParameter("alarm", str, description="`sos`"),
+]
+
+
+class OsmAndView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    def _handle(self, request: Request) -> HttpResponse:
+        now = timezone.now()
+        try:
+            if request.GET:
+                fixes = [parse_osmand(request.GET, now=now)]
+            else:
+                body = request.body
+                if body.lstrip()[:1] == b"{":
+                    fixes = parse_traccar_json(body, now=now)
+                else:
+                    # As Traccar does: a body without a query string is read as form parameters.
+                    fixes = [parse_osmand(QueryDict(body.decode("utf-8", "replace")), now=now)]
+        except Rejected as exc:
+            return HttpResponse(str(exc.reason), status=400, content_type="text/plain; charset=utf-8")
+        if ingest(fixes).refused:
+            # The same answer for an unknown id and for a device without consent.
+            return HttpResponse(_("设备未登记或未获授权"), status=400, content_type="text/plain; charset=utf-8")
+        return HttpResponse(status=200)
+
+    @extend_schema(
+        operation_id="locations_osmand_get",
+        tags=["locations"],
+        summary="OsmAnd / Traccar Client (query parameters)",
+        parameters=OSMAND_PARAMETERS,
+        responses={200: OpenApiResponse(description="stored"), 400: OpenApiResponse(description="refused")},
+        auth=[],
+    )
+    def get(self, request: Request) -> HttpResponse:
+        return self._handle(request)
+
+    @extend_schema(
+        operation_id="locations_osmand_post",
+        tags=["locations"],
+        summary="OsmAnd / Traccar Client (form parameters or the Traccar Client 9 JSON body)",
+        request={"application/json": OpenApiTypes.OBJECT, "application/x-www-form-urlencoded": OpenApiTypes.OBJECT},
+        parameters=OSMAND_PARAMETERS,
+        responses={200: OpenApiResponse(description="stored"), 400: OpenApiResponse(description="refused")},
+        auth=[],
+    )
+    def post(self, request: Request) -> HttpResponse:
+        return self._handle(request)
+
+
+# -- scoped reads ----------------------------------------------------------------------------
+
+
+class LocationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Location
+        fields = ["recorded_at", "lat", "lon", "accuracy", "speed", "bearing", "altitude", "battery", "source"]
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    resident = serializers.CharField(source="enrolment.resident.name")
+    kind_label = serializers.CharField(source="get_kind_display")
+
+    class Meta:
+        model = Alert
+        # No coordinates: those are read through the audited trail endpoint.
+        fields = ["id", "enrolment", "resident", "kind", "kind_label", "raised_at", "resolved_at", "fix_at"]
+
+
+PURPOSE = OpenApiParameter("purpose", str, required=True, description="why the location is read (audited)")
+
+
+def _purpose(request: Request) -> str:
+    purpose = (request.query_params.get("purpose") or "").strip()
+    if not purpose:
+        raise exceptions.ValidationError({"purpose": [_("查看位置必须说明用途")]})
+    return purpose[:200]
+
+
+class TrailView(APIView):
+    @extend_schema(
+        operation_id="protection_trail",
+        tags=["protection"],
+        parameters=[PURPOSE, OpenApiParameter("since", OpenApiTypes.DATETIME, required=False)],
+        responses={200: LocationSerializer(many=True)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        purpose = _purpose(request)
+        since_raw = request.query_params.get("since")
+        since = parse_datetime(since_raw) if since_raw else timezone.now() - dt.timedelta(hours=6)
+        if since is None:
+            raise exceptions.ValidationError({"since": [_("时间格式无效")]})
+        with transaction.atomic():
+            enrolment = queries.get_enrolment_for_locations(request.user, pk)
+            rows = list(queries.trail(enrolment, since=since))
+            audit(
+                actor=request.user,
+                action=Action.VIEW,
+                obj=enrolment,
+                summary=f"查看位置轨迹：{enrolment.resident.name}（用途：{purpose}）",
+                detail={"purpose": purpose, "since": since.isoformat(), "points": len(rows)},
+            )
+        return Response(LocationSerializer(rows, many=True).data)
+
+
+class LastLocationView(APIView):
+    @extend_schema(
+        operation_id="protection_last_location",
+        tags=["protection"],
+        parameters=[PURPOSE],
+        responses={200: LocationSerializer},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        purpose = _purpose(request)
+        with transaction.atomic():
+            enrolment = queries.get_enrolment_for_locations(request.user, pk)
+            last = Location.objects.filter(enrolment=enrolment).order_by("-recorded_at").first()
+            audit(
+                actor=request.user,
+                action=Action.VIEW,
+                obj=enrolment,
+                summary=f"查看最后位置：{enrolment.resident.name}（用途：{purpose}）",
+                detail={"purpose": purpose},
+            )
+        if last is None:
+            return Response(None)
+        return Response(LocationSerializer(last).data)
+
+
+class AlertListView(APIView):
+    @extend_schema(
+        operation_id="protection_alerts",
+        tags=["protection"],
+        parameters=[OpenApiParameter("open", bool, required=False)],
+        responses={200: AlertSerializer(many=True)},
+    )
+    def get(self, request: Request) -> Response:
+        rows = queries.alerts_visible_to(request.user).select_related("enrolment__resident").order_by("-raised_at")
+        if request.query_params.get("open") in ("1", "true"):
+            rows = rows.filter(resolved_at__isnull=True)
+        return Response(AlertSerializer(rows[:200], many=True).data)
+
+
+urlpatterns = [
+    path("locations/owntracks", OwnTracksView.as_view(), name="locations-owntracks"),
+    path("locations/osmand", OsmAndView.as_view(), name="locations-osmand"),
+    path("protection/enrolments/<int:pk>/trail/", TrailView.as_view(), name="protection-trail"),
+    path("protection/enrolments/<int:pk>/last-location/", LastLocationView.as_view(), name="protection-last"),
+    path("protection/alerts/", AlertListView.as_view(), name="protection-alerts"),
+]
