@@ -251,6 +251,16 @@ class Incident(Scoped):
     outcome = models.CharField(_("结果"), max_length=12, choices=Outcome.choices, blank=True)
     found_where = models.CharField(_("找到地点"), max_length=200, blank=True)
     found_condition = models.CharField(_("找到时状况"), max_length=200, blank=True)
+    found_at = models.DateTimeField(_("找到时间"), null=True, blank=True)
+    # Escalated from an alert, if it was; the last known fix is copied here when the incident
+    # is opened, so it survives the location retention job.
+    alert = models.ForeignKey(
+        "Alert", verbose_name=_("来源告警"), null=True, blank=True, related_name="incidents", on_delete=models.SET_NULL
+    )
+    last_lat = models.FloatField(_("最后已知纬度"), null=True, blank=True)
+    last_lon = models.FloatField(_("最后已知经度"), null=True, blank=True)
+    last_seen_at = models.DateTimeField(_("最后已知时间"), null=True, blank=True)
+    last_source = models.CharField(_("最后位置来源"), max_length=12, blank=True)
 
     class Meta:
         verbose_name = _("走失事件")
@@ -326,3 +336,62 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.status}"
+
+
+class IncidentUpdate(models.Model):
+    """A line of an incident's log: a progress note or a sighting (optionally with a place)."""
+
+    class Kind(models.TextChoices):
+        NOTE = "note", _("进展")
+        SIGHTING = "sighting", _("目击线索")
+        ASSIGNMENT = "assignment", _("指派")
+        CLOSURE = "closure", _("结束")
+
+    incident = models.ForeignKey(Incident, related_name="updates", on_delete=models.CASCADE)
+    kind = models.CharField(_("类型"), max_length=12, choices=Kind.choices, default=Kind.NOTE)
+    text = models.TextField(_("内容"))
+    lat = models.FloatField(_("纬度"), null=True, blank=True)
+    lon = models.FloatField(_("经度"), null=True, blank=True)
+    seen_at = models.DateTimeField(_("目击时间"), null=True, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("记录人"), null=True, related_name="+", on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(_("记录时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("事件记录")
+        verbose_name_plural = _("事件记录")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+class Responder(models.Model):
+    """A grid worker or volunteer notified of an incident because they are near the last location."""
+
+    class Kind(models.TextChoices):
+        OWN_GRID_WORKER = "own_worker", _("本网格网格员")
+        GRID_WORKER = "grid_worker", _("附近网格员")
+        VOLUNTEER = "volunteer", _("志愿者")
+
+    incident = models.ForeignKey(Incident, related_name="responders", on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, related_name="protection_responses", on_delete=models.CASCADE)
+    kind = models.CharField(_("类型"), max_length=12, choices=Kind.choices)
+    grid = models.ForeignKey(
+        Area, verbose_name=_("网格"), null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
+    distance_m = models.FloatField(_("距离（米）"), null=True, blank=True)
+    # False when the consent does not cover sharing with grid workers: notified, but without
+    # the location, and no access to the trail.
+    shares_location = models.BooleanField(_("可查看位置"), default=True)
+    notified_at = models.DateTimeField(_("通知时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("响应人员")
+        verbose_name_plural = _("响应人员")
+        ordering = ["distance_m", "id"]
+        constraints = [models.UniqueConstraint(fields=["incident", "user"], name="responder_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_kind_display()})"
