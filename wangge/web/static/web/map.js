@@ -45,7 +45,7 @@
       var bounds = areaLayer.getBounds();
       if (buildingLayer.getLayers().length) { bounds.extend(buildingLayer.getBounds()); }
       if (bounds.isValid()) {
-        map.fitBounds(bounds, { padding: [12, 12] });
+        map.fitBounds(bounds, { padding: [12, 12], animate: false });
         status.textContent = d.labelLoaded;
       } else {
         status.textContent = d.labelEmpty;
