@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from wangge.accounts.models import Role
@@ -93,8 +94,14 @@ def test_it_logs_out_only_by_post(world: World, client_for) -> None:
     assert client.get("/").status_code == 302
 
 
-def test_it_renders_in_english_for_an_english_browser(world: World, client_for) -> None:
-    page = client_for(Role.GRID_WORKER).get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+def english(client: Client) -> Client:
+    """The language cookie the switcher sets (pages follow the user's choice, not the browser)."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+def test_it_renders_in_english_when_the_user_chose_english(world: World, client_for) -> None:
+    page = english(client_for(Role.GRID_WORKER)).get("/").content.decode()
     assert "Grid worker" in page
     assert "Sign out" in page
     assert "households" in page or "household" in page
@@ -120,7 +127,7 @@ def test_it_switches_the_language_with_the_switcher(world: World, client_for) ->
 
 def test_it_translates_the_resident_page_labels(world: World, client_for) -> None:
     resident = world.residents["a1_1_ward"]
-    page = client_for(Role.GRID_WORKER).get(f"/residents/{resident.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = english(client_for(Role.GRID_WORKER)).get(f"/residents/{resident.pk}/").content.decode()
     assert "National ID number" in page
     assert "Record a life event" in page
     assert "Female" in page
@@ -134,3 +141,34 @@ def test_it_creates_an_api_token_on_the_profile_page(world: World, client_for) -
     token = Token.objects.get(user=world.user(Role.GRID_WORKER))
     assert token.key in client.get("/profile/").content.decode()
     assert token.key not in client.get("/profile/").content.decode()  # shown once
+
+
+@pytest.mark.parametrize("role", [Role.PETITION_OFFICE, Role.DEPARTMENT, Role.STREET_STAFF])
+def test_it_shows_the_area_overview_on_home_for_office_roles(world: World, client_for, role: Role) -> None:
+    response = client_for(role).get("/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "友好街道" in page
+    assert 'href="/areas/"' in page
+    assert "铁东区" not in page
+
+
+def test_it_builds_the_grid_workers_home_in_a_fixed_number_of_queries(
+    world: World, client_for, django_assert_max_num_queries
+) -> None:
+    from wangge.areas.models import Building
+
+    grid = world.areas["grid_a1_1"]
+    for n in range(20):
+        Building.objects.create(name=f"{n + 10}号楼", grid=grid, community=grid.community, lon=122.91, lat=41.11)
+    client = client_for(Role.GRID_WORKER)
+    with django_assert_max_num_queries(12):
+        page = client.get("/").content.decode()
+    assert "29号楼" in page
+
+
+def test_it_names_care_categories_in_english_on_english_pages(world: World, client_for) -> None:
+    ward = world.residents["a1_1_ward"]
+    category = ward.care_tags.get().category
+    page = english(client_for(Role.GRID_WORKER)).get(f"/residents/{ward.pk}/").content.decode()
+    assert category.name_en in page
