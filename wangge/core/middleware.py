@@ -6,7 +6,11 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
+from django.utils.translation import check_for_language
 
 
 @dataclass(frozen=True)
@@ -36,3 +40,22 @@ class RequestContextMiddleware:
             return self.get_response(request)
         finally:
             current_request.reset(token)
+
+
+class ChineseFirstLocaleMiddleware(LocaleMiddleware):
+    """Pages are in Simplified Chinese unless the user chose another language.
+
+    Django's LocaleMiddleware would follow the browser's Accept-Language, so a grid worker on a
+    borrowed English-language phone would get English. Here the choice is the user's: the
+    language cookie set by the switcher, else Chinese. API clients still negotiate with
+    Accept-Language, as HTTP clients expect.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        if request.path_info.startswith("/api/"):
+            super().process_request(request)
+            return
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        language = chosen if chosen and check_for_language(chosen) else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
