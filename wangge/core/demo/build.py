@@ -12,12 +12,14 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 from django.db.models import OuterRef, Subquery
+from django.utils import timezone
 
 from wangge.accounts.models import Role
 from wangge.areas.models import Area, Building, Membership, Organisation
@@ -25,7 +27,7 @@ from wangge.core.audit import audit
 from wangge.core.demo import accounts as demo_accounts
 from wangge.core.demo import divisions, geometry, people
 from wangge.core.models import AuditEntry
-from wangge.registry.models import CareCategory, CareTag, Guardianship, Household, Resident
+from wangge.registry.models import CareCategory, CareTag, Guardianship, Household, Resident, SearchKey
 
 GRID_TARGET = 300
 GRID_CODE_SCHEME = "区网格编码（演示）"
@@ -115,7 +117,7 @@ def wipe() -> None:
                     grown = True
                     break
     quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         for model in reversed(doomed):
             cursor.execute(f"DELETE FROM {quote(model._meta.db_table)}")
 
@@ -286,57 +288,90 @@ class _Builder:
         )
         self.summary.buildings += len(buildings)
 
-        households = Household.objects.bulk_create(
+        now = timezone.now()
+        _insert(
+            Household,
+            ["building_id", "entrance", "room", "grid_id", "community_id", "street_id", "district_id", "created_at"],
             [
-                Household(
-                    building_id=buildings[b].pk,
-                    entrance=str(entrance),
-                    room=f"{floor}{room:02d}",
-                    grid_id=buildings[b].grid_id,
-                    community_id=community.pk,
-                    street_id=community.street_id,
-                    district_id=community.district_id,
+                (
+                    buildings[b].pk,
+                    str(entrance),
+                    f"{floor}{room:02d}",
+                    buildings[b].grid_id,
+                    community.pk,
+                    community.street_id,
+                    community.district_id,
+                    now,
                 )
                 for b, entrance, floor, room in occupied
             ],
-            batch_size=2000,
         )
-        self.summary.households += len(households)
+        household_pk = {
+            (building, entrance, room): (pk, grid)
+            for pk, building, entrance, room, grid in Household.objects.filter(community=community).values_list(
+                "pk", "building_id", "entrance", "room", "grid_id"
+            )
+        }
+        self.summary.households += len(occupied)
 
         rows = []
-        for household, plan in zip(households, plans, strict=True):
+        for (b, entrance, floor, room), plan in zip(occupied, plans, strict=True):
+            household, grid = household_pk[(buildings[b].pk, str(entrance), f"{floor}{room:02d}")]
             for person in plan.members:
                 rows.append(
-                    Resident(
-                        household_id=household.pk,
-                        name=person.name,
-                        id_number=person.id_number,
-                        sex=person.sex,
-                        birth_date=person.birth_date,
-                        phone=person.phone,
-                        relationship=person.relationship,
-                        ethnicity=person.ethnicity,
-                        grid_id=household.grid_id,
-                        community_id=community.pk,
-                        street_id=community.street_id,
-                        district_id=community.district_id,
+                    (
+                        household,
+                        person.name,
+                        person.id_number,
+                        person.sex,
+                        person.birth_date,
+                        person.phone,
+                        person.relationship,
+                        person.ethnicity,
+                        grid,
+                        community.pk,
+                        community.street_id,
+                        community.district_id,
+                        now,
+                        now,
                     )
                 )
                 self.r_age.append(person.age)
                 self.r_sex.append(person.sex)
-                self.r_household.append(household.pk)
+                self.r_household.append(household)
                 self.r_kind.append(plan.kind)
-                self.r_grid.append(household.grid_id)
-        residents = Resident.objects.bulk_create(rows, batch_size=2000)
-        self.r_pk.extend(r.pk for r in residents)
-        _index(residents)
-        self._organisations(grids, residents)
+                self.r_grid.append(grid)
+        _insert(
+            Resident,
+            [
+                "household_id",
+                "name",
+                "id_number",
+                "sex",
+                "birth_date",
+                "phone",
+                "relationship",
+                "ethnicity",
+                "grid_id",
+                "community_id",
+                "street_id",
+                "district_id",
+                "created_at",
+                "updated_at",
+            ],
+            rows,
+        )
+        resident_pk = dict(Resident.objects.filter(community=community).values_list("id_number", "pk"))
+        pks = [resident_pk[row[2]] for row in rows]
+        self.r_pk.extend(pks)
+        _index(pks, rows)
+        self._organisations(grids, pks, [row[8] for row in rows], self.r_age[-len(rows) :] if rows else [])
 
-    def _organisations(self, grids: list[Area], residents: list[Resident]) -> None:
+    def _organisations(self, grids: list[Area], pks: list[int], grid_ids: list[int], ages: list[int]) -> None:
         """A party branch and a volunteer team per grid (把支部建在网格上), with a few members."""
-        by_grid: dict[int, list[Resident]] = {}
-        for resident in residents:
-            by_grid.setdefault(resident.grid_id, []).append(resident)
+        by_grid: dict[int, list[tuple[int, int]]] = {}
+        for pk, grid_id, age in zip(pks, grid_ids, ages, strict=True):
+            by_grid.setdefault(grid_id, []).append((pk, age))
         organisations = []
         for grid in grids:
             organisations.append(
@@ -353,15 +388,15 @@ class _Builder:
             self.organisations_by_grid.setdefault(organisation.area_id, []).append(organisation)
             party = organisation.kind == Organisation.Kind.PARTY_BRANCH
             low, high = (25, 80) if party else (18, 72)
-            pool = [r for r in by_grid.get(organisation.area_id, []) if low <= _age(r.birth_date, self.today) <= high]
+            pool = [pk for pk, age in by_grid.get(organisation.area_id, []) if low <= age <= high]
             chosen = self.py_rng.sample(
                 pool, min(len(pool), self.py_rng.randint(3, 6) if party else self.py_rng.randint(4, 8))
             )
             titles = ["书记", "组织委员", "宣传委员"] if party else ["队长"]
-            for i, resident in enumerate(chosen):
+            for i, resident_pk in enumerate(chosen):
                 role = titles[i] if i < len(titles) else ("党员" if party else "队员")
                 since = self.today - dt.timedelta(days=self.py_rng.randrange(30, 3650))
-                members.append(Membership(organisation=organisation, resident_id=resident.pk, role=role, since=since))
+                members.append(Membership(organisation=organisation, resident_id=resident_pk, role=role, since=since))
         Membership.objects.bulk_create(members, batch_size=2000)
 
     # -- care categories -----------------------------------------------------------------
@@ -455,14 +490,74 @@ class _Builder:
         return candidates.filter(community=model).order_by("pk").first() or candidates.order_by("pk").first()
 
 
-def _age(born: dt.date, today: dt.date) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+def _insert(model: type[models.Model], columns: list[str], rows: list[tuple], *, batch: int = 5000) -> None:
+    """Plain ``INSERT … VALUES`` with ``executemany``: ``bulk_create`` spends most of its time
+    preparing each value of each row, which for half a million residents and millions of search
+    keys is minutes. Columns not given get the field's default, so a field added later with a
+    default does not break the demo."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    given = {name: i for i, name in enumerate(columns)}
+    prepare: list[Callable[[object], object] | None] = []
+    defaults: list[object] = []
+    for f in fields:
+        if f.attname in given:
+            needs_prep = isinstance(f, models.DateField)  # dates and datetimes differ per backend
+            prepare.append((lambda value, f=f: f.get_db_prep_save(value, connection)) if needs_prep else None)
+            defaults.append(None)
+        else:
+            prepare.append(None)
+            defaults.append(f.get_db_prep_save(f.get_default(), connection))
+    order = [given.get(f.attname) for f in fields]
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(model._meta.db_table),
+        ", ".join(quote(f.column) for f in fields),
+        ", ".join(["%s"] * len(fields)),
+    )
+    cache: dict[tuple[int, object], object] = {}
+
+    def prepared(i: int, value: object) -> object:
+        prep = prepare[i]
+        if prep is None:
+            return value
+        key = (i, value)
+        if key not in cache:
+            cache[key] = prep(value)
+        return cache[key]
+
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            cursor.executemany(
+                sql,
+                [
+                    tuple(defaults[i] if o is None else prepared(i, row[o]) for i, o in enumerate(order))
+                    for row in chunk
+                ],
+            )
 
 
-def _index(residents: list[Resident]) -> None:
-    from wangge.registry.search import index_residents
+@lru_cache(maxsize=200_000)
+def _name_keys(name: str) -> tuple[str, ...]:
+    from wangge.registry.search import keys_for
 
-    index_residents(residents)
+    return tuple(keys_for(name, "", ""))
+
+
+def _index(pks: list[int], rows: list[tuple]) -> None:
+    """Search keys for freshly inserted residents: the same keys as
+    ``wangge.registry.search.index_residents`` (``keys_for``), written without its per-batch
+    delete (nothing to delete in a fresh build) and with each distinct name read once."""
+    from wangge.registry.search import keys_for
+
+    keys = []
+    for pk, row in zip(pks, rows, strict=True):
+        name, id_number, phone, grid, community, street, district = (
+            row[1], row[2], row[5], row[8], row[9], row[10], row[11]
+        )  # fmt: skip
+        for key in dict.fromkeys((*_name_keys(name), *keys_for("", id_number, phone))):
+            keys.append((pk, key, grid, community, street, district))
+    _insert(SearchKey, ["resident_id", "key", "grid_id", "community_id", "street_id", "district_id"], keys)
 
 
 __all__ = ["DEFAULT_RESIDENTS", "DemoRefused", "Summary", "build", "wipe"]

@@ -1,0 +1,337 @@
+"""The demo district: real divisions, tiling geometry, plausible people, one account per role,
+an idempotent rebuild, and ``wangge serve``."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+import shapely
+from django.core.management import CommandError, call_command
+from django.db.models import Count
+from django.test import override_settings
+from shapely.geometry import Point, shape
+
+from wangge.accounts.models import AreaAssignment, Role, User
+from wangge.areas.models import Area, Building, Membership, Organisation
+from wangge.core import idnumbers
+from wangge.core.demo import accounts as demo_accounts
+from wangge.core.demo.build import build, wipe
+from wangge.core.demo.divisions import DATA
+from wangge.core.management.commands.serve import parse_bind, url_for
+from wangge.core.models import AuditEntry
+from wangge.registry.models import CareTag, Guardianship, Household, Resident, SearchKey
+from wangge.registry.search import keys_for
+
+RESIDENTS = 2000
+FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _remove_demo() -> None:
+    wipe()
+    User.objects.filter(username__in=list(demo_accounts.SHOWCASE)).delete()
+    User.objects.filter(username__startswith=demo_accounts.GRID_WORKER_PREFIX).delete()
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Any]:
+    """One small demo district for the module's read-only tests, removed afterwards."""
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHER):
+        last_audit = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        summary = build(residents=RESIDENTS, seed=3)
+        yield summary
+        _remove_demo()
+        AuditEntry.objects.filter(pk__gt=last_audit).delete()
+
+
+def _csv_rows() -> list[dict[str, str]]:
+    with DATA.open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.django_db
+def test_it_builds_the_real_streets_and_communities_with_their_official_codes(demo: Any) -> None:
+    rows = _csv_rows()
+    streets = {r["code"]: r["name"] for r in rows if r["level"] == "street"}
+    communities = {r["code"]: r["name"] for r in rows if r["level"] == "community"}
+    assert len(streets) == 9 and len(communities) == 116
+
+    assert dict(Area.objects.filter(level="street").values_list("code", "name")) == streets
+    assert dict(Area.objects.filter(level="community").values_list("code", "name")) == communities
+    district = Area.objects.get(level="district")
+    assert (district.code, district.name) == ("210304", "立山区")
+    for area in Area.objects.exclude(level="grid"):
+        assert area.code_scheme == "NBS 统计用区划代码"
+        assert area.code_date == dt.date(2023, 6, 30)
+    villages = Area.objects.filter(level="community", kind=Area.Kind.VILLAGE)
+    assert villages.count() == 19
+    assert all(v.name.endswith("村民委员会") for v in villages)
+    short = dict(Area.objects.filter(level="community").values_list("code", "short_name"))
+    assert short["210304001001"] == "光明社区"
+    assert short["210304009205"] == "灵山村"
+    assert short["210304008200"] == "太平村"
+    lingxi = Area.objects.get(short_name="灵西社区")
+    assert lingxi.parent.name == "灵山街道"
+
+
+@pytest.mark.django_db
+def test_it_tiles_the_district_with_streets_communities_and_grids(demo: Any) -> None:
+    district = shape(Area.objects.get(level="district").boundary)
+    lon0, lat0, lon1, lat1 = district.bounds
+    assert lon0 >= 122.987 - 1e-6 and lon1 <= 123.230 + 1e-6
+    assert lat0 >= 41.030 - 1e-6 and lat1 <= 41.206 + 1e-6
+
+    def check_tiling(parent: Any, children: list[Any]) -> None:
+        total = sum(child.area for child in children)
+        union = shapely.union_all(children)
+        assert union.area == pytest.approx(parent.area, rel=1e-5)
+        assert total == pytest.approx(union.area, rel=1e-5)  # no overlaps
+        for child in children:
+            assert child.area > 0
+            assert parent.buffer(1e-6).contains(child)
+
+    streets = {a.pk: shape(a.boundary) for a in Area.objects.filter(level="street")}
+    check_tiling(district, list(streets.values()))
+    communities = {a.pk: (a.parent_id, shape(a.boundary)) for a in Area.objects.filter(level="community")}
+    for street_pk, street in streets.items():
+        check_tiling(street, [geom for parent, geom in communities.values() if parent == street_pk])
+    grids = list(Area.objects.filter(level="grid"))
+    for community_pk, (_, community) in communities.items():
+        check_tiling(community, [shape(g.boundary) for g in grids if g.parent_id == community_pk])
+    assert all(g.district_id and g.street_id and g.community_id == g.parent_id for g in grids)
+
+
+@pytest.mark.django_db
+def test_it_puts_every_building_inside_its_grid_and_its_community(demo: Any) -> None:
+    polygons = {a.pk: shape(a.boundary) for a in Area.objects.filter(level__in=["grid", "community"])}
+    buildings = list(Building.objects.all())
+    assert len(buildings) >= 3 * 116  # every community has a few
+    for building in buildings:
+        point = Point(building.lon, building.lat)
+        assert polygons[building.grid_id].contains(point), building.name
+        assert polygons[building.community_id].contains(point), building.name
+        assert building.name.endswith("号楼") and 1 <= building.entrances <= 6
+    grid_of = dict(Building.objects.values_list("pk", "grid_id"))
+    assert all(grid_of[h.building_id] == h.grid_id for h in Household.objects.all())
+
+
+@pytest.mark.django_db
+def test_it_cuts_communities_into_grids_of_about_300_households(demo: Any) -> None:
+    lingxi = Area.objects.get(short_name="灵西社区")
+    sizes = list(
+        Household.objects.filter(community=lingxi).values("grid").annotate(n=Count("id")).values_list("n", flat=True)
+    )
+    assert len(sizes) >= 1
+    assert all(150 <= n <= 450 for n in sizes), sizes
+    assert Household.objects.values("grid").annotate(n=Count("id")).filter(n__gt=450).count() == 0
+    households = Household.objects.count()
+    assert Resident.objects.count() / households == pytest.approx(2.25, abs=0.1)
+    assert Household.objects.filter(head=None).count() == 0
+    assert all(h.room[-2:].isdigit() and h.room[:-2].isdigit() for h in Household.objects.all()[:200])
+
+
+@pytest.mark.django_db
+def test_it_gives_every_resident_a_valid_unique_lishan_id_number(demo: Any) -> None:
+    residents = list(Resident.objects.all())
+    assert len(residents) == RESIDENTS
+    assert len({r.id_number for r in residents}) == RESIDENTS
+    for resident in residents:
+        parsed = idnumbers.parse(resident.id_number)
+        assert parsed.area_code == "210304"
+        assert parsed.birth_date == resident.birth_date
+        assert parsed.sex == resident.sex
+        assert 2 <= len(resident.name) <= 4
+        assert resident.phone == "" or (len(resident.phone) == 11 and resident.phone.startswith("1"))
+
+
+@pytest.mark.django_db
+def test_it_makes_a_quarter_of_residents_60_or_over_and_children_live_with_parents(demo: Any) -> None:
+    today = dt.date.today()
+    ages = [
+        today.year - b.year - ((today.month, today.day) < (b.month, b.day))
+        for b in Resident.objects.values_list("birth_date", flat=True)
+    ]
+    share = sum(age >= 60 for age in ages) / len(ages)
+    assert 0.20 <= share <= 0.30
+    assert min(ages) >= 0 and max(ages) <= 100
+    children = Resident.objects.filter(birth_date__gt=today - dt.timedelta(days=365 * 14))
+    assert children.exists()
+    for child in children:
+        assert child.relationship in ("child", "grandchild")
+        adults = child.household.members.exclude(pk=child.pk).filter(birth_date__lt=child.birth_date)
+        assert adults.exists()
+    ethnicities = set(Resident.objects.values_list("ethnicity", flat=True))
+    assert {"汉族", "满族"} <= ethnicities
+
+
+@pytest.mark.django_db
+def test_it_tags_exactly_138_residents_with_dementia_all_65_or_over(demo: Any) -> None:
+    dementia = CareTag.objects.filter(category__code="dementia").select_related("resident")
+    assert dementia.count() == 138
+    today = dt.date.today()
+    assert all(tag.resident.birth_date <= today.replace(year=today.year - 65) for tag in dementia)
+    counts = dict(CareTag.objects.values("category__code").annotate(n=Count("id")).values_list("category__code", "n"))
+    assert 0.03 * RESIDENTS <= counts["disability"] <= 0.09 * RESIDENTS
+    assert counts["elderly_alone"] > 0 and counts["minimum_income"] > 0 and counts["veteran"] > 0
+    assert counts.get("released_prisoner", 0) <= 0.002 * RESIDENTS
+
+
+@pytest.mark.django_db
+def test_it_attaches_a_party_branch_and_a_volunteer_team_to_every_grid(demo: Any) -> None:
+    grids = Area.objects.filter(level="grid")
+    for grid in grids:
+        kinds = sorted(Organisation.objects.filter(area=grid).values_list("kind", flat=True))
+        assert kinds == ["party_branch", "volunteers"]
+    assert Membership.objects.exclude(resident=None).count() >= grids.count() * 2
+    assert Membership.objects.filter(user__username__startswith="gw-", role="网格员").count() == grids.count()
+
+
+@pytest.mark.django_db
+def test_it_indexes_every_resident_for_search(demo: Any) -> None:
+    resident = Resident.objects.order_by("pk")[RESIDENTS // 2]
+    stored = set(SearchKey.objects.filter(resident=resident).values_list("key", flat=True))
+    assert stored == set(keys_for(resident.name, resident.id_number, resident.phone))
+    assert SearchKey.objects.values("resident").distinct().count() == RESIDENTS
+    key = SearchKey.objects.filter(resident=resident).first()
+    assert (key.grid_id, key.community_id) == (resident.grid_id, resident.community_id)
+
+
+@pytest.mark.django_db
+def test_it_creates_one_account_per_role_with_its_scope(demo: Any, client: Any) -> None:
+    printed = {account.role: account for account in demo.accounts}
+    assert set(printed) == set(Role.values)
+    for account in demo.accounts:
+        assert len(account.password) >= 12
+        assert account.password not in {a.password for a in demo.accounts if a is not account}
+        user = User.objects.get(username=account.username)
+        assert user.role == account.role
+        with override_settings(PASSWORD_HASHERS=FAST_HASHER):
+            assert client.login(username=account.username, password=account.password)
+        client.logout()
+
+    def areas(username: str) -> list[tuple[str, str]]:
+        return list(Area.objects.filter(assignments__user__username=username).values_list("level", "short_name"))
+
+    assert areas("demo-district") == [("district", "立山区")]
+    assert User.objects.get(username="demo-district").is_staff
+    assert areas("demo-street") == [("street", "灵山街道")]
+    assert areas("demo-community") == [("community", "灵西社区")]
+    (grid,) = Area.objects.filter(assignments__user__username="demo-grid")
+    assert grid.level == "grid" and grid.parent.short_name == "灵西社区"
+    assert areas("demo-petition") == [("district", "立山区")]
+    assert areas("demo-department") == [("district", "立山区")]
+    assert areas("demo-guardian") == [] and areas("demo-auditor") == []
+    (ward,) = Guardianship.objects.filter(guardian__username="demo-guardian")
+    assert ward.resident.care_tags.filter(category__code="dementia").exists()
+    assert not any(User.objects.get(username=u).is_staff for u in demo_accounts.SHOWCASE if u != "demo-district")
+
+    workers = User.objects.filter(username__startswith="gw-")
+    assert workers.count() == Area.objects.filter(level="grid").count()
+    assert not any(w.has_usable_password() for w in workers)
+    assert AreaAssignment.objects.filter(user__in=workers, area__level="grid").count() == workers.count()
+
+
+@pytest.mark.django_db
+def test_it_rebuilds_idempotently_and_prints_the_accounts(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = FAST_HASHER
+
+    def counts() -> dict[str, int]:
+        return {
+            "areas": Area.objects.count(),
+            "buildings": Building.objects.count(),
+            "households": Household.objects.count(),
+            "residents": Resident.objects.count(),
+            "tags": CareTag.objects.count(),
+            "keys": SearchKey.objects.count(),
+            "organisations": Organisation.objects.count(),
+            "memberships": Membership.objects.count(),
+            "users": User.objects.count(),
+            "assignments": AreaAssignment.objects.count(),
+            "guardianships": Guardianship.objects.count(),
+        }
+
+    _remove_demo()
+    out = StringIO()
+    call_command("demo", residents=800, seed=5, stdout=out)
+    first = counts()
+    first_ids = set(Resident.objects.values_list("id_number", flat=True))
+    call_command("demo", residents=800, seed=5, stdout=StringIO())
+    assert counts() == first
+    assert set(Resident.objects.values_list("id_number", flat=True)) == first_ids
+    assert first["residents"] == 800 and first["areas"] > 126
+    text = out.getvalue()
+    assert "街道 9 个" in text and "社区 116 个" in text and "居民 800 人" in text
+    for username in demo_accounts.SHOWCASE:
+        assert username in text
+
+
+@pytest.mark.django_db
+def test_it_refuses_to_wipe_a_database_with_real_accounts() -> None:
+    User.objects.create_user(username="zhangwei", password=None)
+    before = Area.objects.count(), Resident.objects.count()
+    with pytest.raises(CommandError, match="--force"):
+        call_command("demo", residents=100, stdout=StringIO())
+    assert (Area.objects.count(), Resident.objects.count()) == before
+    assert User.objects.filter(username="zhangwei").exists()
+
+
+def test_it_parses_bind_addresses() -> None:
+    assert parse_bind("127.0.0.1:8000") == ("127.0.0.1", 8000)
+    assert parse_bind("0.0.0.0:80") == ("0.0.0.0", 80)
+    assert parse_bind(":9000") == ("0.0.0.0", 9000)
+    assert parse_bind("8080") == ("127.0.0.1", 8080)
+    assert parse_bind("[::1]:8000") == ("::1", 8000)
+    assert parse_bind("localhost:8001") == ("localhost", 8001)
+    for bad in ("127.0.0.1:", "127.0.0.1:99999", "host:port", "[::1]8000", "[nope]:80"):
+        with pytest.raises(CommandError):
+            parse_bind(bad)
+    assert url_for("0.0.0.0", 8000) == "http://127.0.0.1:8000/"
+    assert url_for("::1", 8000) == "http://[::1]:8000/"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_it_migrates_and_serves_the_login_page(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "WANGGE_DATA_DIR": str(tmp_path), "DATABASE_URL": ""}
+    env.pop("DATABASE_URL")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wangge", "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        status = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=5) as response:
+                    status = response.status
+                    body = response.read().decode()
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert status == 200, process.stdout.read() if process.poll() is not None else "no answer"
+        assert "csrfmiddlewaretoken" in body
+        assert (tmp_path / "wangge.sqlite3").exists()
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/" in output
