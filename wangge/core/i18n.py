@@ -8,6 +8,7 @@ a fresh install or a ``git pull`` just works, and a normal start costs a few ``s
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def compile_catalogues(locale_dirs: Iterable[Path] | None = None) -> list[Path]:
             # Fuzzy entries are guesses by msgmerge; gettext leaves them out, and so do we.
             for entry in catalogue.fuzzy_entries():
                 catalogue.remove(entry)
-            tmp = mo_path.with_suffix(".mo.tmp")
+            tmp = mo_path.with_suffix(f".mo.{os.getpid()}.tmp")
             catalogue.save_as_mofile(str(tmp))
             tmp.replace(mo_path)  # atomic: two processes starting together never see half a file
             written.append(mo_path)
