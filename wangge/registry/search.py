@@ -153,23 +153,30 @@ def _parse_number(text: str) -> ParsedQuery:
 @dataclass
 class _Candidate:
     resident_id: int
+    name: str
+    living: bool
+    phone: str
     exact: bool = False
-    keys: list[str] = field(default_factory=list)
+    only_by_phone: bool = True
 
 
 def _candidates(user: Any, parsed: ParsedQuery) -> dict[int, _Candidate]:
+    """Up to POOL index entries per prefix, in key order, with what ranking needs (one query each)."""
     found: dict[int, _Candidate] = {}
     visible = search_keys_visible_to(user)
     for prefix in parsed.prefixes:
         rows = (
             visible.filter(key__gte=prefix, key__lt=prefix + TOP)
             .order_by("key")
-            .values_list("resident_id", "key")[:POOL]
+            .values_list("resident_id", "key", "resident__name", "resident__status", "resident__phone")[:POOL]
         )
-        for resident_id, key in rows:
-            candidate = found.setdefault(resident_id, _Candidate(resident_id))
+        for resident_id, key, name, status, phone in rows:
+            candidate = found.get(resident_id)
+            if candidate is None:
+                living = status == Resident.Status.LIVING
+                candidate = found[resident_id] = _Candidate(resident_id, name=name, living=living, phone=phone)
             candidate.exact = candidate.exact or key == prefix
-            candidate.keys.append(key)
+            candidate.only_by_phone = candidate.only_by_phone and key.startswith(PHONE_PREFIX)
     return found
 
 
@@ -184,17 +191,12 @@ def find_residents(*, user: Any, q: str, limit: int = 20, offset: int = 0) -> li
     if not parsed.prefixes or limit == 0:
         return []
     candidates = _candidates(user, parsed)
-    if not candidates:
-        return []
-    rows = Resident.objects.filter(pk__in=list(candidates)).values_list("id", "name", "status", "phone")
-    ranked = []
-    for resident_id, name, status, phone in rows:
-        candidate = candidates[resident_id]
-        only_by_phone = all(key.startswith(PHONE_PREFIX) for key in candidate.keys)
-        if parsed.phone and only_by_phone and _digits(phone) != parsed.phone:
-            continue
-        living = status == Resident.Status.LIVING
-        ranked.append((not candidate.exact, not living, chinese.sort_key(name), resident_id))
+    ranked = [
+        (not c.exact, not c.living, chinese.sort_key(c.name), c.resident_id)
+        for c in candidates.values()
+        # A whole mobile number was typed: the last four alone are not enough.
+        if not (parsed.phone and c.only_by_phone and _digits(c.phone) != parsed.phone)
+    ]
     ranked.sort()
     page = [row[-1] for row in ranked[offset : offset + limit]]
     residents = Resident.objects.select_related("household__building", "grid", "community").in_bulk(page)
