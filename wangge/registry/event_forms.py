@@ -6,6 +6,8 @@ write, so the pages, the API and the import share one set of rules.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,7 +19,7 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
-def _date_field(label: str | None = None) -> forms.DateField:
+def _date_field(label: Any = None) -> forms.DateField:
     return forms.DateField(label=label or _("日期"), initial=timezone.localdate, widget=DateInput)
 
 

@@ -88,7 +88,7 @@ def _natural_key(text: str) -> tuple[Any, ...]:
 
 def tree(user: Any) -> list[dict[str, Any]]:
     """The visible area tree as nested dicts with household counts rolled up from the grids."""
-    nodes = {
+    nodes: dict[int, dict[str, Any]] = {
         a["id"]: {**a, "children": [], "households": 0}
         for a in areas_visible_to(user).values("id", "name", "level", "parent_id", "code")
     }
@@ -97,7 +97,7 @@ def tree(user: Any) -> list[dict[str, Any]]:
         while node is not None:
             node["households"] += n
             node = nodes.get(node["parent_id"])
-    roots = []
+    roots: list[dict[str, Any]] = []
     for node in sorted(nodes.values(), key=lambda n: (n["code"] or "~", _natural_key(n["name"]))):
         parent = nodes.get(node["parent_id"])
         (parent["children"] if parent else roots).append(node)
