@@ -63,6 +63,7 @@ class MeView(APIView):
 
     @extend_schema(responses=MeSerializer)
     def get(self, request: Request) -> Response:
+        assert isinstance(request.user, User)  # IsAuthenticated ran first
         return Response(MeSerializer(request.user).data)
 
 
@@ -103,6 +104,7 @@ class TokenView(ObtainAuthToken):
     @extend_schema(request=None, responses={204: OpenApiResponse(description="令牌已作废")})
     def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Revoke the caller's token (sign a client out)."""
+        assert isinstance(request.user, User)
         Token.objects.filter(user=request.user).delete()
         return Response(status=204)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -12,13 +15,40 @@ from rest_framework import serializers
 from wangge.areas.models import Area, Building
 
 
+@functools.lru_cache(maxsize=1024)
+def _label(choices: type[models.Choices], value: Any, language: str) -> str:
+    return str(dict(choices.choices).get(value, value))
+
+
+def choice_label(choices: type[models.Choices], value: Any) -> str:
+    """A choice's label in the active language.
+
+    ``get_FOO_display`` hashes lazy strings on every call, which costs more than the rest of a
+    row when a list or an export renders thousands of them; labels are cached per language.
+    """
+    return _label(choices, value, get_language() or "")
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class ChoiceLabelField(serializers.Field):  # type: ignore[type-arg]
+    """The label of a choice field, read-only: ``ChoiceLabelField(Area.Level, source="level")``."""
+
+    def __init__(self, choices: type[models.Choices], **kwargs: Any) -> None:
+        self.choices = choices
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        return choice_label(self.choices, value)
+
+
 @extend_schema_field(OpenApiTypes.OBJECT)
 class GeoJSONField(serializers.JSONField):
     """A GeoJSON geometry (WGS-84) as stored."""
 
 
 class AreaSerializer(serializers.ModelSerializer[Area]):
-    level_label = serializers.CharField(source="get_level_display", read_only=True)
+    level_label = ChoiceLabelField(Area.Level, source="level")
 
     class Meta:
         model = Area

@@ -30,15 +30,13 @@ class CareCategoryAdmin(DistrictAdminMixin, admin.ModelAdmin[CareCategory]):
 
 class CareTagInline(ReadOnlyAdminMixin, admin.TabularInline[CareTag, Resident]):
     model = CareTag
-    fields = ["category", "recorded_by", "recorded_at", "note"]
-    readonly_fields = fields
+    fields = readonly_fields = ("category", "recorded_by", "recorded_at", "note")
     extra = 0
 
 
 class LifeEventInline(ReadOnlyAdminMixin, admin.TabularInline[LifeEvent, Resident]):
     model = LifeEvent
-    fields = ["kind", "date", "household", "recorded_by", "recorded_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("kind", "date", "household", "recorded_by", "recorded_at")
     extra = 0
 
 
@@ -47,8 +45,17 @@ class HouseholdAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Household]):
     list_display = ["__str__", "community", "grid"]
     search_fields = ["room", "building__name"]
     list_select_related = ["building", "community", "grid"]
-    readonly_fields = ["building", "entrance", "room", "head", "grid", "community", "street", "district", "note"]
-    fields = readonly_fields
+    fields = readonly_fields = (
+        "building",
+        "entrance",
+        "room",
+        "head",
+        "grid",
+        "community",
+        "street",
+        "district",
+        "note",
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Household]:
         return households_visible_to(request.user)
@@ -60,7 +67,7 @@ class ResidentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Resident]):
     list_filter = ["status", "sex"]
     search_fields = ["name"]
     list_select_related = ["community", "grid"]
-    fields = [
+    fields = readonly_fields = (
         "name",
         "id_number",
         "sex",
@@ -72,8 +79,7 @@ class ResidentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Resident]):
         "household",
         "grid",
         "community",
-    ]
-    readonly_fields = fields
+    )
     inlines = [CareTagInline, LifeEventInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Resident]:

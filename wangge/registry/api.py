@@ -145,7 +145,8 @@ class ResidentViewSet(
         wanted = self.request.query_params.get("status")
         if wanted:
             residents = residents.filter(status=wanted)
-        return residents.order_by("name", "id")
+        # By id: a stable order that pages on the primary key instead of sorting a district by name.
+        return residents.order_by("id")
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user = request.user

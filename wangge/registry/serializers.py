@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from wangge.areas.serializers import ChoiceLabelField
 from wangge.core import idnumbers
 from wangge.registry.models import CareTag, Household, LifeEvent, Resident
 
@@ -33,9 +34,9 @@ class ResidentSummarySerializer(serializers.ModelSerializer[Resident]):
     id_number = serializers.SerializerMethodField(help_text=_("公民身份号码（脱敏）"))
     phone = serializers.SerializerMethodField(help_text=_("联系电话（脱敏）"))
     age = serializers.SerializerMethodField()
-    sex_label = serializers.CharField(source="get_sex_display", read_only=True)
-    relationship_label = serializers.CharField(source="get_relationship_display", read_only=True)
-    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    sex_label = ChoiceLabelField(Resident.Sex, source="sex")
+    relationship_label = ChoiceLabelField(Resident.Relationship, source="relationship")
+    status_label = ChoiceLabelField(Resident.Status, source="status")
 
     class Meta:
         model = Resident
@@ -74,7 +75,7 @@ class ResidentSummarySerializer(serializers.ModelSerializer[Resident]):
 class CareTagSerializer(serializers.ModelSerializer[CareTag]):
     code = serializers.CharField(source="category.code", read_only=True)
     name = serializers.CharField(source="category.name", read_only=True)
-    recorded_by = serializers.StringRelatedField(read_only=True)
+    recorded_by: serializers.StringRelatedField[Any] = serializers.StringRelatedField(read_only=True)
 
     class Meta:
         model = CareTag
@@ -83,7 +84,7 @@ class CareTagSerializer(serializers.ModelSerializer[CareTag]):
 
 
 class LifeEventSerializer(serializers.ModelSerializer[LifeEvent]):
-    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    kind_label = ChoiceLabelField(LifeEvent.Kind, source="kind")
 
     class Meta:
         model = LifeEvent
@@ -120,7 +121,7 @@ class ResidentDetailSerializer(ResidentSummarySerializer):
         return resident.birth_date if self.full else None
 
     def get_address(self, resident: Resident) -> str:
-        return resident.household.address if resident.household_id else ""
+        return resident.household.address if resident.household is not None else ""
 
     @extend_schema_field(CareTagSerializer(many=True, allow_null=True))
     def get_care_categories(self, resident: Resident) -> list[dict[str, Any]] | None:

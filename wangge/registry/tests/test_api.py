@@ -336,3 +336,42 @@ def test_it_accepts_token_authentication(world: World) -> None:
 def test_it_requires_authentication(world: World) -> None:
     assert Client().get("/api/v1/residents/").status_code in (401, 403)
     assert Client().get("/api/v1/households/").status_code in (401, 403)
+
+
+def add_residents(world: World, count: int) -> None:
+    import datetime as dt
+
+    household = world.households["grid_a1_1"]
+    for n in range(count):
+        resident = Resident(
+            household=household,
+            name=f"测试{n}",
+            id_number=idnumbers.make(area_code="210304", birth_date=dt.date(1960, 1, 1 + n), sequence=100 + n, sex="M"),
+            sex="M",
+            birth_date=dt.date(1960, 1, 1 + n),
+        )
+        resident.copy_scope(household)
+        resident.save()
+
+
+def count_queries(client: Client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+        assert response.status_code == 200
+        if response.streaming:
+            b"".join(response.streaming_content)
+    return len(queries)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/api/v1/residents/", "/api/v1/households/", "/api/v1/residents/export/"],
+)
+def test_it_lists_without_a_query_per_row(world: World, client_for: Any, url: str) -> None:
+    client = client_for(Role.DISTRICT_ADMIN)
+    before = count_queries(client, url)
+    add_residents(world, 5)
+    assert count_queries(client, url) == before
