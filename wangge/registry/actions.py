@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from wangge.areas.models import Area, Building
@@ -71,8 +71,9 @@ def resident_register(
     if not name:
         raise ValidationError({"name": _("请填写姓名")})
     parsed = _parse_id(id_number)
+    duplicate = ValidationError({"id_number": _("该身份号码已登记")})
     if Resident.objects.filter(id_number=parsed.number).exists():
-        raise ValidationError({"id_number": _("该身份号码已登记")})
+        raise duplicate
     with transaction.atomic():
         resident = Resident(
             household=household,
@@ -85,7 +86,11 @@ def resident_register(
             ethnicity=ethnicity,
         )
         resident.copy_scope(household)
-        resident.save()
+        try:
+            with transaction.atomic():  # a concurrent registration of the same number loses here
+                resident.save()
+        except IntegrityError:
+            raise duplicate from None
         if relationship == Resident.Relationship.HEAD and household.head_id is None:
             household.head = resident
             household.save(update_fields=["head"])
