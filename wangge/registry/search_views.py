@@ -76,8 +76,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "parsed": parsed,
         "results": [_row(r) for r in results],
         "offset": offset,
-        "next_url": f"?{urlencode({'q': q, 'offset': offset + PAGE_SIZE})}" if more else None,
-        "previous_url": f"?{urlencode({'q': q, 'offset': max(0, offset - PAGE_SIZE)})}" if offset else None,
+        "next_url": f"?{urlencode([('q', q), ('offset', offset + PAGE_SIZE)])}" if more else None,
+        "previous_url": f"?{urlencode([('q', q), ('offset', max(0, offset - PAGE_SIZE))])}" if offset else None,
         "kind_label": KIND_LABELS.get(parsed.kind, ""),
     }
     return render(request, "registry/search.html", context)
@@ -163,7 +163,7 @@ class SearchAPIView(APIView):
 
         def page_url(start: int) -> str:
             path = request.build_absolute_uri(request.path)
-            return f"{path}?{urlencode({'q': q, 'limit': limit, 'offset': start})}"
+            return f"{path}?{urlencode([('q', q), ('limit', limit), ('offset', start)])}"
 
         return Response(
             {
