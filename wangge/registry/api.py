@@ -20,7 +20,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.renderers import BaseRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
@@ -111,7 +111,7 @@ class CSVRenderer(BaseRenderer):
     charset = "utf-8"
 
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
-        # Only errors come through here (the export streams its own body).
+        # Only errors come through here (the export streams its own body); JSON clients get JSON.
         detail = data.get("detail", "") if isinstance(data, dict) else data
         return str(detail).encode("utf-8")
 
@@ -237,7 +237,7 @@ class ResidentViewSet(
         parameters=SCOPE_PARAMETERS,
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, UTF-8 with BOM; masked")},
     )
-    @action(detail=False, methods=["get"], renderer_classes=[CSVRenderer], pagination_class=None)
+    @action(detail=False, methods=["get"], renderer_classes=[CSVRenderer, JSONRenderer], pagination_class=None)
     def export(self, request: Request) -> StreamingHttpResponse:
         """The residents in the caller's areas as CSV (ID numbers and phones masked); audited."""
         try:

@@ -375,3 +375,12 @@ def test_it_lists_without_a_query_per_row(world: World, client_for: Any, url: st
     before = count_queries(client, url)
     add_residents(world, 5)
     assert count_queries(client, url) == before
+
+
+def test_it_exports_csv_to_a_client_that_asks_for_json(world: World, client_for: Any) -> None:
+    response = client_for(Role.GRID_WORKER).get("/api/v1/residents/export/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    assert {row[0] for row in export_rows(response)[1:]} == {"王建国", "李秀英"}
+    refused = client_for(Role.DEPARTMENT).get("/api/v1/residents/export/", HTTP_ACCEPT="application/json")
+    assert refused.status_code == 403
+    assert "detail" in refused.json()
