@@ -8,14 +8,18 @@ Everyone else gets a 404, exactly as for an enrolment that does not exist.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from wangge.accounts.models import Role
+from wangge.accounts.models import FULL_DETAIL_ROLES, Role
+from wangge.core.audit import Action, audit
 from wangge.core.scope import NOTHING, area_filter
-from wangge.protection.models import Alert, Consent, Enrolment, Incident, Location
+from wangge.protection.models import Alert, Consent, Device, Enrolment, Incident, Location, SafeZone
+from wangge.registry.models import Resident
 
 # Roles that see enrolments (not locations) of the people in their areas.
 AREA_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_WORKER})
@@ -34,6 +38,7 @@ def enrolments_visible_to(user: Any) -> QuerySet[Enrolment]:
         return Enrolment.objects.none()
     query = Q(resident__guardianships__guardian=user)
     query |= Q(incidents__status=Incident.Status.OPEN, incidents__searchers=user)
+    query |= Q(incidents__status=Incident.Status.OPEN, incidents__responders__user=user)
     if user.role in AREA_ROLES:
         query |= area_filter(user)
     return Enrolment.objects.filter(query).distinct()
@@ -51,6 +56,12 @@ def _location_filter(user: Any) -> Q:
         return NOTHING
     query = Q(resident__guardianships__guardian=user)
     query |= Q(incidents__status=Incident.Status.OPEN, incidents__searchers=user)
+    # The nearest workers and volunteers notified of an open incident, if consent covers sharing.
+    query |= Q(
+        incidents__status=Incident.Status.OPEN,
+        incidents__responders__user=user,
+        incidents__responders__shares_location=True,
+    )
     if user.role == Role.DISTRICT_ADMIN:
         query |= area_filter(user)
     return query
@@ -90,6 +101,121 @@ def incidents_visible_to(user: Any) -> QuerySet[Incident]:
     if not _active(user):
         return Incident.objects.none()
     query = Q(enrolment__resident__guardianships__guardian=user) | Q(searchers=user)
+    query |= Q(status=Incident.Status.OPEN, responders__user=user)
     if user.role in AREA_ROLES:
         query |= area_filter(user)
     return Incident.objects.filter(query).distinct()
+
+
+# -- added for the incident, page and REST side (wangge.protection.incidents / views / rest) --
+
+
+def get_incident(user: Any, pk: Any) -> Incident:
+    try:
+        return incidents_visible_to(user).select_related("enrolment__resident", "grid", "community").get(pk=pk)
+    except (Incident.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def get_alert(user: Any, pk: Any) -> Alert:
+    try:
+        return alerts_visible_to(user).select_related("enrolment__resident").get(pk=pk)
+    except (Alert.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def _manage_filter(user: Any, *, prefix: str = "") -> Q:
+    """Who may change an enrolment (consent, profile, devices, zones) and coordinate a search:
+    the person's guardians, and staff whose areas hold the person."""
+    if not _active(user):
+        return NOTHING
+    query = Q(**{f"{prefix}resident__guardianships__guardian": user})
+    if user.role in AREA_ROLES:
+        query |= area_filter(user, prefix=prefix)
+    return query
+
+
+def enrolments_managed_by(user: Any) -> QuerySet[Enrolment]:
+    return Enrolment.objects.filter(_manage_filter(user)).distinct()
+
+
+def can_manage(user: Any, enrolment: Enrolment) -> bool:
+    return enrolments_managed_by(user).filter(pk=enrolment.pk).exists()
+
+
+def can_coordinate(user: Any, incident: Incident) -> bool:
+    """Assign searchers and close: guardians and area staff; a searcher may close as found too."""
+    if can_manage(user, incident.enrolment):
+        return True
+    return incident.searchers.filter(pk=getattr(user, "pk", None)).exists()
+
+
+def sees_medical_notes(user: Any, enrolment: Enrolment) -> bool:
+    """Medical notes: guardians, and staff of full-detail roles responsible for the person."""
+    if not _active(user):
+        return False
+    if enrolment.resident.guardianships.filter(guardian=user).exists():
+        return True
+    return user.role in FULL_DETAIL_ROLES and user.role in AREA_ROLES and can_manage(user, enrolment)
+
+
+def may_read_locations(user: Any, enrolment: Enrolment) -> bool:
+    """Whether ``locations_for`` would answer (for showing or hiding a map; it does not read)."""
+    return enrolments_with_locations_visible_to(user).filter(pk=enrolment.pk).exists()
+
+
+def locations_for(
+    user: Any,
+    enrolment: Enrolment | int,
+    *,
+    purpose: str,
+    since: dt.datetime | None = None,
+    limit: int = 5000,
+) -> list[Location]:
+    """The person's trail (newest first) for an entitled user, written to the audit log with
+    its purpose in the same transaction; anyone else, or a withdrawn consent, is a 404."""
+    purpose = purpose.strip()[:200]
+    if not purpose:
+        raise ValueError("a location read needs a purpose")
+    pk = enrolment.pk if isinstance(enrolment, Enrolment) else enrolment
+    with transaction.atomic():
+        entitled = get_enrolment_for_locations(user, pk)
+        rows = list(trail(entitled, since=since, limit=limit))
+        audit(
+            actor=user,
+            action=Action.VIEW,
+            obj=entitled,
+            summary=f"查看位置轨迹：{entitled.resident.name}（用途：{purpose}）",
+            detail={"purpose": purpose, "since": since.isoformat() if since else None, "points": len(rows)},
+        )
+    return rows
+
+
+def open_alerts_visible_to(user: Any) -> QuerySet[Alert]:
+    return alerts_visible_to(user).filter(resolved_at__isnull=True).select_related("enrolment__resident", "grid")
+
+
+def wards_of(user: Any) -> QuerySet[Resident]:
+    """The residents the user is guardian of (the guardian's page)."""
+    if not _active(user):
+        return Resident.objects.none()
+    return Resident.objects.filter(guardianships__guardian=user).distinct()
+
+
+def get_device(user: Any, pk: Any) -> Device:
+    """A phone, for the people who manage its enrolment."""
+    try:
+        return (
+            Device.objects.filter(enrolment__in=enrolments_managed_by(user))
+            .select_related("enrolment__resident")
+            .get(pk=pk)
+        )
+    except (Device.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def get_zone(user: Any, pk: Any) -> SafeZone:
+    try:
+        return SafeZone.objects.filter(enrolment__in=enrolments_managed_by(user)).select_related("enrolment").get(pk=pk)
+    except (SafeZone.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
