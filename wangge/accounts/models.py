@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as BaseUserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -24,11 +27,23 @@ FULL_DETAIL_ROLES = frozenset(
     {Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_WORKER, Role.PETITION_OFFICE}
 )
 REGISTRY_ROLES = FULL_DETAIL_ROLES | {Role.DEPARTMENT, Role.GUARDIAN}
+# Roles that record life events, households and care tags in the registry.
+REGISTRY_WRITE_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_WORKER})
 IMPORT_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF})
 EXPORT_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_WORKER})
 
 
+class UserManager(BaseUserManager["User"]):
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None, **extra: Any
+    ) -> User:
+        # The operator's first account runs the district; the admin site admits district admins only.
+        extra.setdefault("role", Role.DISTRICT_ADMIN)
+        return super().create_superuser(username, email, password, **extra)
+
+
 class User(AbstractUser):
+    objects = UserManager()  # type: ignore[misc]
     role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default=Role.GRID_WORKER)
     full_name = models.CharField(_("姓名"), max_length=60, blank=True)
     phone = models.CharField(_("手机号"), max_length=20, blank=True)

@@ -86,18 +86,18 @@ def grids_apply(*, by: Any, proposal: Proposal) -> dict[str, Any]:
         grid_of: dict[str, Area] = {}
         created: list[Area] = []
         numbers: dict[str, int] = defaultdict(int)
-        for grid in Area.objects.filter(level=Area.Level.GRID, community__in=proposal.communities):
-            numbers[str(grid.community_id)] += 1
-        for gid, grid in division.grids.items():
+        for existing in Area.objects.filter(level=Area.Level.GRID, community__in=proposal.communities):
+            numbers[str(existing.community_id)] += 1
+        for gid, planned in division.grids.items():
             pk = grid_pk(gid)
             if pk is not None:
                 grid_of[gid] = Area.objects.select_for_update().get(pk=pk, level=Area.Level.GRID)
                 continue
-            community = communities[grid.community]
-            numbers[grid.community] += 1
+            community = communities[planned.community]
+            numbers[planned.community] += 1
             name = _("%(community)s第%(n)d网格") % {
                 "community": community.short_name or community.name,
-                "n": numbers[grid.community],
+                "n": numbers[planned.community],
             }
             area = Area.objects.create(level=Area.Level.GRID, name=name, parent=community)
             grid_of[gid] = area

@@ -124,8 +124,8 @@ def staffing(request: HttpRequest, pk: int) -> HttpResponse:
     workers = User.objects.filter(role=Role.GRID_WORKER, is_active=True).exclude(assignments__area__level="grid")
     if request.method == "POST":
         try:
-            grid = unstaffed.get(pk=request.POST.get("grid"))
-            worker = workers.get(pk=request.POST.get("worker"))
+            grid = unstaffed.get(pk=request.POST.get("grid", ""))
+            worker = workers.get(pk=request.POST.get("worker", ""))
         except (Area.DoesNotExist, User.DoesNotExist, ValueError):
             messages.error(request, _("请选择一个网格和一名网格员。"))
         else:

@@ -102,11 +102,13 @@ class Building(models.Model):
         return self.name
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.grid_id and not self.community_id:
-            grid = self.grid
-            assert grid is not None
-            self.community_id = grid.community_id
+        if self.grid is not None and not self.community_id:
+            if self.grid.community_id is None:
+                raise ValueError("a grid must sit in a community")
+            self.community_id = self.grid.community_id
         community = Area.objects.get(pk=self.community_id)
+        if community.street_id is None or community.district_id is None:
+            raise ValueError("a building's community must sit in a street and a district")
         self.street_id = community.street_id
         self.district_id = community.district_id
         super().save(*args, **kwargs)

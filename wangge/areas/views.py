@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from wangge.accounts.models import Role, User
+from wangge.accounts.models import REGISTRY_WRITE_ROLES, Role, User
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within, buildings_visible_to, get_area, get_building
 from wangge.registry.models import Resident
@@ -27,7 +27,7 @@ from wangge.registry.queries import households_visible_to
 from wangge.web import summary
 
 # Roles that may add households to a building (the registry's write roles).
-EDIT_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_WORKER})
+EDIT_ROLES = REGISTRY_WRITE_ROLES
 MAP_ROLES = EDIT_ROLES
 
 

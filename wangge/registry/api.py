@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from wangge.accounts.models import Role
+from wangge.accounts.models import REGISTRY_WRITE_ROLES
 from wangge.core.audit import Action, audit
 from wangge.registry import actions
 from wangge.registry.export import csv_response, residents_export
@@ -42,7 +42,7 @@ from wangge.registry.serializers import (
 )
 
 # Roles that keep the registry: they register, correct and record life events.
-EDIT_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_WORKER})
+EDIT_ROLES = REGISTRY_WRITE_ROLES
 
 
 def _int_param(request: Request, name: str) -> int | None:

@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from wangge.accounts.models import Role
+from wangge.accounts.models import REGISTRY_WRITE_ROLES, Role
 from wangge.areas.models import Area
 from wangge.core.audit import Action, audit
 from wangge.core.idnumbers import InvalidIDNumber, parse
@@ -37,7 +37,7 @@ from wangge.registry.queries import get_household, get_resident, residents_visib
 from wangge.web import summary
 
 # Who records life events and care tags: the people who know the households.
-EDIT_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_WORKER})
+EDIT_ROLES = REGISTRY_WRITE_ROLES
 
 
 def _can_edit(user: Any) -> bool:

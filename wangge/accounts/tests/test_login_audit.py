@@ -19,3 +19,16 @@ def test_it_audits_a_failed_sign_in_without_an_actor(world, client):
     entry = AuditEntry.objects.get(action="login")
     assert entry.actor is None
     assert "grid_worker" in entry.summary
+
+
+@pytest.mark.django_db
+def test_the_operators_superuser_can_open_the_admin(client):
+    from django.core.management import call_command
+
+    call_command("createsuperuser", username="operator", email="", interactive=False, verbosity=0)
+    from wangge.accounts.models import User
+
+    operator = User.objects.get(username="operator")
+    assert operator.role == "district_admin"
+    client.force_login(operator)
+    assert client.get("/admin/").status_code == 200
