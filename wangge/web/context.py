@@ -50,6 +50,11 @@ NAV: list[tuple[str, Any, frozenset[str] | str]] = [
         _("地图"),
         frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_WORKER}),
     ),
+    (
+        "protection:index",
+        _("防走失"),
+        frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_WORKER, Role.GUARDIAN}),
+    ),
     ("registry:import", _("导入"), IMPORT_ROLES),
     ("core:audit", _("审计日志"), frozenset({Role.AUDITOR, Role.DISTRICT_ADMIN})),
 ]

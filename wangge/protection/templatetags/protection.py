@@ -1,0 +1,29 @@
+"""``{% protection_link resident %}``: the resident page's way into missing-person protection.
+
+Shown for a resident who is enrolled, or who has the dementia care category and is not yet
+(the people the district gave phones to). The pages behind it check scope themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from wangge.protection.models import Enrolment
+from wangge.protection.queries import AREA_ROLES
+
+register = template.Library()
+
+DEMENTIA = "dementia"
+
+
+@register.inclusion_tag("protection/_resident_link.html", takes_context=True)
+def protection_link(context: dict[str, Any], resident: Any) -> dict[str, Any]:
+    user = context.get("user")
+    enrolment = Enrolment.objects.filter(resident=resident, active=True).only("id").first()
+    dementia = resident.care_tags.filter(category__code=DEMENTIA).exists()
+    may_enrol = user is not None and (
+        getattr(user, "role", None) in AREA_ROLES or resident.guardianships.filter(guardian=user).exists()
+    )
+    return {"resident": resident, "enrolment": enrolment, "suggest": dementia and may_enrol and enrolment is None}

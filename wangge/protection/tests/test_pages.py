@@ -1,0 +1,228 @@
+"""The protection pages, through HTTP as a guardian, a grid worker and community staff would use them."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from wangge.accounts.models import AreaAssignment, Role, User
+from wangge.conftest import PASSWORD, World
+from wangge.core.models import AuditEntry
+from wangge.protection.ingest import ingest
+from wangge.protection.models import Alert, Consent, Enrolment, Incident, Location, SafeZone
+from wangge.protection.tests.conftest import HOME, NOW, Protected
+
+pytestmark = pytest.mark.django_db
+
+
+def login(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_it_links_the_resident_page_of_a_dementia_patient_to_enrolment(world: World) -> None:
+    ward = world.residents["a1_1_ward"]
+    page = login(world.user("guardian")).get(f"/residents/{ward.pk}/")
+    assert page.status_code == 200
+    assert f"/protection/enrol/{ward.pk}/" in page.content.decode()
+
+
+def test_it_enrols_with_the_guardians_consent_and_a_scanned_document(world: World) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    ward = world.residents["a1_1_ward"]
+    client = login(world.user("guardian"))
+    assert client.get(f"/protection/enrol/{ward.pk}/").status_code == 200
+    missing_relationship = client.post(
+        f"/protection/enrol/{ward.pk}/",
+        {"given_by_kind": "guardian", "given_by_name": "王小红", "date": "2024-04-01", "covers_tracking": "on"},
+    )
+    assert missing_relationship.status_code == 400
+    assert not Enrolment.objects.exists()
+    response = client.post(
+        f"/protection/enrol/{ward.pk}/",
+        {
+            "given_by_kind": "guardian",
+            "given_by_name": "王小红",
+            "relationship": "女儿",
+            "date": "2024-04-01",
+            "covers_tracking": "on",
+            "covers_sharing_workers": "on",
+            "document": SimpleUploadedFile("同意书.pdf", b"%PDF-1.4 consent", content_type="application/pdf"),
+        },
+    )
+    enrolment = Enrolment.objects.get(resident=ward)
+    assert response.status_code == 302 and response["Location"] == f"/protection/{enrolment.pk}/"
+    consent = Consent.objects.get(enrolment=enrolment)
+    assert (consent.given_by_name, consent.relationship, consent.covers_sharing_police) == ("王小红", "女儿", False)
+    assert consent.document.name.endswith(".pdf")
+    document = client.get(f"/protection/{enrolment.pk}/consent/{consent.pk}/document/")
+    assert document.status_code == 200 and b"".join(document.streaming_content) == b"%PDF-1.4 consent"
+    page = client.get(f"/protection/{enrolment.pk}/")
+    assert "王小红" in page.content.decode()
+    # someone else's resident: the enrol page does not exist for this guardian
+    other = world.residents["a1_1_head"]
+    assert client.get(f"/protection/enrol/{other.pk}/").status_code == 404
+
+
+def test_it_registers_a_phone_and_shows_the_password_once_with_working_setup_codes(protected: Protected) -> None:
+    client = login(protected.world.user("community_staff"))
+    response = client.post(
+        f"/protection/{protected.enrolment.pk}/devices/", {"name": "奶奶的手机", "coord_system": "wgs84"}
+    )
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    html = response.content.decode()
+    password = re.search(r'id="device-password">([^<]+)<', html).group(1)  # type: ignore[union-attr]
+    assert "<svg" in html
+    link = re.search(r'href="(owntracks:///config\?inline=[^"]+)"', html).group(1)  # type: ignore[union-attr]
+    config = json.loads(base64.b64decode(link.split("inline=", 1)[1]))
+    device = protected.enrolment.devices.get(name="奶奶的手机")
+    assert config["_type"] == "configuration" and config["mode"] == 3
+    assert config["url"] == "http://testserver/api/v1/locations/owntracks"
+    assert (config["username"], config["password"], config["deviceId"]) == (device.identifier, password, "phone")
+    assert f"owntracks/{device.identifier}/phone" in html
+    assert "http://testserver/api/v1/locations/osmand" in html
+    # the phone set up from the code can report
+    message = {"_type": "location", "lat": HOME[0], "lon": HOME[1], "tst": int(time.time()) - 5}
+    auth = base64.b64encode(f"{config['username']}:{config['password']}".encode()).decode()
+    posted = Client().post(
+        "/api/v1/locations/owntracks",
+        data=json.dumps(message),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Basic {auth}",
+        HTTP_X_LIMIT_U=config["username"],
+        HTTP_X_LIMIT_D=config["deviceId"],
+    )
+    assert posted.status_code == 200
+    assert Location.objects.filter(device=device).count() == 1
+    # afterwards the setup page never shows the password again
+    later = client.get(f"/protection/devices/{device.pk}/").content.decode()
+    assert password not in later and 'id="device-password"' not in later
+
+
+def test_it_saves_circle_and_polygon_zones_from_the_map_form(protected: Protected) -> None:
+    client = login(protected.world.user("guardian"))
+    url = f"/protection/{protected.enrolment.pk}/zones/"
+    assert client.get(url).status_code == 200
+    circle = {"name": "日间照料中心", "kind": "circle", "center_lat": "41.125", "center_lon": "122.92"}
+    circle |= {"radius_m": "150", "active_from": "08:00", "active_until": "17:00"}
+    assert client.post(url, circle).status_code == 302
+    polygon = {"name": "小区", "kind": "polygon", "polygon": "41.119,122.909\n41.121,122.909\n41.121,122.912"}
+    assert client.post(url, polygon).status_code == 302
+    bad = {"name": "坏的", "kind": "polygon", "polygon": "41.1,122.9"}
+    assert client.post(url, bad).status_code == 400
+    zones = {z.name: z for z in SafeZone.objects.filter(enrolment=protected.enrolment)}
+    assert zones["日间照料中心"].radius_m == 150 and str(zones["日间照料中心"].active_from) == "08:00:00"
+    assert zones["小区"].geojson["type"] == "Polygon"
+
+
+def test_it_lets_the_guardian_report_missing_and_opens_the_live_incident_page(protected: Protected) -> None:
+    ingest([protected.fix()], now=NOW)
+    guardian = protected.world.user("guardian")
+    client = login(guardian)
+    home = client.get("/protection/")
+    assert "报告走失" in home.content.decode()
+    response = client.post(f"/protection/{protected.enrolment.pk}/report/", {"description": "下午散步未归"})
+    incident = Incident.objects.get(enrolment=protected.enrolment)
+    assert response.status_code == 302 and response["Location"] == f"/protection/incidents/{incident.pk}/"
+    page = client.get(response["Location"])
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "下午散步未归" in html and 'id="incident-map"' in html
+    assert f"{HOME[0]:.6f}" in html  # the last known location
+    assert "灵西第一网格" in html  # the own grid's worker was notified
+    assert AuditEntry.objects.filter(actor=guardian, action="view", detail__purpose="incident").exists()
+
+
+def test_it_renders_the_live_partial_that_polls_itself(protected: Protected) -> None:
+    ingest([protected.fix(), protected.fix(seconds=60, metres_north=40)], now=NOW)
+    staff = protected.world.user("community_staff")
+    client = login(staff)
+    client.post(f"/protection/{protected.enrolment.pk}/report/", {})
+    incident = Incident.objects.get()
+    worker = login(protected.world.user("grid_worker"))
+    live = worker.get(f"/protection/incidents/{incident.pk}/live/")
+    html = live.content.decode()
+    assert live.status_code == 200
+    assert 'hx-trigger="every 10s"' in html and 'id="incident-live"' in html
+    assert "已走失" in html
+    data = json.loads(re.search(r'id="incident-map-data" type="application/json">(.*?)</script>', html).group(1))  # type: ignore[union-attr]
+    assert data["last"]["lat"] == pytest.approx(HOME[0] + 40 / 110574.0)
+    assert len(data["trail"]) == 0  # the fixes are from NOW, more than six hours before the real clock
+    # community staff coordinate but are not entitled to locations: the live part says so
+    staff_live = client.get(f"/protection/incidents/{incident.pk}/live/").content.decode()
+    assert "位置信息仅对" in staff_live and f"{HOME[0]:.6f}" not in staff_live
+    # log a sighting and close as found through the forms
+    assert (
+        worker.post(
+            f"/protection/incidents/{incident.pk}/updates/",
+            {"kind": "sighting", "text": "公交站有人看到", "lat": "41.13", "lon": "122.92"},
+        ).status_code
+        == 302
+    )
+    closed = client.post(
+        f"/protection/incidents/{incident.pk}/close/",
+        {"outcome": "found", "found_where": "灵西公园", "condition": "良好"},
+    )
+    assert closed.status_code == 302
+    final = client.get(f"/protection/incidents/{incident.pk}/live/").content.decode()
+    assert "hx-trigger" not in final and "灵西公园" in final and "从报告到找到" in final
+
+
+def test_it_hides_medical_notes_from_a_notified_volunteer_but_shows_them_to_the_guardian(
+    protected: Protected, world: World
+) -> None:
+    from wangge.areas.models import Membership, Organisation
+    from wangge.protection import incidents
+
+    profile = protected.enrolment.profile
+    profile.medical_notes = "需按时服用多奈哌齐"
+    profile.save()
+    volunteer = User.objects.create_user(username="vol", password=PASSWORD, role=Role.GUARDIAN)
+    team = Organisation.objects.create(name="灵西志愿服务队", kind="volunteers", area=world.areas["grid_a1_1"])
+    Membership.objects.create(organisation=team, user=volunteer)
+    incident = incidents.incident_report(by=world.user("guardian"), enrolment=protected.enrolment)
+    volunteer_page = login(volunteer).get(f"/protection/incidents/{incident.pk}/").content.decode()
+    assert "多奈哌齐" not in volunteer_page and "医疗信息" in volunteer_page
+    guardian_page = login(world.user("guardian")).get(f"/protection/incidents/{incident.pk}/").content.decode()
+    assert "多奈哌齐" in guardian_page
+
+
+def test_it_lists_open_alerts_for_community_staff_with_resolve_and_escalate(protected: Protected) -> None:
+    ingest([protected.fix(alarm="sos")], now=NOW)
+    ingest([protected.fix(seconds=5, battery=5.0)], now=NOW)
+    client = login(protected.world.user("community_staff"))
+    page = client.get("/protection/alerts/")
+    assert page.status_code == 200
+    alerts = list(Alert.objects.order_by("raised_at"))
+    assert len(alerts) == 2 and all(a.get_kind_display() in page.content.decode() for a in alerts)
+    sos, low = alerts
+    assert client.post(f"/protection/alerts/{low.pk}/resolve/").status_code == 302
+    escalated = client.post(f"/protection/alerts/{sos.pk}/escalate/")
+    incident = Incident.objects.get()
+    assert escalated["Location"] == f"/protection/incidents/{incident.pk}/"
+    assert incident.alert_id == sos.pk
+    assert Alert.objects.filter(resolved_at__isnull=True).count() == 0
+    # a street office elsewhere sees none of it
+    other = User.objects.create_user(username="street_b", password=PASSWORD, role=Role.STREET_STAFF)
+    AreaAssignment.objects.create(user=other, area=protected.world.areas["street_b"])
+    assert login(other).post(f"/protection/alerts/{sos.pk}/escalate/").status_code == 404
+    assert login(other).get(f"/protection/incidents/{incident.pk}/").status_code == 404
+
+
+def test_it_withdraws_consent_from_the_page_and_stops_tracking(protected: Protected, settings: Any) -> None:
+    ingest([protected.fix()], now=NOW)
+    client = login(protected.world.user("guardian"))
+    assert client.post(f"/protection/{protected.enrolment.pk}/consent/withdraw/").status_code == 302
+    assert protected.enrolment.active_consent() is None
+    assert ingest([protected.fix(seconds=30)], now=NOW).refused == 1
+    page = client.get(f"/protection/{protected.enrolment.pk}/").content.decode()
+    assert "没有有效的知情同意" in page
