@@ -51,6 +51,11 @@ SPLIT = 400_000.0
 CENTER = 50.0
 #: cost per household moved away from its previous grid (rebalance mode)
 MOVE = 1.0
+#: randomised restarts of the bisection when grids stay out of band
+#: (cheap for small communities, where coarse granularity bites hardest)
+RESTARTS_SMALL = 8
+RESTARTS_LARGE = 1
+SMALL_COMMUNITY = 300
 
 
 def choose_k(total: int, target: int, lo: int, hi: int) -> int:
@@ -611,8 +616,10 @@ class CommunitySolver:
                 return
 
     # ------------------------------------------------------------ bisection
-    def bisect(self) -> None:
-        """Initial partition of all nodes by recursive weighted bisection."""
+    def bisect(self, rng: np.random.Generator | None = None) -> None:
+        """Initial partition of all nodes by recursive weighted bisection.
+
+        With ``rng`` every cut direction is rotated at random (restarts)."""
         n = len(self.node_site)
         xy = self.site_xy[np.asarray(self.node_site, dtype=np.int64)]
         wts = np.asarray(self.node_w, dtype=float)
@@ -626,7 +633,8 @@ class CommunitySolver:
             if idx.size <= k:
                 labels[idx] = off + np.arange(idx.size)
                 continue
-            left, k1 = self._cut(idx, xy[idx], wts[idx], k)
+            turn = float(rng.uniform(-math.pi / 2, math.pi / 2)) if rng is not None else 0.0
+            left, k1 = self._cut(idx, xy[idx], wts[idx], k, turn)
             stack.append((idx[~left], k - k1, off + k1))
             stack.append((idx[left], k1, off))
         for v in range(n):
@@ -642,7 +650,7 @@ class CommunitySolver:
             self.grid_of = [remap[g] for g in self.grid_of]
             self.mean = self.total / self.k
 
-    def _cut(self, idx: np.ndarray, xy: np.ndarray, w: np.ndarray, k: int) -> tuple[np.ndarray, int]:
+    def _cut(self, idx: np.ndarray, xy: np.ndarray, w: np.ndarray, k: int, turn: float = 0.0) -> tuple[np.ndarray, int]:
         k1 = k // 2
         k2 = k - k1
         n = idx.size
@@ -652,7 +660,7 @@ class CommunitySolver:
         c = xy - (xy * w[:, None]).sum(axis=0) / wsum if total > 0 else xy - xy.mean(axis=0)
         cov = (c * (w[:, None] if total > 0 else 1.0)).T @ c
         _evals, evecs = np.linalg.eigh(cov)
-        base = math.atan2(evecs[1, 1], evecs[0, 1])
+        base = math.atan2(evecs[1, 1], evecs[0, 1]) + turn
         small = k <= 4 and n <= 400
         angles = [0.0] if not small else [i * math.pi / 8 for i in range(8)]
         lo, hi = self.lo, self.hi
@@ -696,6 +704,13 @@ class CommunitySolver:
         mask[chosen] = True
         return mask, k1
 
+    def score(self) -> tuple[int, int, int]:
+        """(grids outside the band, households outside it, split buildings)."""
+        bad = [g for g in range(self.k) if self.bad(g)]
+        out = sum(max(self.lo - self.gsum[g], self.gsum[g] - self.hi) for g in bad)
+        splits = sum(1 for b in range(len(self.bld_h)) if self.n_grids_of(b) > 1)
+        return len(bad), out, splits
+
     # --------------------------------------------------------------- output
     def allocation(self) -> list[list[tuple[int, int]]]:
         """Per building: ``[(grid, households), ...]`` merged by grid."""
@@ -723,17 +738,28 @@ def solve_divide(
     total = int(sum(households))
     k = choose_k(total, target, lo, hi)
     k = max(1, min(k, int(sum(max(1, int(e)) for e in entrances))))
-    s = CommunitySolver(graph, households, entrances, target, lo, hi, k)
-    s.init_pieces()
-    if s.k > 1:
-        s.bisect()
+    best: tuple[tuple[int, int, int], CommunitySolver] | None = None
+    restarts = RESTARTS_SMALL if len(households) <= SMALL_COMMUNITY else RESTARTS_LARGE
+    if not lo <= total / k <= hi:
+        restarts = 0  # some grid must stay out of band whatever the partition
+    for attempt in range(restarts + 1):
+        s = CommunitySolver(graph, households, entrances, target, lo, hi, k)
+        s.init_pieces()
+        if s.k <= 1:
+            for v in range(len(s.node_site)):
+                s.set_grid(v, 0)
+            return s.allocation(), s.k
+        s.bisect(np.random.default_rng(attempt) if attempt else None)
         s.repair()
         s.improve(allow_split=False)
         s.improve(allow_split=True)
-    else:
-        for v in range(len(s.node_site)):
-            s.set_grid(v, 0)
-    return s.allocation(), s.k
+        score = s.score()
+        if best is None or score < best[0]:
+            best = (score, s)
+        if score[0] == 0:
+            break
+    assert best is not None
+    return best[1].allocation(), best[1].k
 
 
 def solve_rebalance(

@@ -55,7 +55,8 @@ def generate_district(
         bi, bj = cells[ci]
         ci += 1
         want = int(rng.uniform(*community_households))
-        want = min(want, households - total) if households - total > 200 else want
+        if households - total - want < community_households[0]:
+            want = households - total  # no tiny community at the end
         n_est = max(1, int(want / 60))
         hh = _households(rng, n_est * 3, sigma, towers)
         csum = np.cumsum(hh)

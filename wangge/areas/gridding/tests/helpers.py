@@ -37,8 +37,8 @@ def delaunay_graph(buildings: Sequence[Building], metric: bool) -> nx.Graph:
         except Exception:  # collinear: chain along the line
             order = np.argsort(uniq[:, 0] + uniq[:, 1] * 1e-3)
             site_edges.update(zip(order[:-1].tolist(), order[1:].tolist(), strict=True))
-    for ids in at.values():
-        g.add_edges_from((ids[0], x) for x in ids[1:])
+    for ids in at.values():  # co-located buildings are all adjacent
+        g.add_edges_from((x, y) for i, x in enumerate(ids) for y in ids[i + 1 :])
     for a, c in site_edges:
         g.add_edges_from((x, y) for x in at[a] for y in at[c])
     return g
