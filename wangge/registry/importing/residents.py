@@ -15,13 +15,12 @@ import datetime as dt
 import re
 import time
 import unicodedata
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,8 +31,9 @@ from wangge.core.chinese import to_simplified
 from wangge.core.scope import assigned_areas
 from wangge.registry import search
 from wangge.registry.importing import columns as cols
+from wangge.registry.importing import sql
 from wangge.registry.importing.reading import read_table
-from wangge.registry.models import CareCategory, CareTag, Household, LifeEvent, Resident
+from wangge.registry.models import CareCategory, CareTag, Household, LifeEvent, Resident, SearchKey
 
 CHUNK = 10_000
 BATCH = 5_000
@@ -138,7 +138,7 @@ def import_residents(*, data: bytes, file_name: str, by: Any = None) -> ImportRe
     writer = _Writer(
         by=by, result=result, allowed=validator.allowed, file_name=file_name, id_label=validator.label("id_number")
     )
-    with transaction.atomic():
+    with transaction.atomic(), sql.large_cache():
         rows = validator.rows(table.rows)
         while chunk := list(islice(rows, CHUNK)):
             writer.write(chunk)
@@ -391,10 +391,12 @@ def _chunks(items: list[Any], size: int = IN_CHUNK) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
-# Buildings and households are remembered as tuples, not model instances, to keep half a
-# million of them cheap: (id, grid_id, community_id, street_id, district_id).
+# Everything is remembered as tuples, not model instances, to keep half a million of them
+# cheap. A building's scope: (id, grid_id, community_id, street_id, district_id).
 Scope = tuple[int, int | None, int, int, int]
 
+# Compared with the file's values to tell "updated" from "unchanged"; RESIDENT_FIELDS[2:]
+# are the columns an import may change, in the order of UPDATE_FIELDS.
 RESIDENT_FIELDS = (
     "id",
     "id_number",
@@ -409,7 +411,7 @@ RESIDENT_FIELDS = (
     "street_id",
     "district_id",
 )
-UPDATE_FIELDS = [
+UPDATE_FIELDS = (
     "name",
     "phone",
     "household",
@@ -420,33 +422,40 @@ UPDATE_FIELDS = [
     "community",
     "street",
     "district",
-    "updated_at",
-]
+)
+INSERT_FIELDS = ("id_number", *UPDATE_FIELDS, "status", "ethnicity", "created_at", "updated_at")
+HOUSEHOLD_FIELDS = ("building", "entrance", "room", "note", "created_at", "grid", "community", "street", "district")
+SEARCH_KEY_FIELDS = ("resident", "key", "grid", "community", "street", "district")
+CARE_TAG_FIELDS = ("resident", "category", "recorded_by", "recorded_at", "note")
 
 
 class _Writer:
     def __init__(
         self, *, by: Any, result: ImportResult, allowed: set[int] | None, file_name: str, id_label: str
     ) -> None:
-        self.id_label = id_label
         self.by = by if getattr(by, "is_authenticated", False) else None
         self.result = result
         self.allowed = allowed
         self.file_name = file_name
+        self.id_label = id_label
         # Keyed by (community id, folded name): 12號樓 in a traditional file is 12号楼.
         self.buildings: dict[tuple[int, str], Scope] = {}
         self.loaded_communities: set[int] = set()
         self.households: dict[tuple[int, str, str], list[int | None]] = {}  # → [id, head_id]
         self.loaded_buildings: set[int] = set()
+        self.name_keys: dict[str, list[str]] = {}
         self.today = timezone.localdate()
+        self.now = timezone.now()
 
     def write(self, rows: list[Row]) -> None:
         self._ensure_buildings(rows)
         self._ensure_households(rows)
         self._write_residents(rows)
 
+    # --- buildings and households ----------------------------------------------------------
+
     def _ensure_buildings(self, rows: list[Row]) -> None:
-        communities = {row.community.pk: row.community for row in rows}
+        communities = {row.community.pk for row in rows}
         unloaded = [pk for pk in communities if pk not in self.loaded_communities]
         for ids in _chunks(unloaded):
             for pk, grid, community, street, district, name in Building.objects.filter(
@@ -454,77 +463,70 @@ class _Writer:
             ).values_list("id", "grid_id", "community_id", "street_id", "district_id", "name"):
                 self.buildings.setdefault((community, _fold(name)), (pk, grid, community, street, district))
         self.loaded_communities.update(unloaded)
-        entrances: dict[tuple[int, str], int] = defaultdict(lambda: 1)
-        for row in rows:
-            key = (row.community.pk, row.building_key)
-            if key not in self.buildings and row.entrance.isdigit():
-                entrances[key] = max(entrances[key], min(int(row.entrance), 99))
         missing: dict[tuple[int, str], Building] = {}
         for row in rows:
             key = (row.community.pk, row.building_key)
-            if key in self.buildings or key in missing:
+            if key in self.buildings:
                 continue
-            area = row.community
-            missing[key] = Building(
-                name=row.building,
-                community_id=area.pk,
-                street_id=area.street_id,
-                district_id=area.district_id,
-                grid=None,
-                needs_location=True,
-                entrances=entrances[key],
-            )
+            building = missing.get(key)
+            if building is None:
+                area = row.community
+                building = missing[key] = Building(
+                    name=row.building,
+                    community_id=area.pk,
+                    street_id=area.street_id,
+                    district_id=area.district_id,
+                    grid=None,
+                    needs_location=True,
+                )
+            if row.entrance.isdigit():
+                building.entrances = max(building.entrances, min(int(row.entrance), 99))
         if missing:
+            # Few enough (hundreds per district) for the ORM, which returns their ids.
             Building.objects.bulk_create(missing.values(), batch_size=BATCH)
             for key, building in missing.items():
                 assert building.pk is not None
-                self.buildings[key] = (
-                    building.pk,
-                    None,
-                    building.community_id,
-                    building.street_id,
-                    building.district_id,
-                )
+                scope = (building.pk, None, building.community_id, building.street_id, building.district_id)
+                self.buildings[key] = scope
                 self.loaded_buildings.add(building.pk)  # new: it has no households to load
             self.result.buildings_created += len(missing)
 
     def _building(self, row: Row) -> Scope:
         return self.buildings[(row.community.pk, row.building_key)]
 
-    def _ensure_households(self, rows: list[Row]) -> None:
-        building_ids = {self._building(row)[0] for row in rows}
-        unloaded = [pk for pk in building_ids if pk not in self.loaded_buildings]
-        for ids in _chunks(unloaded):
+    def _load_households(self, building_ids: Iterable[int]) -> None:
+        for ids in _chunks(list(building_ids)):
             for pk, building, entrance, room, head in Household.objects.filter(building_id__in=ids).values_list(
                 "id", "building_id", "entrance", "room", "head_id"
             ):
-                self.households[(building, entrance, room)] = [pk, head]
+                self.households.setdefault((building, entrance, room), [pk, head])
+
+    def _ensure_households(self, rows: list[Row]) -> None:
+        building_ids = {self._building(row)[0] for row in rows}
+        unloaded = [pk for pk in building_ids if pk not in self.loaded_buildings]
+        self._load_households(unloaded)
         self.loaded_buildings.update(unloaded)
-        missing: dict[tuple[int, str, str], Household] = {}
+        missing: dict[tuple[int, str, str], Scope] = {}
         for row in rows:
             scope = self._building(row)
             key = (scope[0], row.entrance, row.room)
-            if key in self.households or key in missing:
-                continue
-            missing[key] = Household(
-                building_id=scope[0],
-                entrance=row.entrance,
-                room=row.room,
-                grid_id=scope[1],
-                community_id=scope[2],
-                street_id=scope[3],
-                district_id=scope[4],
-            )
+            if key not in self.households:
+                missing[key] = scope
         if missing:
-            Household.objects.bulk_create(missing.values(), batch_size=BATCH)
-            for key, household in missing.items():
-                assert household.pk is not None
-                self.households[key] = [household.pk, None]
+            now = sql.adapt_datetime(self.now)
+            sql.insert(
+                Household,
+                HOUSEHOLD_FIELDS,
+                [(b, entrance, room, "", now, *scope[1:]) for (b, entrance, room), scope in missing.items()],
+            )
+            self._load_households({building for building, _entrance, _room in missing})
             self.result.households_created += len(missing)
 
     def _household(self, row: Row) -> tuple[list[int | None], Scope]:
         scope = self._building(row)
         return self.households[(scope[0], row.entrance, row.room)], scope
+
+    # --- residents --------------------------------------------------------------------------
 
     def _write_residents(self, rows: list[Row]) -> None:
         existing: dict[str, tuple[Any, ...]] = {}
@@ -532,17 +534,16 @@ class _Writer:
             for values in Resident.objects.filter(id_number__in=numbers).values_list(*RESIDENT_FIELDS):
                 existing[values[1]] = values
         tags: set[tuple[int, int]] = set()
-        tagged_ids = [existing[row.id_number][0] for row in rows if row.categories and row.id_number in existing]
-        for ids in _chunks(tagged_ids):
+        tagged = [existing[row.id_number][0] for row in rows if row.categories and row.id_number in existing]
+        for ids in _chunks(tagged):
             tags.update(CareTag.objects.filter(resident_id__in=ids).values_list("resident_id", "category_id"))
 
-        now = timezone.now()
-        created: list[tuple[Row, Resident]] = []
-        changed: list[Resident] = []
-        reindex: list[Resident] = []
-        moves: list[tuple[Resident, int | None]] = []
-        new_tags: list[tuple[Row, Resident]] = []
-        heads: list[tuple[list[int | None], Resident]] = []
+        created: list[tuple[Row, tuple[Any, ...]]] = []
+        changed: list[tuple[int, tuple[Any, ...]]] = []
+        reindex: list[tuple[int, str, tuple[Any, ...]]] = []
+        moves: list[tuple[int, int, int | None]] = []
+        new_tags: list[tuple[int, int]] = []
+        heads: list[tuple[list[int | None], Row]] = []
         for row in rows:
             household, scope = self._household(row)
             old = existing.get(row.id_number)
@@ -557,104 +558,124 @@ class _Writer:
                     )
                 )
                 continue
-            resident = Resident(
-                id=old[0] if old else None,
-                id_number=row.id_number,
-                name=row.name,
-                phone=row.phone if row.phone is not None else (old[3] if old else ""),
-                household_id=household[0],
-                relationship=row.relationship or (old[5] if old else Resident.Relationship.OTHER),
-                sex=row.sex,
-                birth_date=row.birth_date,
-                grid_id=scope[1],
-                community_id=scope[2],
-                street_id=scope[3],
-                district_id=scope[4],
+            # (name, phone, household, relationship, sex, birth date, grid, community, street, district)
+            values = (
+                row.name,
+                row.phone if row.phone is not None else (old[3] if old else ""),
+                household[0],
+                row.relationship or (old[5] if old else Resident.Relationship.OTHER),
+                row.sex,
+                row.birth_date,
+                *scope[1:],
             )
+            if values[3] == Resident.Relationship.HEAD:
+                heads.append((household, row))
             if old is None:
-                created.append((row, resident))
+                created.append((row, values))
+                continue
+            pk = old[0]
+            missing_tags = [(pk, category) for category in row.categories if (pk, category) not in tags]
+            new_tags.extend(missing_tags)
+            if values != old[2:]:
+                changed.append((pk, values))
+                if (values[0], values[1], values[6:]) != (old[2], old[3], old[8:]):
+                    reindex.append((pk, row.id_number, values))
+                if values[2] != old[4]:
+                    moves.append((pk, values[2], old[4]))
+                self.result.updated += 1
+            elif missing_tags:
+                self.result.updated += 1
             else:
-                values = (
-                    old[0],
-                    old[1],
-                    resident.name,
-                    resident.phone,
-                    resident.household_id,
-                    resident.relationship,
-                    resident.sex,
-                    resident.birth_date,
-                    resident.grid_id,
-                    resident.community_id,
-                    resident.street_id,
-                    resident.district_id,
-                )
-                missing_tags = [c for c in row.categories if (old[0], c) not in tags]
-                if values != old:
-                    resident.updated_at = now
-                    changed.append(resident)
-                    if (old[2], old[3], old[8:]) != (resident.name, resident.phone, values[8:]):
-                        reindex.append(resident)
-                    if old[4] != resident.household_id:
-                        moves.append((resident, old[4]))
-                if values != old or missing_tags:
-                    self.result.updated += 1
-                else:
-                    self.result.unchanged += 1
-                if missing_tags:
-                    new_tags.append((row, resident))
-            if resident.relationship == Resident.Relationship.HEAD:
-                heads.append((household, resident))
+                self.result.unchanged += 1
 
-        if created:
-            Resident.objects.bulk_create([resident for _row, resident in created], batch_size=BATCH)
-            self.result.created += len(created)
-            new_tags.extend((row, resident) for row, resident in created if row.categories)
-            reindex.extend(resident for _row, resident in created)
-        if changed:
-            Resident.objects.bulk_update(changed, UPDATE_FIELDS, batch_size=500)
-        self._add_tags(new_tags, tags)
-        self._set_heads(heads)
+        ids = self._insert_residents(created)
+        for row, values in created:
+            pk = ids[row.id_number]
+            new_tags.extend((pk, category) for category in row.categories)
+            reindex.append((pk, row.id_number, values))
+        self._update_residents(changed)
+        self._add_tags(new_tags)
+        self._set_heads(heads, ids, existing)
         self._record_moves(moves)
-        if reindex:
-            self.result.search_keys += search.index_residents(reindex, batch_size=BATCH)
+        self._index(reindex, replace=bool(changed))
 
-    def _add_tags(self, pairs: list[tuple[Row, Resident]], existing: set[tuple[int, int]]) -> None:
-        note = _("导入：%(file)s") % {"file": self.file_name}
-        tags = [
-            CareTag(resident_id=resident.pk, category_id=category, recorded_by=self.by, note=note[:200])
-            for row, resident in pairs
-            for category in row.categories
-            if (resident.pk, category) not in existing
-        ]
-        CareTag.objects.bulk_create(tags, batch_size=BATCH)
+    def _insert_residents(self, created: list[tuple[Row, tuple[Any, ...]]]) -> dict[str, int]:
+        if not created:
+            return {}
+        now = sql.adapt_datetime(self.now)
+        living = Resident.Status.LIVING
+        sql.insert(
+            Resident,
+            INSERT_FIELDS,
+            [
+                (row.id_number, *values[:5], sql.adapt_date(values[5]), *values[6:], living, "", now, now)
+                for row, values in created
+            ],
+        )
+        ids: dict[str, int] = {}
+        for numbers in _chunks([row.id_number for row, _values in created]):
+            ids.update(Resident.objects.filter(id_number__in=numbers).values_list("id_number", "id"))
+        self.result.created += len(created)
+        return ids
 
-    def _set_heads(self, heads: list[tuple[list[int | None], Resident]]) -> None:
-        updates: list[tuple[int, int]] = []
-        for household, resident in heads:
-            if household[1] != resident.pk:
-                household[1] = resident.pk
-                assert household[0] is not None and resident.pk is not None
-                updates.append((resident.pk, household[0]))
-        if updates:
-            # One statement per household; bulk_update's CASE expressions are far slower here.
-            quote = connection.ops.quote_name
-            table = quote(Household._meta.db_table)
-            head = quote(Household._meta.get_field("head").column)
-            with connection.cursor() as cursor:
-                cursor.executemany(f"UPDATE {table} SET {head} = %s WHERE id = %s", updates)
+    def _update_residents(self, changed: list[tuple[int, tuple[Any, ...]]]) -> None:
+        now = sql.adapt_datetime(self.now)
+        sql.update(
+            Resident,
+            (*UPDATE_FIELDS, "updated_at"),
+            [(*values[:5], sql.adapt_date(values[5]), *values[6:], now, pk) for pk, values in changed],
+        )
 
-    def _record_moves(self, moves: list[tuple[Resident, int | None]]) -> None:
+    def _add_tags(self, pairs: list[tuple[int, int]]) -> None:
+        note = (_("导入：%(file)s") % {"file": self.file_name})[:200]
+        by = self.by.pk if self.by is not None else None
+        now = sql.adapt_datetime(self.now)
+        sql.insert(CareTag, CARE_TAG_FIELDS, [(pk, category, by, now, note) for pk, category in pairs])
+
+    def _set_heads(
+        self, heads: list[tuple[list[int | None], Row]], created: dict[str, int], existing: dict[str, tuple[Any, ...]]
+    ) -> None:
+        updates: list[tuple[int, int | None]] = []
+        for household, row in heads:
+            pk = created.get(row.id_number) or existing[row.id_number][0]
+            if household[1] != pk:
+                household[1] = pk
+                updates.append((pk, household[0]))
+        sql.update(Household, ("head",), updates)
+
+    def _record_moves(self, moves: list[tuple[int, int, int | None]]) -> None:
         LifeEvent.objects.bulk_create(
             [
                 LifeEvent(
-                    resident_id=resident.pk,
+                    resident_id=pk,
                     kind=LifeEvent.Kind.MOVE_IN,
                     date=self.today,
-                    household_id=resident.household_id,
+                    household_id=household,
                     detail={"from_household": previous, "source": "import", "file": self.file_name},
                     recorded_by=self.by,
                 )
-                for resident, previous in moves
+                for pk, household, previous in moves
             ],
             batch_size=BATCH,
         )
+
+    def _index(self, residents: list[tuple[int, str, tuple[Any, ...]]], *, replace: bool) -> None:
+        """Search keys exactly as ``search.keys_for`` makes them, written in bulk.
+
+        A name's keys (simplified form, pinyin, initials) are computed once per distinct name:
+        names repeat, and pinyin is the costly part.
+        """
+        if replace:
+            for ids in _chunks([pk for pk, _number, _values in residents]):
+                SearchKey.objects.filter(resident_id__in=ids).delete()
+        rows: list[tuple[Any, ...]] = []
+        for pk, id_number, values in residents:
+            name = values[0]
+            name_keys = self.name_keys.get(name)
+            if name_keys is None:
+                name_keys = self.name_keys[name] = search.keys_for(name, "", "")
+            keys = dict.fromkeys([*name_keys, *search.keys_for("", id_number, values[1])])
+            rows.extend((pk, key, *values[6:]) for key in keys)
+        rows.sort(key=lambda r: r[1])
+        sql.insert(SearchKey, SEARCH_KEY_FIELDS, rows)
+        self.result.search_keys += len(rows)

@@ -1,0 +1,72 @@
+"""Plain ``executemany`` inserts and updates for the import's hot path.
+
+Django's ``bulk_create`` spends most of its time compiling SQL (about four fifths of an
+import's write time on SQLite, where it may also bind only 999 parameters per statement);
+one prepared statement run over many parameter tuples does the same work several times
+faster, on SQLite and PostgreSQL alike. Values are adapted with the backend's own operations,
+so dates and times are stored exactly as the ORM would store them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import connection, models
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def adapt_date(value: dt.date | None) -> Any:
+    return connection.ops.adapt_datefield_value(value)
+
+
+def adapt_datetime(value: dt.datetime | None) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def insert(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    if not rows:
+        return
+    meta = model._meta
+    columns = ", ".join(_quote(meta.get_field(name).column) for name in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {_quote(meta.db_table)} ({columns}) VALUES ({placeholders})"
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def update(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """``rows`` hold the new values of ``fields`` followed by the primary key."""
+    if not rows:
+        return
+    meta = model._meta
+    assignments = ", ".join(f"{_quote(meta.get_field(name).column)} = %s" for name in fields)
+    sql = f"UPDATE {_quote(meta.db_table)} SET {assignments} WHERE {_quote(meta.pk.column)} = %s"
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+@contextmanager
+def large_cache(kibibytes: int = 256 * 1024) -> Iterator[None]:
+    """A bigger SQLite page cache while importing, then the previous size again.
+
+    The default 2 MB cache makes every insert into the large indexes (search keys, ID
+    numbers) a trip to disk once the tables outgrow it; PostgreSQL needs nothing of the sort.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        previous = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA cache_size = -{int(kibibytes)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
