@@ -99,7 +99,7 @@ def grid_workers(
     retire_stale(existing=existing, wanted=set(wanted))
     users: dict[int, Any] = {}
     printed: list[DemoAccount] = []
-    fresh = []
+    fresh: list[Any] = []
     for (username, grid), name, phone in zip(wanted.items(), names, phones, strict=False):
         password = new_password() if with_passwords else None
         user = existing.get(username) or User(username=username)

@@ -12,7 +12,8 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
+from typing import Any
 
 import numpy as np
 from django.apps import apps
@@ -225,7 +226,7 @@ class _Builder:
 
     # -- buildings, grids and people -----------------------------------------------------
 
-    def _populate(self, community: Area, polygon, division: divisions.Division, sizes: list[int]) -> None:
+    def _populate(self, community: Any, polygon: Any, division: divisions.Division, sizes: list[int]) -> None:
         village = division.kind == "village"
         plans = [self.people.household(size) for size in sizes]
         specs = geometry.building_specs(len(plans), village=village, rng=self.rng)
@@ -411,7 +412,7 @@ class _Builder:
         )
         categories = dict(CareCategory.objects.values_list("code", "pk"))
         pks = np.array(self.r_pk)
-        tags = []
+        tags: list[CareTag] = []
         for code, indices in chosen.items():
             if code not in categories:
                 continue
@@ -425,7 +426,7 @@ class _Builder:
     # -- accounts ------------------------------------------------------------------------
 
     def _accounts(self, *, all_accounts: bool) -> None:
-        model = next(
+        model: Any = next(
             (a for a in self.community_areas.values() if a.short_name == divisions.MODEL_COMMUNITY),
             next(iter(self.community_areas.values())),
         )
@@ -456,7 +457,7 @@ class _Builder:
                 password=password,
                 is_staff=role == Role.DISTRICT_ADMIN,
             )
-            scope = "、".join(str(a.name) for a in scopes[username])
+            scope = "、".join(str(a.name if a.level == Area.Level.GRID else a) for a in scopes[username])
             if role == Role.GUARDIAN:
                 ward = self._ward(model)
                 if ward is not None:
@@ -497,26 +498,28 @@ def _insert(model: type[models.Model], columns: list[str], rows: list[tuple], *,
     default does not break the demo."""
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     given = {name: i for i, name in enumerate(columns)}
-    prepare: list[Callable[[object], object] | None] = []
-    defaults: list[object] = []
+    prepare: list[Any] = []
+    defaults: list[Any] = []
     for f in fields:
         if f.attname in given:
-            needs_prep = isinstance(f, models.DateField)  # dates and datetimes differ per backend
-            prepare.append((lambda value, f=f: f.get_db_prep_save(value, connection)) if needs_prep else None)
+            # dates and datetimes are the only values whose form differs per backend
+            prepare.append(
+                partial(f.get_db_prep_save, connection=connection) if isinstance(f, models.DateField) else None
+            )
             defaults.append(None)
         else:
             prepare.append(None)
             defaults.append(f.get_db_prep_save(f.get_default(), connection))
     order = [given.get(f.attname) for f in fields]
-    quote = connection.ops.quote_name
+    quote: Any = connection.ops.quote_name
     sql = "INSERT INTO {} ({}) VALUES ({})".format(
         quote(model._meta.db_table),
         ", ".join(quote(f.column) for f in fields),
         ", ".join(["%s"] * len(fields)),
     )
-    cache: dict[tuple[int, object], object] = {}
+    cache: dict[tuple[int, Any], Any] = {}
 
-    def prepared(i: int, value: object) -> object:
+    def prepared(i: int, value: Any) -> Any:
         prep = prepare[i]
         if prep is None:
             return value

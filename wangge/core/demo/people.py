@@ -237,9 +237,13 @@ class People:
             elder = max(head_age + rng.randint(24, 34), 60)
             sexes = ["M", "F"] if parents == 2 else ["F" if rng.random() < 0.65 else "M"]
             for sex in sexes:
-                surname = head.name[0] if sex == "M" else None
                 plan.members.append(
-                    self.person(sex=sex, age=elder + (2 if sex == "M" else 0), relationship="parent", surname=surname)
+                    self.person(
+                        sex=sex,
+                        age=elder + (2 if sex == "M" else 0),
+                        relationship="parent",
+                        surname=head.name[0] if sex == "M" else None,
+                    )
                 )
         return plan
 
