@@ -13,10 +13,9 @@ import hashlib
 import threading
 from typing import Any
 
-from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.http import HttpResponse, JsonResponse, QueryDict
-from django.urls import path
+from django.urls import include, path
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -42,12 +41,12 @@ from wangge.protection.protocols import (
 
 # -- device authentication ------------------------------------------------------------------
 
-# Device passwords are hashed with Django's hasher (slow on purpose). A phone posts every few
-# seconds, so a successful check is remembered in this process, keyed by the stored hash: a
-# new password (a new hash) is checked afresh.
+# A phone posts every few seconds, so a successful check is remembered in this process, keyed
+# by the stored hash: a new password (a new hash) is checked afresh.
 _verified: set[bytes] = set()
 _verified_lock = threading.Lock()
-_DUMMY_HASH = make_password("wangge-no-such-device")
+_DUMMY = Device()
+_DUMMY.set_password("wangge-no-such-device")
 
 
 def _basic_credentials(header: str) -> tuple[str, str] | None:
@@ -65,7 +64,7 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
 def authenticate_device(identifier: str, password: str) -> Device | None:
     device = Device.objects.filter(identifier=identifier, active=True).only("id", "password_hash").first()
     if device is None or not device.password_hash:
-        Device(password_hash=_DUMMY_HASH).check_password(password)  # same time as a wrong password
+        _DUMMY.check_password(password)  # same time as a wrong password
         return None
     key = hashlib.sha256(f"{device.pk}\0{device.password_hash}\0{password}".encode()).digest()
     if key in _verified:
@@ -324,4 +323,6 @@ urlpatterns = [
     path("protection/enrolments/<int:pk>/trail/", TrailView.as_view(), name="protection-trail"),
     path("protection/enrolments/<int:pk>/last-location/", LastLocationView.as_view(), name="protection-last"),
     path("protection/alerts/", AlertListView.as_view(), name="protection-alerts"),
+    # Enrolments, consent, profile, phones, zones, alerts and incidents (wangge.protection.rest).
+    path("", include("wangge.protection.rest")),
 ]

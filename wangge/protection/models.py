@@ -10,7 +10,7 @@ import secrets
 import string
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.hashers import PBKDF2PasswordHasher, check_password, make_password
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -28,6 +28,22 @@ def new_identifier() -> str:
 
 def new_password() -> str:
     return secrets.token_urlsafe(18)
+
+
+class DevicePasswordHasher(PBKDF2PasswordHasher):
+    """Django's PBKDF2 with few iterations, for server-generated device passwords only.
+
+    A slow hash protects guessable human passwords; a device password is 144 random bits, so
+    brute force is out of reach at any iteration count, while 1,000,000 iterations (Django's
+    default, about a second of CPU here) per phone per server process would make every restart
+    stall ingest for minutes. The encoded hash names its iteration count, so Django's standard
+    ``check_password`` verifies it.
+    """
+
+    iterations = 1000
+
+
+_DEVICE_HASHER = DevicePasswordHasher()
 
 
 class Enrolment(Scoped):
@@ -152,10 +168,15 @@ class Device(models.Model):
         return self.name
 
     def set_password(self, raw: str) -> None:
-        self.password_hash = make_password(raw)
+        self.password_hash = make_password(raw, hasher=_DEVICE_HASHER)
 
     def check_password(self, raw: str) -> bool:
-        return bool(self.password_hash) and check_password(raw, self.password_hash)
+        if not self.password_hash:
+            return False
+        if self.password_hash.startswith(f"{_DEVICE_HASHER.algorithm}${_DEVICE_HASHER.iterations}$"):
+            # Directly, so a wrong password is not "hardened" to the cost of 1,000,000 iterations.
+            return _DEVICE_HASHER.verify(raw, self.password_hash)
+        return check_password(raw, self.password_hash)
 
 
 class Location(models.Model):
