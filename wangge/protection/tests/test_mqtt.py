@@ -96,6 +96,13 @@ def test_it_stores_owntracks_mqtt_messages_once_and_skips_bad_ones(protected: Pr
     finally:
         worker.stop.set()
         thread.join(10)
+        forget_session(worker.client._client_id.decode())
+
+
+def forget_session(client_id: str) -> None:
+    cleaner = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    cleaner.connect(*BROKER, clean_start=True)
+    cleaner.disconnect()
 
 
 SETUP = """
@@ -177,7 +184,4 @@ def test_a_worker_killed_mid_stream_loses_nothing_and_stores_nothing_twice(tmp_p
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(15)
-        # Drop the broker's session for this client id.
-        cleaner = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-        cleaner.connect(*BROKER, clean_start=True)
-        cleaner.disconnect()
+        forget_session(client_id)

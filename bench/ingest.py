@@ -1,0 +1,560 @@
+"""Location ingest: MQTT sustained rate, HTTP endpoints under gunicorn, alert latency, naive baseline.
+
+    python bench/ingest.py --db sqlite   --devices 100000 --messages 200000
+    python bench/ingest.py --db postgres --devices 100000 --messages 200000   # 127.0.0.1:5432, user postgres
+
+It builds its own database (a temporary WANGGE_DATA_DIR; on PostgreSQL a database
+``wangge_bench_ingest`` dropped afterwards) with ``--devices`` enrolled people, each with consent,
+a phone and a 300 m circular safe zone, then measures, with the worker, the publishers, gunicorn
+and the HTTP clients as separate processes:
+
+1. naive vs batch, in this process on the same messages: one ORM save per message (look up the
+   device, check consent, save the location, save the device) against ``ingest()`` in batches
+   of 1,000 — the baseline ratio;
+2. MQTT: ``wangge worker`` subscribed to the Mosquitto at 127.0.0.1:1883, ``--publishers``
+   processes publishing OwnTracks JSON at QoS 1 as fast as they can, one message per device per
+   round; the rate is stored rows over the time from the first publish to the last row stored
+   (every message is stored and checked against its person's zone);
+3. alert latency: for ``--alerts`` people, two fixes outside the zone (the second meets the
+   dwell rule); the time from publishing the second to the stored alert and to the first
+   notification attempt (in-app to the guardian), p50/p99;
+4. HTTP: gunicorn (``--gunicorn-workers`` sync workers) and ``--clients`` concurrent clients
+   for ``--http-seconds`` per endpoint: OwnTracks (Basic auth) and OsmAnd (GET); requests/s,
+   p50/p99 latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import multiprocessing as mp
+import os
+import platform
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_NAME = os.environ.get("WANGGE_BENCH_PG_NAME", "wangge_bench_ingest")
+PG_SERVER = "postgres://postgres@127.0.0.1:5432"
+BROKER = ("127.0.0.1", 1883)
+CENTRE = (41.12, 122.95)  # Lishan district, Anshan
+PASSWORD = "bench-device-password"
+
+
+def setup_django(db: str, data_dir: Path) -> None:
+    os.environ["WANGGE_DATA_DIR"] = str(data_dir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wangge.settings")
+    os.environ["LOG_LEVEL"] = "ERROR"
+    if db == "postgres":
+        import psycopg
+
+        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {PG_NAME}")
+        os.environ["DATABASE_URL"] = f"{PG_SERVER}/{PG_NAME}"
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def drop_postgres() -> None:
+    from django.db import connections
+
+    connections.close_all()
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
+
+
+def home_of(i: int) -> tuple[float, float]:
+    rng = random.Random(i)
+    return CENTRE[0] + rng.uniform(-0.05, 0.05), CENTRE[1] + rng.uniform(-0.05, 0.05)
+
+
+def build(devices: int) -> None:
+    import datetime as dt
+
+    from django.db import transaction
+
+    from wangge.accounts.models import AreaAssignment, Role, User
+    from wangge.areas.models import Area, Building
+    from wangge.core import idnumbers
+    from wangge.protection.models import Consent, Device, Enrolment, SafeZone
+    from wangge.registry.models import Guardianship, Household, Resident
+
+    district = Area.objects.create(level="district", name="立山区", code="210304")
+    street = Area.objects.create(level="street", name="友好街道", parent=district)
+    community = Area.objects.create(level="community", name="灵西社区", parent=street)
+    grid = Area.objects.create(level="grid", name="灵西第一网格", parent=community)
+    building = Building.objects.create(name="1号楼", grid=grid, community=community, lon=CENTRE[1], lat=CENTRE[0])
+    household = Household(building=building, room="101")
+    household.copy_scope(building)
+    household.save()
+    birth = dt.date(1940, 1, 1)
+    resident = Resident(
+        household=household,
+        name="李秀英",
+        id_number=idnumbers.make(area_code="210304", birth_date=birth, sequence=1, sex="F"),
+        sex="F",
+        birth_date=birth,
+    )
+    resident.copy_scope(household)
+    resident.save()
+    guardian = User.objects.create_user(username="guardian", role=Role.GUARDIAN)
+    Guardianship.objects.create(guardian=guardian, resident=resident)
+    worker = User.objects.create_user(username="worker", role=Role.GRID_WORKER)
+    AreaAssignment.objects.create(user=worker, area=grid)
+    template = Device()
+    template.set_password(PASSWORD)
+    password_hash = template.password_hash
+    chunk = 10_000
+    for start in range(0, devices, chunk):
+        with transaction.atomic():
+            ids = range(start, min(devices, start + chunk))
+            enrolments = []
+            for _ in ids:
+                enrolment = Enrolment(resident=resident)
+                enrolment.copy_scope(resident)
+                enrolments.append(enrolment)
+            enrolments = Enrolment.objects.bulk_create(enrolments)
+            if enrolments[0].pk is None:  # backends without RETURNING
+                enrolments = list(Enrolment.objects.order_by("-id")[: len(ids)])[::-1]
+            Consent.objects.bulk_create(
+                Consent(enrolment=e, given_by_kind="guardian", given_by_name="王小红", date=dt.date(2024, 4, 1))
+                for e in enrolments
+            )
+            Device.objects.bulk_create(
+                Device(enrolment=e, identifier=f"bench{i:07d}", password_hash=password_hash)
+                for i, e in zip(ids, enrolments, strict=True)
+            )
+            zones = []
+            for i, e in zip(ids, enrolments, strict=True):
+                lat, lon = home_of(i)
+                zones.append(
+                    SafeZone(enrolment=e, name="家", kind="circle", center_lat=lat, center_lon=lon, radius_m=300)
+                )
+            SafeZone.objects.bulk_create(zones)
+
+
+def owntracks(i: int, tst: int, *, outside: bool = False) -> bytes:
+    lat, lon = home_of(i)
+    if outside:
+        lat += 0.01  # ~1.1 km north
+    else:
+        lat += random.uniform(-0.0005, 0.0005)
+    return json.dumps(
+        {"_type": "location", "lat": round(lat, 6), "lon": round(lon, 6), "tst": tst, "acc": 12, "batt": 80, "tid": "b"}
+    ).encode()
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+# -- 1. naive vs batch ------------------------------------------------------------------------
+
+
+def naive_vs_batch(count: int, devices: int) -> dict[str, float]:
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from wangge.protection.ingest import ingest
+    from wangge.protection.models import Consent, Device, Location
+    from wangge.protection.protocols import parse_owntracks
+
+    base = int(time.time()) - 86400  # yesterday: not in the way of the MQTT rounds
+    picks = random.Random(1).sample(range(devices), min(count, devices))
+
+    def messages(offset: int) -> list[tuple[str, bytes]]:
+        return [(f"bench{i:07d}", owntracks(i, base + offset)) for i in picks]
+
+    now = timezone.now()
+    naive = messages(0)
+    started = time.perf_counter()
+    for identifier, payload in naive:
+        fix = parse_owntracks(payload, user=identifier, device="phone", source="owntracks_mqtt", now=now)
+        device = Device.objects.select_related("enrolment").get(identifier=identifier, active=True)
+        if not Consent.objects.filter(enrolment_id=device.enrolment_id, withdrawn_at__isnull=True).exists():
+            continue
+        Location(
+            device=device,
+            enrolment_id=device.enrolment_id,
+            recorded_at=fix.recorded_at,
+            lat=fix.lat,
+            lon=fix.lon,
+            accuracy=fix.accuracy,
+            speed=fix.speed,
+            battery=fix.battery,
+            source=fix.source,
+        ).save()
+        device.last_seen, device.last_lat, device.last_lon, device.battery = (
+            fix.recorded_at,
+            fix.lat,
+            fix.lon,
+            fix.battery,
+        )
+        device.save(update_fields=["last_seen", "last_lat", "last_lon", "battery"])
+    naive_seconds = time.perf_counter() - started
+
+    batch = messages(10)
+    started = time.perf_counter()
+    for offset in range(0, len(batch), 1000):
+        fixes = [
+            parse_owntracks(payload, user=identifier, device="phone", source="owntracks_mqtt", now=now)
+            for identifier, payload in batch[offset : offset + 1000]
+        ]
+        ingest(fixes, now=now)
+    batch_seconds = time.perf_counter() - started
+    assert Location.objects.count() == 2 * len(picks), Location.objects.aggregate(Max("id"))
+    Location.objects.all().delete()
+    Device.objects.update(last_seen=None, outside_since=None, outside_fixes=0)
+    return {
+        "messages": len(picks),
+        "naive_per_s": len(picks) / naive_seconds,
+        "batch_per_s": len(picks) / batch_seconds,
+        "ratio": naive_seconds / batch_seconds,
+    }
+
+
+# -- 2. MQTT sustained ------------------------------------------------------------------------
+
+
+def start_worker(client_id: str) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wangge", "worker", "--client-id", client_id, "--no-jobs"],
+        env={**os.environ, "LOG_LEVEL": "WARNING"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 120
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline().decode()
+        if "MQTT connected" in line:
+            threading.Thread(target=process.stdout.read, daemon=True).start()
+            return process
+        if not line and process.poll() is not None:
+            break
+    raise RuntimeError("worker did not connect")
+
+
+def publish_share(share: list[tuple[int, int]], ready: Any, go: Any, result: Any) -> None:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    payloads = [(f"owntracks/bench{i:07d}/phone", owntracks(i, tst)) for i, tst in share]
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:8]}")
+    client.max_inflight_messages_set(2000)
+    client.max_queued_messages_set(0)
+    client.connect(*BROKER)
+    client.loop_start()
+    ready.set()
+    go.wait()
+    started = time.time()
+    last = None
+    for topic, payload in payloads:
+        last = client.publish(topic, payload, qos=1)
+    if last is not None:
+        last.wait_for_publish(600)
+    result.put((started, time.time(), len(payloads)))
+    client.loop_stop()
+    client.disconnect()
+
+
+def mqtt_sustained(devices: int, messages: int, publishers: int) -> dict[str, float]:
+    from wangge.protection.models import Location
+
+    rounds = max(1, messages // devices)
+    base = int(time.time()) - rounds * 10 - 60
+    plan = [(i, base + r * 10) for r in range(rounds) for i in range(devices)][:messages]
+    shares = [plan[k::publishers] for k in range(publishers)]
+    ctx = mp.get_context("spawn")
+    ready = [ctx.Event() for _ in shares]
+    go = ctx.Event()
+    results = ctx.Queue()
+    procs = [ctx.Process(target=publish_share, args=(s, r, go, results)) for s, r in zip(shares, ready, strict=True)]
+    for p in procs:
+        p.start()
+    for r in ready:
+        r.wait(300)
+    go.set()
+    first_publish = time.time()
+    stored, last_change, last_count = 0, time.time(), -1
+    samples: list[tuple[float, int]] = []
+    while stored < len(plan) and time.time() - last_change < 30:
+        time.sleep(0.5)
+        stored = Location.objects.count()
+        samples.append((time.time(), stored))
+        if stored != last_count:
+            last_count, last_change = stored, time.time()
+    done = last_change
+    pub = [results.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(30)
+    publish_seconds = max(end for _, end, _ in pub) - min(start for start, _, _ in pub)
+    # Steady state: the middle 80% of the rows.
+    lo, hi = 0.1 * len(plan), 0.9 * len(plan)
+    t_lo = next((t for t, n in samples if n >= lo), None)
+    t_hi = next((t for t, n in samples if n >= hi), None)
+    steady = (hi - lo) / (t_hi - t_lo) if t_lo and t_hi and t_hi > t_lo else float("nan")
+    return {
+        "messages": len(plan),
+        "devices": devices,
+        "stored": stored,
+        "publish_per_s": len(plan) / publish_seconds,
+        "ingest_per_s": stored / (done - first_publish),
+        "steady_per_s": steady,
+    }
+
+
+def forget_session(client_id: str) -> None:
+    """Drop the worker's persistent session so the broker stops queueing for it."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    client.connect(*BROKER, clean_start=True)
+    client.disconnect()
+
+
+# -- 3. alert latency -------------------------------------------------------------------------
+
+
+def alert_latency(devices: int, count: int) -> dict[str, float]:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from wangge.protection.models import Alert, Notification
+
+    picks = random.Random(7).sample(range(devices), count)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-alert-{uuid.uuid4().hex[:8]}")
+    client.connect(*BROKER)
+    client.loop_start()
+    tst = int(time.time())
+    for i in picks:
+        client.publish(f"owntracks/bench{i:07d}/phone", owntracks(i, tst - 20, outside=True), qos=1)
+    time.sleep(2)
+    sent_at: dict[str, float] = {}
+    for i in picks:
+        sent_at[f"bench{i:07d}"] = time.time()
+        client.publish(f"owntracks/bench{i:07d}/phone", owntracks(i, tst - 5, outside=True), qos=1).wait_for_publish(5)
+        time.sleep(0.02)  # a trickle, as real departures come: latency, not throughput
+    deadline = time.time() + 60
+    while time.time() < deadline and Alert.objects.filter(kind="left_zone").count() < count:
+        time.sleep(0.5)
+    time.sleep(1)
+    client.loop_stop()
+    client.disconnect()
+    to_alert, to_notify = [], []
+    for alert in Alert.objects.filter(kind="left_zone").select_related("device"):
+        t0 = sent_at.get(alert.device.identifier)
+        if t0 is None:
+            continue
+        to_alert.append(alert.raised_at.timestamp() - t0)
+        first = (
+            Notification.objects.filter(alert=alert, sent_at__isnull=False)
+            .order_by("sent_at")
+            .values_list("sent_at", flat=True)
+            .first()
+        )
+        if first:
+            to_notify.append(first.timestamp() - t0)
+    return {
+        "alerts": len(to_alert),
+        "alert_p50_ms": pct(to_alert, 50) * 1000,
+        "alert_p99_ms": pct(to_alert, 99) * 1000,
+        "notify_p50_ms": pct(to_notify, 50) * 1000,
+        "notify_p99_ms": pct(to_notify, 99) * 1000,
+    }
+
+
+# -- 4. HTTP ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http_client(port: int, kind: str, ids: list[int], seconds: float, threads: int, out: Any) -> None:
+    import http.client
+
+    latencies: list[float] = []
+    errors = [0]
+    stop = time.time() + seconds
+    auth = {i: "Basic " + base64.b64encode(f"bench{i:07d}:{PASSWORD}".encode()).decode() for i in ids}
+
+    def loop(seed: int) -> None:
+        rng = random.Random(seed)
+        tst = int(time.time()) - 3600
+        while time.time() < stop:
+            i = rng.choice(ids)
+            tst += 1
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            t0 = time.perf_counter()
+            try:
+                if kind == "owntracks":
+                    conn.request(
+                        "POST",
+                        "/api/v1/locations/owntracks",
+                        body=owntracks(i, tst),
+                        headers={
+                            "Authorization": auth[i],
+                            "Content-Type": "application/json",
+                            "X-Limit-U": f"bench{i:07d}",
+                        },
+                    )
+                else:
+                    lat, lon = home_of(i)
+                    conn.request(
+                        "GET",
+                        f"/api/v1/locations/osmand?id=bench{i:07d}&lat={lat:.6f}&lon={lon:.6f}&timestamp={tst}&batt=80&accuracy=10",
+                    )
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    errors[0] += 1
+            except OSError:
+                errors[0] += 1
+            latencies.append(time.perf_counter() - t0)
+            conn.close()
+
+    pool = [threading.Thread(target=loop, args=(k,)) for k in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    out.put((latencies, errors[0]))
+
+
+def http_bench(devices: int, clients: int, seconds: float, workers: int) -> dict[str, dict[str, float]]:
+    port = free_port()
+    gunicorn = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "wangge.wsgi:application",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        env={**os.environ, "LOG_LEVEL": "ERROR"},
+    )
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.3)
+        # 2,000 phones post in turn; a short warm-up loads the code paths of every worker.
+        ids = random.Random(3).sample(range(devices), min(2000, devices))
+        ctx = mp.get_context("spawn")
+        figures = {}
+        for kind in ("owntracks", "osmand"):
+            if kind == "owntracks":
+                warm = ctx.Queue()
+                ctx.Process(target=http_client, args=(port, kind, ids, 3.0, clients, warm)).start()
+                warm.get(timeout=120)
+            out = ctx.Queue()
+            procs = [
+                ctx.Process(target=http_client, args=(port, kind, ids, seconds, clients // 2, out)) for _ in range(2)
+            ]
+            for p in procs:
+                p.start()
+            latencies: list[float] = []
+            errors = 0
+            for _ in procs:
+                lat, err = out.get(timeout=seconds + 120)
+                latencies += lat
+                errors += err
+            for p in procs:
+                p.join()
+            figures[kind] = {
+                "requests": len(latencies),
+                "per_s": len(latencies) / seconds,
+                "p50_ms": pct(latencies, 50) * 1000,
+                "p99_ms": pct(latencies, 99) * 1000,
+                "errors": errors,
+            }
+        return figures
+    finally:
+        gunicorn.terminate()
+        gunicorn.wait(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--devices", type=int, default=100_000)
+    parser.add_argument("--messages", type=int, default=200_000)
+    parser.add_argument("--publishers", type=int, default=2)
+    parser.add_argument("--baseline", type=int, default=5000, help="messages for naive vs batch")
+    parser.add_argument("--alerts", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--http-seconds", type=float, default=15)
+    parser.add_argument("--gunicorn-workers", type=int, default=3)
+    parser.add_argument("--skip", default="", help="comma list of: baseline,mqtt,alerts,http")
+    args = parser.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    data_dir = Path(tempfile.mkdtemp(prefix="wangge-bench-ingest-"))
+    print(f"# {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {args.db}")
+    t0 = time.time()
+    setup_django(args.db, data_dir)
+    build(args.devices)
+    print(f"built {args.devices} enrolled phones with zones in {time.time() - t0:.0f} s")
+    worker = None
+    try:
+        if "baseline" not in skip:
+            print("naive vs batch:", json.dumps(naive_vs_batch(args.baseline, args.devices), default=round))
+        client_id = f"bench-worker-{uuid.uuid4().hex[:8]}"
+        if not {"mqtt", "alerts"} <= skip:
+            worker = start_worker(client_id)
+        if "mqtt" not in skip:
+            print("mqtt:", json.dumps(mqtt_sustained(args.devices, args.messages, args.publishers), default=round))
+        if "alerts" not in skip:
+            print("alert latency:", json.dumps(alert_latency(args.devices, args.alerts), default=round))
+        if worker is not None:
+            worker.terminate()
+            worker.wait(30)
+            worker = None
+            forget_session(client_id)
+        if "http" not in skip:
+            figures = http_bench(args.devices, args.clients, args.http_seconds, args.gunicorn_workers)
+            for kind, values in figures.items():
+                print(f"http {kind}:", json.dumps(values, default=round))
+    finally:
+        if worker is not None:
+            worker.kill()
+        if args.db == "postgres":
+            drop_postgres()
+    print(f"total {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
