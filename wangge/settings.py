@@ -144,6 +144,10 @@ SPECTACULAR_SETTINGS = {
         "AreaKindEnum": "wangge.areas.models.Area.Kind",
         "LifeEventKindEnum": "wangge.registry.models.LifeEvent.Kind",
         "LifeEventInputKindEnum": "wangge.registry.serializers.EVENT_INPUT_KINDS",
+        "AlertKindEnum": "wangge.protection.models.Alert.Kind",
+        "SafeZoneKindEnum": "wangge.protection.models.SafeZone.Kind",
+        "IncidentUpdateKindEnum": "wangge.protection.models.IncidentUpdate.Kind",
+        "ResponderKindEnum": "wangge.protection.models.Responder.Kind",
     },
 }
 
