@@ -95,7 +95,7 @@ def _metric(lat0: float, lon0: float) -> tuple[float, float]:
     return _M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat0)), _M_PER_DEG_LAT
 
 
-def grid_distances(*, lat: float, lon: float, count: int = NEAREST_GRIDS) -> list[tuple[int, float]]:
+def grid_distances(*, lat: float, lon: float, count: int | None = None) -> list[tuple[int, float]]:
     """The ``count`` grids nearest to the point as (grid id, metres), nearest first (0 = inside).
 
     Uses the grid boundaries already parsed by ``wangge.areas.geometry`` (an STRtree): a
@@ -104,6 +104,7 @@ def grid_distances(*, lat: float, lon: float, count: int = NEAREST_GRIDS) -> lis
     """
     from wangge.areas.geometry import _tree  # the cached, prepared grid boundaries
 
+    count = count or NEAREST_GRIDS
     tree, ids, geoms = _tree(Area.Level.GRID)
     if not ids:
         return []
