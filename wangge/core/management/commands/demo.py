@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
@@ -23,12 +24,16 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=1, help=_("随机种子（默认 %(default)s）"))
         parser.add_argument("--all-accounts", action="store_true", help=_("为每个网格的网格员账号也生成并打印密码"))
+        parser.add_argument("--no-migrate", action="store_true", help=_("不先运行数据库迁移"))
         parser.add_argument("--force", action="store_true", help=_("即使数据库中有非演示账号或其他区的数据也重建"))
 
     def handle(self, *args: Any, residents: int, seed: int, all_accounts: bool, force: bool, **options: Any) -> None:
         if residents < 1:
             raise CommandError(_("--residents 必须是正整数"))
         verbose = options.get("verbosity", 1) >= 2
+        if not options.get("no_migrate"):
+            # A fresh checkout runs ``wangge demo`` first: make sure the tables exist.
+            call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write(_("正在构建演示区（%(n)s 名居民）……") % {"n": residents})
         try:
             summary = build(
