@@ -18,7 +18,7 @@ from django.http import Http404
 from wangge.accounts.models import FULL_DETAIL_ROLES, Role
 from wangge.core.audit import Action, audit
 from wangge.core.scope import NOTHING, area_filter
-from wangge.protection.models import Alert, Consent, Device, Enrolment, Incident, Location, SafeZone
+from wangge.protection.models import Alert, Consent, Device, Enrolment, Incident, Location, Notification, SafeZone
 from wangge.registry.models import Resident
 
 # Roles that see enrolments (not locations) of the people in their areas.
@@ -219,3 +219,12 @@ def get_zone(user: Any, pk: Any) -> SafeZone:
         return SafeZone.objects.filter(enrolment__in=enrolments_managed_by(user)).select_related("enrolment").get(pk=pk)
     except (SafeZone.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+def notifications_for(user: Any, *, limit: int = 20) -> QuerySet[Notification]:
+    """The user's own in-app notifications (alerts, search requests), newest first."""
+    if not _active(user):
+        return Notification.objects.none()
+    return Notification.objects.filter(recipient=user, channel=Notification.Channel.IN_APP).order_by("-created_at")[
+        :limit
+    ]

@@ -42,7 +42,7 @@ from wangge.protection.forms import (
     UpdateForm,
     ZoneForm,
 )
-from wangge.protection.models import Device, Enrolment, Incident, Profile
+from wangge.protection.models import Device, Enrolment, Incident, Notification, Profile
 from wangge.registry.queries import get_resident
 
 # How far back the live incident page draws the trail.
@@ -66,7 +66,13 @@ def _errors(form: Any, exc: ValidationError) -> None:
 def index(request: HttpRequest) -> HttpResponse:
     """A guardian's relatives, or the enrolments, open searches and alerts in a worker's areas."""
     user = _user(request)
+    notifications = list(queries.notifications_for(user))
+    unread = [n.pk for n in notifications if n.read_at is None]
+    if unread:
+        Notification.objects.filter(pk__in=unread).update(read_at=timezone.now())
     context: dict[str, Any] = {
+        "notifications": notifications,
+        "unread": set(unread),
         "open_incidents": queries.incidents_visible_to(user)
         .filter(status=Incident.Status.OPEN)
         .select_related("enrolment__resident")

@@ -226,3 +226,12 @@ def test_it_withdraws_consent_from_the_page_and_stops_tracking(protected: Protec
     assert ingest([protected.fix(seconds=30)], now=NOW).refused == 1
     page = client.get(f"/protection/{protected.enrolment.pk}/").content.decode()
     assert "没有有效的知情同意" in page
+
+
+def test_it_shows_a_notified_worker_the_search_request_in_the_app(protected: Protected) -> None:
+    from wangge.protection import incidents
+
+    incident = incidents.incident_report(by=protected.world.user("guardian"), enrolment=protected.enrolment)
+    page = login(protected.world.user("grid_worker")).get("/protection/").content.decode()
+    assert "走失协查：李秀英" in page and f"/protection/incidents/{incident.pk}/" in page
+    assert incident.notifications.filter(recipient=protected.world.user("grid_worker"), read_at__isnull=False).exists()
