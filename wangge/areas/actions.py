@@ -16,7 +16,6 @@ from shapely.geometry import mapping
 from wangge.accounts.models import AreaAssignment, Role, User
 from wangge.areas.division import Proposal, grid_pk
 from wangge.areas.gridding.divide import entrance_counts
-from wangge.areas.gridding.polygons import grid_polygons
 from wangge.areas.models import Area, Building, Organisation
 from wangge.core.audit import Action, audit
 from wangge.registry.models import Household, Resident, SearchKey
@@ -80,7 +79,7 @@ def grids_apply(*, by: Any, proposal: Proposal) -> dict[str, Any]:
     handed to the community and their workers listed for reassignment.
     """
     division = proposal.division
-    polygons = grid_polygons(proposal.buildings, division.assignment) if proposal.buildings else {}
+    polygons = proposal.polygons()
     communities = {str(c.pk): c for c in proposal.communities}
     with transaction.atomic():
         grid_of: dict[str, Area] = {}
@@ -105,7 +104,7 @@ def grids_apply(*, by: Any, proposal: Proposal) -> dict[str, Any]:
         for gid, area in grid_of.items():
             polygon = polygons.get(gid)
             if polygon is not None:
-                area.boundary = mapping(polygon.geometry)
+                area.boundary = mapping(polygon)
                 area.save(update_fields=["boundary", "updated_at"])
 
         building_ids = [int(b.id) for b in proposal.buildings]

@@ -13,8 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import shapely
 from django.db.models import Count
-from shapely.geometry import mapping
+from shapely.geometry import mapping, shape
+from shapely.geometry.base import BaseGeometry
+from shapely.validation import make_valid
 
 from wangge.areas import gridding
 from wangge.areas.gridding.polygons import grid_polygons
@@ -58,23 +61,62 @@ class Proposal:
     def kept_grids(self) -> list[int]:
         return [pk for gid in self.division.grids if (pk := grid_pk(gid)) is not None]
 
+    def polygons(self) -> dict[str, BaseGeometry]:
+        """One polygon per proposed grid: tiling its community's boundary where there is one."""
+        engine = grid_polygons(self.buildings, self.division.assignment) if self.buildings else {}
+        result = {gid: polygon.geometry for gid, polygon in engine.items()}
+        by_community: dict[str, list[gridding.Building]] = defaultdict(list)
+        for building in self.buildings:
+            by_community[building.community].append(building)
+        for community in self.communities:
+            members = by_community.get(str(community.pk), [])
+            if community.boundary and members:
+                result.update(tile_community(community.boundary, members, self.division.assignment))
+        return result
+
     def geojson(self) -> dict[str, Any]:
         """Proposed grid polygons and their figures, for the preview map."""
         features = []
-        for gid, polygon in grid_polygons(self.buildings, self.division.assignment).items():
+        for gid, geometry in self.polygons().items():
+            grid = self.division.grids.get(gid)
             features.append(
                 {
                     "type": "Feature",
-                    "geometry": mapping(polygon.geometry),
+                    "geometry": mapping(geometry),
                     "properties": {
                         "grid_id": gid,
-                        "households": polygon.households,
+                        "households": grid.households if grid else 0,
                         "new": grid_pk(gid) is None,
-                        "polsby_popper": round(polygon.polsby_popper, 3),
                     },
                 }
             )
         return {"type": "FeatureCollection", "features": features}
+
+
+def tile_community(
+    boundary: dict[str, Any], buildings: list[gridding.Building], assignment: dict[str, list[tuple[str, int]]]
+) -> dict[str, BaseGeometry]:
+    """Cut a community's boundary into grid polygons: Voronoi cells of its buildings, by owner.
+
+    Each building's cell goes to the grid holding most of its households, so the grids tile the
+    community exactly, with no gaps or overlaps, whatever the shape of the boundary.
+    """
+    area = make_valid(shape(boundary))
+    owner_at: dict[tuple[float, float], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for building in buildings:
+        for gid, households in assignment[building.id]:
+            owner_at[(building.lon, building.lat)][gid] += households + 1
+    sites = list(owner_at)
+    owners = [max(sorted(shares), key=lambda g: shares[g]) for shares in owner_at.values()]
+    if len(sites) == 1:
+        return {owners[0]: area}
+    cells = shapely.voronoi_polygons(shapely.MultiPoint(sites), extend_to=area, ordered=True)
+    pieces: dict[str, list[BaseGeometry]] = defaultdict(list)
+    for cell, owner in zip(cells.geoms, owners, strict=True):
+        piece = cell.intersection(area)
+        if not piece.is_empty:
+            pieces[owner].append(piece)
+    return {gid: shapely.union_all(parts) for gid, parts in pieces.items()}
 
 
 def _engine_buildings(communities: Iterable[Area]) -> tuple[list[gridding.Building], dict[str, list], int]:

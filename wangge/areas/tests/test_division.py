@@ -151,3 +151,29 @@ def test_new_grids_get_workers_on_the_staffing_page(crowded, client_for):
     assert new_grid is not None
     client.post(f"/areas/{community.pk}/staffing/", {"grid": new_grid.pk, "worker": spare.pk})
     assert AreaAssignment.objects.filter(user=spare, area=new_grid).exists()
+
+
+@pytest.mark.django_db
+def test_applied_grids_tile_their_community_without_gaps_or_overlaps(crowded):
+    from shapely.geometry import shape
+
+    community = crowded.areas["community_a1"]
+    community.boundary = {
+        "type": "Polygon",
+        "coordinates": [[[122.899, 41.119], [122.97, 41.119], [122.97, 41.13], [122.899, 41.13], [122.899, 41.119]]],
+    }
+    community.save()
+    actions.grids_apply(by=None, proposal=propose(communities=[community], mode="rebalance", target=300))
+    outline = shape(community.boundary)
+    grids = [shape(g.boundary) for g in Area.objects.filter(level="grid", community=community)]
+    total = sum(g.area for g in grids)
+    assert total == pytest.approx(outline.area, rel=1e-6)
+    for i, a in enumerate(grids):
+        for b in grids[i + 1 :]:
+            assert a.intersection(b).area < 1e-12
+    for building in Building.objects.filter(community=community).select_related("grid"):
+        assert (
+            shape(building.grid.boundary)
+            .buffer(1e-9)
+            .contains(shape({"type": "Point", "coordinates": [building.lon, building.lat]}))
+        )
