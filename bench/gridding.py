@@ -207,23 +207,25 @@ def _kmeans_constrained(buildings: list[Building]) -> dict[str, Allocation]:
     return out
 
 
-def _relabelled_moved(before: dict[str, Allocation], after: dict[str, Allocation]) -> int:
-    """Households moved between two divisions after matching grid ids optimally."""
+def _relabelled_moved(before: dict[str, Allocation], after: dict[str, Allocation], buildings: list[Building]) -> int:
+    """Households moved between two divisions after matching grid ids optimally (per community)."""
+    import numpy as np
     from scipy.optimize import linear_sum_assignment
 
-    old_ids = sorted({g for p in before.values() for g, _ in p})
-    new_ids = sorted({g for p in after.values() for g, _ in p})
-    oi = {g: i for i, g in enumerate(old_ids)}
-    ni = {g: i for i, g in enumerate(new_ids)}
-    import numpy as np
-
-    m = np.zeros((len(new_ids), len(old_ids)))
-    for bid, parts in after.items():
-        for g, n in parts:
-            for og, on in before.get(bid, []):
-                m[ni[g], oi[og]] += min(n, on)
-    r, c = linear_sum_assignment(m, maximize=True)
-    rename = {new_ids[a]: old_ids[b] for a, b in zip(r, c, strict=True)}
+    rename: dict[str, str] = {}
+    for idx in _by_community(buildings).values():
+        ids = [buildings[i].id for i in idx]
+        old_ids = sorted({g for b in ids for g, _ in before[b]})
+        new_ids = sorted({g for b in ids for g, _ in after[b]})
+        oi = {g: i for i, g in enumerate(old_ids)}
+        ni = {g: i for i, g in enumerate(new_ids)}
+        m = np.zeros((len(new_ids), len(old_ids)))
+        for b in ids:
+            for g, n in after[b]:
+                for og, on in before[b]:
+                    m[ni[g], oi[og]] += min(n, on)
+        r, c = linear_sum_assignment(m, maximize=True)
+        rename.update({new_ids[a]: old_ids[b] for a, b in zip(r, c, strict=True)})
     moved = 0
     for bid, parts in after.items():
         prev: dict[str, int] = defaultdict(int)
@@ -259,16 +261,16 @@ def worker(method: str, size: int, seed: int) -> dict[str, Any]:
         result = rebalance(changed, first, TARGET, TOLERANCE)
         assignment = result.assignment
         seconds = time.perf_counter() - t0
+        peak = _rss_mb() - rss0
         fresh = divide(changed, TARGET, TOLERANCE).assignment
         total = sum(b.households for b in changed)
         extra = {
             "moved_households": result.moved_households,
             "moved_share": round(result.moved_households / total, 4),
             "within_before_rebalance": round(before["within_tolerance"], 4),
-            "moved_share_if_divided_afresh": round(_relabelled_moved(first, fresh) / total, 4),
+            "moved_share_if_divided_afresh": round(_relabelled_moved(first, fresh, changed) / total, 4),
         }
         scored = changed
-        peak = _rss_mb() - rss0
         return _score(method, size, scored, assignment, seconds, peak, extra)
     else:
         raise SystemExit(f"unknown method {method}")

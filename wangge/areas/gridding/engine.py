@@ -662,44 +662,48 @@ class CommunitySolver:
         _evals, evecs = np.linalg.eigh(cov)
         base = math.atan2(evecs[1, 1], evecs[0, 1]) + turn
         small = k <= 4 and n <= 400
-        angles = [0.0] if not small else [i * math.pi / 8 for i in range(8)]
         lo, hi = self.lo, self.hi
-        cands: list[tuple[float, int, np.ndarray]] = []
         pos = np.arange(1, n)  # left = order[:pos]
         valid = (pos >= k1) & (n - pos >= k2)
-        for j, a in enumerate(angles):
-            th = base + a
-            proj = c[:, 0] * math.cos(th) + c[:, 1] * math.sin(th)
+        if not small:
+            proj = c[:, 0] * math.cos(base) + c[:, 1] * math.sin(base)
             order = np.argsort(proj, kind="stable")
             cs = np.cumsum(w[order])[:-1]
-            score = np.abs(cs - tgt)
-            if small:
-                rs = total - cs
-                infeas = (
-                    np.maximum(0, k1 * lo - cs)
-                    + np.maximum(0, cs - k1 * hi)
-                    + np.maximum(0, k2 * lo - rs)
-                    + np.maximum(0, rs - k2 * hi)
-                )
-                score = score + 1000.0 * infeas + 0.25 * math.degrees(min(a, math.pi - a))
-            score = np.where(valid, score, np.inf)
-            if small:
-                for p in np.argsort(score, kind="stable")[:6]:
-                    if np.isfinite(score[p]):
-                        cands.append((float(score[p]), j, order[: p + 1]))
-            else:
-                p = int(np.argmin(score))
-                cands.append((float(score[p]), j, order[: p + 1]))
-        cands.sort(key=lambda t: (t[0], t[1]))
-        chosen = cands[0][2]
-        if small and n <= 64:
-            allset = idx.tolist()
-            for _, _, sel in cands[:12]:
-                left_nodes = {int(idx[i]) for i in sel}
-                right_nodes = set(allset) - left_nodes
-                if self.connected(left_nodes) and self.connected(right_nodes):
-                    chosen = sel
-                    break
+            p = int(np.argmin(np.where(valid, np.abs(cs - tgt), np.inf)))
+            chosen = order[: p + 1]
+        else:
+            # all eight directions at once: columns are directions
+            offs = np.arange(8) * (math.pi / 8)
+            th = base + offs
+            proj = c @ np.stack((np.cos(th), np.sin(th)))
+            order = np.argsort(proj, axis=0, kind="stable")
+            cs = np.cumsum(w[order], axis=0)[:-1]
+            rs = total - cs
+            infeas = (
+                np.maximum(0, k1 * lo - cs)
+                + np.maximum(0, cs - k1 * hi)
+                + np.maximum(0, k2 * lo - rs)
+                + np.maximum(0, rs - k2 * hi)
+            )
+            pen = 0.25 * np.degrees(np.minimum(offs, math.pi - offs))
+            score = np.abs(cs - tgt) + 1000.0 * infeas + pen[None, :]
+            score[~valid, :] = np.inf
+            flat = score.ravel()
+            m = min(12, flat.size)
+            top = np.argpartition(flat, m - 1)[:m]
+            top = top[np.lexsort((top % 8, flat[top]))]
+            top = [t for t in top.tolist() if np.isfinite(flat[t])] or [int(np.argmin(flat))]
+            p0, a0 = divmod(top[0], 8)
+            chosen = order[: p0 + 1, a0]
+            if n <= 64:
+                allset = set(idx.tolist())
+                for t in top:
+                    p, a = divmod(t, 8)
+                    sel = order[: p + 1, a]
+                    left_nodes = set(idx[sel].tolist())
+                    if self.connected(left_nodes) and self.connected(allset - left_nodes):
+                        chosen = sel
+                        break
         mask = np.zeros(n, dtype=bool)
         mask[chosen] = True
         return mask, k1
