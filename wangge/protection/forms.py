@@ -187,7 +187,7 @@ class UpdateForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    searcher = forms.ModelChoiceField(label=_("搜寻人员"), queryset=None)  # type: ignore[arg-type]
+    searcher: forms.ModelChoiceField[Any] = forms.ModelChoiceField(label=_("搜寻人员"), queryset=None)  # type: ignore[arg-type]
 
     def __init__(self, *args: Any, candidates: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -249,7 +249,7 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
     resident_name = serializers.CharField(source="enrolment.resident.name", read_only=True)
     elapsed_seconds = serializers.SerializerMethodField()
     time_to_found_seconds = serializers.SerializerMethodField()
-    searchers = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    searchers: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     # A plain string rather than an enum: "status" already names the residents' enum in the schema.
     status = serializers.CharField(read_only=True, help_text=_("open（搜寻中）或 closed（已结束）"))
 

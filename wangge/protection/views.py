@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -247,7 +248,7 @@ def consent_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def consent_document(request: HttpRequest, pk: int, consent_pk: int) -> HttpResponse:
+def consent_document(request: HttpRequest, pk: int, consent_pk: int) -> HttpResponseBase:
     enrolment = _managed(request, pk)
     consent = enrolment.consents.filter(pk=consent_pk).exclude(document="").first()
     if consent is None:
@@ -268,7 +269,7 @@ def _file(field: Any) -> FileResponse:
 
 
 @login_required
-def photo(request: HttpRequest, pk: int) -> HttpResponse:
+def photo(request: HttpRequest, pk: int) -> HttpResponseBase:
     enrolment = queries.get_enrolment(_user(request), pk)
     profile = getattr(enrolment, "profile", None)
     if profile is None or not profile.photo:
@@ -429,6 +430,7 @@ def _zone_features(enrolment: Enrolment) -> list[dict[str, Any]]:
 
     features = []
     for zone in enrolment.zones.filter(active=True):
+        geometry: Any
         if zone.kind == "circle" and zone.center_lat is not None and zone.center_lon is not None:
             geometry = circle_polygon(zone.center_lat, zone.center_lon, zone.radius_m or 0)
         else:
