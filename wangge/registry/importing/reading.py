@@ -32,6 +32,7 @@ class Table:
     header_row: int  # 1-based, as the spreadsheet numbers rows
     rows: Iterator[tuple[int, list[str]]]  # (spreadsheet row number, cells), blank rows skipped
     encoding: str  # "xlsx" for workbooks
+    size_hint: int = 0  # about how many rows follow, for choosing a bulk strategy
 
 
 HeaderCheck = Callable[[list[str]], bool]
@@ -42,7 +43,11 @@ def read_table(data: bytes, *, filename: str, is_header: HeaderCheck) -> Table:
     if not data.strip():
         raise ImportFileError(_("文件是空的"))
     if data.startswith(ZIP_MAGIC) or data.startswith(OLE_MAGIC):
-        return _table(_workbook_rows(data), encoding="xlsx", is_header=is_header)
+        rows = list(_workbook_rows(data))
+        table = _table(iter(rows), encoding="xlsx", is_header=is_header)
+        assert table is not None
+        table.size_hint = len(rows)
+        return table
     lower = filename.lower()
     if lower.endswith((".xlsx", ".xlsm", ".xls", ".ods")):
         raise ImportFileError(_("无法读取该 Excel 文件：文件已损坏或不是 Excel 格式"))
@@ -70,6 +75,7 @@ def _read_text(data: bytes, *, is_header: HeaderCheck) -> Table:
         decoded_any = True
         table = _table(_csv_rows(text), encoding=encoding, is_header=is_header, raise_missing=False)
         if table is not None:
+            table.size_hint = text.count("\n")
             return table
     if not decoded_any:
         raise ImportFileError(_("无法识别文件的文字编码，请另存为 UTF-8 或 GBK 编码的 CSV，或 Excel 文件"))

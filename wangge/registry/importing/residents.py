@@ -36,6 +36,9 @@ from wangge.registry.importing.reading import read_table
 from wangge.registry.models import CareCategory, CareTag, Household, LifeEvent, Resident, SearchKey
 
 CHUNK = 10_000
+# From this many rows on, and when they bring at least as many search keys as the table holds
+# (about five per resident), the search-key indexes are rebuilt once instead of updated.
+BULK_ROWS = 20_000
 BATCH = 5_000
 IN_CHUNK = 900  # ids per ``IN (...)``: under SQLite's historical limit of 999 parameters
 
@@ -47,6 +50,7 @@ BUILDING_MAX = Building._meta.get_field("name").max_length or 60
 ENTRANCE_MAX = Household._meta.get_field("entrance").max_length or 10
 ROOM_MAX = Household._meta.get_field("room").max_length or 20
 _CJK_NAME = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003ffff·•\s]+")
+_SPACE = re.compile(r"\s")
 _SCIENTIFIC = re.compile(r"\d(\.\d+)?[eE]\+?\d+")
 
 
@@ -138,10 +142,12 @@ def import_residents(*, data: bytes, file_name: str, by: Any = None) -> ImportRe
     writer = _Writer(
         by=by, result=result, allowed=validator.allowed, file_name=file_name, id_label=validator.label("id_number")
     )
+    bulk = table.size_hint >= BULK_ROWS and table.size_hint * 5 >= SearchKey.objects.count()
     with transaction.atomic(), sql.large_cache():
-        rows = validator.rows(table.rows)
-        while chunk := list(islice(rows, CHUNK)):
-            writer.write(chunk)
+        with sql.deferred_indexes(SearchKey, column="key", enabled=bulk):
+            rows = validator.rows(table.rows)
+            while chunk := list(islice(rows, CHUNK)):
+                writer.write(chunk)
         result.problems.sort(key=lambda problem: problem.row)
         result.seconds = round(time.monotonic() - started, 2)
         audit(
@@ -227,21 +233,43 @@ def building_name(text: str) -> str:
 
 
 def _entrance(text: str) -> str:
-    text = to_simplified(unicodedata.normalize("NFKC", text).strip())
+    if not text.isascii():
+        text = to_simplified(unicodedata.normalize("NFKC", text).strip())
     return text[: -len("单元")].strip() if text.endswith("单元") else text
 
 
 def _room(text: str) -> str:
-    text = to_simplified(unicodedata.normalize("NFKC", text).strip())
+    if not text.isascii():
+        text = to_simplified(unicodedata.normalize("NFKC", text).strip())
     return text[:-1].strip() if text.endswith("室") and len(text) > 1 else text
 
 
 def _name(text: str) -> str:
     text = text.strip()
     # Tables pad two-character names with a full-width space to line them up: 张　伟.
-    if _CJK_NAME.fullmatch(text):
+    if _SPACE.search(text) and _CJK_NAME.fullmatch(text):
         text = re.sub(r"\s+", "", text)
     return text
+
+
+def _building(text: str) -> tuple[str, str]:
+    name = building_name(text)
+    return name, _fold(name)
+
+
+def _phone(text: str) -> str | None:
+    if len(text) == 11 and text.isdigit() and text[0] == "1":
+        return text
+    return cols.phone(text)
+
+
+COLUMN_KEYS = tuple(column.key for column in cols.COLUMNS)
+FOLDERS: dict[str, Any] = {
+    "building": _building,
+    "entrance": _entrance,
+    "room": _room,
+    "relationship": cols.relationship,
+}
 
 
 class _Validator:
@@ -252,7 +280,11 @@ class _Validator:
         self.allowed = allowed_communities(by)
         self.communities = _Communities()
         self.categories = _Categories()
+        self.folders = {**FOLDERS, "category": self.categories.find}
         self.seen: dict[str, int] = {}
+        # Address parts and words repeat thousands of times in a district's table: fold each once.
+        self.cached: dict[tuple[str, str], Any] = {}
+        self.order = tuple(self.index.get(column.key) for column in cols.COLUMNS)
         self.default_community: Area | None = None
         if self.allowed is not None and len(self.allowed) == 1:
             self.default_community = Area.objects.get(pk=next(iter(self.allowed)))
@@ -267,10 +299,24 @@ class _Validator:
             if row is not None:
                 yield row
 
+    def fold(self, kind: str, text: str) -> Any:
+        key = (kind, text)
+        try:
+            return self.cached[key]
+        except KeyError:
+            value = self.cached[key] = self.folders[kind](text)
+            return value
+
     def row(self, number: int, cells: list[str]) -> Row | None:
-        def cell(key: str) -> str:
-            i = self.index.get(key)
-            return cells[i].strip() if i is not None and i < len(cells) else ""
+        width = len(cells)
+        values = dict(
+            zip(
+                COLUMN_KEYS,
+                [cells[i].strip() if i is not None and i < width else "" for i in self.order],
+                strict=True,
+            )
+        )
+        cell = values.__getitem__
 
         rejections: list[Problem] = []
         warnings: list[Problem] = []
@@ -307,7 +353,7 @@ class _Validator:
             if parsed.upgraded_from:
                 warn("id_number", _("15位旧号码已升级为18位：%(number)s") % {"number": parsed.number})
 
-        phone = cols.phone(cell("phone"))
+        phone = _phone(cell("phone"))  # not cached: nearly every number is different
         if phone is None:
             reject("phone", _("联系电话格式不正确：应为11位手机号，或带区号的固定电话（如 0412-1234567）"))
 
@@ -328,15 +374,15 @@ class _Validator:
         else:
             reject("community", _("缺少社区"))
 
-        building = building_name(cell("building"))
+        building, building_key = self.fold("building", cell("building"))
         if not building:
             reject("building", _("缺少楼栋"))
         elif len(building) > BUILDING_MAX:
             reject("building", _("楼栋名称过长"))
-        entrance = _entrance(cell("entrance"))
+        entrance = self.fold("entrance", cell("entrance"))
         if len(entrance) > ENTRANCE_MAX:
             reject("entrance", _("单元过长"))
-        room = _room(cell("room"))
+        room = self.fold("room", cell("room"))
         if not room:
             reject("room", _("缺少房号"))
         elif len(room) > ROOM_MAX:
@@ -345,7 +391,7 @@ class _Validator:
         relationship = None
         relationship_text = cell("relationship")
         if relationship_text:
-            relationship = cols.relationship(relationship_text)
+            relationship = self.fold("relationship", relationship_text)
             if relationship is None:
                 warn(
                     "relationship",
@@ -354,8 +400,9 @@ class _Validator:
                 )
 
         category_ids: list[int] = []
-        for text in cols.categories(cell("categories")):
-            category = self.categories.find(text)
+        categories_text = cell("categories")
+        for text in cols.categories(categories_text) if categories_text else ():
+            category = self.fold("category", text)
             if category is None:
                 warn("categories", _("未知的人员类别“%(name)s”，已跳过") % {"name": text})
             elif category not in category_ids:
@@ -378,7 +425,7 @@ class _Validator:
             phone=phone or None,
             community=community,
             building=building,
-            building_key=_fold(building),
+            building_key=building_key,
             entrance=entrance,
             room=room,
             relationship=relationship,

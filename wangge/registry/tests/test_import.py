@@ -483,3 +483,41 @@ def test_the_template_download_is_a_workbook_that_imports_as_is(client_for: Call
     assert example[3] == "灵西社区"  # a community the downloader can import into
     result = run(response.content, file_name="template.xlsx")
     assert (result.created, result.rejected) == (1, 0)
+
+
+@pytest.mark.django_db
+def test_a_bulk_import_rebuilds_the_search_key_indexes_it_set_aside(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import connection
+
+    from wangge.registry.importing import residents
+
+    def index_names() -> set[str]:
+        with connection.cursor() as cursor:
+            return {
+                index
+                for index, info in connection.introspection.get_constraints(cursor, "registry_searchkey").items()
+                if info["index"]
+            }
+
+    from wangge.registry.importing import sql
+
+    before = index_names()
+    during: list[set[str]] = []
+    insert = sql.insert
+
+    def watching_insert(model: Any, fields: Any, rows: Any) -> None:
+        if model is SearchKey:
+            during.append(index_names())
+        insert(model, fields, rows)
+
+    monkeypatch.setattr(sql, "insert", watching_insert)
+    monkeypatch.setattr(residents, "BULK_ROWS", 1)
+    rows = [[f"居民{i}", id_for(i), "", "灵西社区", "1号楼", "1", f"{i}01", "", ""] for i in range(1, 40)]
+    result = run(csv_bytes(rows))
+    assert result.created == 39
+    if connection.vendor == "sqlite":
+        assert during and all("search_key_idx" not in names for names in during)
+    assert index_names() == before
+    assert SearchKey.objects.filter(key="居民7").count() == 1
