@@ -40,7 +40,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
-    "drf_spectacular",
     "django_htmx",
     "wangge.core",
     "wangge.accounts",
@@ -48,6 +47,9 @@ INSTALLED_APPS = [
     "wangge.registry",
     "wangge.protection",
     "wangge.web",
+    # After wangge.web, whose templates override drf-spectacular's Redoc page (no Google Fonts).
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from here, not a CDN
 ]
 
 MIDDLEWARE = [
@@ -139,6 +141,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # The docs pages load their scripts from our static files: intranets often have no internet,
+    # and a CDN's "latest" script would run with the user's session.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Several models have a "kind"; name each enum so the schema is stable and warning-free.
     "ENUM_NAME_OVERRIDES": {
         "AreaKindEnum": "wangge.areas.models.Area.Kind",

@@ -5,6 +5,7 @@ pages in the user's language.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -257,3 +258,14 @@ def test_it_shows_a_server_error_in_the_users_language(
     assert "服务器出错" in response.content.decode()
     client.cookies["django_language"] = "en"
     assert "Server error" in client.get(reverse("home")).content.decode()
+
+
+@pytest.mark.parametrize("url", ["/api/v1/docs/", "/api/v1/redoc/"])
+def test_it_serves_the_api_docs_without_scripts_from_another_site(world: World, client_for: Any, url: str) -> None:
+    """A district's intranet may have no internet, and a CDN's "latest" script would run with the session."""
+    response = client_for(Role.GRID_WORKER).get(url)
+    assert response.status_code == 200
+    body = response.content.decode()
+    sources = re.findall(r'(?:src|href)="([^"]+)"', body)
+    assert sources, body[:300]
+    assert all(not s.startswith(("http:", "https:", "//")) for s in sources), sources
