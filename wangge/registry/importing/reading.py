@@ -12,8 +12,9 @@ import csv
 import datetime as dt
 import io
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.translation import gettext as _
 
@@ -98,19 +99,16 @@ def _csv_rows(text: str) -> Iterator[list[str]]:
 
 
 def _workbook_rows(data: bytes) -> Iterator[list[str]]:
+    rows: Iterable[Sequence[object]]
     try:
         rows = _calamine_rows(data)
-    except ImportError:  # pragma: no cover - calamine is a dependency; openpyxl is the fallback
-        rows = None
-    except Exception:
-        rows = None
-    if rows is None:
+    except Exception:  # calamine could not read it (or is missing): openpyxl gets a go
         rows = _openpyxl_rows(data)
     for row in rows:
         yield [_cell_text(value) for value in row]
 
 
-def _calamine_rows(data: bytes) -> list[list[object]]:
+def _calamine_rows(data: bytes) -> list[list[Any]]:
     from python_calamine import CalamineWorkbook
 
     workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))

@@ -8,8 +8,10 @@ there (404), and nothing needs a database table.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
 import secrets
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -18,6 +20,7 @@ from django.utils.translation import gettext as _
 from wangge.registry.importing.residents import ImportResult
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+KEEP = dt.timedelta(days=7)
 
 
 def directory() -> Path:
@@ -37,9 +40,21 @@ def write_csv(result: ImportResult, path: Path) -> None:
 
 def store(result: ImportResult, *, owner_id: int | None) -> str:
     """Save the report and return the token that names it for ``owner_id``."""
+    _forget_old()
     token = secrets.token_urlsafe(24)
     write_csv(result, _path(token, owner_id))
     return token
+
+
+def _forget_old() -> None:
+    """Reports are for fixing the file just uploaded; a week later they are only a liability."""
+    cutoff = time.time() - KEEP.total_seconds()
+    for path in directory().glob("u*-*.csv"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except FileNotFoundError:
+            continue
 
 
 def find(token: str, *, owner_id: int | None) -> Path | None:

@@ -351,7 +351,7 @@ class _Validator:
             for message in parsed.warnings:
                 warn("id_number", message)
             if parsed.upgraded_from:
-                warn("id_number", _("15位旧号码已升级为18位：%(number)s") % {"number": parsed.number})
+                warn("id_number", _("15位旧号码已按国家标准升级为18位"))
 
         phone = _phone(cell("phone"))  # not cached: nearly every number is different
         if phone is None:
@@ -521,8 +521,8 @@ class _Writer:
                 building = missing[key] = Building(
                     name=row.building,
                     community_id=area.pk,
-                    street_id=area.street_id,
-                    district_id=area.district_id,
+                    street_id=area.street_id,  # type: ignore[misc]  # a community always has both
+                    district_id=area.district_id,  # type: ignore[misc]
                     grid=None,
                     needs_location=True,
                 )
@@ -588,7 +588,7 @@ class _Writer:
         created: list[tuple[Row, tuple[Any, ...]]] = []
         changed: list[tuple[int, tuple[Any, ...]]] = []
         reindex: list[tuple[int, str, tuple[Any, ...]]] = []
-        moves: list[tuple[int, int, int | None]] = []
+        moves: list[tuple[int, int | None, int | None]] = []
         new_tags: list[tuple[int, int]] = []
         heads: list[tuple[list[int | None], Row]] = []
         for row in rows:
@@ -635,14 +635,14 @@ class _Writer:
             else:
                 self.result.unchanged += 1
 
-        ids = self._insert_residents(created)
+        new_ids = self._insert_residents(created)
         for row, values in created:
-            pk = ids[row.id_number]
+            pk = new_ids[row.id_number]
             new_tags.extend((pk, category) for category in row.categories)
             reindex.append((pk, row.id_number, values))
         self._update_residents(changed)
         self._add_tags(new_tags)
-        self._set_heads(heads, ids, existing)
+        self._set_heads(heads, new_ids, existing)
         self._record_moves(moves)
         self._index(reindex, replace=bool(changed))
 
@@ -690,7 +690,7 @@ class _Writer:
                 updates.append((pk, household[0]))
         sql.update(Household, ("head",), updates)
 
-    def _record_moves(self, moves: list[tuple[int, int, int | None]]) -> None:
+    def _record_moves(self, moves: list[tuple[int, int | None, int | None]]) -> None:
         LifeEvent.objects.bulk_create(
             [
                 LifeEvent(

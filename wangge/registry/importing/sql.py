@@ -17,8 +17,15 @@ from typing import Any
 from django.db import connection, models
 
 
-def _quote(name: str) -> str:
+def _quote(name: str | None) -> str:
+    assert name
     return connection.ops.quote_name(name)
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return _quote(field.column)
 
 
 def adapt_date(value: dt.date | None) -> Any:
@@ -33,7 +40,7 @@ def insert(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequ
     if not rows:
         return
     meta = model._meta
-    columns = ", ".join(_quote(meta.get_field(name).column) for name in fields)
+    columns = ", ".join(_column(model, name) for name in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {_quote(meta.db_table)} ({columns}) VALUES ({placeholders})"
     with connection.cursor() as cursor:
@@ -45,7 +52,7 @@ def update(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequ
     if not rows:
         return
     meta = model._meta
-    assignments = ", ".join(f"{_quote(meta.get_field(name).column)} = %s" for name in fields)
+    assignments = ", ".join(f"{_column(model, name)} = %s" for name in fields)
     sql = f"UPDATE {_quote(meta.db_table)} SET {assignments} WHERE {_quote(meta.pk.column)} = %s"
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
@@ -85,7 +92,7 @@ def deferred_indexes(model: type[models.Model], *, column: str, enabled: bool) -
     if not enabled or connection.vendor != "sqlite":
         yield
         return
-    quoted = _quote(model._meta.get_field(column).column)
+    quoted = _column(model, column)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
