@@ -33,6 +33,14 @@ def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    # Sign-in throttles count in the cache; one test's failed logins must not lock out the next.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 def square(lon: float, lat: float, size: float) -> dict[str, Any]:
     """A GeoJSON polygon, ``size`` degrees wide, with its south-west corner at (lon, lat)."""
     ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]

@@ -90,6 +90,8 @@ DATABASES = {"default": env.database("DATABASE_URL", default_sqlite=DATA_DIR / "
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# Django's model backend with failed sign-ins throttled per username and address (accounts.throttle).
+AUTHENTICATION_BACKENDS = ["wangge.accounts.backends.ThrottledModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
+from wangge.accounts import throttle
 from wangge.core.audit import Action, audit
 
 
@@ -25,6 +27,19 @@ class LoginView(auth_views.LoginView):
         # The sign-in and its audit entry (written by accounts.signals) stand or fall together.
         with transaction.atomic():
             return super().form_valid(form)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        # The backend refuses a locked-out pair (accounts.throttle); say so instead of "wrong password".
+        username = str(self.request.POST.get("username", ""))
+        if not throttle.is_locked(username=username, ip=throttle.address_of(self.request)):
+            return super().form_invalid(form)
+        minutes = throttle.LOCK_SECONDS // 60
+        form.errors[NON_FIELD_ERRORS] = form.error_class(
+            [_("登录失败次数过多，请 %(minutes)d 分钟后再试。") % {"minutes": minutes}]
+        )
+        response = super().form_invalid(form)
+        response.status_code = 429
+        return response
 
 
 class LogoutView(auth_views.LogoutView):

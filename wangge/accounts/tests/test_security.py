@@ -1,0 +1,128 @@
+"""Password guessing: repeated failed sign-ins for one username from one address lock that pair
+out for a while, on every door that checks a password (the login page, the admin's login and
+the API token endpoint), even when the next guess is right.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from wangge.accounts import throttle
+from wangge.accounts.models import Role
+from wangge.conftest import PASSWORD, World
+from wangge.core.models import AuditEntry
+
+pytestmark = pytest.mark.django_db
+
+ATTACKER = "203.0.113.7"
+
+
+def fail(client: Client, username: str, times: int, ip: str = ATTACKER) -> None:
+    for _ in range(times):
+        response = client.post(reverse("login"), {"username": username, "password": "guess"}, REMOTE_ADDR=ip)
+        assert response.status_code in (200, 429)
+
+
+def sign_in(client: Client, username: str, ip: str = ATTACKER) -> Any:
+    return client.post(reverse("login"), {"username": username, "password": PASSWORD}, REMOTE_ADDR=ip)
+
+
+def test_it_still_lets_a_user_in_after_a_few_typos(world: World) -> None:
+    client = Client()
+    fail(client, Role.GRID_WORKER, throttle.MAX_FAILURES - 1)
+    assert sign_in(client, Role.GRID_WORKER).status_code == 302
+
+
+def test_it_locks_out_a_username_and_address_after_repeated_failures_even_with_the_right_password(
+    world: World,
+) -> None:
+    client = Client()
+    fail(client, Role.GRID_WORKER, throttle.MAX_FAILURES)
+    response = sign_in(client, Role.GRID_WORKER)
+    assert response.status_code == 429
+    assert "登录失败次数过多" in response.content.decode()
+    assert client.get(reverse("home")).status_code == 302  # not signed in
+
+
+def test_it_tells_a_locked_out_user_in_english_when_they_chose_it(world: World) -> None:
+    client = Client()
+    client.cookies["django_language"] = "en"
+    fail(client, Role.GRID_WORKER, throttle.MAX_FAILURES)
+    assert "Too many failed sign-ins" in sign_in(client, Role.GRID_WORKER).content.decode()
+
+
+def test_it_counts_usernames_regardless_of_case(world: World) -> None:
+    client = Client()
+    fail(client, Role.GRID_WORKER.upper(), throttle.MAX_FAILURES)
+    assert sign_in(client, Role.GRID_WORKER).status_code == 429
+
+
+def test_it_does_not_lock_the_same_user_out_from_another_address(world: World) -> None:
+    fail(Client(), Role.GRID_WORKER, throttle.MAX_FAILURES)
+    assert sign_in(Client(), Role.GRID_WORKER, ip="198.51.100.20").status_code == 302
+
+
+def test_it_does_not_lock_another_user_out_from_the_same_address(world: World) -> None:
+    fail(Client(), Role.GRID_WORKER, throttle.MAX_FAILURES)
+    assert sign_in(Client(), Role.COMMUNITY_STAFF).status_code == 302
+
+
+def test_it_forgets_the_failures_after_a_successful_sign_in(world: World) -> None:
+    client = Client()
+    fail(client, Role.GRID_WORKER, throttle.MAX_FAILURES - 1)
+    assert sign_in(client, Role.GRID_WORKER).status_code == 302
+    client.post(reverse("logout"))
+    fail(client, Role.GRID_WORKER, throttle.MAX_FAILURES - 1)
+    assert sign_in(client, Role.GRID_WORKER).status_code == 302
+
+
+def test_it_slows_down_password_spraying_from_one_address(world: World) -> None:
+    client = Client()
+    for index in range(throttle.MAX_FAILURES_PER_ADDRESS):
+        client.post(reverse("login"), {"username": f"nobody{index}", "password": "guess"}, REMOTE_ADDR=ATTACKER)
+    assert sign_in(client, Role.COMMUNITY_STAFF).status_code == 429
+
+
+def test_it_locks_the_api_token_endpoint_and_the_admin_login_too(world: World) -> None:
+    fail(Client(), Role.DISTRICT_ADMIN, throttle.MAX_FAILURES)
+    api = Client().post(
+        "/api/v1/auth/token/", {"username": Role.DISTRICT_ADMIN, "password": PASSWORD}, REMOTE_ADDR=ATTACKER
+    )
+    assert api.status_code == 400
+    assert "token" not in api.json()
+    admin = Client()
+    response = admin.post(
+        reverse("admin:login"), {"username": Role.DISTRICT_ADMIN, "password": PASSWORD}, REMOTE_ADDR=ATTACKER
+    )
+    assert response.status_code == 200  # the form again
+    assert admin.get("/admin/").status_code == 302
+
+
+def test_it_counts_failures_on_the_api_token_endpoint(world: World) -> None:
+    client = Client()
+    for _ in range(throttle.MAX_FAILURES):
+        client.post("/api/v1/auth/token/", {"username": Role.GRID_WORKER, "password": "guess"}, REMOTE_ADDR=ATTACKER)
+    assert sign_in(Client(), Role.GRID_WORKER).status_code == 429
+
+
+def test_it_audits_refused_sign_ins_while_locked(world: World) -> None:
+    client = Client()
+    fail(client, Role.GRID_WORKER, throttle.MAX_FAILURES)
+    before = AuditEntry.objects.filter(action=AuditEntry.Action.LOGIN).count()
+    sign_in(client, Role.GRID_WORKER)
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.LOGIN).count() == before + 1
+
+
+def test_it_lets_the_user_in_again_when_the_lock_expires(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    client = Client()
+    fail(client, Role.GRID_WORKER, throttle.MAX_FAILURES)
+    assert sign_in(client, Role.GRID_WORKER).status_code == 429
+    later = time.time() + throttle.LOCK_SECONDS + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert sign_in(client, Role.GRID_WORKER).status_code == 302
