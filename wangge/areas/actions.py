@@ -18,7 +18,7 @@ from wangge.areas.division import Proposal, grid_pk
 from wangge.areas.gridding.divide import entrance_counts
 from wangge.areas.models import Area, Building, Organisation
 from wangge.core.audit import Action, audit
-from wangge.registry.models import Household, Resident, SearchKey
+from wangge.registry.models import Household, Resident
 
 
 def district_target_set(*, by: Any, district: Area, target: int) -> Area:
@@ -143,10 +143,8 @@ def grids_apply(*, by: Any, proposal: Proposal) -> dict[str, Any]:
             Area.objects.filter(pk=OuterRef("area_id")).values("community_id")[:1]
         ))  # fmt: skip
         AreaAssignment.objects.filter(area__in=emptied).delete()
-        Building.objects.filter(grid__in=emptied).update(grid=None)  # unlocated buildings of removed grids
-        Household.objects.filter(grid__in=emptied).update(grid=None)
-        Resident.objects.filter(grid__in=emptied).update(grid=None)
-        SearchKey.objects.filter(grid__in=emptied).update(grid=None)
+        for model in _grid_tables():  # e.g. unlocated buildings of removed grids
+            model._default_manager.filter(grid__in=emptied).update(grid=None)
         removed = [str(area) for area in emptied]
         Area.objects.filter(pk__in=[a.pk for a in emptied]).delete()
 
@@ -172,14 +170,28 @@ def grids_apply(*, by: Any, proposal: Proposal) -> dict[str, Any]:
     return result
 
 
+def _grid_tables() -> list[Any]:
+    """Every model other than Area with a ``grid`` column pointing at the area tree."""
+    return [
+        model
+        for model in apps.get_models()
+        if model is not Area
+        and any(f.name == "grid" and getattr(f, "related_model", None) is Area for f in model._meta.get_fields())
+    ]
+
+
 def _follow_residents(community_pks: list[int]) -> None:
-    """Every other table that carries a resident's grid (search keys, protection, …) follows."""
-    resident_grid = Resident.objects.filter(pk=OuterRef("resident_id")).values("grid_id")[:1]
-    for model in apps.get_models():
-        names = {f.name for f in model._meta.get_fields()}
-        if model is Resident or not {"grid", "resident", "community"} <= names:
-            continue
-        model._default_manager.filter(community_id__in=community_pks).update(grid_id=Subquery(resident_grid))
+    """Everything that carries a person's grid follows them: search keys and enrolments first,
+    then the open work hanging off an enrolment (alerts, incidents)."""
+    tables = _grid_tables()
+    for through in ("resident", "enrolment"):
+        for model in tables:
+            names = {f.name for f in model._meta.get_fields()}
+            if model is Resident or through not in names or "community" not in names:
+                continue
+            source = model._meta.get_field(through).related_model
+            grid = source._default_manager.filter(pk=OuterRef(f"{through}_id")).values("grid_id")[:1]  # type: ignore[union-attr]
+            model._default_manager.filter(community_id__in=community_pks).update(grid_id=Subquery(grid))
 
 
 def grid_worker_assign(*, by: Any, grid: Area, worker: User) -> AreaAssignment:

@@ -177,3 +177,27 @@ def test_applied_grids_tile_their_community_without_gaps_or_overlaps(crowded):
             .buffer(1e-9)
             .contains(shape({"type": "Point", "coordinates": [building.lon, building.lat]}))
         )
+
+
+@pytest.mark.django_db
+def test_open_work_follows_the_person_into_the_new_grid(world):
+    from wangge.protection import actions as protection
+    from wangge.protection.models import Incident
+
+    ward = world.residents["a1_1_ward"]
+    enrolment = protection.enrolment_create(by=None, resident=ward)
+    incident = protection.incident_open(by=None, enrolment=enrolment, description="走失")
+    community = world.areas["community_a1"]
+    # A1 is far below the target, so it becomes one grid; grid A1-2 holds more households, so
+    # that grid keeps its identity and the ward's grid A1-1 is dissolved into it.
+    for room in ("201", "301", "401"):
+        household = Household(building=world.buildings["grid_a1_2"], entrance="1", room=room)
+        household.copy_scope(world.buildings["grid_a1_2"])
+        household.save()
+    actions.grids_apply(by=None, proposal=propose(communities=[community], mode="divide", target=300))
+    ward.refresh_from_db()
+    enrolment.refresh_from_db()
+    incident = Incident.objects.get(pk=incident.pk)
+    assert ward.grid_id == world.areas["grid_a1_2"].pk
+    assert enrolment.grid_id == incident.grid_id == ward.grid_id
+    assert not Area.objects.filter(pk=world.areas["grid_a1_1"].pk).exists()
