@@ -9,17 +9,38 @@ from __future__ import annotations
 import os
 import sys
 
+OVERVIEW = """\
+Usage: wangge <command> [options]      (wangge help <command> for a command's options)
+
+Wangge's own commands:
+  demo [--residents N] [--seed S]        build or rebuild the Lishan District demo
+  serve [--bind HOST:PORT]               migrate, then serve with gunicorn
+  import residents FILE [--report PATH]  import residents from XLSX or CSV (UTF-8, BOM, GBK, GB18030)
+  grids divide --buildings IN.geojson --target 300 --out OUT.geojson [--existing PREV] [--polygons]
+                                         cut communities into balanced, contiguous grids (files only)
+  worker                                 MQTT location ingest and periodic jobs (alerts, retries, retention)
+
+Django's commands (migrate, createsuperuser, shell, …) work as usual:
+"""
+
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args[:2] == ["grids", "divide"]:
+    if args[:1] == ["grids"]:
         from wangge.areas.gridding.cli import main as divide
 
-        return divide(args[2:])
+        if args[1:2] == ["divide"]:
+            return divide(args[2:])
+        print("usage: wangge grids divide --buildings IN.geojson --target 300 --out OUT.geojson", file=sys.stderr)
+        print("       (wangge grids divide --help for all options)", file=sys.stderr)
+        return 0 if args[1:2] in (["--help"], ["-h"]) else 2
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wangge.settings")
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
+    if args in ([], ["--help"], ["-h"], ["help"]):
+        print(OVERVIEW)
+        args = ["help"]
     try:
         execute_from_command_line(["wangge", *args])
     except ImproperlyConfigured as exc:
