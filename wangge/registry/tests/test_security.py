@@ -14,6 +14,7 @@ import io
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -352,3 +353,93 @@ def test_it_hides_the_registry_from_a_client_of_a_role_without_one(world: World)
     assert rows(client.get("/api/v1/residents/")) == []
     assert rows(client.get("/api/v1/households/")) == []
     assert client.get("/api/v1/residents/export/").status_code == 403
+
+
+# --- hostile import files ----------------------------------------------------------------------
+
+
+def _gbk_csv(rows: list[list[str]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(
+        [["姓名", "公民身份号码", "联系电话", "社区", "楼栋", "单元", "房号", "与户主关系", "人员类别"], *rows]
+    )
+    return buffer.getvalue().encode("gbk")
+
+
+def _upload(client: Client, data: bytes, name: str) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post(reverse("registry:import"), {"file": SimpleUploadedFile(name, data, content_type="text/csv")})
+
+
+def test_it_escapes_markup_from_an_imported_file_on_the_result_page(world: World, client_for: Any) -> None:
+    import datetime as dt
+
+    good = idnumbers.make(area_code="210304", birth_date=dt.date(1950, 1, 2), sequence=301, sex="M")
+    data = _gbk_csv(
+        [
+            [SCRIPT_NAME, good, "13812345678", "灵西社区", ATTRIBUTE_BREAK, "1", "101", "户主", ""],
+            ["壞行", "12345", "", f"社區{SCRIPT_NAME}", "1号楼", "1", "102", "户主", ATTRIBUTE_BREAK],
+        ]
+    )
+    response = _upload(client_for(Role.COMMUNITY_STAFF), data, '"><img src=x onerror=alert(2)>.csv')
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<script>alert(1)" not in body
+    assert "<img src=x" not in body
+    resident = Resident.objects.get(id_number=good)
+    page = client_for(Role.COMMUNITY_STAFF).get(reverse("registry:resident", args=[resident.pk])).content.decode()
+    assert "<script>alert(1)" not in page
+    assert "<img src=x" not in page
+
+
+def test_it_neutralises_formulas_from_an_imported_file_in_the_export_and_the_report(
+    world: World, client_for: Any
+) -> None:
+    import datetime as dt
+    import re
+
+    good = idnumbers.make(area_code="210304", birth_date=dt.date(1950, 1, 2), sequence=302, sex="F")
+    formula = '=HYPERLINK("http://evil.example.com","点我")'
+    data = _gbk_csv(
+        [
+            [formula, good, "13812345678", "灵西社区", "@SUM(1+1)", "-1", "+1", "户主", ""],
+            ["壞行", "12345", "", "=1+2", "=1+3", "1", "102", "户主", "=1+4"],
+        ]
+    )
+    client = client_for(Role.COMMUNITY_STAFF)
+    body = _upload(client, data, "formulas.csv").content.decode()
+    exported = client.get(reverse("registry:export"))
+    table = list(csv.reader(io.StringIO(b"".join(exported.streaming_content).decode("utf-8-sig"))))
+    assert any(formula in "".join(row) for row in table), table
+    for row in table[1:]:
+        for cell in row:
+            assert cell[:1] not in ("=", "+", "-", "@"), row
+    match = re.search(r'href="(/registry/import/reports/[^"]+)"', body)
+    assert match, body[:2000]
+    report = client.get(match.group(1))
+    text = b"".join(report.streaming_content).decode("utf-8-sig")
+    for row in list(csv.reader(io.StringIO(text)))[1:]:
+        for cell in row:
+            assert cell[:1] not in ("=", "+", "-", "@"), row
+
+
+def test_it_keeps_an_import_report_to_its_uploader(world: World, client_for: Any) -> None:
+    import re
+
+    data = _gbk_csv([["壞行", "12345", "", "灵西社区", "1号楼", "1", "102", "户主", ""]])
+    body = _upload(client_for(Role.COMMUNITY_STAFF), data, "bad.csv").content.decode()
+    match = re.search(r'href="(/registry/import/reports/[^"]+)"', body)
+    assert match
+    assert client_for(Role.COMMUNITY_STAFF).get(match.group(1)).status_code == 200
+    assert client_for(Role.STREET_STAFF).get(match.group(1)).status_code == 404
+    assert client_for(Role.DISTRICT_ADMIN).get(match.group(1)).status_code == 404
+
+
+def test_it_refuses_rows_for_a_community_outside_the_uploaders_areas(world: World, client_for: Any) -> None:
+    import datetime as dt
+
+    number = idnumbers.make(area_code="210304", birth_date=dt.date(1960, 3, 4), sequence=303, sex="M")
+    data = _gbk_csv([["外人", number, "", "曙光社区", "1号楼", "1", "101", "户主", ""]])
+    _upload(client_for(Role.COMMUNITY_STAFF), data, "other.csv")
+    assert not Resident.objects.filter(id_number=number).exists()
