@@ -14,6 +14,7 @@ from django.db import models
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from rest_framework.authtoken.models import TokenProxy
 
 from wangge.accounts.models import Role
 from wangge.core.audit import Action, audit
@@ -103,6 +104,12 @@ class ReadOnlyAdminMixin(DistrictAdminMixin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# API tokens are passwords for the API: DRF's admin lists every key, which would let an
+# administrator act as anyone without a trace. Each user makes and revokes their own on /profile/.
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)
 
 
 @admin.register(AuditEntry)
