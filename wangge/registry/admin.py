@@ -85,6 +85,21 @@ class ResidentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Resident]):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Resident]:
         return residents_visible_to(request.user)
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Resident], search_term: str
+    ) -> tuple[QuerySet[Resident], bool]:
+        # A search of personal data is audited wherever it happens, the admin included.
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term.strip():
+            audit(
+                actor=request.user,
+                action=Action.SEARCH,
+                object_type="registry.resident",
+                summary=_("在管理后台搜索居民“%(q)s”") % {"q": search_term.strip()[:100]},
+                detail={"via": "admin", "q": search_term.strip()[:100]},
+            )
+        return results, may_have_duplicates
+
     @admin.display(description=gettext_lazy("公民身份号码"))
     def masked_id_number(self, resident: Resident) -> str:
         return idnumbers.mask(resident.id_number)

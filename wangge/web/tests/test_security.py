@@ -269,3 +269,28 @@ def test_it_serves_the_api_docs_without_scripts_from_another_site(world: World, 
     sources = re.findall(r'(?:src|href)="([^"]+)"', body)
     assert sources, body[:300]
     assert all(not s.startswith(("http:", "https:", "//")) for s in sources), sources
+
+
+def test_it_shows_no_api_token_in_the_admin_even_to_a_superuser(world: World) -> None:
+    """A token is a password for the API: listing them would let an administrator act as anyone, unlogged."""
+    token = Token.objects.create(user=world.user(Role.GRID_WORKER))
+    admin_user = world.user(Role.DISTRICT_ADMIN)
+    admin_user.is_superuser = True
+    admin_user.save(update_fields=["is_superuser"])
+    client = Client()
+    client.force_login(admin_user)
+    assert token.key not in client.get("/admin/").content.decode()
+    assert client.get("/admin/authtoken/tokenproxy/").status_code == 404
+    assert client.get(f"/admin/authtoken/tokenproxy/{token.user_id}/change/").status_code == 404
+
+
+def test_it_audits_a_resident_search_in_the_admin(world: World, client_for: Any) -> None:
+    client = client_for(Role.DISTRICT_ADMIN)
+    response = client.get("/admin/registry/resident/", {"q": "王建国"})
+    assert response.status_code == 200
+    assert "王建国" in response.content.decode()
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.SEARCH)
+    assert entry.actor == world.user(Role.DISTRICT_ADMIN)
+    assert entry.detail["via"] == "admin"
+    client.get("/admin/registry/resident/")  # a plain list is not a search
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.SEARCH).count() == 1
