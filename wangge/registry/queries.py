@@ -31,19 +31,23 @@ def residents_visible_to(user: Any) -> QuerySet[Resident]:
     return Resident.objects.filter(_resident_filter(user))
 
 
+def _active(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and user.is_active)
+
+
 def households_visible_to(user: Any) -> QuerySet[Household]:
-    if getattr(user, "role", None) == Role.GUARDIAN:
-        return Household.objects.filter(members__guardianships__guardian=user).distinct()
-    if not getattr(user, "is_authenticated", False) or user.role not in REGISTRY_ROLES:
+    if not _active(user) or user.role not in REGISTRY_ROLES:
         return Household.objects.none()
+    if user.role == Role.GUARDIAN:
+        return Household.objects.filter(members__guardianships__guardian=user).distinct()
     return Household.objects.filter(area_filter(user))
 
 
 def search_keys_visible_to(user: Any) -> QuerySet[SearchKey]:
-    if getattr(user, "role", None) == Role.GUARDIAN:
-        return SearchKey.objects.filter(resident__guardianships__guardian=user)
-    if not getattr(user, "is_authenticated", False) or user.role not in REGISTRY_ROLES:
+    if not _active(user) or user.role not in REGISTRY_ROLES:
         return SearchKey.objects.none()
+    if user.role == Role.GUARDIAN:
+        return SearchKey.objects.filter(resident__guardianships__guardian=user)
     return SearchKey.objects.filter(area_filter(user))
 
 

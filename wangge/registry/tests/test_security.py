@@ -443,3 +443,22 @@ def test_it_refuses_rows_for_a_community_outside_the_uploaders_areas(world: Worl
     data = _gbk_csv([["外人", number, "", "曙光社区", "1号楼", "1", "101", "户主", ""]])
     _upload(client_for(Role.COMMUNITY_STAFF), data, "other.csv")
     assert not Resident.objects.filter(id_number=number).exists()
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_it_gives_an_inactive_account_nothing_from_any_scoped_query(world: World, role: Role) -> None:
+    """Sign-in refuses inactive accounts; the queries refuse them too, for code that runs without a request."""
+    from wangge.areas.queries import areas_visible_to, buildings_visible_to
+    from wangge.registry.queries import households_visible_to, residents_visible_to, search_keys_visible_to
+
+    user = world.user(role)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    for query in (
+        residents_visible_to,
+        households_visible_to,
+        search_keys_visible_to,
+        areas_visible_to,
+        buildings_visible_to,
+    ):
+        assert not query(user).exists(), (query.__name__, role)
