@@ -15,6 +15,7 @@ streams without waiting for acknowledgements. Scale out by running several worke
 
 from __future__ import annotations
 
+import datetime
 import logging
 import queue
 import threading
@@ -30,7 +31,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from wangge.protection.ingest import ingest
+from wangge.protection.ingest import Result, ingest
 from wangge.protection.protocols import SOURCE_OWNTRACKS_MQTT, Fix, Rejected, owntracks_topic, parse_owntracks
 
 logger = logging.getLogger(__name__)
@@ -164,6 +165,12 @@ class IngestWorker:
                 logger.exception("ingest failed, retrying")
                 close_old_connections()
                 time.sleep(1)
+            except Exception:
+                # Something in one message breaks the batch: store the others one by one, so a
+                # poison message cannot block the queue by being redelivered for ever.
+                logger.exception("batch failed; ingesting its %d fixes one by one", len(fixes))
+                result = self._one_by_one(fixes, now)
+                break
         else:
             return  # stopping: unacknowledged messages come back after restart
         # Committed: now the broker may forget them.
@@ -174,6 +181,21 @@ class IngestWorker:
         self.stats.stored += result.stored
         self.stats.refused += result.refused
         self.stats.batches += 1
+
+    def _one_by_one(self, fixes: list[Fix], now: datetime.datetime) -> Result:
+        total = Result()
+        for fix in fixes:
+            try:
+                single = ingest([fix], now=now)
+            except OperationalError:
+                raise
+            except Exception:
+                logger.exception("dropped a fix of %s that cannot be stored", fix.identifier)
+                self.stats.rejected += 1
+                continue
+            total.stored += single.stored
+            total.refused += single.refused
+        return total
 
     def run_jobs(self, last_run: dict[str, float]) -> None:
         for name, (every, job) in self.jobs.items():
