@@ -403,6 +403,15 @@ def _cli_exit(argv: list[str]) -> int:
     return 0
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A command run from argv closes every connection when it ends; on PostgreSQL that would
+    # close the connection holding the test's transaction.
+    from django.db import connections
+
+    monkeypatch.setattr(connections, "close_all", lambda: None)
+
+
 @pytest.mark.django_db
 def test_the_command_applies_the_scope_of_the_by_user(world: World, tmp_path: Path) -> None:
     path = write(tmp_path, "b.csv", csv_bytes([["甲", id_for(1), "", "曙光社区", "1号楼", "1", "101", "", ""]]))
