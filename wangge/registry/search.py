@@ -161,22 +161,35 @@ class _Candidate:
 
 
 def _candidates(user: Any, parsed: ParsedQuery) -> dict[int, _Candidate]:
-    """Up to POOL index entries per prefix, in key order, with what ranking needs (one query each)."""
-    found: dict[int, _Candidate] = {}
+    """Up to POOL index entries per prefix, in key order, then what ranking needs.
+
+    Two plain queries on purpose: joining the resident into the key scan let PostgreSQL pick
+    a hash join over the whole resident table for short prefixes (p95 > 300 ms at 520,000).
+    """
+    hits: dict[int, tuple[bool, bool]] = {}  # resident id -> (exact, only by phone)
     visible = search_keys_visible_to(user)
     for prefix in parsed.prefixes:
         rows = (
-            visible.filter(key__gte=prefix, key__lt=prefix + TOP)
-            .order_by("key")
-            .values_list("resident_id", "key", "resident__name", "resident__status", "resident__phone")[:POOL]
+            visible.filter(key__gte=prefix, key__lt=prefix + TOP).order_by("key").values_list("resident_id", "key")
+        )[:POOL]
+        for resident_id, key in rows:
+            exact, by_phone = hits.get(resident_id, (False, True))
+            hits[resident_id] = (exact or key == prefix, by_phone and key.startswith(PHONE_PREFIX))
+    if not hits:
+        return {}
+    found: dict[int, _Candidate] = {}
+    for resident_id, name, status, phone in Resident.objects.filter(pk__in=list(hits)).values_list(
+        "id", "name", "status", "phone"
+    ):
+        exact, by_phone = hits[resident_id]
+        found[resident_id] = _Candidate(
+            resident_id,
+            name=name,
+            living=status == Resident.Status.LIVING,
+            phone=phone,
+            exact=exact,
+            only_by_phone=by_phone,
         )
-        for resident_id, key, name, status, phone in rows:
-            candidate = found.get(resident_id)
-            if candidate is None:
-                living = status == Resident.Status.LIVING
-                candidate = found[resident_id] = _Candidate(resident_id, name=name, living=living, phone=phone)
-            candidate.exact = candidate.exact or key == prefix
-            candidate.only_by_phone = candidate.only_by_phone and key.startswith(PHONE_PREFIX)
     return found
 
 
