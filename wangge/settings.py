@@ -88,6 +88,16 @@ TEMPLATES = [
 
 DATABASES = {"default": env.database("DATABASE_URL", default_sqlite=DATA_DIR / "wangge.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A cache every server process shares (gunicorn runs several): sign-in throttles count across
+# workers. Files in the data dir need no extra service on a single server.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": DATA_DIR / "cache",
+        # Many entries before culling, so a guesser cannot push their own failure counts out.
+        "OPTIONS": {"MAX_ENTRIES": 20000},
+    }
+}
 
 AUTH_USER_MODEL = "accounts.User"
 # Django's model backend with failed sign-ins throttled per username and address (accounts.throttle).

@@ -7,9 +7,9 @@ The check sits in the authentication backend, so the login page, the admin's log
 token endpoint share one count. Locking by username alone would let anyone lock a grid worker
 out of their own account from anywhere; an address keeps that to the attacker's own.
 
-The count lives in the default cache. With Django's default (local memory) each server process
-counts on its own, so with N gunicorn workers a guesser gets at most N times the allowance;
-point ``CACHES`` at a shared cache for an exact count.
+The count lives in the default cache, files under the data directory that every server process
+shares (settings.CACHES); its add and incr are not atomic, so a burst of parallel guesses may
+be undercounted by a few, which a lock after five still bounds.
 """
 
 from __future__ import annotations

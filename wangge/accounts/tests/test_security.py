@@ -126,3 +126,17 @@ def test_it_lets_the_user_in_again_when_the_lock_expires(world: World, monkeypat
     later = time.time() + throttle.LOCK_SECONDS + 1
     monkeypatch.setattr(time, "time", lambda: later)
     assert sign_in(client, Role.GRID_WORKER).status_code == 302
+
+
+def test_it_counts_failures_across_server_processes(world: World, settings: Any) -> None:
+    """gunicorn runs several worker processes; a guesser must not get the allowance once per worker."""
+    import os
+    import subprocess
+    import sys
+
+    fail(Client(), Role.GRID_WORKER, throttle.MAX_FAILURES - 1)
+    pair_key = throttle._keys(str(Role.GRID_WORKER), ATTACKER)[0]
+    script = f"import django; django.setup(); from django.core.cache import cache; print(cache.get({pair_key!r}))"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "wangge.settings", "WANGGE_DATA_DIR": str(settings.DATA_DIR)}
+    other_process = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert other_process.stdout.strip() == str(throttle.MAX_FAILURES - 1), other_process.stderr[-500:]
