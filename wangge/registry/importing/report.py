@@ -35,7 +35,12 @@ def write_csv(result: ImportResult, path: Path) -> None:
         writer = csv.writer(out)
         writer.writerow([_("行号"), _("列"), _("状态"), _("原因")])
         for problem in result.problems:
-            writer.writerow([problem.row, problem.column, problem.status_label, problem.reason])
+            writer.writerow([problem.row, _cell(problem.column), problem.status_label, _cell(problem.reason)])
+
+
+def _cell(text: str) -> str:
+    """Text from the uploaded file must not become a formula when Excel opens the report."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def store(result: ImportResult, *, owner_id: int | None) -> str:
