@@ -105,7 +105,17 @@ class TokenView(ObtainAuthToken):
     def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Revoke the caller's token (sign a client out)."""
         assert isinstance(request.user, User)
-        Token.objects.filter(user=request.user).delete()
+        with transaction.atomic():
+            deleted, _rows = Token.objects.filter(user=request.user).delete()
+            if deleted:
+                audit(
+                    actor=request.user,
+                    action=Action.DELETE,
+                    object_type="authtoken.token",
+                    object_id=request.user.pk,
+                    summary=_("通过接口作废令牌"),
+                    detail={"via": "api-token"},
+                )
         return Response(status=204)
 
     def get_permissions(self) -> list[Any]:
