@@ -140,3 +140,53 @@ def test_it_counts_failures_across_server_processes(world: World, settings: Any)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "wangge.settings", "WANGGE_DATA_DIR": str(settings.DATA_DIR)}
     other_process = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert other_process.stdout.strip() == str(throttle.MAX_FAILURES - 1), other_process.stderr[-500:]
+
+
+def test_it_audits_revoking_a_token_through_the_api(world: World) -> None:
+    from rest_framework.authtoken.models import Token
+
+    user = world.user(Role.GRID_WORKER)
+    token = Token.objects.create(user=user)
+    response = Client(HTTP_AUTHORIZATION=f"Token {token.key}").delete("/api/v1/auth/token/")
+    assert response.status_code == 204
+    assert not Token.objects.filter(user=user).exists()
+    assert AuditEntry.objects.filter(
+        actor=user, action=AuditEntry.Action.DELETE, object_type="authtoken.token"
+    ).exists()
+
+
+def test_it_audits_area_assignments_changed_in_the_admin(world: World) -> None:
+    """Assigning an area widens what an account sees: the log must say which areas, not only "user saved"."""
+    worker = world.user(Role.GRID_WORKER)
+    assignment = worker.assignments.get()
+    admin = Client()
+    admin.force_login(world.user(Role.DISTRICT_ADMIN))
+    url = reverse("admin:accounts_user_change", args=[worker.pk])
+    form = {
+        "username": worker.username,
+        "full_name": worker.full_name,
+        "phone": "",
+        "email": "",
+        "role": worker.role,
+        "is_active": "on",
+        "date_joined_0": "2024-01-01",
+        "date_joined_1": "00:00:00",
+        "assignments-TOTAL_FORMS": "2",
+        "assignments-INITIAL_FORMS": "1",
+        "assignments-MIN_NUM_FORMS": "0",
+        "assignments-MAX_NUM_FORMS": "1000",
+        "assignments-0-id": str(assignment.pk),
+        "assignments-0-user": str(worker.pk),
+        "assignments-0-area": str(assignment.area_id),
+        "assignments-1-user": str(worker.pk),
+        "assignments-1-area": str(world.areas["grid_a1_2"].pk),
+    }
+    response = admin.post(url, form)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert worker.assignments.count() == 2
+    entries = AuditEntry.objects.filter(object_type="accounts.areaassignment")
+    assert entries.count() == 1
+    entry = entries.get()
+    assert entry.actor == world.user(Role.DISTRICT_ADMIN)
+    assert world.areas["grid_a1_2"].name in entry.summary
+    assert worker.username in entry.summary
