@@ -11,7 +11,12 @@ import sys
 from pathlib import Path
 
 CHECKS = {
-    "postgres": ("127.0.0.1", 5432, "PostgreSQL", "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"),
+    "postgres": (
+        "127.0.0.1",
+        5432,
+        "PostgreSQL",
+        "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+    ),
     "mqtt": ("127.0.0.1", 1883, "Mosquitto (MQTT)", "mosquitto -d -c /etc/mosquitto/mosquitto.conf"),
 }
 
@@ -26,7 +31,7 @@ def answers(host: str, port: int) -> bool:
 
 def main(names: list[str]) -> int:
     failed = False
-    for name in names or list(CHECKS) + ["chromium"]:
+    for name in names or [*CHECKS, "chromium"]:
         if name == "chromium":
             if not Path(os.environ.get("WANGGE_CHROMIUM", "/usr/bin/chromium")).exists():
                 print("Chromium is missing: apt-get install chromium (browser tests need it)", file=sys.stderr)

@@ -137,6 +137,9 @@ class CareTag(models.Model):
         verbose_name_plural = _("人员类别标记")
         constraints = [models.UniqueConstraint(fields=["resident", "category"], name="care_tag_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.resident}: {self.category}"
+
 
 class LifeEvent(models.Model):
     class Kind(models.TextChoices):
@@ -159,6 +162,9 @@ class LifeEvent(models.Model):
         verbose_name_plural = _("生活事件")
         ordering = ["-date", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()}"
+
 
 class Guardianship(models.Model):
     """A guardian account sees exactly the residents it is guardian of, nothing else."""
@@ -171,6 +177,9 @@ class Guardianship(models.Model):
         verbose_name = _("监护关系")
         verbose_name_plural = _("监护关系")
         constraints = [models.UniqueConstraint(fields=["guardian", "resident"], name="guardianship_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.guardian} → {self.resident}"
 
 
 class SearchKey(models.Model):
