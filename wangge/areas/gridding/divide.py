@@ -145,10 +145,10 @@ def rebalance(
         bs = [buildings[i] for i in idx]
         own = sorted({gid for b in bs for gid, _ in previous.get(b.id, ()) if owner.get(gid) == community})
         graph = build_site_graph(np.array([b.lon for b in bs]), np.array([b.lat for b in bs]))
-        hh = [b.households for b in bs]
+        households = [b.households for b in bs]
         ent = [b.entrances for b in bs]
         if not own:
-            alloc, k = solve_divide(graph, hh, ent, target, lo, hi)
+            alloc, k = solve_divide(graph, households, ent, target, lo, hi)
             width = max(2, len(str(k)))
             names = {g: grid_id(community, g + 1, width) for g in range(k)}
             _collect(buildings, idx, alloc, names, community, assignment, grids)
@@ -168,7 +168,7 @@ def rebalance(
             counts = entrance_counts([h for _, h in parts], old_h, b.entrances)
             nodes = [(local[gid], c) for (gid, _), c in zip(parts, counts, strict=True) if c > 0]
             prev_nodes.append(nodes or None)
-        alloc, k, orig = solve_rebalance(graph, hh, ent, prev_nodes, len(own), target, lo, hi)
+        alloc, k, orig = solve_rebalance(graph, households, ent, prev_nodes, len(own), target, lo, hi)
         names = dict(enumerate(own))
         if k > len(own):
             nums = [int(m.group(1)) for gid in own if (m := _NUM.search(gid))]
@@ -183,9 +183,9 @@ def rebalance(
                 taken.add(names[g])
                 n += 1
         _collect(buildings, idx, alloc, names, community, assignment, grids)
-        for b, parts in enumerate(alloc):
-            before = orig[b]
-            moved += sum(max(0, h - before.get(g, 0)) for g, h in parts)
+        for position, local_parts in enumerate(alloc):
+            before = orig[position]
+            moved += sum(max(0, h - before.get(g, 0)) for g, h in local_parts)
     return Division(
         target,
         tolerance,

@@ -690,9 +690,9 @@ class CommunitySolver:
             score[~valid, :] = np.inf
             flat = score.ravel()
             m = min(12, flat.size)
-            top = np.argpartition(flat, m - 1)[:m]
-            top = top[np.lexsort((top % 8, flat[top]))]
-            top = [t for t in top.tolist() if np.isfinite(flat[t])] or [int(np.argmin(flat))]
+            candidates = np.argpartition(flat, m - 1)[:m]
+            candidates = candidates[np.lexsort((candidates % 8, flat[candidates]))]
+            top = [t for t in candidates.tolist() if np.isfinite(flat[t])] or [int(np.argmin(flat))]
             p0, a0 = divmod(top[0], 8)
             chosen = order[: p0 + 1, a0]
             if n <= 64:
