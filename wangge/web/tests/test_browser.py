@@ -127,3 +127,23 @@ def test_it_draws_the_grids_and_buildings_on_the_map(browser: Any, live_server: 
     assert no_sideways_scroll(page)
     page.screenshot(path=str(shots / "map.png"), full_page=True)
     page.context.close()
+
+
+def test_it_previews_a_grid_division_beside_todays_grids(
+    browser: Any, live_server: Any, world: World, shots: Path
+) -> None:
+    page = phone(browser, live_server, "street_staff")
+    community = world.areas["community_a1"]
+    page.goto(f"{live_server.url}/areas/{community.pk}/")
+    page.get_by_role("link", name="网格划分与平衡").tap()
+    page.wait_for_selector("#division-map[data-loaded=true]")
+    assert page.locator("path.current-grid").count() == 2
+    proposed = page.locator("path.proposed-grid").count()
+    assert proposed >= 1
+    assert page.get_by_role("button", name="应用此划分").is_visible()
+    assert no_sideways_scroll(page)
+    page.screenshot(path=str(shots / "division.png"), full_page=True)
+    page.get_by_role("button", name="应用此划分").tap()
+    page.wait_for_url(f"**/areas/{community.pk}/staffing/")
+    assert "已调整网格" in page.locator(".messages").inner_text()
+    page.context.close()
