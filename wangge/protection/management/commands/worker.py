@@ -29,7 +29,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--topic", default=TOPIC)
         parser.add_argument("--shared", action="store_true", help="subscribe as $share/wangge/… to scale out")
-        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument("--batch-size", type=int, default=5000)
         parser.add_argument("--batch-ms", type=int, default=50)
         parser.add_argument("--no-jobs", action="store_true", help="ingest only")
         parser.add_argument("--jobs-once", action="store_true", help="run every periodic job once and exit")
