@@ -1,10 +1,10 @@
 """URL map: each app owns its pages (``urls.py``) and its API (``api.py``)."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-api_patterns = [
+api_patterns: list[URLPattern | URLResolver] = [
     path("", include("wangge.areas.api")),
     path("", include("wangge.registry.api")),
     path("", include("wangge.accounts.api")),
