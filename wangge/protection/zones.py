@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.geometry import Point, shape
 
@@ -24,6 +25,14 @@ def haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS * math.asin(min(1.0, math.sqrt(a)))
+
+
+def haversine_many(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
+    """``haversine`` over numpy arrays (degrees in, metres out)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS * np.arcsin(np.minimum(1.0, np.sqrt(a)))
 
 
 @dataclass(slots=True)
