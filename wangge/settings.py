@@ -27,8 +27,6 @@ DEBUG = env.boolean("DEBUG", default=False)
 SECRET_KEY = env.secret_key(DATA_DIR)
 ALLOWED_HOSTS = env.strings("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.strings("CSRF_TRUSTED_ORIGINS", default=[])
-# True only in the demo: demo accounts get printed passwords. Production refuses them.
-DEMO_MODE = env.boolean("WANGGE_DEMO", default=False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
