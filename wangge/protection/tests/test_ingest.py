@@ -202,3 +202,65 @@ class BrokenMail:
 
     def send_messages(self, messages: object) -> int:
         raise OSError("SMTP down")
+
+
+def test_it_measures_many_fixes_against_their_zones_as_one_fix_at_a_time_would() -> None:
+    import random
+
+    from wangge.protection.ingest import _outside_by, _outside_many
+    from wangge.protection.protocols import Fix
+    from wangge.protection.zones import circle_polygon, compile_zone
+
+    def zone(n: int, **fields: object) -> object:
+        values: dict = {
+            "id": n,
+            "enrolment_id": 1,
+            "name": "z",
+            "kind": "circle",
+            "geojson": None,
+            "center_lat": HOME[0],
+            "center_lon": HOME[1],
+            "radius_m": 150.0,
+            "active_from": None,
+            "active_until": None,
+        }
+        values.update(fields)
+        return compile_zone(**values)
+
+    circle = zone(1)
+    square = zone(
+        2,
+        kind="polygon",
+        geojson={
+            "type": "Polygon",
+            "coordinates": [[[122.92, 41.12], [122.925, 41.12], [122.925, 41.125], [122.92, 41.125], [122.92, 41.12]]],
+        },
+    )
+    daytime = zone(
+        3, kind="polygon", geojson=circle_polygon(41.13, 122.9, 300), active_from=dt.time(8), active_until=dt.time(18)
+    )
+    night = zone(4, center_lat=41.11, radius_m=80.0, active_from=dt.time(20), active_until=dt.time(7))
+    rng = random.Random(5)
+    items = []
+    for k in range(300):
+        fix = Fix(
+            identifier="x",
+            recorded_at=NOW + dt.timedelta(hours=rng.randrange(24)),
+            lat=HOME[0] + rng.uniform(-0.02, 0.02) * (k % 4 != 0),  # every fourth at home's latitude
+            lon=HOME[1] + rng.uniform(-0.01, 0.03) * (k % 8 != 0),
+            source="osmand",
+        )
+        zones = [[], [circle], [square], [circle, square, daytime, night], [night], [daytime]][k % 6]
+        items.append((fix, zones))
+    expected = [_outside_by(zones, fix) for fix, zones in items]
+    got = _outside_many(items)
+    assert [value is None for value in got] == [value is None for value in expected]
+    assert [v for v in got if v is not None] == pytest.approx([v for v in expected if v is not None], abs=1e-6)
+    assert any(v == 0.0 for v in got) and any(v is not None and v > 100 for v in got)
+
+
+def test_it_raises_left_zone_for_two_outside_fixes_in_one_batch_whatever_their_order(protected: Protected) -> None:
+    far = 1000.0
+    result = ingest([protected.fix(seconds=20, metres_north=far), protected.fix(seconds=10, metres_north=far)], now=NOW)
+    assert result.stored == 2
+    assert Alert.objects.filter(kind=Alert.Kind.LEFT_ZONE, resolved_at__isnull=True).count() == 1
