@@ -181,15 +181,22 @@ def _zones_for(enrolment_ids: Iterable[int]) -> dict[int, list[CompiledZone]]:
     return zones
 
 
-def _load_devices(identifiers: Iterable[str]) -> dict[str, _DeviceState]:
-    """Active phones of active enrolments whose consent covers tracking; nothing else."""
+def _load_devices(identifiers: Iterable[str], *, lock: bool = False) -> dict[str, _DeviceState]:
+    """Active phones of active enrolments whose consent covers tracking; nothing else.
+
+    ``lock`` (PostgreSQL, inside the batch's transaction): the phones' rows are locked in id order
+    until commit, so two workers of a shared subscription (or a worker and an HTTP request)
+    holding fixes of the same phone take turns instead of both acting on the same old state
+    (a lost two-fixes count, or a left-zone alert raised twice).
+    """
+    suffix = " ORDER BY d.id FOR UPDATE OF d" if lock and connection.vendor == "postgresql" else ""
     rows = _fetch_in(
         "SELECT d.identifier, d.id, d.enrolment_id, e.district_id, d.coord_system, d.last_seen, "
         "d.outside_since, d.outside_fixes, d.battery "
         f"FROM {Device._meta.db_table} d JOIN {Enrolment._meta.db_table} e ON e.id = d.enrolment_id "
         "WHERE d.identifier {in} AND d.active AND e.active AND EXISTS ("
         f"SELECT 1 FROM {Consent._meta.db_table} c WHERE c.enrolment_id = d.enrolment_id "
-        "AND c.withdrawn_at IS NULL AND c.covers_tracking)",
+        "AND c.withdrawn_at IS NULL AND c.covers_tracking)" + suffix,
         identifiers,
         "text",
     )
@@ -435,12 +442,21 @@ def _insert_locations(rows: list[tuple[Any, ...]]) -> None:
 
 
 def ingest(fixes: Sequence[Fix], *, now: dt.datetime | None = None) -> Result:
-    """Store a batch of fixes atomically; alerts' notifications are sent after commit."""
+    """Store a batch of fixes atomically; alerts' notifications are sent after commit.
+
+    The phones' state is read inside the same transaction that writes it (and locked on
+    PostgreSQL), so concurrent batches for one phone cannot act on a stale state.
+    """
+    with transaction.atomic():
+        return _ingest(fixes, now=now)
+
+
+def _ingest(fixes: Sequence[Fix], *, now: dt.datetime | None) -> Result:
     result = Result()
     if not fixes:
         return result
     received = now or timezone.now()
-    states = _load_devices({fix.identifier for fix in fixes})
+    states = _load_devices({fix.identifier for fix in fixes}, lock=True)
     accepted: list[tuple[_DeviceState, Fix]] = []
     for fix in fixes:
         state = states.get(fix.identifier)
@@ -495,15 +511,14 @@ def ingest(fixes: Sequence[Fix], *, now: dt.datetime | None = None) -> Result:
     for (state, fix), metres in zip(news, outside, strict=True):
         _evaluate(state, fix, metres, open_alerts[state.enrolment_id], raise_, resolve)
 
-    with transaction.atomic():
-        _insert_locations(rows)
-        _update_devices(list(states.values()))
-        for enrolment_id, kind, at in resolve:
-            result.resolved += Alert.objects.filter(
-                enrolment_id=enrolment_id, kind=kind, resolved_at__isnull=True
-            ).update(resolved_at=at)
-        if raise_:
-            result.alerts = _raise(raise_)
+    _insert_locations(rows)
+    _update_devices(list(states.values()))
+    for enrolment_id, kind, at in resolve:
+        result.resolved += Alert.objects.filter(enrolment_id=enrolment_id, kind=kind, resolved_at__isnull=True).update(
+            resolved_at=at
+        )
+    if raise_:
+        result.alerts = _raise(raise_)
     result.stored = len(rows)
     return result
 
