@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from wangge.core.audit import Action, audit
 from wangge.protection.models import Consent, Device, Enrolment, Incident, Profile, SafeZone, new_password
@@ -19,7 +20,7 @@ def enrolment_create(*, by: Any, resident: Resident) -> Enrolment:
     enrolment.copy_scope(resident)
     enrolment.save()
     Profile.objects.create(enrolment=enrolment)
-    audit(actor=by, action=Action.CREATE, obj=enrolment, summary=f"走失防护登记：{resident.name}")
+    audit(actor=by, action=Action.CREATE, obj=enrolment, summary=_("走失防护登记：%(name)s") % {"name": resident.name})
     return enrolment
 
 
@@ -28,7 +29,12 @@ def enrolment_end(*, by: Any, enrolment: Enrolment) -> Enrolment:
     enrolment.active = False
     enrolment.ended_at = timezone.now()
     enrolment.save(update_fields=["active", "ended_at"])
-    audit(actor=by, action=Action.UPDATE, obj=enrolment, summary=f"结束走失防护：{enrolment.resident.name}")
+    audit(
+        actor=by,
+        action=Action.UPDATE,
+        obj=enrolment,
+        summary=_("结束走失防护：%(name)s") % {"name": enrolment.resident.name},
+    )
     return enrolment
 
 
@@ -60,7 +66,12 @@ def consent_record(
     if document is not None:
         consent.document = document
     consent.save()
-    audit(actor=by, action=Action.CREATE, obj=consent, summary=f"登记知情同意：{enrolment.resident.name}")
+    audit(
+        actor=by,
+        action=Action.CREATE,
+        obj=consent,
+        summary=_("登记知情同意：%(name)s") % {"name": enrolment.resident.name},
+    )
     return consent
 
 
@@ -70,7 +81,12 @@ def consent_withdraw(*, by: Any, enrolment: Enrolment) -> int:
     count = enrolment.consents.filter(withdrawn_at__isnull=True).update(
         withdrawn_at=timezone.now(), withdrawn_by=by if getattr(by, "is_authenticated", False) else None
     )
-    audit(actor=by, action=Action.UPDATE, obj=enrolment, summary=f"撤回知情同意：{enrolment.resident.name}")
+    audit(
+        actor=by,
+        action=Action.UPDATE,
+        obj=enrolment,
+        summary=_("撤回知情同意：%(name)s") % {"name": enrolment.resident.name},
+    )
     return count
 
 
@@ -83,7 +99,12 @@ def device_register(
     device = Device(enrolment=enrolment, name=name, coord_system=coord_system)
     device.set_password(password)
     device.save()
-    audit(actor=by, action=Action.CREATE, obj=device, summary=f"登记定位设备：{enrolment.resident.name}")
+    audit(
+        actor=by,
+        action=Action.CREATE,
+        obj=device,
+        summary=_("登记定位设备：%(name)s") % {"name": enrolment.resident.name},
+    )
     return device, password
 
 
@@ -99,7 +120,7 @@ def device_reset_password(*, by: Any, device: Device) -> str:
 @transaction.atomic
 def zone_create(*, by: Any, enrolment: Enrolment, name: str, **shape: Any) -> SafeZone:
     zone = SafeZone.objects.create(enrolment=enrolment, name=name, **shape)
-    audit(actor=by, action=Action.CREATE, obj=zone, summary=f"设置安全区域：{name}")
+    audit(actor=by, action=Action.CREATE, obj=zone, summary=_("设置安全区域：%(name)s") % {"name": name})
     return zone
 
 
@@ -108,14 +129,19 @@ def incident_open(*, by: Any, enrolment: Enrolment, description: str = "") -> In
     incident = Incident(enrolment=enrolment, opened_by=by, description=description)
     incident.copy_scope(enrolment)
     incident.save()
-    audit(actor=by, action=Action.CREATE, obj=incident, summary=f"报告走失：{enrolment.resident.name}")
+    audit(
+        actor=by,
+        action=Action.CREATE,
+        obj=incident,
+        summary=_("报告走失：%(name)s") % {"name": enrolment.resident.name},
+    )
     return incident
 
 
 @transaction.atomic
 def incident_assign(*, by: Any, incident: Incident, searchers: list[Any]) -> Incident:
     incident.searchers.add(*searchers)
-    audit(actor=by, action=Action.UPDATE, obj=incident, summary=f"指派搜寻人员 {len(searchers)} 名")
+    audit(actor=by, action=Action.UPDATE, obj=incident, summary=_("指派搜寻人员 %(n)d 名") % {"n": len(searchers)})
     return incident
 
 
@@ -129,5 +155,10 @@ def incident_close(
     incident.found_where = found_where
     incident.found_condition = found_condition
     incident.save()
-    audit(actor=by, action=Action.UPDATE, obj=incident, summary=f"结束走失事件：{incident.get_outcome_display()}")
+    audit(
+        actor=by,
+        action=Action.UPDATE,
+        obj=incident,
+        summary=_("结束走失事件：%(outcome)s") % {"outcome": incident.get_outcome_display()},
+    )
     return incident

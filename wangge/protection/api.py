@@ -273,7 +273,8 @@ class TrailView(APIView):
                 actor=request.user,
                 action=Action.VIEW,
                 obj=enrolment,
-                summary=f"查看位置轨迹：{enrolment.resident.name}（用途：{purpose}）",
+                summary=_("查看位置轨迹：%(name)s（用途：%(purpose)s）")
+                % {"name": enrolment.resident.name, "purpose": purpose},
                 detail={"purpose": purpose, "since": since.isoformat(), "points": len(rows)},
             )
         return Response(LocationSerializer(rows, many=True).data)
@@ -295,7 +296,8 @@ class LastLocationView(APIView):
                 actor=request.user,
                 action=Action.VIEW,
                 obj=enrolment,
-                summary=f"查看最后位置：{enrolment.resident.name}（用途：{purpose}）",
+                summary=_("查看最后位置：%(name)s（用途：%(purpose)s）")
+                % {"name": enrolment.resident.name, "purpose": purpose},
                 detail={"purpose": purpose},
             )
         if last is None:

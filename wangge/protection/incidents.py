@@ -332,7 +332,7 @@ def incident_report(*, by: Any, enrolment: Enrolment, description: str = "", ale
         actor=by,
         action=Action.CREATE,
         obj=incident,
-        summary=f"报告走失：{enrolment.resident.name}",
+        summary=_("报告走失：%(name)s") % {"name": enrolment.resident.name},
         detail={"alert": alert.pk if alert else None, "last_source": incident.last_source},
     )
 
@@ -365,7 +365,7 @@ def alert_escalate(*, by: Any, alert: Alert, description: str = "") -> Incident:
         alert.resolved_at = timezone.now()
     alert.detail = {**alert.detail, "escalated_incident": incident.pk}
     alert.save(update_fields=["resolved_at", "detail"])
-    audit(actor=by, action=Action.UPDATE, obj=alert, summary=f"告警升级为走失事件 #{incident.pk}")
+    audit(actor=by, action=Action.UPDATE, obj=alert, summary=_("告警升级为走失事件 #%(pk)s") % {"pk": incident.pk})
     return incident
 
 
@@ -376,7 +376,12 @@ def alert_resolve(*, by: Any, alert: Alert, note: str = "") -> Alert:
         alert.resolved_at = timezone.now()
         alert.detail = {**alert.detail, "resolved_by": getattr(by, "pk", None), "note": note.strip()[:200]}
         alert.save(update_fields=["resolved_at", "detail"])
-        audit(actor=by, action=Action.UPDATE, obj=alert, summary=f"解除告警：{alert.get_kind_display()}")
+        audit(
+            actor=by,
+            action=Action.UPDATE,
+            obj=alert,
+            summary=_("解除告警：%(kind)s") % {"kind": alert.get_kind_display()},
+        )
     return alert
 
 
@@ -399,7 +404,9 @@ def incident_assign_searcher(*, by: Any, incident: Incident, searcher: User) -> 
         text=_("指派搜寻人员：%(name)s") % {"name": str(searcher)},
         by=by if getattr(by, "is_authenticated", False) else None,
     )
-    audit(actor=by, action=Action.UPDATE, obj=incident, summary=f"指派搜寻人员：{searcher}")
+    audit(
+        actor=by, action=Action.UPDATE, obj=incident, summary=_("指派搜寻人员：%(searcher)s") % {"searcher": searcher}
+    )
     _notify(
         incident,
         users=[searcher],
@@ -462,7 +469,7 @@ def incident_log_update(
         actor=by,
         action=Action.UPDATE,
         obj=incident,
-        summary=f"走失事件{update.get_kind_display()}：{text[:80]}",
+        summary=_("走失事件%(kind)s：%(text)s") % {"kind": update.get_kind_display(), "text": text[:80]},
         detail={"update": update.pk, "kind": kind},
     )
     return update
@@ -512,7 +519,7 @@ def incident_close(
         actor=by,
         action=Action.UPDATE,
         obj=incident,
-        summary=f"结束走失事件：{incident.get_outcome_display()}",
+        summary=_("结束走失事件：%(outcome)s") % {"outcome": incident.get_outcome_display()},
         detail={"time_to_found_seconds": seconds(time_to_found(incident))},
     )
     users = [r.user for r in incident.responders.select_related("user")] + list(incident.searchers.all())

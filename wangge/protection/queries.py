@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from wangge.accounts.models import FULL_DETAIL_ROLES, Role
 from wangge.core.audit import Action, audit
@@ -185,7 +186,8 @@ def locations_for(
             actor=user,
             action=Action.VIEW,
             obj=entitled,
-            summary=f"查看位置轨迹：{entitled.resident.name}（用途：{purpose}）",
+            summary=_("查看位置轨迹：%(name)s（用途：%(purpose)s）")
+            % {"name": entitled.resident.name, "purpose": purpose},
             detail={"purpose": purpose, "since": since.isoformat() if since else None, "points": len(rows)},
         )
     return rows

@@ -138,7 +138,7 @@ class EnrolmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
                 actor=request.user,
                 action=Action.UPDATE,
                 obj=profile,
-                summary=f"更新走失预案档案：{enrolment.resident.name}",
+                summary=_("更新走失预案档案：%(name)s") % {"name": enrolment.resident.name},
                 detail={"fields": sorted(data.validated_data)},
             )
         return Response(serializers.ProfileSerializer(profile, context={"medical": medical}).data)
@@ -222,7 +222,12 @@ class ZoneViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.
 
     def perform_destroy(self, instance: SafeZone) -> None:
         with transaction.atomic():
-            audit(actor=self.request.user, action=Action.DELETE, obj=instance, summary=f"删除安全区域：{instance.name}")
+            audit(
+                actor=self.request.user,
+                action=Action.DELETE,
+                obj=instance,
+                summary=_("删除安全区域：%(name)s") % {"name": instance.name},
+            )
             instance.delete()
 
 

@@ -253,7 +253,12 @@ def consent_document(request: HttpRequest, pk: int, consent_pk: int) -> HttpResp
     consent = enrolment.consents.filter(pk=consent_pk).exclude(document="").first()
     if consent is None:
         raise Http404
-    audit(actor=_user(request), action=Action.VIEW, obj=consent, summary=f"查看同意书：{enrolment.resident.name}")
+    audit(
+        actor=_user(request),
+        action=Action.VIEW,
+        obj=consent,
+        summary=_("查看同意书：%(name)s") % {"name": enrolment.resident.name},
+    )
     return _file(consent.document)
 
 
@@ -296,7 +301,7 @@ def profile_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=user,
                 action=Action.UPDATE,
                 obj=profile,
-                summary=f"更新走失预案档案：{enrolment.resident.name}",
+                summary=_("更新走失预案档案：%(name)s") % {"name": enrolment.resident.name},
                 detail={"fields": sorted(form.changed_data)},
             )
         messages.success(request, _("已保存走失预案档案"))
@@ -475,7 +480,7 @@ def zone_delete(request: HttpRequest, pk: int) -> HttpResponse:
     zone = queries.get_zone(user, pk)
     enrolment_pk = zone.enrolment_id
     with transaction.atomic():
-        audit(actor=user, action=Action.DELETE, obj=zone, summary=f"删除安全区域：{zone.name}")
+        audit(actor=user, action=Action.DELETE, obj=zone, summary=_("删除安全区域：%(name)s") % {"name": zone.name})
         zone.delete()
     messages.success(request, _("已删除安全区域"))
     return redirect("protection:zones", pk=enrolment_pk)

@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from wangge.accounts.models import Role
 from wangge.areas.models import Area, Building, Membership, Organisation
@@ -88,7 +89,8 @@ def build(
             action=AuditEntry.Action.IMPORT,
             object_type="areas.area",
             object_id=str(builder.district.pk),
-            summary=f"演示数据：立山区，{summary.residents} 名居民，随机种子 {seed}",
+            summary=gettext("演示数据：立山区，%(n)d 名居民，随机种子 %(seed)s")
+            % {"n": summary.residents, "seed": seed},
             detail={"residents": summary.residents, "seed": seed, "grids": summary.grids},
         )
     summary.seconds = time.monotonic() - started
