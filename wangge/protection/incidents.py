@@ -307,7 +307,9 @@ def _notify(incident: Incident, *, users: list[User], exclude: Any = None, title
 def incident_report(*, by: Any, enrolment: Enrolment, description: str = "", alert: Alert | None = None) -> Incident:
     """Open a search (or return the one already open), notify the nearest responders."""
     enrolment = (
-        Enrolment.objects.select_for_update().select_related("resident__household__building").get(pk=enrolment.pk)
+        Enrolment.objects.select_for_update(of=("self",))
+        .select_related("resident__household__building")
+        .get(pk=enrolment.pk)
     )
     if not enrolment.active:
         raise ValidationError(_("该人员的走失防护登记已结束"))
@@ -358,7 +360,7 @@ def incident_report(*, by: Any, enrolment: Enrolment, description: str = "", ale
 @transaction.atomic
 def alert_escalate(*, by: Any, alert: Alert, description: str = "") -> Incident:
     """Turn an alert into a missing-person incident; the alert is closed as escalated."""
-    alert = Alert.objects.select_for_update().select_related("enrolment").get(pk=alert.pk)
+    alert = Alert.objects.select_for_update(of=("self",)).select_related("enrolment").get(pk=alert.pk)
     text = description.strip() or _("由告警升级：%(kind)s") % {"kind": alert.get_kind_display()}
     incident = incident_report(by=by, enrolment=alert.enrolment, description=text, alert=alert)
     if alert.resolved_at is None:
@@ -486,7 +488,9 @@ def incident_close(
     condition: str = "",
 ) -> Incident:
     """Close the search; searchers and responders are told to stop and lose access to the trail."""
-    incident = Incident.objects.select_for_update().select_related("enrolment__resident").get(pk=incident.pk)
+    incident = (
+        Incident.objects.select_for_update(of=("self",)).select_related("enrolment__resident").get(pk=incident.pk)
+    )
     _require_open(incident)
     if outcome not in Incident.Outcome.values:
         raise ValidationError(_("结果无效"))
