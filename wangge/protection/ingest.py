@@ -120,7 +120,7 @@ def _db_time() -> Any:
             return None
         text = seen.get(value)
         if text is None:
-            text = str(value.replace(tzinfo=None)) if value.tzinfo is utc else slow(value)
+            text = str(value.replace(tzinfo=None)) if value.tzinfo is utc else str(slow(value))
             seen[value] = text
         return text
 
@@ -568,7 +568,7 @@ def check_silent(*, now: dt.datetime | None = None) -> list[Alert]:
         .select_related("enrolment")
         .distinct()
     )
-    alerts = []
+    alerts: list[Alert] = []
     with transaction.atomic():
         for device in candidates:
             if any(a.enrolment_id == device.enrolment_id for a in alerts):
@@ -581,7 +581,7 @@ def check_silent(*, now: dt.datetime | None = None) -> list[Alert]:
                 lat=device.last_lat,
                 lon=device.last_lon,
                 fix_at=device.last_seen,
-                detail={"silent_minutes": int((moment - device.last_seen).total_seconds() // 60)},
+                detail={"silent_minutes": int((moment - (device.last_seen or moment)).total_seconds() // 60)},
             )
             alert.copy_scope(device.enrolment)
             alert.save()
