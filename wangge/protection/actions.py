@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wangge.core.audit import Action, audit
-from wangge.protection.models import Consent, Device, Enrolment, Incident, Profile, SafeZone, new_password
+from wangge.protection.models import Consent, Device, Enrolment, Profile, SafeZone, new_password
 from wangge.registry.models import Resident
 
 
@@ -113,7 +113,7 @@ def device_reset_password(*, by: Any, device: Device) -> str:
     password = new_password()
     device.set_password(password)
     device.save(update_fields=["password_hash"])
-    audit(actor=by, action=Action.UPDATE, obj=device, summary="重置设备密码")
+    audit(actor=by, action=Action.UPDATE, obj=device, summary=_("重置设备密码"))
     return password
 
 
@@ -122,43 +122,3 @@ def zone_create(*, by: Any, enrolment: Enrolment, name: str, **shape: Any) -> Sa
     zone = SafeZone.objects.create(enrolment=enrolment, name=name, **shape)
     audit(actor=by, action=Action.CREATE, obj=zone, summary=_("设置安全区域：%(name)s") % {"name": name})
     return zone
-
-
-@transaction.atomic
-def incident_open(*, by: Any, enrolment: Enrolment, description: str = "") -> Incident:
-    incident = Incident(enrolment=enrolment, opened_by=by, description=description)
-    incident.copy_scope(enrolment)
-    incident.save()
-    audit(
-        actor=by,
-        action=Action.CREATE,
-        obj=incident,
-        summary=_("报告走失：%(name)s") % {"name": enrolment.resident.name},
-    )
-    return incident
-
-
-@transaction.atomic
-def incident_assign(*, by: Any, incident: Incident, searchers: list[Any]) -> Incident:
-    incident.searchers.add(*searchers)
-    audit(actor=by, action=Action.UPDATE, obj=incident, summary=_("指派搜寻人员 %(n)d 名") % {"n": len(searchers)})
-    return incident
-
-
-@transaction.atomic
-def incident_close(
-    *, by: Any, incident: Incident, outcome: str, found_where: str = "", found_condition: str = ""
-) -> Incident:
-    incident.status = Incident.Status.CLOSED
-    incident.closed_at = timezone.now()
-    incident.outcome = outcome
-    incident.found_where = found_where
-    incident.found_condition = found_condition
-    incident.save()
-    audit(
-        actor=by,
-        action=Action.UPDATE,
-        obj=incident,
-        summary=_("结束走失事件：%(outcome)s") % {"outcome": incident.get_outcome_display()},
-    )
-    return incident

@@ -182,11 +182,12 @@ def test_applied_grids_tile_their_community_without_gaps_or_overlaps(crowded):
 @pytest.mark.django_db
 def test_open_work_follows_the_person_into_the_new_grid(world):
     from wangge.protection import actions as protection
+    from wangge.protection import incidents
     from wangge.protection.models import Incident
 
     ward = world.residents["a1_1_ward"]
     enrolment = protection.enrolment_create(by=None, resident=ward)
-    incident = protection.incident_open(by=None, enrolment=enrolment, description="走失")
+    incident = incidents.incident_report(by=None, enrolment=enrolment, description="走失")
     community = world.areas["community_a1"]
     # A1 is far below the target, so it becomes one grid; grid A1-2 holds more households, so
     # that grid keeps its identity and the ward's grid A1-1 is dissolved into it.

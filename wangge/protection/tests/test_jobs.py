@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.test import override_settings
 
-from wangge.protection import actions
+from wangge.protection import incidents
 from wangge.protection.ingest import ingest
 from wangge.protection.jobs import purge_locations
 from wangge.protection.models import Alert, Location
@@ -23,7 +23,7 @@ def test_it_deletes_locations_past_retention_but_keeps_an_open_incidents_trail(p
     ingest([protected.fix(seconds=-1)], now=NOW)
     other = protect(protected.world, "a1_1_head")
     ingest([other.fix(seconds=-31 * 86400)], now=old)
-    incident = actions.incident_open(by=None, enrolment=other.enrolment)
+    incident = incidents.incident_report(by=None, enrolment=other.enrolment)
 
     assert purge_locations(now=NOW) == 1
     assert Location.objects.filter(enrolment=protected.enrolment).count() == 1  # the recent one
@@ -31,6 +31,6 @@ def test_it_deletes_locations_past_retention_but_keeps_an_open_incidents_trail(p
     alert = Alert.objects.get(kind="sos")
     assert alert.location is None and alert.lat is not None  # the alert keeps its own copy
 
-    actions.incident_close(by=None, incident=incident, outcome="found")
+    incidents.incident_close(by=None, incident=incident, outcome="found")
     assert purge_locations(now=NOW) == 1
     assert not Location.objects.filter(enrolment=other.enrolment).exists()

@@ -8,7 +8,7 @@ from django.test import Client
 from wangge.accounts.models import AreaAssignment, Role, User
 from wangge.conftest import PASSWORD, World
 from wangge.core.models import AuditEntry
-from wangge.protection import actions
+from wangge.protection import actions, incidents
 from wangge.protection.ingest import ingest
 from wangge.protection.tests.conftest import NOW, Protected, protect
 
@@ -73,10 +73,10 @@ def test_it_shows_the_trail_to_the_own_grid_worker_only_while_assigned_to_an_ope
     worker = tracked.world.user("grid_worker")
     assert login(worker).get(trail_url(tracked)).status_code == 404
     staff = tracked.world.user("community_staff")
-    incident = actions.incident_open(by=staff, enrolment=tracked.enrolment, description="早上出门未归")
-    actions.incident_assign(by=staff, incident=incident, searchers=[worker])
+    incident = incidents.incident_report(by=staff, enrolment=tracked.enrolment, description="早上出门未归")
+    incidents.incident_assign_searcher(by=staff, incident=incident, searcher=worker)
     assert login(worker).get(trail_url(tracked)).status_code == 200
-    actions.incident_close(by=staff, incident=incident, outcome="found", found_where="公园")
+    incidents.incident_close(by=staff, incident=incident, outcome="found", found_where="公园")
     assert login(worker).get(trail_url(tracked)).status_code == 404
 
 
