@@ -148,7 +148,10 @@ class Device(models.Model):
     active = models.BooleanField(_("启用"), default=True)
     registered_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
     # The latest fix (by device time) and what it said.
-    last_seen = models.DateTimeField(_("最后定位时间"), null=True, blank=True, db_index=True)
+    # Not indexed: the row is rewritten per fix, and with no indexed column changing PostgreSQL
+    # updates it in place (HOT) instead of adding entries to every index. The silent check,
+    # the only reader by time, scans ≤ 100,000 phones once a minute.
+    last_seen = models.DateTimeField(_("最后定位时间"), null=True, blank=True)
     last_received = models.DateTimeField(_("最后接收时间"), null=True, blank=True)
     last_lat = models.FloatField(null=True, blank=True)
     last_lon = models.FloatField(null=True, blank=True)
@@ -185,8 +188,17 @@ class Location(models.Model):
         OWNTRACKS_MQTT = "owntracks_mqtt", _("OwnTracks（MQTT）")
         OSMAND = "osmand", _("OsmAnd / Traccar Client")
 
-    device = models.ForeignKey(Device, related_name="locations", on_delete=models.CASCADE)
-    enrolment = models.ForeignKey(Enrolment, related_name="locations", on_delete=models.CASCADE)
+    # The hot table keeps only the indexes reads need: the dedupe key (which starts with the
+    # device, so no separate device index), the trail (which starts with the enrolment) and, on
+    # PostgreSQL, a BRIN on received_at for the retention purge (see migration 0003). No
+    # database FK constraints: each would cost a trigger and a row lock per inserted fix; ingest
+    # writes only for phones it has just read and locked, and Django cascades the deletes.
+    device = models.ForeignKey(
+        Device, related_name="locations", on_delete=models.CASCADE, db_constraint=False, db_index=False
+    )
+    enrolment = models.ForeignKey(
+        Enrolment, related_name="locations", on_delete=models.CASCADE, db_constraint=False, db_index=False
+    )
     # Carried for sharding by district (see architecture.md); no FK constraint on a hot table.
     district = models.ForeignKey(
         Area, null=True, related_name="+", on_delete=models.DO_NOTHING, db_constraint=False, db_index=False
@@ -212,7 +224,6 @@ class Location(models.Model):
         ]
         indexes = [
             models.Index(fields=["enrolment", "recorded_at"], name="location_trail_idx"),
-            models.Index(fields=["received_at"], name="location_retention_idx"),
         ]
 
     def __str__(self) -> str:
