@@ -146,17 +146,28 @@ def _time(value: Any) -> dt.time | None:
 # The hot reads are plain SQL: with a thousand ids per batch, preparing ORM lookups cost more
 # than the queries themselves.
 def _zones_for(enrolment_ids: Iterable[int]) -> dict[int, list[CompiledZone]]:
+    """The active zones of these enrolments, compiled. Only id and ``updated_at`` are read for
+    every zone; the full row (shape, hours) only for a zone not yet compiled or changed since
+    (an edit bumps ``updated_at``; a removed or deactivated zone simply stops appearing)."""
     zones: dict[int, list[CompiledZone]] = defaultdict(list)
-    rows = _fetch_in(
-        "SELECT id, enrolment_id, name, kind, geojson, center_lat, center_lon, radius_m, active_from, "
-        f"active_until, updated_at FROM {SafeZone._meta.db_table} WHERE active AND enrolment_id {{in}}",
+    table = SafeZone._meta.db_table
+    current = _fetch_in(
+        f"SELECT id, enrolment_id, updated_at FROM {table} WHERE active AND enrolment_id {{in}}",
         enrolment_ids,
         "bigint",
     )
-    for zone_id, enrolment_id, name, kind, geojson, lat, lon, radius, start, end, updated in rows:
-        with _zone_lock:
-            cached = _zone_cache.get(zone_id)
-        if cached is None or cached[0] != updated:
+    with _zone_lock:
+        cached = [(zone_id, enrolment, updated, _zone_cache.get(zone_id)) for zone_id, enrolment, updated in current]
+    stale = [zone_id for zone_id, _e, updated, hit in cached if hit is None or hit[0] != updated]
+    fresh: dict[int, CompiledZone | None] = {}
+    if stale:
+        rows = _fetch_in(
+            "SELECT id, enrolment_id, name, kind, geojson, center_lat, center_lon, radius_m, active_from, "
+            f"active_until, updated_at FROM {table} WHERE id {{in}}",
+            stale,
+            "bigint",
+        )
+        for zone_id, enrolment_id, name, kind, geojson, lat, lon, radius, start, end, updated in rows:
             try:
                 compiled = compile_zone(
                     id=zone_id,
@@ -171,13 +182,17 @@ def _zones_for(enrolment_ids: Iterable[int]) -> dict[int, list[CompiledZone]]:
                     active_until=_time(end),
                 )
             except (ValueError, TypeError, AttributeError):
-                continue  # a broken zone must not stop ingest; the zone form validates shapes
+                fresh[zone_id] = None  # a broken zone must not stop ingest; the zone form validates shapes
+                continue
+            fresh[zone_id] = compiled
             with _zone_lock:
                 if len(_zone_cache) > 200_000:
                     _zone_cache.clear()
                 _zone_cache[zone_id] = (updated, compiled)
-            cached = (updated, compiled)
-        zones[enrolment_id].append(cached[1])
+    for zone_id, enrolment_id, _updated, hit in cached:
+        zone = fresh.get(zone_id) if zone_id in fresh else (hit[1] if hit is not None else None)
+        if zone is not None:
+            zones[enrolment_id].append(zone)
     return zones
 
 
@@ -448,6 +463,13 @@ def ingest(fixes: Sequence[Fix], *, now: dt.datetime | None = None) -> Result:
     PostgreSQL), so concurrent batches for one phone cannot act on a stale state.
     """
     with transaction.atomic():
+        if connection.vendor == "postgresql" and len(fixes) >= 50:
+            # Every lookup of a batch is by key, for at most a few thousand keys: index probes.
+            # Left to itself the planner hashes the whole enrolment table for the phones' query
+            # and the whole phones' table for their update (a scan per batch that grows with the
+            # number of people); for this transaction only.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
         return _ingest(fixes, now=now)
 
 

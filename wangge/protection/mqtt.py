@@ -23,8 +23,10 @@ streams without waiting for acknowledgements. Scale out by running several worke
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
+import queue
 import select
 import socket
 import ssl
@@ -406,8 +408,15 @@ class IngestWorker:
         return fixes
 
     def process(self, batch: list[Message]) -> None:
+        """Store a batch and acknowledge it (in one thread; ``run`` pipelines the two halves)."""
+        packet_ids = self.store(batch, self.parse(batch, timezone.now()))
+        if packet_ids is not None:
+            self.connection.ack(packet_ids)
+
+    def store(self, batch: list[Message], fixes: list[Fix], *, keepalive: bool = True) -> list[int] | None:
+        """Ingest ``fixes`` (parsed from ``batch``) in one transaction; the packet ids to
+        acknowledge once committed, or None when stopping before it could commit."""
         now = timezone.now()
-        fixes = self.parse(batch, now)
         while not self.stop.is_set():
             try:
                 result = ingest(fixes, now=now)
@@ -417,7 +426,8 @@ class IngestWorker:
                 logger.exception("ingest failed, retrying")
                 close_old_connections()
                 self.stop.wait(1)
-                self.connection.poll(0)  # keep the connection alive meanwhile
+                if keepalive:
+                    self.connection.poll(0)  # keep the connection alive meanwhile
             except Exception:
                 # Something in one message breaks the batch: store the others one by one, so a
                 # poison message cannot block the queue by being redelivered for ever.
@@ -425,13 +435,12 @@ class IngestWorker:
                 result = self._one_by_one(fixes, now)
                 break
         else:
-            return  # stopping: unacknowledged messages come back after restart
-        # Committed: now the broker may forget them.
-        self.connection.ack([message.packet_id for message in batch if message.packet_id])
+            return None  # stopping: unacknowledged messages come back after restart
         self.stats.received += len(batch)
         self.stats.stored += result.stored
         self.stats.refused += result.refused
         self.stats.batches += 1
+        return [message.packet_id for message in batch if message.packet_id]
 
     def _one_by_one(self, fixes: list[Fix], now: datetime.datetime) -> Result:
         total = Result()
@@ -459,16 +468,48 @@ class IngestWorker:
                 logger.exception("job %s failed", name)
 
     def run(self) -> None:
-        last_run: dict[str, float] = {}
+        """Two threads, so the broker's socket and the database work overlap: this one reads and
+        parses the next batch while a storing thread commits the previous one (most of a batch's
+        time is spent waiting for the database, with the GIL released). A batch is acknowledged
+        only after its commit, by this thread (the only one touching the socket), and only on the
+        connection it came from: after a reconnect the broker redelivers it, and the location's
+        unique key keeps the copy out."""
+        work: queue.Queue[tuple[int, list[Message], list[Fix]] | None] = queue.Queue(maxsize=1)
+        done: queue.SimpleQueue[tuple[int, list[int]]] = queue.SimpleQueue()
+        generation = 0
+        storer = threading.Thread(target=self._store_loop, args=(work, done), name="ingest-store", daemon=True)
+        storer.start()
+
+        def send_acks() -> None:
+            while True:
+                try:
+                    batch_generation, packet_ids = done.get_nowait()
+                except queue.Empty:
+                    return
+                if batch_generation == generation and packet_ids and self.connected.is_set():
+                    self.connection.ack(packet_ids)
+
         try:
             while not self.stop.is_set():
                 if not self.connected.is_set():
                     self.connect()
+                    generation += 1
                     continue
                 try:
+                    send_acks()
                     batch = self._take_batch()
-                    if batch:
-                        self.process(batch)
+                    if not batch:
+                        continue
+                    item = (generation, batch, self.parse(batch, timezone.now()))
+                    while not self.stop.is_set():
+                        try:
+                            work.put(item, timeout=0.2)
+                            break
+                        except queue.Full:
+                            if not storer.is_alive():
+                                raise RuntimeError("the storing thread died") from None
+                            send_acks()
+                            self.connection.poll(0)  # keep alive while the database is slow
                 except OSError as exc:
                     # Unacknowledged messages of this connection come back on the next one.
                     logger.warning("MQTT disconnected (%s); reconnecting", exc)
@@ -476,7 +517,39 @@ class IngestWorker:
                     self.connection.close()
                     self.stop.wait(1)
                     continue
-                self.run_jobs(last_run)
         finally:
+            # The storing thread finishes the batch it holds, then stops.
+            while storer.is_alive():
+                with contextlib.suppress(queue.Full):
+                    work.put(None, timeout=0.2)
+                    break
+            storer.join()
+            with contextlib.suppress(OSError):
+                send_acks()
             self.connected.clear()
             self.connection.close(clean=True)
+
+    def _store_loop(
+        self,
+        work: queue.Queue[tuple[int, list[Message], list[Fix]] | None],
+        done: queue.SimpleQueue[tuple[int, list[int]]],
+    ) -> None:
+        from django.db import connection
+
+        last_run: dict[str, float] = {}
+        try:
+            while True:
+                try:
+                    item = work.get(timeout=0.2)
+                except queue.Empty:
+                    self.run_jobs(last_run)
+                    continue
+                if item is None:
+                    return
+                generation, batch, fixes = item
+                packet_ids = self.store(batch, fixes, keepalive=False)
+                if packet_ids is not None:
+                    done.put((generation, packet_ids))
+                self.run_jobs(last_run)
+        finally:
+            connection.close()

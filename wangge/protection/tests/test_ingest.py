@@ -264,3 +264,15 @@ def test_it_raises_left_zone_for_two_outside_fixes_in_one_batch_whatever_their_o
     result = ingest([protected.fix(seconds=20, metres_north=far), protected.fix(seconds=10, metres_north=far)], now=NOW)
     assert result.stored == 2
     assert Alert.objects.filter(kind=Alert.Kind.LEFT_ZONE, resolved_at__isnull=True).count() == 1
+
+
+def test_it_judges_by_a_zone_edited_after_it_was_cached(protected: Protected) -> None:
+    ingest([protected.fix(seconds=0)], now=NOW)  # the zone is compiled and cached
+    protected.zone.radius_m = 1000
+    protected.zone.save()
+    ingest([protected.fix(metres_north=500, seconds=10), protected.fix(metres_north=500, seconds=20)], now=NOW)
+    assert not Alert.objects.exists()  # inside the enlarged zone
+    protected.zone.radius_m = 200
+    protected.zone.save()
+    ingest([protected.fix(metres_north=500, seconds=30), protected.fix(metres_north=500, seconds=40)], now=NOW)
+    assert Alert.objects.get().kind == "left_zone"
