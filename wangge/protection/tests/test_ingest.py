@@ -276,3 +276,21 @@ def test_it_judges_by_a_zone_edited_after_it_was_cached(protected: Protected) ->
     protected.zone.save()
     ingest([protected.fix(metres_north=500, seconds=30), protected.fix(metres_north=500, seconds=40)], now=NOW)
     assert Alert.objects.get().kind == "left_zone"
+
+
+def test_it_builds_binary_arrays_postgresql_reads_back_unchanged() -> None:
+    from django.db import connection
+
+    from wangge.protection.ingest import _raw_cursor, pg_array
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's binary array format")
+    times = [dt.datetime(2026, 11, 25, 19, 3, 15, 123456, tzinfo=dt.UTC), None, dt.datetime(1999, 1, 1, tzinfo=dt.UTC)]
+    values = [[1.5, None, -2.25], [2**40, None, 3], [1, 2, None], times, []]
+    kinds = ["float8", "int8", "int4", "timestamptz", "float8"]
+    with _raw_cursor() as cursor:
+        cursor.execute(
+            "SELECT %b::float8[], %b::int8[], %b::int4[], %b::timestamptz[], %b::float8[]",
+            [pg_array(kind, column) for kind, column in zip(kinds, values, strict=True)],
+        )
+        assert list(cursor.fetchone()) == values
