@@ -38,6 +38,7 @@ from wangge.protection.protocols import (
     parse_owntracks,
     parse_traccar_json,
 )
+from wangge.protection.rest import PURPOSE, _purpose
 
 # -- device authentication ------------------------------------------------------------------
 
@@ -243,16 +244,6 @@ class AlertSerializer(serializers.ModelSerializer):
         fields = ["id", "enrolment", "resident", "kind", "kind_label", "raised_at", "resolved_at", "fix_at"]
 
 
-PURPOSE = OpenApiParameter("purpose", str, required=True, description="why the location is read (audited)")
-
-
-def _purpose(request: Request) -> str:
-    purpose = (request.query_params.get("purpose") or "").strip()
-    if not purpose:
-        raise exceptions.ValidationError({"purpose": [_("查看位置必须说明用途")]})
-    return purpose[:200]
-
-
 class TrailView(APIView):
     @extend_schema(
         operation_id="protection_trail",
@@ -266,17 +257,7 @@ class TrailView(APIView):
         since = parse_datetime(since_raw) if since_raw else timezone.now() - dt.timedelta(hours=6)
         if since is None:
             raise exceptions.ValidationError({"since": [_("时间格式无效")]})
-        with transaction.atomic():
-            enrolment = queries.get_enrolment_for_locations(request.user, pk)
-            rows = list(queries.trail(enrolment, since=since))
-            audit(
-                actor=request.user,
-                action=Action.VIEW,
-                obj=enrolment,
-                summary=_("查看位置轨迹：%(name)s（用途：%(purpose)s）")
-                % {"name": enrolment.resident.name, "purpose": purpose},
-                detail={"purpose": purpose, "since": since.isoformat(), "points": len(rows)},
-            )
+        rows = queries.locations_for(request.user, pk, purpose=purpose, since=since)
         return Response(LocationSerializer(rows, many=True).data)
 
 
