@@ -18,17 +18,7 @@ from rest_framework.serializers import BaseSerializer
 from wangge.areas.models import Area, Building
 from wangge.areas.queries import areas_visible_to, buildings_visible_to, grid_at
 from wangge.areas.serializers import AreaDetailSerializer, AreaSerializer, BuildingSerializer, LocateQuerySerializer
-
-
-def _int_param(request: Request, name: str) -> int | None:
-    """An integer query parameter, or ``None``; garbage matches nothing rather than erroring."""
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        return -1
+from wangge.core.api import int_param
 
 
 @extend_schema_view(
@@ -50,7 +40,7 @@ class AreaViewSet(viewsets.ReadOnlyModelViewSet[Area]):
             level = self.request.query_params.get("level")
             if level:
                 areas = areas.filter(level=level)
-            parent = _int_param(self.request, "parent")
+            parent = int_param(self.request, "parent")
             if parent is not None:
                 areas = areas.filter(parent_id=parent)
         return areas
@@ -98,7 +88,7 @@ class BuildingViewSet(viewsets.ReadOnlyModelViewSet[Building]):
     def get_queryset(self) -> QuerySet[Building]:
         buildings = buildings_visible_to(self.request.user).order_by("community_id", "name", "id")
         for column in ("grid", "community"):
-            value = _int_param(self.request, column)
+            value = int_param(self.request, column)
             if value is not None:
                 buildings = buildings.filter(**{f"{column}_id": value})
         return buildings

@@ -7,6 +7,7 @@ from typing import Any
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -16,3 +17,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # Same body whether the object does not exist or is out of scope.
         exc = exceptions.NotFound(_("未找到。"))
     return drf_exception_handler(exc, context)
+
+
+def int_param(request: Request, name: str) -> int | None:
+    """An integer query parameter, or ``None``; garbage matches nothing rather than erroring."""
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return -1

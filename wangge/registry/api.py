@@ -26,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from wangge.accounts.models import REGISTRY_WRITE_ROLES
+from wangge.core.api import int_param
 from wangge.core.audit import Action, audit
 from wangge.registry import actions
 from wangge.registry.export import csv_response, residents_export
@@ -43,16 +44,6 @@ from wangge.registry.serializers import (
 
 # Roles that keep the registry: they register, correct and record life events.
 EDIT_ROLES = REGISTRY_WRITE_ROLES
-
-
-def _int_param(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        return -1  # matches nothing
 
 
 def _require_editor(user: Any) -> None:
@@ -98,7 +89,7 @@ class HouseholdViewSet(viewsets.ReadOnlyModelViewSet[Household]):
         user = self.request.user
         households = households_visible_to(user).select_related("building").order_by("building_id", "entrance", "room")
         for column in ("grid", "community", "building"):
-            value = _int_param(self.request, column)
+            value = int_param(self.request, column)
             if value is not None:
                 households = households.filter(**{f"{column}_id": value})
         members = residents_visible_to(user).order_by("id")
@@ -139,7 +130,7 @@ class ResidentViewSet(
     def get_queryset(self) -> QuerySet[Resident]:
         residents = residents_visible_to(self.request.user)
         for column in ("grid", "community", "household"):
-            value = _int_param(self.request, column)
+            value = int_param(self.request, column)
             if value is not None:
                 residents = residents.filter(**{f"{column}_id": value})
         wanted = self.request.query_params.get("status")
@@ -242,7 +233,7 @@ class ResidentViewSet(
         """The residents in the caller's areas as CSV (ID numbers and phones masked); audited."""
         try:
             count, chunks = residents_export(
-                by=request.user, grid=_int_param(request, "grid"), community=_int_param(request, "community")
+                by=request.user, grid=int_param(request, "grid"), community=int_param(request, "community")
             )
         except DjangoPermissionDenied as exc:
             raise exceptions.PermissionDenied(str(exc)) from None
