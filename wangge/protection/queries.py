@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -43,6 +43,15 @@ def enrolments_visible_to(user: Any) -> QuerySet[Enrolment]:
     if user.role in AREA_ROLES:
         query |= area_filter(user)
     return Enrolment.objects.filter(query).distinct()
+
+
+def with_list_flags(rows: QuerySet[Enrolment]) -> QuerySet[Enrolment]:
+    """Annotate whether consent stands and the open incident, so a list needs no query per row."""
+    open_incident = Incident.objects.filter(enrolment=OuterRef("pk"), status=Incident.Status.OPEN)
+    return rows.annotate(
+        consent_stands=_consented(),
+        open_incident_pk=Subquery(open_incident.order_by("-opened_at").values("pk")[:1]),
+    )
 
 
 def get_enrolment(user: Any, pk: Any) -> Enrolment:

@@ -58,7 +58,7 @@ class EnrolmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     serializer_class = serializers.EnrolmentSerializer
 
     def get_queryset(self) -> Any:
-        return (
+        return queries.with_list_flags(
             queries.enrolments_visible_to(self.request.user)
             .select_related("resident", "grid")
             .order_by("-enrolled_at", "-id")

@@ -76,9 +76,13 @@ class EnrolmentSerializer(serializers.ModelSerializer[Enrolment]):
         read_only_fields = fields
 
     def get_consent_active(self, obj: Enrolment) -> bool:
+        if hasattr(obj, "consent_stands"):  # annotated by queries.with_list_flags
+            return bool(obj.consent_stands)
         return obj.active_consent() is not None
 
     def get_open_incident(self, obj: Enrolment) -> int | None:
+        if hasattr(obj, "open_incident_pk"):  # annotated by queries.with_list_flags
+            return obj.open_incident_pk  # type: ignore[no-any-return]
         incident = obj.incidents.filter(status=Incident.Status.OPEN).only("id").first()
         return incident.pk if incident else None
 
