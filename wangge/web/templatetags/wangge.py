@@ -27,8 +27,9 @@ def mask_phone(phone: str | None) -> str:
 def age(birth: dt.date | None) -> int | str:
     if birth is None:
         return ""
-    today = timezone.localdate()
-    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+    from wangge.registry.serializers import age_on
+
+    return age_on(birth, timezone.localdate())
 
 
 @register.filter
