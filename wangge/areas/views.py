@@ -28,6 +28,7 @@ from wangge.web import summary
 
 # Roles that may add households to a building (the registry's write roles).
 EDIT_ROLES = REGISTRY_WRITE_ROLES
+# Roles the navigation offers the map to (the page itself turns away only guardians).
 MAP_ROLES = EDIT_ROLES
 
 

@@ -11,6 +11,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from wangge.accounts.models import IMPORT_ROLES, Role
+from wangge.areas.views import MAP_ROLES
+from wangge.core.views import AUDIT_ROLES
 
 
 @dataclass(frozen=True)
@@ -45,18 +47,14 @@ NAV: list[tuple[str, Any, frozenset[str] | str]] = [
             }
         ),
     ),
-    (
-        "areas:map",
-        _("地图"),
-        frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_WORKER}),
-    ),
+    ("areas:map", _("地图"), MAP_ROLES),
     (
         "protection:index",
         _("防走失"),
         frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_WORKER, Role.GUARDIAN}),
     ),
     ("registry:import", _("导入"), IMPORT_ROLES),
-    ("core:audit", _("审计日志"), frozenset({Role.AUDITOR, Role.DISTRICT_ADMIN})),
+    ("core:audit", _("审计日志"), AUDIT_ROLES),
 ]
 
 SEARCH_ROLES = frozenset(
