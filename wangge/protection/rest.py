@@ -44,6 +44,19 @@ def _purpose(request: Request) -> str:
     return purpose[:200]
 
 
+def _credentials(request: Request, device: Device, password: str, *, http_status: int = 200) -> Response:
+    """The phone's password (shown once) and what to enter in OwnTracks / Traccar Client."""
+    from wangge.protection.views import device_setup
+
+    setup = device_setup(request._request, device, password)
+    for key in ("password", "owntracks_url", "osmand_url", "mqtt_topic"):
+        setattr(device, key, setup[key])
+    device.owntracks_config_link = setup["owntracks_http_link"]  # type: ignore[attr-defined]
+    response = Response(serializers.DeviceCredentialsSerializer(device).data, status=http_status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def _managed(request: Request, enrolment: Enrolment) -> Enrolment:
     if not queries.can_manage(request.user, enrolment):
         raise Http404
@@ -157,8 +170,6 @@ class EnrolmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         responses={201: serializers.DeviceCredentialsSerializer},
     )
     def device_register(self, request: Request, pk: str) -> Response:
-        from wangge.protection.views import device_setup
-
         enrolment = _managed(request, self.get_object())
         data = serializers.DeviceSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -168,13 +179,7 @@ class EnrolmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             name=data.validated_data.get("name") or "手机",
             coord_system=data.validated_data.get("coord_system") or Device.CoordSystem.WGS84,
         )
-        setup = device_setup(request._request, device, password)
-        for key in ("password", "owntracks_url", "osmand_url", "mqtt_topic"):
-            setattr(device, key, setup[key])
-        device.owntracks_config_link = setup["owntracks_http_link"]  # type: ignore[attr-defined]
-        response = Response(serializers.DeviceCredentialsSerializer(device).data, status=status.HTTP_201_CREATED)
-        response["Cache-Control"] = "no-store"
-        return response
+        return _credentials(request, device, password, http_status=status.HTTP_201_CREATED)
 
     @extend_schema(tags=TAGS, responses=serializers.ZoneSerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -242,17 +247,9 @@ class DeviceViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Device]):
     @extend_schema(tags=TAGS, request=None, responses=serializers.DeviceCredentialsSerializer)
     @action(detail=True, methods=["post"], url_path="reset-password")
     def reset_password(self, request: Request, pk: str) -> Response:
-        from wangge.protection.views import device_setup
-
         device = self.get_object()
         password = actions.device_reset_password(by=request.user, device=device)
-        setup = device_setup(request._request, device, password)
-        for key in ("password", "owntracks_url", "osmand_url", "mqtt_topic"):
-            setattr(device, key, setup[key])
-        device.owntracks_config_link = setup["owntracks_http_link"]  # type: ignore[attr-defined]
-        response = Response(serializers.DeviceCredentialsSerializer(device).data)
-        response["Cache-Control"] = "no-store"
-        return response
+        return _credentials(request, device, password)
 
 
 @extend_schema_view(retrieve=extend_schema(tags=TAGS))
