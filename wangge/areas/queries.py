@@ -13,7 +13,7 @@ from django.http import Http404
 
 from wangge.accounts.models import Role
 from wangge.areas.models import Area, Building
-from wangge.core.scope import NOTHING, area_filter, assigned_areas
+from wangge.core.scope import NOTHING, area_filter, assigned_areas, is_active_user
 
 
 def _assigned_and_below(user: Any) -> Q:
@@ -27,9 +27,7 @@ def _assigned_and_below(user: Any) -> Q:
 
 
 def areas_visible_to(user: Any) -> QuerySet[Area]:
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return Area.objects.none()
-    if user.role == Role.GUARDIAN:
+    if not is_active_user(user) or user.role == Role.GUARDIAN:
         return Area.objects.none()
     query = _assigned_and_below(user)
     for ids in assigned_areas(user).values():
@@ -41,13 +39,13 @@ def areas_visible_to(user: Any) -> QuerySet[Area]:
 
 def areas_within(user: Any) -> QuerySet[Area]:
     """Areas the user is responsible for: their assignments and below (no ancestors)."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active or user.role == Role.GUARDIAN:
+    if not is_active_user(user) or user.role == Role.GUARDIAN:
         return Area.objects.none()
     return Area.objects.filter(_assigned_and_below(user))
 
 
 def buildings_visible_to(user: Any) -> QuerySet[Building]:
-    if not getattr(user, "is_authenticated", False) or user.role == Role.GUARDIAN:
+    if not is_active_user(user) or user.role == Role.GUARDIAN:
         return Building.objects.none()
     return Building.objects.filter(area_filter(user))
 

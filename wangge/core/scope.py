@@ -15,9 +15,14 @@ from django.db.models import Q
 NOTHING = Q(pk__in=[])
 
 
+def is_active_user(user: Any) -> bool:
+    """True for a signed-in user whose account is not switched off; False for anonymous users."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_active)
+
+
 def assigned_areas(user: Any) -> dict[str, list[int]]:
     """Area ids by level for an active, authenticated user; cached on the user object."""
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    if not is_active_user(user):
         return {}
     cached = getattr(user, "_wangge_areas", None)
     if cached is None:

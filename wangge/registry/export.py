@@ -25,6 +25,7 @@ from wangge.accounts.models import EXPORT_ROLES
 from wangge.areas.serializers import choice_label
 from wangge.core import idnumbers
 from wangge.core.audit import Action, audit
+from wangge.core.scope import is_active_user
 from wangge.registry.models import Resident
 from wangge.registry.queries import residents_visible_to
 from wangge.registry.serializers import age_on
@@ -34,7 +35,7 @@ CHUNK = 2000
 
 
 def can_export(user: Any) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and user.is_active and user.role in EXPORT_ROLES)
+    return is_active_user(user) and user.role in EXPORT_ROLES
 
 
 def _cell(value: Any) -> str:

@@ -13,14 +13,12 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from wangge.accounts.models import REGISTRY_ROLES, Role
-from wangge.core.scope import NOTHING, area_filter
+from wangge.core.scope import NOTHING, area_filter, is_active_user
 from wangge.registry.models import Household, Resident, SearchKey
 
 
 def _resident_filter(user: Any) -> Q:
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return NOTHING
-    if user.role not in REGISTRY_ROLES:
+    if not is_active_user(user) or user.role not in REGISTRY_ROLES:
         return NOTHING
     if user.role == Role.GUARDIAN:
         return Q(guardianships__guardian=user)
@@ -31,12 +29,8 @@ def residents_visible_to(user: Any) -> QuerySet[Resident]:
     return Resident.objects.filter(_resident_filter(user))
 
 
-def _active(user: Any) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and user.is_active)
-
-
 def households_visible_to(user: Any) -> QuerySet[Household]:
-    if not _active(user) or user.role not in REGISTRY_ROLES:
+    if not is_active_user(user) or user.role not in REGISTRY_ROLES:
         return Household.objects.none()
     if user.role == Role.GUARDIAN:
         return Household.objects.filter(members__guardianships__guardian=user).distinct()
@@ -44,7 +38,7 @@ def households_visible_to(user: Any) -> QuerySet[Household]:
 
 
 def search_keys_visible_to(user: Any) -> QuerySet[SearchKey]:
-    if not _active(user) or user.role not in REGISTRY_ROLES:
+    if not is_active_user(user) or user.role not in REGISTRY_ROLES:
         return SearchKey.objects.none()
     if user.role == Role.GUARDIAN:
         return SearchKey.objects.filter(resident__guardianships__guardian=user)
