@@ -122,3 +122,9 @@ def zone_create(*, by: Any, enrolment: Enrolment, name: str, **shape: Any) -> Sa
     zone = SafeZone.objects.create(enrolment=enrolment, name=name, **shape)
     audit(actor=by, action=Action.CREATE, obj=zone, summary=_("设置安全区域：%(name)s") % {"name": name})
     return zone
+
+
+@transaction.atomic
+def zone_delete(*, by: Any, zone: SafeZone) -> None:
+    audit(actor=by, action=Action.DELETE, obj=zone, summary=_("删除安全区域：%(name)s") % {"name": zone.name})
+    zone.delete()

@@ -226,14 +226,7 @@ class ZoneViewSet(mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.
         return queries.get_zone(self.request.user, self.kwargs["pk"])
 
     def perform_destroy(self, instance: SafeZone) -> None:
-        with transaction.atomic():
-            audit(
-                actor=self.request.user,
-                action=Action.DELETE,
-                obj=instance,
-                summary=_("删除安全区域：%(name)s") % {"name": instance.name},
-            )
-            instance.delete()
+        actions.zone_delete(by=self.request.user, zone=instance)
 
 
 @extend_schema_view(retrieve=extend_schema(tags=TAGS))

@@ -479,9 +479,7 @@ def zone_delete(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     zone = queries.get_zone(user, pk)
     enrolment_pk = zone.enrolment_id
-    with transaction.atomic():
-        audit(actor=user, action=Action.DELETE, obj=zone, summary=_("删除安全区域：%(name)s") % {"name": zone.name})
-        zone.delete()
+    actions.zone_delete(by=user, zone=zone)
     messages.success(request, _("已删除安全区域"))
     return redirect("protection:zones", pk=enrolment_pk)
 
