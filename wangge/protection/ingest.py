@@ -73,11 +73,6 @@ _zone_cache: dict[int, tuple[dt.datetime, CompiledZone]] = {}
 _zone_lock = threading.Lock()
 
 
-def _in(values: Iterable[Any]) -> tuple[str, list[Any]]:
-    items = list(values)
-    return ", ".join(["%s"] * len(items)), items
-
-
 def _fetch_in(sql: str, values: Iterable[Any], pg_type: str) -> list[tuple[Any, ...]]:
     """Run ``sql`` whose ``{in}`` is a membership test of ``values``: ``IN (%s, …)`` on SQLite,
     ``= ANY(array)`` through a server-binding cursor on PostgreSQL (a thousand quoted literals
@@ -310,10 +305,6 @@ def _open_alerts(enrolment_ids: Iterable[int]) -> dict[int, set[str]]:
     ):
         found[enrolment_id].add(kind)
     return found
-
-
-def consented_device(identifier: str) -> bool:
-    return bool(_load_devices([identifier]))
 
 
 @dataclass(slots=True)
