@@ -73,10 +73,6 @@ class Area(models.Model):
     def depth(self) -> int:
         return self.LEVEL_DEPTH[self.Level(self.level)]
 
-    def scope_field(self) -> str:
-        """The column of a scoped table that points at this area's level."""
-        return {"district": "district", "street": "street", "community": "community", "grid": "grid"}[self.level]
-
 
 class Building(models.Model):
     name = models.CharField(_("楼栋"), max_length=60, help_text=_("例如 12号楼"))

@@ -69,10 +69,6 @@ def strip_tones(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def is_han(ch: str) -> bool:
-    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or "\U00020000" <= ch <= "\U0003134f"
-
-
 def _syllables(text: str) -> list[str]:
     """pypinyin's phrase-aware plain reading, one string per character (non-Han kept as is)."""
     out: list[str] = []

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from wangge.areas.models import Area, Building
+from wangge.areas.models import Building
 from wangge.core import idnumbers
 from wangge.core.audit import Action, audit
 from wangge.registry.models import CareCategory, CareTag, Household, LifeEvent, Resident
@@ -27,17 +27,6 @@ def _parse_id(number: str) -> idnumbers.IDNumber:
         return idnumbers.parse(number)
     except idnumbers.InvalidIDNumber as exc:
         raise ValidationError({"id_number": str(exc)}) from None
-
-
-def building_create(*, by: Any, community: Area, name: str, grid: Area | None = None, **fields: Any) -> Building:
-    if community.level != Area.Level.COMMUNITY:
-        raise ValidationError({"community": _("楼栋必须属于一个社区")})
-    if grid is not None and grid.community_id != community.pk:
-        raise ValidationError({"grid": _("网格不在该社区内")})
-    with transaction.atomic():
-        building = Building.objects.create(community=community, grid=grid, name=name, **fields)
-        audit(actor=by, action=Action.CREATE, obj=building, summary=_("新建楼栋 %(name)s") % {"name": name})
-    return building
 
 
 def household_create(*, by: Any, building: Building, entrance: str = "", room: str) -> Household:
