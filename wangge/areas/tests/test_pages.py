@@ -11,11 +11,6 @@ from wangge.conftest import World
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):  # type: ignore[no-untyped-def]
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def neighbour(world: World) -> Client:
     """The worker of the neighbouring grid (A1-2) in the same community."""
     user = User.objects.create_user(username="neighbour", role=Role.GRID_WORKER, full_name="邻格网格员")

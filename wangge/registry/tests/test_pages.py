@@ -16,11 +16,6 @@ from wangge.registry.models import CareCategory, LifeEvent, Resident
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):  # type: ignore[no-untyped-def]
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def neighbour(world: World) -> Client:
     user = User.objects.create_user(username="neighbour", role=Role.GRID_WORKER, full_name="邻格网格员")
     AreaAssignment.objects.create(user=user, area=world.areas["grid_a1_2"])

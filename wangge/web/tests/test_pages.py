@@ -13,11 +13,6 @@ from wangge.core.models import AuditEntry
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):  # type: ignore[no-untyped-def]
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_it_lists_the_grid_workers_buildings_on_home(world: World, client_for) -> None:
     response = client_for(Role.GRID_WORKER).get("/")
     assert response.status_code == 200
