@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "wangge.registry",
     "wangge.protection",
     "wangge.web",
+    "wangge.demo",
     # After wangge.web, whose templates override drf-spectacular's Redoc page (no Google Fonts).
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from here, not a CDN

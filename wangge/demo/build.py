@@ -26,9 +26,9 @@ from django.utils.translation import gettext
 from wangge.accounts.models import Role
 from wangge.areas.models import Area, Building, Membership, Organisation
 from wangge.core.audit import audit
-from wangge.core.demo import accounts as demo_accounts
-from wangge.core.demo import divisions, geometry, people
 from wangge.core.models import AuditEntry
+from wangge.demo import accounts as demo_accounts
+from wangge.demo import divisions, geometry, people
 from wangge.registry.models import CareCategory, CareTag, Guardianship, Household, Resident, SearchKey
 
 GRID_TARGET = 300

@@ -26,11 +26,11 @@ from shapely.geometry import Point, shape
 from wangge.accounts.models import AreaAssignment, Role, User
 from wangge.areas.models import Area, Building, Membership, Organisation
 from wangge.core import idnumbers
-from wangge.core.demo import accounts as demo_accounts
-from wangge.core.demo.build import build, wipe
-from wangge.core.demo.divisions import DATA
 from wangge.core.management.commands.serve import parse_bind, url_for
 from wangge.core.models import AuditEntry
+from wangge.demo import accounts as demo_accounts
+from wangge.demo.build import build, wipe
+from wangge.demo.divisions import DATA
 from wangge.registry.models import CareTag, Guardianship, Household, Resident, SearchKey
 from wangge.registry.search import keys_for
 

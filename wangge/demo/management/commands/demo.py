@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from wangge.accounts.models import Role
-from wangge.core.demo.build import DEFAULT_RESIDENTS, DemoRefused, build
+from wangge.demo.build import DEFAULT_RESIDENTS, DemoRefused, build
 
 
 class Command(BaseCommand):
