@@ -32,8 +32,6 @@ The unit of work is a *node*: a building or a piece of one.  Nodes sit on
 they share a site or their sites are adjacent.
 """
 
-from __future__ import annotations
-
 import math
 from collections.abc import Iterable, Sequence
 
@@ -42,20 +40,22 @@ import numpy as np
 from .graph import SiteGraph
 
 #: cost of a grid outside the band (dominates everything else)
-BIG = 1_000_000.0
+OUT_OF_BAND_COST = 1_000_000.0
 #: cost per household outside the band
-MID = 1_000.0
-#: cost of a split building; less than BIG so a split may fix one grid
-SPLIT = 400_000.0
+OUT_OF_BAND_HOUSEHOLD_COST = 1_000.0
+#: cost of a split building; less than OUT_OF_BAND_COST so a split may fix one grid
+SPLIT_COST = 400_000.0
 #: weight of the squared, band-normalised distance to the community mean
-CENTER = 50.0
+CENTRE_WEIGHT = 50.0
 #: cost per household moved away from its previous grid (rebalance mode)
-MOVE = 1.0
+MOVED_HOUSEHOLD_COST = 1.0
 #: randomised restarts of the bisection when grids stay out of band
 #: (cheap for small communities, where coarse granularity bites hardest)
 RESTARTS_SMALL = 8
 RESTARTS_LARGE = 1
 SMALL_COMMUNITY = 300
+#: a cost change counts as an improvement only below this (float noise)
+EPSILON = 1e-9
 
 
 def choose_k(total: int, target: int, lo: int, hi: int) -> int:
@@ -67,29 +67,38 @@ def choose_k(total: int, target: int, lo: int, hi: int) -> int:
     """
     if total <= target:
         return 1
-    cands = {max(1, math.floor(total / target)), max(1, math.ceil(total / target))}
+    candidates = {max(1, math.floor(total / target)), max(1, math.ceil(total / target))}
 
-    def dev(k: int) -> tuple[float, float]:
-        x = total / k
-        out = 0.0 if lo <= x <= hi else min(abs(x - lo), abs(x - hi))
-        return (out, abs(x - target))
+    def deviation(k: int) -> tuple[float, float]:
+        mean = total / k
+        outside = 0.0 if lo <= mean <= hi else min(abs(mean - lo), abs(mean - hi))
+        return (outside, abs(mean - target))
 
-    return min(sorted(cands), key=dev)
+    return min(sorted(candidates), key=deviation)
 
 
-def _piece_weights(h: int, e: int, counts: Sequence[int]) -> list[int]:
-    """Households of consecutive entrance ranges of sizes ``counts``."""
-    q, r = divmod(h, max(1, e))
+def piece_households(households: int, entrances: int, counts: Sequence[int]) -> list[int]:
+    """Households of consecutive entrance ranges of sizes ``counts``.
+
+    Households are spread evenly over the building's ``entrances``, the first
+    ones holding the remainder (as :func:`.model.entrance_households`).
+    """
+    per_entrance, remainder = divmod(households, max(1, entrances))
     out = []
-    s = 0
-    for n in counts:
-        out.append(n * q + max(0, min(s + n, r) - s))
-        s += n
+    start = 0
+    for count in counts:
+        out.append(count * per_entrance + max(0, min(start + count, remainder) - start))
+        start += count
     return out
 
 
 class CommunitySolver:
-    """Mutable partition state of one community plus the search operators."""
+    """Mutable partition state of one community plus the search operators.
+
+    Nodes are buildings or entrance ranges of one (pieces); ``node_grid[node]``
+    is the node's grid (-1 while unassigned).  ``grid_members`` and
+    ``grid_households`` are kept in step with it by :meth:`assign`.
+    """
 
     def __init__(
         self,
@@ -97,520 +106,581 @@ class CommunitySolver:
         households: Sequence[int],
         entrances: Sequence[int],
         target: int,
-        lo: int,
-        hi: int,
-        k: int,
-        rebalance: bool = False,
+        band_low: int,
+        band_high: int,
+        grid_count: int,
+        rebalancing: bool = False,
     ) -> None:
         self.target = target
-        self.lo = lo
-        self.hi = hi
-        self.k = k
-        self.rebalance = rebalance
-        self.bld_h = [int(x) for x in households]
-        self.bld_e = [max(1, int(x)) for x in entrances]
-        self.total = sum(self.bld_h)
-        self.mean = self.total / max(1, k)
-        self.half_band = max(1.0, (hi - lo) / 2.0)
-        nbrs = graph.neighbours()
-        self.site_adj_self = [[s, *nb] for s, nb in enumerate(nbrs)]
+        self.band_low = band_low
+        self.band_high = band_high
+        self.grid_count = grid_count
+        self.rebalancing = rebalancing
+        self.building_households = [int(x) for x in households]
+        self.building_entrances = [max(1, int(x)) for x in entrances]
+        self.total_households = sum(self.building_households)
+        self.mean_households = self.total_households / max(1, grid_count)
+        self.half_band = max(1.0, (band_high - band_low) / 2.0)
+        neighbours = graph.neighbours()
+        #: per site: the site itself, then its adjacent sites
+        self.site_neighbourhood = [[site, *adjacent] for site, adjacent in enumerate(neighbours)]
         self.site_xy = graph.xy
-        self.bld_site = [int(s) for s in graph.site_of]
+        self.building_site = [int(site) for site in graph.site_of]
         self.site_nodes: list[list[int]] = [[] for _ in range(graph.n_sites)]
         self.node_site: list[int] = []
-        self.node_bld: list[int] = []
-        self.node_ent: list[int] = []
-        self.node_w: list[int] = []
-        self.grid_of: list[int] = []
-        self.bld_nodes: list[list[int]] = [[] for _ in self.bld_h]
-        self.members: list[set[int]] = [set() for _ in range(k)]
-        self.gsum: list[int] = [0] * k
+        self.node_building: list[int] = []
+        self.node_entrances: list[int] = []
+        self.node_households: list[int] = []
+        self.node_grid: list[int] = []
+        #: nodes of each building in entrance order
+        self.building_nodes: list[list[int]] = [[] for _ in self.building_households]
+        self.grid_members: list[set[int]] = [set() for _ in range(grid_count)]
+        self.grid_households: list[int] = [0] * grid_count
         #: rebalance: previous households per (building, grid) under new counts
-        self.orig: list[dict[int, int]] | None = None
+        self.previous_allocation: list[dict[int, int]] | None = None
 
     # ------------------------------------------------------------------ nodes
-    def add_node(self, b: int, ent: int, grid: int, after: int | None = None) -> int:
-        v = len(self.node_site)
-        s = self.bld_site[b]
-        self.node_site.append(s)
-        self.node_bld.append(b)
-        self.node_ent.append(ent)
-        self.node_w.append(0)
-        self.grid_of.append(grid)
-        self.site_nodes[s].append(v)
+    def add_node(self, building: int, entrances: int, grid: int, after: int | None = None) -> int:
+        node = len(self.node_site)
+        site = self.building_site[building]
+        self.node_site.append(site)
+        self.node_building.append(building)
+        self.node_entrances.append(entrances)
+        self.node_households.append(0)
+        self.node_grid.append(grid)
+        self.site_nodes[site].append(node)
         if after is None:
-            self.bld_nodes[b].append(v)
+            self.building_nodes[building].append(node)
         else:
-            lst = self.bld_nodes[b]
-            lst.insert(lst.index(after) + 1, v)
+            nodes = self.building_nodes[building]
+            nodes.insert(nodes.index(after) + 1, node)
         if grid >= 0:
-            self.members[grid].add(v)
-        return v
+            self.grid_members[grid].add(node)
+        return node
 
-    def reweigh(self, b: int) -> None:
-        """Recompute piece households of building ``b`` and grid totals."""
-        nodes = self.bld_nodes[b]
-        ws = _piece_weights(self.bld_h[b], self.bld_e[b], [self.node_ent[v] for v in nodes])
-        for v, w in zip(nodes, ws, strict=True):
-            g = self.grid_of[v]
-            if g >= 0:
-                self.gsum[g] += w - self.node_w[v]
-            self.node_w[v] = w
+    def reweigh(self, building: int) -> None:
+        """Recompute piece households of ``building`` and grid totals."""
+        nodes = self.building_nodes[building]
+        weights = piece_households(
+            self.building_households[building],
+            self.building_entrances[building],
+            [self.node_entrances[node] for node in nodes],
+        )
+        for node, households in zip(nodes, weights, strict=True):
+            grid = self.node_grid[node]
+            if grid >= 0:
+                self.grid_households[grid] += households - self.node_households[node]
+            self.node_households[node] = households
 
-    def init_pieces(self) -> None:
+    def create_pieces(self) -> None:
         """One node per building; buildings above the band are pre-cut."""
-        for b, (h, e) in enumerate(zip(self.bld_h, self.bld_e, strict=True)):
-            p = 1
-            if h > self.hi and e >= 2:
-                p = min(e, math.ceil(h / self.target) + 1)
-            base, extra = divmod(e, p)
-            for i in range(p):
-                self.add_node(b, base + (1 if i < extra else 0), -1)
-            self.reweigh(b)
+        for building, (households, entrances) in enumerate(
+            zip(self.building_households, self.building_entrances, strict=True)
+        ):
+            pieces = 1
+            if households > self.band_high and entrances >= 2:
+                pieces = min(entrances, math.ceil(households / self.target) + 1)
+            base, extra = divmod(entrances, pieces)
+            for i in range(pieces):
+                self.add_node(building, base + (1 if i < extra else 0), -1)
+            self.reweigh(building)
 
-    def nbr_nodes(self, v: int) -> Iterable[int]:
-        sn = self.site_nodes
-        for s in self.site_adj_self[self.node_site[v]]:
-            for u in sn[s]:
-                if u != v:
-                    yield u
+    def neighbour_nodes(self, node: int) -> Iterable[int]:
+        site_nodes = self.site_nodes
+        for site in self.site_neighbourhood[self.node_site[node]]:
+            for other in site_nodes[site]:
+                if other != node:
+                    yield other
 
-    def set_grid(self, v: int, g: int) -> None:
-        old = self.grid_of[v]
-        if old == g:
+    def assign(self, node: int, grid: int) -> None:
+        """Put ``node`` in ``grid`` (-1: unassigned), keeping grid totals in step."""
+        old = self.node_grid[node]
+        if old == grid:
             return
-        w = self.node_w[v]
+        households = self.node_households[node]
         if old >= 0:
-            self.members[old].discard(v)
-            self.gsum[old] -= w
-        if g >= 0:
-            self.members[g].add(v)
-            self.gsum[g] += w
-        self.grid_of[v] = g
+            self.grid_members[old].discard(node)
+            self.grid_households[old] -= households
+        if grid >= 0:
+            self.grid_members[grid].add(node)
+            self.grid_households[grid] += households
+        self.node_grid[node] = grid
 
     # ------------------------------------------------------------- structure
-    def connected(self, nodes: set[int]) -> bool:
+    def is_connected(self, nodes: set[int]) -> bool:
         if not nodes:
             return False
-        it = iter(nodes)
-        start = next(it)
+        start = next(iter(nodes))
         seen = {start}
         stack = [start]
-        sn = self.site_nodes
-        adj = self.site_adj_self
-        ns = self.node_site
+        site_nodes = self.site_nodes
+        neighbourhood = self.site_neighbourhood
+        node_site = self.node_site
         while stack:
-            v = stack.pop()
-            for s in adj[ns[v]]:
-                for u in sn[s]:
-                    if u in nodes and u not in seen:
-                        seen.add(u)
-                        stack.append(u)
+            node = stack.pop()
+            for site in neighbourhood[node_site[node]]:
+                for other in site_nodes[site]:
+                    if other in nodes and other not in seen:
+                        seen.add(other)
+                        stack.append(other)
         return len(seen) == len(nodes)
 
     def components(self, nodes: set[int]) -> list[set[int]]:
         left = set(nodes)
-        comps = []
-        sn = self.site_nodes
-        adj = self.site_adj_self
-        ns = self.node_site
+        components = []
+        site_nodes = self.site_nodes
+        neighbourhood = self.site_neighbourhood
+        node_site = self.node_site
         while left:
             start = left.pop()
-            comp = {start}
+            component = {start}
             stack = [start]
             while stack:
-                v = stack.pop()
-                for s in adj[ns[v]]:
-                    for u in sn[s]:
-                        if u in left:
-                            left.discard(u)
-                            comp.add(u)
-                            stack.append(u)
-            comps.append(comp)
-        return comps
+                node = stack.pop()
+                for site in neighbourhood[node_site[node]]:
+                    for other in site_nodes[site]:
+                        if other in left:
+                            left.discard(other)
+                            component.add(other)
+                            stack.append(other)
+            components.append(component)
+        return components
 
-    def can_remove(self, g: int, v: int) -> bool:
-        rest = self.members[g] - {v}
-        return bool(rest) and self.connected(rest)
+    def can_remove(self, grid: int, node: int) -> bool:
+        """Whether ``grid`` stays non-empty and connected without ``node``."""
+        rest = self.grid_members[grid] - {node}
+        return bool(rest) and self.is_connected(rest)
 
-    def repair(self) -> None:
+    def repair_fragments(self) -> None:
         """Give every fragment of a grid to the lightest adjacent grid."""
-        for g in range(self.k):
-            comps = self.components(self.members[g])
-            if len(comps) <= 1:
+        for grid in range(self.grid_count):
+            components = self.components(self.grid_members[grid])
+            if len(components) <= 1:
                 continue
-            comps.sort(key=lambda c: (-sum(self.node_w[v] for v in c), min(c)))
-            for comp in comps[1:]:
-                cand = {self.grid_of[u] for v in comp for u in self.nbr_nodes(v)} - {g, -1}
-                if not cand:
+            components.sort(key=lambda c: (-sum(self.node_households[node] for node in c), min(c)))
+            for fragment in components[1:]:
+                candidates = {self.node_grid[other] for node in fragment for other in self.neighbour_nodes(node)} - {
+                    grid,
+                    -1,
+                }
+                if not candidates:
                     continue
-                dest = min(cand, key=lambda x: (self.gsum[x], x))
-                for v in comp:
-                    self.set_grid(v, dest)
+                destination = min(candidates, key=lambda x: (self.grid_households[x], x))
+                for node in fragment:
+                    self.assign(node, destination)
 
     def fill_unassigned(self) -> None:
         """Give unassigned nodes the lightest adjacent grid (multi-source BFS)."""
-        pending = [v for v in range(len(self.grid_of)) if self.grid_of[v] < 0]
+        pending = [node for node in range(len(self.node_grid)) if self.node_grid[node] < 0]
         while pending:
-            nxt = []
+            later = []
             changes = []
-            for v in pending:
-                cand = {self.grid_of[u] for u in self.nbr_nodes(v)} - {-1}
-                if cand:
-                    changes.append((v, min(cand, key=lambda x: (self.gsum[x], x))))
+            for node in pending:
+                candidates = {self.node_grid[other] for other in self.neighbour_nodes(node)} - {-1}
+                if candidates:
+                    changes.append((node, min(candidates, key=lambda x: (self.grid_households[x], x))))
                 else:
-                    nxt.append(v)
+                    later.append(node)
             if not changes:  # isolated from every grid: lightest grid overall
-                for v in nxt:
-                    self.set_grid(v, min(range(self.k), key=lambda x: (self.gsum[x], x)))
+                for node in later:
+                    self.assign(node, min(range(self.grid_count), key=lambda x: (self.grid_households[x], x)))
                 return
-            for v, g in changes:
-                self.set_grid(v, g)
-            pending = nxt
+            for node, grid in changes:
+                self.assign(node, grid)
+            pending = later
 
     # ------------------------------------------------------------------ cost
-    def cost(self, x: int) -> float:
-        if x < self.lo:
-            c = BIG + MID * (self.lo - x)
-        elif x > self.hi:
-            c = BIG + MID * (x - self.hi)
+    def grid_cost(self, households: int) -> float:
+        """Cost of a grid holding ``households``: outside the band, then off-centre."""
+        if households < self.band_low:
+            cost = OUT_OF_BAND_COST + OUT_OF_BAND_HOUSEHOLD_COST * (self.band_low - households)
+        elif households > self.band_high:
+            cost = OUT_OF_BAND_COST + OUT_OF_BAND_HOUSEHOLD_COST * (households - self.band_high)
         else:
-            c = 0.0
-        if not self.rebalance:
-            d = (x - self.mean) / self.half_band
-            c += CENTER * d * d
-        return c
+            cost = 0.0
+        if not self.rebalancing:
+            distance = (households - self.mean_households) / self.half_band
+            cost += CENTRE_WEIGHT * distance * distance
+        return cost
 
-    def bad(self, g: int) -> bool:
-        x = self.gsum[g]
-        return (x < self.lo or x > self.hi) and bool(self.members[g])
+    def out_of_band(self, grid: int) -> bool:
+        households = self.grid_households[grid]
+        return (households < self.band_low or households > self.band_high) and bool(self.grid_members[grid])
 
-    def n_grids_of(self, b: int, override: dict[int, int] | None = None) -> int:
-        if override is None:
-            return len({self.grid_of[v] for v in self.bld_nodes[b]})
-        return len({override.get(v, self.grid_of[v]) for v in self.bld_nodes[b]})
+    def grids_holding(self, building: int, reassigned: dict[int, int] | None = None) -> int:
+        """How many grids hold part of ``building`` (after ``reassigned``: node -> grid)."""
+        if reassigned is None:
+            return len({self.node_grid[node] for node in self.building_nodes[building]})
+        return len({reassigned.get(node, self.node_grid[node]) for node in self.building_nodes[building]})
 
-    def split_delta(self, b: int, override: dict[int, int]) -> float:
-        before = self.n_grids_of(b) > 1
-        after = self.n_grids_of(b, override) > 1
-        return SPLIT * (int(after) - int(before))
+    def split_cost_change(self, building: int, reassigned: dict[int, int]) -> float:
+        before = self.grids_holding(building) > 1
+        after = self.grids_holding(building, reassigned) > 1
+        return SPLIT_COST * (int(after) - int(before))
 
-    def moved_of(self, b: int, alloc: dict[int, int]) -> int:
-        orig = self.orig[b] if self.orig is not None else {}
-        return sum(max(0, w - orig.get(g, 0)) for g, w in alloc.items())
+    def moved_households(self, building: int, allocation: dict[int, int]) -> int:
+        """Households of ``building`` outside their previous grid under ``allocation``."""
+        previous = self.previous_allocation[building] if self.previous_allocation is not None else {}
+        return sum(max(0, households - previous.get(grid, 0)) for grid, households in allocation.items())
 
-    def alloc_of(self, b: int, grid_override: dict[int, int] | None = None) -> dict[int, int]:
+    def allocation_of(self, building: int, reassigned: dict[int, int] | None = None) -> dict[int, int]:
+        """Grid -> households of ``building`` (after ``reassigned``: node -> grid)."""
         out: dict[int, int] = {}
-        for v in self.bld_nodes[b]:
-            g = self.grid_of[v] if grid_override is None else grid_override.get(v, self.grid_of[v])
-            out[g] = out.get(g, 0) + self.node_w[v]
+        for node in self.building_nodes[building]:
+            grid = self.node_grid[node] if reassigned is None else reassigned.get(node, self.node_grid[node])
+            out[grid] = out.get(grid, 0) + self.node_households[node]
         return out
 
-    def move_delta_extra(self, changes: dict[int, int]) -> float:
-        """Split and movement cost of reassigning nodes ``changes`` (v -> grid)."""
+    def side_cost_change(self, reassigned: dict[int, int]) -> float:
+        """Split and movement cost of reassigning nodes ``reassigned`` (node -> grid)."""
         extra = 0.0
-        blds = {self.node_bld[v] for v in changes}
-        for b in blds:
-            if len(self.bld_nodes[b]) > 1:
-                extra += self.split_delta(b, changes)
-            if self.rebalance:
-                extra += MOVE * (self.moved_of(b, self.alloc_of(b, changes)) - self.moved_of(b, self.alloc_of(b)))
+        buildings = {self.node_building[node] for node in reassigned}
+        for building in buildings:
+            if len(self.building_nodes[building]) > 1:
+                extra += self.split_cost_change(building, reassigned)
+            if self.rebalancing:
+                extra += MOVED_HOUSEHOLD_COST * (
+                    self.moved_households(building, self.allocation_of(building, reassigned))
+                    - self.moved_households(building, self.allocation_of(building))
+                )
         return extra
 
     # ---------------------------------------------------------------- search
-    def contacts(self, g: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-        """``(out, in)``: (node of g, adjacent grid) and (foreign node, its grid)."""
-        out: dict[tuple[int, int], None] = {}
-        inn: dict[tuple[int, int], None] = {}
-        go = self.grid_of
-        for v in self.members[g]:
-            for u in self.nbr_nodes(v):
-                h = go[u]
-                if h != g and h >= 0:
-                    out[(v, h)] = None
-                    inn[(u, h)] = None
-        return list(out), list(inn)
+    def boundary(self, grid: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """``(outward, inward)``: (node of grid, adjacent grid) and (foreign node, its grid)."""
+        outward: dict[tuple[int, int], None] = {}
+        inward: dict[tuple[int, int], None] = {}
+        node_grid = self.node_grid
+        for node in self.grid_members[grid]:
+            for other in self.neighbour_nodes(node):
+                other_grid = node_grid[other]
+                if other_grid != grid and other_grid >= 0:
+                    outward[(node, other_grid)] = None
+                    inward[(other, other_grid)] = None
+        return list(outward), list(inward)
 
-    def try_fix(self, g: int, allow_split: bool) -> bool:
-        x = self.gsum[g]
-        over = x > self.hi
-        out, inn = self.contacts(g)
-        cost = self.cost
-        gsum = self.gsum
-        w = self.node_w
+    def fix_grid(self, grid: int, allow_split: bool) -> bool:
+        """Apply the cheapest improving move, swap, chain or (last) split for an out-of-band grid."""
+        over = self.grid_households[grid] > self.band_high
+        outward, inward = self.boundary(grid)
+        cost = self.grid_cost
+        grid_households = self.grid_households
+        node_households = self.node_households
         best: tuple[float, tuple] | None = None
         # ---- single moves
-        pairs = out if over else inn
-        for v, h in pairs:
-            src, dst = (g, h) if over else (h, g)
-            wv = w[v]
-            d = cost(gsum[src] - wv) + cost(gsum[dst] + wv) - cost(gsum[src]) - cost(gsum[dst])
-            if best is not None and d >= best[0]:
+        pairs = outward if over else inward
+        for node, other_grid in pairs:
+            source, destination = (grid, other_grid) if over else (other_grid, grid)
+            households = node_households[node]
+            change = (
+                cost(grid_households[source] - households)
+                + cost(grid_households[destination] + households)
+                - cost(grid_households[source])
+                - cost(grid_households[destination])
+            )
+            if best is not None and change >= best[0]:
                 continue
-            d += self.move_delta_extra({v: dst})
-            if d < -1e-9 and (best is None or d < best[0]) and self.can_remove(src, v):
-                best = (d, ("move", v, dst))
+            change += self.side_cost_change({node: destination})
+            if change < -EPSILON and (best is None or change < best[0]) and self.can_remove(source, node):
+                best = (change, ("move", node, destination))
         # ---- swaps with each neighbouring grid
-        by_grid_out: dict[int, list[int]] = {}
-        for v, h in out:
-            by_grid_out.setdefault(h, []).append(v)
-        by_grid_in: dict[int, list[int]] = {}
-        for u, h in inn:
-            by_grid_in.setdefault(h, []).append(u)
-        for h, vs in by_grid_out.items():
-            us = by_grid_in.get(h, [])
-            for v in vs:
-                for u in us:
-                    diff = w[v] - w[u]
-                    if (over and diff <= 0) or (not over and diff >= 0):
+        outward_by_grid: dict[int, list[int]] = {}
+        for node, other_grid in outward:
+            outward_by_grid.setdefault(other_grid, []).append(node)
+        inward_by_grid: dict[int, list[int]] = {}
+        for other, other_grid in inward:
+            inward_by_grid.setdefault(other_grid, []).append(other)
+        for other_grid, nodes in outward_by_grid.items():
+            others = inward_by_grid.get(other_grid, [])
+            for node in nodes:
+                for other in others:
+                    difference = node_households[node] - node_households[other]
+                    if (over and difference <= 0) or (not over and difference >= 0):
                         continue
-                    d = cost(gsum[g] - diff) + cost(gsum[h] + diff) - cost(gsum[g]) - cost(gsum[h])
-                    if d >= -1e-9 or (best is not None and d >= best[0]):
+                    change = (
+                        cost(grid_households[grid] - difference)
+                        + cost(grid_households[other_grid] + difference)
+                        - cost(grid_households[grid])
+                        - cost(grid_households[other_grid])
+                    )
+                    if change >= -EPSILON or (best is not None and change >= best[0]):
                         continue
-                    d += self.move_delta_extra({v: h, u: g})
-                    if d >= -1e-9 or (best is not None and d >= best[0]):
+                    change += self.side_cost_change({node: other_grid, other: grid})
+                    if change >= -EPSILON or (best is not None and change >= best[0]):
                         continue
-                    ga = (self.members[g] - {v}) | {u}
-                    gb = (self.members[h] - {u}) | {v}
-                    if self.connected(ga) and self.connected(gb):
-                        best = (d, ("swap", v, u, g, h))
+                    grid_after = (self.grid_members[grid] - {node}) | {other}
+                    other_after = (self.grid_members[other_grid] - {other}) | {node}
+                    if self.is_connected(grid_after) and self.is_connected(other_after):
+                        best = (change, ("swap", node, other, grid, other_grid))
         if best is None:
-            best = self.best_chain(g, over, out, inn)
+            best = self.best_chain(grid, over, outward, inward)
         if best is None and allow_split:
-            best = self.best_split(g, over, out, inn)
+            best = self.best_split(grid, over, outward, inward)
         if best is None:
             return False
         self.apply(best[1])
         return True
 
     def best_chain(
-        self, g: int, over: bool, out: list[tuple[int, int]], inn: list[tuple[int, int]]
+        self, grid: int, over: bool, outward: list[tuple[int, int]], inward: list[tuple[int, int]]
     ) -> tuple[float, tuple] | None:
-        """Two whole-node moves g -> B -> C (or C -> B -> g when under-full)."""
-        cost = self.cost
-        gsum = self.gsum
-        w = self.node_w
+        """Two whole-node moves grid -> B -> C (or C -> B -> grid when under-full)."""
+        cost = self.grid_cost
+        grid_households = self.grid_households
+        node_households = self.node_households
         best: tuple[float, tuple] | None = None
-        pairs = out if over else inn
-        for v, h in pairs:
-            wv = w[v]
+        pairs = outward if over else inward
+        for node, middle in pairs:
+            households = node_households[node]
             if over:
-                xg, xh = gsum[g] - wv, gsum[h] + wv
+                grid_after, middle_after = grid_households[grid] - households, grid_households[middle] + households
             else:
-                xg, xh = gsum[g] + wv, gsum[h] - wv
-            d1 = cost(xg) - cost(gsum[g])
-            if d1 >= 0:
+                grid_after, middle_after = grid_households[grid] + households, grid_households[middle] - households
+            first_change = cost(grid_after) - cost(grid_households[grid])
+            if first_change >= 0:
                 continue
-            src_ok: bool | None = None
-            # second step: h sheds (over) or pulls (under) one node
-            hm = self.members[h] | {v} if over else self.members[h] - {v}
+            source_ok: bool | None = None
+            # second step: the middle grid sheds (over) or pulls (under) one node
+            middle_members = self.grid_members[middle] | {node} if over else self.grid_members[middle] - {node}
             seen: set[tuple[int, int]] = set()
-            for t in hm:
-                for u in self.nbr_nodes(t):
-                    c = self.grid_of[u]
-                    if c in (g, h) or c < 0:
+            for member in middle_members:
+                for other in self.neighbour_nodes(member):
+                    far = self.node_grid[other]
+                    if far in (grid, middle) or far < 0:
                         continue
                     if over:
-                        if t == v:
+                        if member == node:
                             continue
-                        mv, _a, bdst = t, h, c
+                        second, second_destination = member, far
                     else:
-                        mv, _a, bdst = u, c, h
-                    key = (mv, bdst)
+                        second, second_destination = other, middle
+                    key = (second, second_destination)
                     if key in seen:
                         continue
                     seen.add(key)
-                    wm = w[mv]
+                    second_households = node_households[second]
                     if over:
-                        xh2, xc2 = xh - wm, gsum[c] + wm
+                        middle_final, far_final = (
+                            middle_after - second_households,
+                            grid_households[far] + second_households,
+                        )
                     else:
-                        xh2, xc2 = xh + wm, gsum[c] - wm
-                    d = d1 + cost(xh2) + cost(xc2) - cost(gsum[h]) - cost(gsum[c])
-                    if d >= -1e-9 or (best is not None and d >= best[0]):
+                        middle_final, far_final = (
+                            middle_after + second_households,
+                            grid_households[far] - second_households,
+                        )
+                    change = (
+                        first_change
+                        + cost(middle_final)
+                        + cost(far_final)
+                        - cost(grid_households[middle])
+                        - cost(grid_households[far])
+                    )
+                    if change >= -EPSILON or (best is not None and change >= best[0]):
                         continue
-                    changes = {v: h, mv: c} if over else {v: g, mv: h}
-                    d += self.move_delta_extra(changes)
-                    if d >= -1e-9 or (best is not None and d >= best[0]):
+                    reassigned = {node: middle, second: far} if over else {node: grid, second: middle}
+                    change += self.side_cost_change(reassigned)
+                    if change >= -EPSILON or (best is not None and change >= best[0]):
                         continue
-                    if src_ok is None:
-                        src_ok = self.can_remove(g if over else h, v)
-                    if not src_ok:
+                    if source_ok is None:
+                        source_ok = self.can_remove(grid if over else middle, node)
+                    if not source_ok:
                         break
                     if over:
-                        ok = self.connected((self.members[h] | {v}) - {mv})
+                        ok = self.is_connected((self.grid_members[middle] | {node}) - {second})
                     else:
-                        ok = self.connected((self.members[c]) - {mv})
+                        ok = self.is_connected((self.grid_members[far]) - {second})
                     if ok:
-                        best = (d, ("chain", v, changes[v], mv, changes[mv]))
-                if src_ok is False:
+                        best = (change, ("chain", node, reassigned[node], second, reassigned[second]))
+                if source_ok is False:
                     break
         return best
 
     def best_split(
-        self, g: int, over: bool, out: list[tuple[int, int]], inn: list[tuple[int, int]]
+        self, grid: int, over: bool, outward: list[tuple[int, int]], inward: list[tuple[int, int]]
     ) -> tuple[float, tuple] | None:
         """Move some entrances of a boundary node to the other grid."""
-        cost = self.cost
-        gsum = self.gsum
+        cost = self.grid_cost
+        grid_households = self.grid_households
         best: tuple[float, tuple] | None = None
-        pairs = out if over else inn
-        for v, h in pairs:
-            e = self.node_ent[v]
-            if e < 2:
+        pairs = outward if over else inward
+        for node, other_grid in pairs:
+            entrances = self.node_entrances[node]
+            if entrances < 2:
                 continue
-            b = self.node_bld[v]
-            src, dst = (g, h) if over else (h, g)
-            nodes = self.bld_nodes[b]
-            pos = nodes.index(v)
-            counts = [self.node_ent[u] for u in nodes]
-            for j in range(1, e):
-                new_counts = [*counts[:pos], e - j, j, *counts[pos + 1 :]]
-                ws = _piece_weights(self.bld_h[b], self.bld_e[b], new_counts)
-                moved = ws[pos + 1]
-                kept_delta = ws[pos] - self.node_w[v]  # always <= 0
-                xs = gsum[src] + kept_delta
-                xd = gsum[dst] + moved
-                d = cost(xs) + cost(xd) - cost(gsum[src]) - cost(gsum[dst])
-                if d >= 0:
+            building = self.node_building[node]
+            source, destination = (grid, other_grid) if over else (other_grid, grid)
+            nodes = self.building_nodes[building]
+            position = nodes.index(node)
+            counts = [self.node_entrances[piece] for piece in nodes]
+            for moving in range(1, entrances):
+                new_counts = [*counts[:position], entrances - moving, moving, *counts[position + 1 :]]
+                weights = piece_households(
+                    self.building_households[building], self.building_entrances[building], new_counts
+                )
+                moved = weights[position + 1]
+                kept_change = weights[position] - self.node_households[node]  # always <= 0
+                source_after = grid_households[source] + kept_change
+                destination_after = grid_households[destination] + moved
+                change = (
+                    cost(source_after)
+                    + cost(destination_after)
+                    - cost(grid_households[source])
+                    - cost(grid_households[destination])
+                )
+                if change >= 0:
                     continue
-                grids_before = {self.grid_of[u] for u in nodes}
-                d += SPLIT * (int(len(grids_before | {dst}) > 1) - int(len(grids_before) > 1))
-                if self.rebalance:
-                    before = self.alloc_of(b)
+                grids_before = {self.node_grid[piece] for piece in nodes}
+                change += SPLIT_COST * (int(len(grids_before | {destination}) > 1) - int(len(grids_before) > 1))
+                if self.rebalancing:
+                    before = self.allocation_of(building)
                     after = dict(before)
-                    after[src] = after.get(src, 0) - moved
-                    after[dst] = after.get(dst, 0) + moved
-                    d += MOVE * (self.moved_of(b, after) - self.moved_of(b, before))
-                if d < -1e-9 and (best is None or d < best[0]):
-                    best = (d, ("split", v, j, dst))
+                    after[source] = after.get(source, 0) - moved
+                    after[destination] = after.get(destination, 0) + moved
+                    change += MOVED_HOUSEHOLD_COST * (
+                        self.moved_households(building, after) - self.moved_households(building, before)
+                    )
+                if change < -EPSILON and (best is None or change < best[0]):
+                    best = (change, ("split", node, moving, destination))
         return best
 
-    def amounts(self, v: int, allow_split: bool) -> list[tuple[int, int]]:
-        """``(households, entrances)`` node ``v`` can hand over: whole (0) or j entrances."""
-        out = [(self.node_w[v], 0)]
-        e = self.node_ent[v]
-        if allow_split and e >= 2:
-            b = self.node_bld[v]
-            nodes = self.bld_nodes[b]
-            pos = nodes.index(v)
-            counts = [self.node_ent[u] for u in nodes]
-            for j in range(1, e):
-                ws = _piece_weights(self.bld_h[b], self.bld_e[b], [*counts[:pos], e - j, j, *counts[pos + 1 :]])
-                out.append((ws[pos + 1], j))
+    def handover_amounts(self, node: int, allow_split: bool) -> list[tuple[int, int]]:
+        """``(households, entrances)`` ``node`` can hand over: whole (0) or some entrances."""
+        out = [(self.node_households[node], 0)]
+        entrances = self.node_entrances[node]
+        if allow_split and entrances >= 2:
+            building = self.node_building[node]
+            nodes = self.building_nodes[building]
+            position = nodes.index(node)
+            counts = [self.node_entrances[piece] for piece in nodes]
+            for moving in range(1, entrances):
+                weights = piece_households(
+                    self.building_households[building],
+                    self.building_entrances[building],
+                    [*counts[:position], entrances - moving, moving, *counts[position + 1 :]],
+                )
+                out.append((weights[position + 1], moving))
         return out
 
-    def deep_chain(self, g: int, allow_split: bool, max_depth: int = 3) -> bool:
-        """Ejection chain g -> B -> C -> ... (whole nodes or entrances) that ends
+    def ejection_chain(self, grid: int, allow_split: bool, max_depth: int = 3) -> bool:
+        """Ejection chain grid -> B -> C -> ... (whole nodes or entrances) that ends
         with every grid on the path inside the band; applies the cheapest found."""
-        over = self.gsum[g] > self.hi
-        lo, hi = self.lo, self.hi
-        gsum = self.gsum
-        best: list = [None, None]  # (key, ops)
+        over = self.grid_households[grid] > self.band_high
+        band_low, band_high = self.band_low, self.band_high
+        grid_households = self.grid_households
+        best: list = [None, None]  # (key, steps)
         budget = [4000]
 
-        def finish(ops: list[tuple[int, int, int, int]]) -> None:
-            # ops: (node, src, dst, j) ; j == 0 whole move
+        def finish(steps: list[tuple[int, int, int, int]]) -> None:
+            # steps: (node, source, destination, entrances); entrances == 0 moves the whole node
             new_splits = 0
             moved = 0
-            changes: dict[int, int] = {}
-            for v, _src, dst, j in ops:
-                if j == 0:
-                    changes[v] = dst
-            for v, _src, dst, j in ops:
-                b = self.node_bld[v]
-                grids = {changes.get(u, self.grid_of[u]) for u in self.bld_nodes[b]}
-                before = len({self.grid_of[u] for u in self.bld_nodes[b]}) > 1
-                if j:
-                    grids.add(dst)
+            reassigned: dict[int, int] = {}
+            for node, _source, destination, entrances in steps:
+                if entrances == 0:
+                    reassigned[node] = destination
+            for node, _source, destination, entrances in steps:
+                building = self.node_building[node]
+                grids = {reassigned.get(piece, self.node_grid[piece]) for piece in self.building_nodes[building]}
+                before = len({self.node_grid[piece] for piece in self.building_nodes[building]}) > 1
+                if entrances:
+                    grids.add(destination)
                 new_splits += int(len(grids) > 1) - int(before)
-                if self.rebalance:
-                    moved += self.node_w[v] if j == 0 else 1
-            key = (new_splits, moved, len(ops))
+                if self.rebalancing:
+                    moved += self.node_households[node] if entrances == 0 else 1
+            key = (new_splits, moved, len(steps))
             if best[0] is not None and key >= best[0]:
                 return
             # connectivity of every grid on the path; a new piece stands at
-            # its building's site, which node v represents in the check
-            touched = {src for _, src, _, _ in ops} | {dst for _, _, dst, _ in ops}
-            for t in touched:
-                mem = {v for v in self.members[t] if changes.get(v, t) == t}
-                mem |= {v for v, d in changes.items() if d == t}
-                mem |= {v for v, _, d, j in ops if j and d == t}
-                if not self.connected(mem):
+            # its building's site, which its node represents in the check
+            touched = {source for _, source, _, _ in steps} | {destination for _, _, destination, _ in steps}
+            for path_grid in touched:
+                members = {
+                    node for node in self.grid_members[path_grid] if reassigned.get(node, path_grid) == path_grid
+                }
+                members |= {node for node, destination in reassigned.items() if destination == path_grid}
+                members |= {node for node, _, destination, entrances in steps if entrances and destination == path_grid}
+                if not self.is_connected(members):
                     return
-            best[0], best[1] = key, list(ops)
+            best[0], best[1] = key, list(steps)
 
-        def rec(cur: int, x_cur: int, visited: set[int], ops: list, depth: int) -> None:
+        def extend(current: int, current_households: int, visited: set[int], steps: list, depth: int) -> None:
             budget[0] -= 1
             if budget[0] < 0:
                 return
-            out, inn = self.contacts(cur)
-            moved_in = {v for v, *_ in ops}
-            pairs = out if over else inn
-            for v, h in pairs:
-                if h in visited or v in moved_in:
+            outward, inward = self.boundary(current)
+            moved_already = {node for node, *_ in steps}
+            pairs = outward if over else inward
+            for node, other_grid in pairs:
+                if other_grid in visited or node in moved_already:
                     continue
-                for a, j in self.amounts(v, allow_split):
+                for households, entrances in self.handover_amounts(node, allow_split):
                     if over:
-                        nx_cur, nx_h = x_cur - a, gsum[h] + a
-                        src, dst = cur, h
+                        current_after = current_households - households
+                        other_after = grid_households[other_grid] + households
+                        source, destination = current, other_grid
                     else:
-                        nx_cur, nx_h = x_cur + a, gsum[h] - a
-                        src, dst = h, cur
-                    if not lo <= nx_cur <= hi:
+                        current_after = current_households + households
+                        other_after = grid_households[other_grid] - households
+                        source, destination = other_grid, current
+                    if not band_low <= current_after <= band_high:
                         continue
-                    if j == 0 and len(self.members[src]) <= 1:
+                    if entrances == 0 and len(self.grid_members[source]) <= 1:
                         continue
-                    op = (v, src, dst, j)
-                    if lo <= nx_h <= hi:
-                        finish([*ops, op])
-                    elif depth < max_depth and ((over and nx_h > hi) or (not over and nx_h < lo)):
-                        rec(h, nx_h, visited | {h}, [*ops, op], depth + 1)
+                    step = (node, source, destination, entrances)
+                    if band_low <= other_after <= band_high:
+                        finish([*steps, step])
+                    elif depth < max_depth and (
+                        (over and other_after > band_high) or (not over and other_after < band_low)
+                    ):
+                        extend(other_grid, other_after, visited | {other_grid}, [*steps, step], depth + 1)
 
-        rec(g, gsum[g], {g}, [], 1)
+        extend(grid, grid_households[grid], {grid}, [], 1)
         if best[1] is None:
             return False
-        for v, _src, dst, j in best[1]:
-            if j == 0:
-                self.set_grid(v, dst)
+        for node, _source, destination, entrances in best[1]:
+            if entrances == 0:
+                self.assign(node, destination)
             else:
-                self.apply(("split", v, j, dst))
+                self.apply(("split", node, entrances, destination))
         return True
 
-    def apply(self, mv: tuple) -> None:
-        kind = mv[0]
+    def apply(self, move: tuple) -> None:
+        kind = move[0]
         if kind == "move":
-            _, v, dst = mv
-            self.set_grid(v, dst)
+            _, node, destination = move
+            self.assign(node, destination)
         elif kind == "swap":
-            _, v, u, g, h = mv
-            self.set_grid(v, h)
-            self.set_grid(u, g)
+            _, node, other, grid, other_grid = move
+            self.assign(node, other_grid)
+            self.assign(other, grid)
         elif kind == "chain":
-            _, v, gv, u, gu = mv
-            self.set_grid(v, gv)
-            self.set_grid(u, gu)
+            _, first, first_destination, second, second_destination = move
+            self.assign(first, first_destination)
+            self.assign(second, second_destination)
         elif kind == "split":
-            _, v, j, dst = mv
-            b = self.node_bld[v]
-            self.node_ent[v] -= j
-            self.add_node(b, j, dst, after=v)
-            self.reweigh(b)
+            _, node, entrances, destination = move
+            building = self.node_building[node]
+            self.node_entrances[node] -= entrances
+            self.add_node(building, entrances, destination, after=node)
+            self.reweigh(building)
 
     def improve(self, allow_split: bool, max_rounds: int = 30) -> None:
+        """Local search on out-of-band grids until none is left or nothing helps."""
         for _ in range(max_rounds):
-            bad = [g for g in range(self.k) if self.bad(g)]
+            bad = [grid for grid in range(self.grid_count) if self.out_of_band(grid)]
             if not bad:
                 return
             changed = False
-            for g in bad:
-                if self.bad(g) and self.try_fix(g, allow_split):
+            for grid in bad:
+                if self.out_of_band(grid) and self.fix_grid(grid, allow_split):
                     changed = True
             if not changed:
                 break
         for _ in range(3):
             changed = False
-            for g in range(self.k):
-                if self.bad(g) and self.deep_chain(g, allow_split):
+            for grid in range(self.grid_count):
+                if self.out_of_band(grid) and self.ejection_chain(grid, allow_split):
                     changed = True
             if not changed:
                 return
@@ -622,110 +692,117 @@ class CommunitySolver:
         With ``rng`` every cut direction is rotated at random (restarts)."""
         n = len(self.node_site)
         xy = self.site_xy[np.asarray(self.node_site, dtype=np.int64)]
-        wts = np.asarray(self.node_w, dtype=float)
+        weights = np.asarray(self.node_households, dtype=float)
         labels = np.zeros(n, dtype=np.int64)
-        stack: list[tuple[np.ndarray, int, int]] = [(np.arange(n), self.k, 0)]
+        stack: list[tuple[np.ndarray, int, int]] = [(np.arange(n), self.grid_count, 0)]
         while stack:
-            idx, k, off = stack.pop()
-            if k <= 1 or idx.size <= 1:
-                labels[idx] = off
+            index, k, offset = stack.pop()
+            if k <= 1 or index.size <= 1:
+                labels[index] = offset
                 continue
-            if idx.size <= k:
-                labels[idx] = off + np.arange(idx.size)
+            if index.size <= k:
+                labels[index] = offset + np.arange(index.size)
                 continue
             turn = float(rng.uniform(-math.pi / 2, math.pi / 2)) if rng is not None else 0.0
-            left, k1 = self._cut(idx, xy[idx], wts[idx], k, turn)
-            stack.append((idx[~left], k - k1, off + k1))
-            stack.append((idx[left], k1, off))
-        for v in range(n):
-            self.set_grid(v, int(labels[v]))
-        # drop empty grids (only when a community has fewer nodes than k)
+            left, k_left = self.cut(index, xy[index], weights[index], k, turn)
+            stack.append((index[~left], k - k_left, offset + k_left))
+            stack.append((index[left], k_left, offset))
+        for node in range(n):
+            self.assign(node, int(labels[node]))
+        # drop empty grids (only when a community has fewer nodes than grids)
         used = sorted({int(x) for x in labels})
-        if len(used) < self.k:
-            remap = {g: i for i, g in enumerate(used)}
-            members = [self.members[g] for g in used]
-            gsum = [self.gsum[g] for g in used]
-            self.k = len(used)
-            self.members, self.gsum = members, gsum
-            self.grid_of = [remap[g] for g in self.grid_of]
-            self.mean = self.total / self.k
+        if len(used) < self.grid_count:
+            remap = {grid: i for i, grid in enumerate(used)}
+            members = [self.grid_members[grid] for grid in used]
+            households = [self.grid_households[grid] for grid in used]
+            self.grid_count = len(used)
+            self.grid_members, self.grid_households = members, households
+            self.node_grid = [remap[grid] for grid in self.node_grid]
+            self.mean_households = self.total_households / self.grid_count
 
-    def _cut(self, idx: np.ndarray, xy: np.ndarray, w: np.ndarray, k: int, turn: float = 0.0) -> tuple[np.ndarray, int]:
-        k1 = k // 2
-        k2 = k - k1
-        n = idx.size
-        total = float(w.sum())
-        tgt = total * k1 / k
-        wsum = total if total > 0 else 1.0
-        c = xy - (xy * w[:, None]).sum(axis=0) / wsum if total > 0 else xy - xy.mean(axis=0)
-        cov = (c * (w[:, None] if total > 0 else 1.0)).T @ c
-        _evals, evecs = np.linalg.eigh(cov)
-        base = math.atan2(evecs[1, 1], evecs[0, 1]) + turn
+    def cut(
+        self, index: np.ndarray, xy: np.ndarray, weights: np.ndarray, k: int, turn: float = 0.0
+    ) -> tuple[np.ndarray, int]:
+        """Split nodes ``index`` for ``k`` grids: (mask of the left side, grids on the left)."""
+        k_left = k // 2
+        k_right = k - k_left
+        n = index.size
+        total = float(weights.sum())
+        goal = total * k_left / k
+        weight_sum = total if total > 0 else 1.0
+        centred = xy - (xy * weights[:, None]).sum(axis=0) / weight_sum if total > 0 else xy - xy.mean(axis=0)
+        covariance = (centred * (weights[:, None] if total > 0 else 1.0)).T @ centred
+        _eigenvalues, eigenvectors = np.linalg.eigh(covariance)
+        base = math.atan2(eigenvectors[1, 1], eigenvectors[0, 1]) + turn
         small = k <= 4 and n <= 400
-        lo, hi = self.lo, self.hi
-        pos = np.arange(1, n)  # left = order[:pos]
-        valid = (pos >= k1) & (n - pos >= k2)
+        band_low, band_high = self.band_low, self.band_high
+        positions = np.arange(1, n)  # left = order[:position]
+        valid = (positions >= k_left) & (n - positions >= k_right)
         if not small:
-            proj = c[:, 0] * math.cos(base) + c[:, 1] * math.sin(base)
-            order = np.argsort(proj, kind="stable")
-            cs = np.cumsum(w[order])[:-1]
-            p = int(np.argmin(np.where(valid, np.abs(cs - tgt), np.inf)))
-            chosen = order[: p + 1]
+            projection = centred[:, 0] * math.cos(base) + centred[:, 1] * math.sin(base)
+            order = np.argsort(projection, kind="stable")
+            left_sums = np.cumsum(weights[order])[:-1]
+            position = int(np.argmin(np.where(valid, np.abs(left_sums - goal), np.inf)))
+            chosen = order[: position + 1]
         else:
             # all eight directions at once: columns are directions
-            offs = np.arange(8) * (math.pi / 8)
-            th = base + offs
-            proj = c @ np.stack((np.cos(th), np.sin(th)))
-            order = np.argsort(proj, axis=0, kind="stable")
-            cs = np.cumsum(w[order], axis=0)[:-1]
-            rs = total - cs
-            infeas = (
-                np.maximum(0, k1 * lo - cs)
-                + np.maximum(0, cs - k1 * hi)
-                + np.maximum(0, k2 * lo - rs)
-                + np.maximum(0, rs - k2 * hi)
+            offsets = np.arange(8) * (math.pi / 8)
+            angles = base + offsets
+            projection = centred @ np.stack((np.cos(angles), np.sin(angles)))
+            order = np.argsort(projection, axis=0, kind="stable")
+            left_sums = np.cumsum(weights[order], axis=0)[:-1]
+            right_sums = total - left_sums
+            infeasible = (
+                np.maximum(0, k_left * band_low - left_sums)
+                + np.maximum(0, left_sums - k_left * band_high)
+                + np.maximum(0, k_right * band_low - right_sums)
+                + np.maximum(0, right_sums - k_right * band_high)
             )
-            pen = 0.25 * np.degrees(np.minimum(offs, math.pi - offs))
-            score = np.abs(cs - tgt) + 1000.0 * infeas + pen[None, :]
+            penalty = 0.25 * np.degrees(np.minimum(offsets, math.pi - offsets))
+            score = np.abs(left_sums - goal) + 1000.0 * infeasible + penalty[None, :]
             score[~valid, :] = np.inf
             flat = score.ravel()
             m = min(12, flat.size)
             candidates = np.argpartition(flat, m - 1)[:m]
             candidates = candidates[np.lexsort((candidates % 8, flat[candidates]))]
             top = [t for t in candidates.tolist() if np.isfinite(flat[t])] or [int(np.argmin(flat))]
-            p0, a0 = divmod(top[0], 8)
-            chosen = order[: p0 + 1, a0]
+            first_position, first_angle = divmod(top[0], 8)
+            chosen = order[: first_position + 1, first_angle]
             if n <= 64:
-                allset = set(idx.tolist())
+                all_nodes = set(index.tolist())
                 for t in top:
-                    p, a = divmod(t, 8)
-                    sel = order[: p + 1, a]
-                    left_nodes = set(idx[sel].tolist())
-                    if self.connected(left_nodes) and self.connected(allset - left_nodes):
-                        chosen = sel
+                    position, angle = divmod(t, 8)
+                    selected = order[: position + 1, angle]
+                    left_nodes = set(index[selected].tolist())
+                    if self.is_connected(left_nodes) and self.is_connected(all_nodes - left_nodes):
+                        chosen = selected
                         break
         mask = np.zeros(n, dtype=bool)
         mask[chosen] = True
-        return mask, k1
+        return mask, k_left
 
     def score(self) -> tuple[int, int, int]:
         """(grids outside the band, households outside it, split buildings)."""
-        bad = [g for g in range(self.k) if self.bad(g)]
-        out = sum(max(self.lo - self.gsum[g], self.gsum[g] - self.hi) for g in bad)
-        splits = sum(1 for b in range(len(self.bld_h)) if self.n_grids_of(b) > 1)
-        return len(bad), out, splits
+        bad = [grid for grid in range(self.grid_count) if self.out_of_band(grid)]
+        outside = sum(
+            max(self.band_low - self.grid_households[grid], self.grid_households[grid] - self.band_high) for grid in bad
+        )
+        splits = sum(1 for building in range(len(self.building_households)) if self.grids_holding(building) > 1)
+        return len(bad), outside, splits
 
     # --------------------------------------------------------------- output
     def allocation(self) -> list[list[tuple[int, int]]]:
         """Per building: ``[(grid, households), ...]`` merged by grid."""
         out = []
-        for b in range(len(self.bld_h)):
-            acc: dict[int, int] = {}
-            for v in self.bld_nodes[b]:
-                if self.node_w[v] > 0 or not acc:
-                    g = self.grid_of[v]
-                    acc[g] = acc.get(g, 0) + self.node_w[v]
-            parts = [(g, hh) for g, hh in acc.items() if hh > 0] or [(self.grid_of[self.bld_nodes[b][0]], 0)]
+        for building in range(len(self.building_households)):
+            by_grid: dict[int, int] = {}
+            for node in self.building_nodes[building]:
+                if self.node_households[node] > 0 or not by_grid:
+                    grid = self.node_grid[node]
+                    by_grid[grid] = by_grid.get(grid, 0) + self.node_households[node]
+            parts = [(grid, households) for grid, households in by_grid.items() if households > 0] or [
+                (self.node_grid[self.building_nodes[building][0]], 0)
+            ]
             out.append(parts)
         return out
 
@@ -747,23 +824,23 @@ def solve_divide(
     if not lo <= total / k <= hi:
         restarts = 0  # some grid must stay out of band whatever the partition
     for attempt in range(restarts + 1):
-        s = CommunitySolver(graph, households, entrances, target, lo, hi, k)
-        s.init_pieces()
-        if s.k <= 1:
-            for v in range(len(s.node_site)):
-                s.set_grid(v, 0)
-            return s.allocation(), s.k
-        s.bisect(np.random.default_rng(attempt) if attempt else None)
-        s.repair()
-        s.improve(allow_split=False)
-        s.improve(allow_split=True)
-        score = s.score()
+        solver = CommunitySolver(graph, households, entrances, target, lo, hi, k)
+        solver.create_pieces()
+        if solver.grid_count <= 1:
+            for node in range(len(solver.node_site)):
+                solver.assign(node, 0)
+            return solver.allocation(), solver.grid_count
+        solver.bisect(np.random.default_rng(attempt) if attempt else None)
+        solver.repair_fragments()
+        solver.improve(allow_split=False)
+        solver.improve(allow_split=True)
+        score = solver.score()
         if best is None or score < best[0]:
-            best = (score, s)
+            best = (score, solver)
         if score[0] == 0:
             break
     assert best is not None
-    return best[1].allocation(), best[1].k
+    return best[1].allocation(), best[1].grid_count
 
 
 def solve_rebalance(
@@ -784,92 +861,101 @@ def solve_rebalance(
     the grid count and the previous allocation re-expressed in new household
     counts (for measuring moved households).
     """
-    s = CommunitySolver(graph, households, entrances, target, lo, hi, k, rebalance=True)
-    orig: list[dict[int, int]] = []
-    for b, prev in enumerate(previous):
-        if prev:
-            for g, ne in prev:
-                s.add_node(b, ne, g)
-            s.reweigh(b)
-            orig.append(s.alloc_of(b))
+    solver = CommunitySolver(graph, households, entrances, target, lo, hi, k, rebalancing=True)
+    previous_allocation: list[dict[int, int]] = []
+    for building, parts in enumerate(previous):
+        if parts:
+            for grid, entrance_count in parts:
+                solver.add_node(building, entrance_count, grid)
+            solver.reweigh(building)
+            previous_allocation.append(solver.allocation_of(building))
         else:
-            s.add_node(b, s.bld_e[b], -1)
-            s.reweigh(b)
-            orig.append({})
-    s.orig = orig
-    s.fill_unassigned()
+            solver.add_node(building, solver.building_entrances[building], -1)
+            solver.reweigh(building)
+            previous_allocation.append({})
+    solver.previous_allocation = previous_allocation
+    solver.fill_unassigned()
     # new buildings are not "moved": count them as previously where they are now
-    for b, prev in enumerate(previous):
-        if not prev:
-            orig[b] = s.alloc_of(b)
-    s.repair()
-    _adjust_k(s)
-    s.improve(allow_split=False)
-    s.improve(allow_split=True)
-    return s.allocation(), s.k, orig
+    for building, parts in enumerate(previous):
+        if not parts:
+            previous_allocation[building] = solver.allocation_of(building)
+    solver.repair_fragments()
+    _adjust_grid_count(solver)
+    solver.improve(allow_split=False)
+    solver.improve(allow_split=True)
+    return solver.allocation(), solver.grid_count, previous_allocation
 
 
-def _adjust_k(s: CommunitySolver) -> None:
-    """Add or dissolve grids when the community total no longer fits k grids."""
-    want = choose_k(s.total, s.target, s.lo, s.hi)
-    mean = s.total / max(1, s.k)
-    if s.lo <= mean <= s.hi or want == s.k:
+def _adjust_grid_count(solver: CommunitySolver) -> None:
+    """Add or dissolve grids when the community total no longer fits the grid count."""
+    wanted = choose_k(solver.total_households, solver.target, solver.band_low, solver.band_high)
+    mean = solver.total_households / max(1, solver.grid_count)
+    if solver.band_low <= mean <= solver.band_high or wanted == solver.grid_count:
         return
-    if want > s.k:
-        for _ in range(want - s.k):
-            g = max(range(s.k), key=lambda x: s.gsum[x])
-            members = s.members[g]
+    if wanted > solver.grid_count:
+        for _ in range(wanted - solver.grid_count):
+            heaviest = max(range(solver.grid_count), key=lambda x: solver.grid_households[x])
+            members = solver.grid_members[heaviest]
             if len(members) < 2:
                 return
-            # carve roughly half of g (by weight) off, grown from its far end
-            pts = {v: s.site_xy[s.node_site[v]] for v in members}
-            cen = np.mean(list(pts.values()), axis=0)
-            start = max(members, key=lambda v: float(np.hypot(*(pts[v] - cen))))
-            new = s.k
-            s.k += 1
-            s.members.append(set())
-            s.gsum.append(0)
-            goal = s.gsum[g] / 2
+            # carve roughly half of the heaviest grid (by weight) off, grown from its far end
+            points = {node: solver.site_xy[solver.node_site[node]] for node in members}
+            centre = np.mean(list(points.values()), axis=0)
+            start = max(members, key=lambda node: float(np.hypot(*(points[node] - centre))))
+            new = solver.grid_count
+            solver.grid_count += 1
+            solver.grid_members.append(set())
+            solver.grid_households.append(0)
+            goal = solver.grid_households[heaviest] / 2
             grabbed = 0
             frontier = [start]
             seen = {start}
             while frontier and grabbed < goal:
-                v = frontier.pop(0)
-                if len(s.members[g]) <= 1 or not s.can_remove(g, v):
+                node = frontier.pop(0)
+                if len(solver.grid_members[heaviest]) <= 1 or not solver.can_remove(heaviest, node):
                     continue
-                s.set_grid(v, new)
-                grabbed += s.node_w[v]
-                for u in s.nbr_nodes(v):
-                    if u not in seen and s.grid_of[u] == g:
-                        seen.add(u)
-                        frontier.append(u)
-            if not s.members[new]:
-                s.members.pop()
-                s.gsum.pop()
-                s.k -= 1
+                solver.assign(node, new)
+                grabbed += solver.node_households[node]
+                for other in solver.neighbour_nodes(node):
+                    if other not in seen and solver.node_grid[other] == heaviest:
+                        seen.add(other)
+                        frontier.append(other)
+            if not solver.grid_members[new]:
+                solver.grid_members.pop()
+                solver.grid_households.pop()
+                solver.grid_count -= 1
                 return
     else:
-        live = s.k
-        for _ in range(s.k - want):
+        live = solver.grid_count
+        for _ in range(solver.grid_count - wanted):
             if live <= 1:
                 break
-            g = min((x for x in range(s.k) if s.members[x]), key=lambda x: (s.gsum[x], x))
-            for v in list(s.members[g]):
-                s.set_grid(v, -1)
+            lightest = min(
+                (x for x in range(solver.grid_count) if solver.grid_members[x]),
+                key=lambda x: (solver.grid_households[x], x),
+            )
+            for node in list(solver.grid_members[lightest]):
+                solver.assign(node, -1)
             # hand its nodes to neighbouring grids; the grid stays empty (its id dies)
-            pending = [v for v in range(len(s.grid_of)) if s.grid_of[v] < 0]
+            pending = [node for node in range(len(solver.node_grid)) if solver.node_grid[node] < 0]
             while pending:
                 rest = []
-                for v in pending:
-                    cand = {s.grid_of[u] for u in s.nbr_nodes(v)} - {-1}
-                    if cand:
-                        s.set_grid(v, min(cand, key=lambda x: (s.gsum[x], x)))
+                for node in pending:
+                    candidates = {solver.node_grid[other] for other in solver.neighbour_nodes(node)} - {-1}
+                    if candidates:
+                        solver.assign(node, min(candidates, key=lambda x: (solver.grid_households[x], x)))
                     else:
-                        rest.append(v)
+                        rest.append(node)
                 if len(rest) == len(pending):
-                    for v in rest:
-                        s.set_grid(v, max((x for x in range(s.k) if s.members[x]), key=lambda x: -s.gsum[x]))
+                    for node in rest:
+                        solver.assign(
+                            node,
+                            max(
+                                (x for x in range(solver.grid_count) if solver.grid_members[x]),
+                                key=lambda x: -solver.grid_households[x],
+                            ),
+                        )
                     break
                 pending = rest
             live -= 1
-    s.mean = s.total / max(1, sum(1 for m in s.members if m))
+    solver.mean_households = solver.total_households / max(1, sum(1 for m in solver.grid_members if m))
