@@ -32,8 +32,12 @@ The unit of work is a *node*: a building or a piece of one.  Nodes sit on
 they share a site or their sites are adjacent.
 """
 
+from __future__ import annotations
+
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 
@@ -90,6 +94,88 @@ def piece_households(households: int, entrances: int, counts: Sequence[int]) -> 
         out.append(count * per_entrance + max(0, min(start + count, remainder) - start))
         start += count
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Relocate:
+    """Move the whole ``node`` to the adjacent grid ``destination``."""
+
+    node: int
+    destination: int
+
+    def apply(self, solver: CommunitySolver) -> None:
+        solver.assign(self.node, self.destination)
+
+
+@dataclass(frozen=True, slots=True)
+class Swap:
+    """Exchange two boundary nodes: ``node`` (of ``grid``) and ``other`` (of ``other_grid``)."""
+
+    node: int
+    other: int
+    grid: int
+    other_grid: int
+
+    def apply(self, solver: CommunitySolver) -> None:
+        solver.assign(self.node, self.other_grid)
+        solver.assign(self.other, self.grid)
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """Two whole-node moves through a middle grid (grid -> B -> C, or C -> B -> grid)."""
+
+    first: int
+    first_destination: int
+    second: int
+    second_destination: int
+
+    def apply(self, solver: CommunitySolver) -> None:
+        solver.assign(self.first, self.first_destination)
+        solver.assign(self.second, self.second_destination)
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """Hand the last ``entrances`` entrances of ``node`` to ``destination`` as a new piece."""
+
+    node: int
+    entrances: int
+    destination: int
+
+    def apply(self, solver: CommunitySolver) -> None:
+        building = solver.node_building[self.node]
+        solver.node_entrances[self.node] -= self.entrances
+        solver.add_node(building, self.entrances, self.destination, after=self.node)
+        solver.reweigh(building)
+
+
+#: one change of the partition that the local search can apply
+Move: TypeAlias = Relocate | Swap | Chain | Split
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A move and what it would change the total cost by (negative: better)."""
+
+    cost_change: float
+    move: Move
+
+
+@dataclass(frozen=True, slots=True)
+class ChainStep:
+    """One step of an ejection chain: ``node`` goes from ``source`` to ``destination``,
+    whole when ``entrances`` is 0, else only its last ``entrances`` entrances."""
+
+    node: int
+    source: int
+    destination: int
+    entrances: int
+
+    def move(self) -> Relocate | Split:
+        if self.entrances == 0:
+            return Relocate(self.node, self.destination)
+        return Split(self.node, self.entrances, self.destination)
 
 
 class CommunitySolver:
@@ -366,7 +452,7 @@ class CommunitySolver:
         cost = self.grid_cost
         grid_households = self.grid_households
         node_households = self.node_households
-        best: tuple[float, tuple] | None = None
+        best: Candidate | None = None
         # ---- single moves
         pairs = outward if over else inward
         for node, other_grid in pairs:
@@ -378,11 +464,11 @@ class CommunitySolver:
                 - cost(grid_households[source])
                 - cost(grid_households[destination])
             )
-            if best is not None and change >= best[0]:
+            if best is not None and change >= best.cost_change:
                 continue
             change += self.side_cost_change({node: destination})
-            if change < -EPSILON and (best is None or change < best[0]) and self.can_remove(source, node):
-                best = (change, ("move", node, destination))
+            if change < -EPSILON and (best is None or change < best.cost_change) and self.can_remove(source, node):
+                best = Candidate(change, Relocate(node, destination))
         # ---- swaps with each neighbouring grid
         outward_by_grid: dict[int, list[int]] = {}
         for node, other_grid in outward:
@@ -403,32 +489,32 @@ class CommunitySolver:
                         - cost(grid_households[grid])
                         - cost(grid_households[other_grid])
                     )
-                    if change >= -EPSILON or (best is not None and change >= best[0]):
+                    if change >= -EPSILON or (best is not None and change >= best.cost_change):
                         continue
                     change += self.side_cost_change({node: other_grid, other: grid})
-                    if change >= -EPSILON or (best is not None and change >= best[0]):
+                    if change >= -EPSILON or (best is not None and change >= best.cost_change):
                         continue
                     grid_after = (self.grid_members[grid] - {node}) | {other}
                     other_after = (self.grid_members[other_grid] - {other}) | {node}
                     if self.is_connected(grid_after) and self.is_connected(other_after):
-                        best = (change, ("swap", node, other, grid, other_grid))
+                        best = Candidate(change, Swap(node, other, grid, other_grid))
         if best is None:
             best = self.best_chain(grid, over, outward, inward)
         if best is None and allow_split:
             best = self.best_split(grid, over, outward, inward)
         if best is None:
             return False
-        self.apply(best[1])
+        best.move.apply(self)
         return True
 
     def best_chain(
         self, grid: int, over: bool, outward: list[tuple[int, int]], inward: list[tuple[int, int]]
-    ) -> tuple[float, tuple] | None:
+    ) -> Candidate | None:
         """Two whole-node moves grid -> B -> C (or C -> B -> grid when under-full)."""
         cost = self.grid_cost
         grid_households = self.grid_households
         node_households = self.node_households
-        best: tuple[float, tuple] | None = None
+        best: Candidate | None = None
         pairs = outward if over else inward
         for node, middle in pairs:
             households = node_households[node]
@@ -476,11 +562,11 @@ class CommunitySolver:
                         - cost(grid_households[middle])
                         - cost(grid_households[far])
                     )
-                    if change >= -EPSILON or (best is not None and change >= best[0]):
+                    if change >= -EPSILON or (best is not None and change >= best.cost_change):
                         continue
                     reassigned = {node: middle, second: far} if over else {node: grid, second: middle}
                     change += self.side_cost_change(reassigned)
-                    if change >= -EPSILON or (best is not None and change >= best[0]):
+                    if change >= -EPSILON or (best is not None and change >= best.cost_change):
                         continue
                     if source_ok is None:
                         source_ok = self.can_remove(grid if over else middle, node)
@@ -491,18 +577,18 @@ class CommunitySolver:
                     else:
                         ok = self.is_connected((self.grid_members[far]) - {second})
                     if ok:
-                        best = (change, ("chain", node, reassigned[node], second, reassigned[second]))
+                        best = Candidate(change, Chain(node, reassigned[node], second, reassigned[second]))
                 if source_ok is False:
                     break
         return best
 
     def best_split(
         self, grid: int, over: bool, outward: list[tuple[int, int]], inward: list[tuple[int, int]]
-    ) -> tuple[float, tuple] | None:
+    ) -> Candidate | None:
         """Move some entrances of a boundary node to the other grid."""
         cost = self.grid_cost
         grid_households = self.grid_households
-        best: tuple[float, tuple] | None = None
+        best: Candidate | None = None
         pairs = outward if over else inward
         for node, other_grid in pairs:
             entrances = self.node_entrances[node]
@@ -540,8 +626,8 @@ class CommunitySolver:
                     change += MOVED_HOUSEHOLD_COST * (
                         self.moved_households(building, after) - self.moved_households(building, before)
                     )
-                if change < -EPSILON and (best is None or change < best[0]):
-                    best = (change, ("split", node, moving, destination))
+                if change < -EPSILON and (best is None or change < best.cost_change):
+                    best = Candidate(change, Split(node, moving, destination))
         return best
 
     def handover_amounts(self, node: int, allow_split: bool) -> list[tuple[int, int]]:
@@ -568,48 +654,52 @@ class CommunitySolver:
         over = self.grid_households[grid] > self.band_high
         band_low, band_high = self.band_low, self.band_high
         grid_households = self.grid_households
-        best: list = [None, None]  # (key, steps)
-        budget = [4000]
+        best_key: tuple[int, int, int] | None = None
+        best_steps: list[ChainStep] | None = None
+        budget = 4000
 
-        def finish(steps: list[tuple[int, int, int, int]]) -> None:
-            # steps: (node, source, destination, entrances); entrances == 0 moves the whole node
+        def finish(steps: list[ChainStep]) -> None:
+            nonlocal best_key, best_steps
             new_splits = 0
             moved = 0
             reassigned: dict[int, int] = {}
-            for node, _source, destination, entrances in steps:
-                if entrances == 0:
-                    reassigned[node] = destination
-            for node, _source, destination, entrances in steps:
-                building = self.node_building[node]
+            for step in steps:
+                if step.entrances == 0:
+                    reassigned[step.node] = step.destination
+            for step in steps:
+                building = self.node_building[step.node]
                 grids = {reassigned.get(piece, self.node_grid[piece]) for piece in self.building_nodes[building]}
                 before = len({self.node_grid[piece] for piece in self.building_nodes[building]}) > 1
-                if entrances:
-                    grids.add(destination)
+                if step.entrances:
+                    grids.add(step.destination)
                 new_splits += int(len(grids) > 1) - int(before)
                 if self.rebalancing:
-                    moved += self.node_households[node] if entrances == 0 else 1
+                    moved += self.node_households[step.node] if step.entrances == 0 else 1
             key = (new_splits, moved, len(steps))
-            if best[0] is not None and key >= best[0]:
+            if best_key is not None and key >= best_key:
                 return
             # connectivity of every grid on the path; a new piece stands at
             # its building's site, which its node represents in the check
-            touched = {source for _, source, _, _ in steps} | {destination for _, _, destination, _ in steps}
+            touched = {step.source for step in steps} | {step.destination for step in steps}
             for path_grid in touched:
                 members = {
                     node for node in self.grid_members[path_grid] if reassigned.get(node, path_grid) == path_grid
                 }
                 members |= {node for node, destination in reassigned.items() if destination == path_grid}
-                members |= {node for node, _, destination, entrances in steps if entrances and destination == path_grid}
+                members |= {step.node for step in steps if step.entrances and step.destination == path_grid}
                 if not self.is_connected(members):
                     return
-            best[0], best[1] = key, list(steps)
+            best_key, best_steps = key, list(steps)
 
-        def extend(current: int, current_households: int, visited: set[int], steps: list, depth: int) -> None:
-            budget[0] -= 1
-            if budget[0] < 0:
+        def extend(
+            current: int, current_households: int, visited: set[int], steps: list[ChainStep], depth: int
+        ) -> None:
+            nonlocal budget
+            budget -= 1
+            if budget < 0:
                 return
             outward, inward = self.boundary(current)
-            moved_already = {node for node, *_ in steps}
+            moved_already = {step.node for step in steps}
             pairs = outward if over else inward
             for node, other_grid in pairs:
                 if other_grid in visited or node in moved_already:
@@ -627,7 +717,7 @@ class CommunitySolver:
                         continue
                     if entrances == 0 and len(self.grid_members[source]) <= 1:
                         continue
-                    step = (node, source, destination, entrances)
+                    step = ChainStep(node, source, destination, entrances)
                     if band_low <= other_after <= band_high:
                         finish([*steps, step])
                     elif depth < max_depth and (
@@ -636,34 +726,11 @@ class CommunitySolver:
                         extend(other_grid, other_after, visited | {other_grid}, [*steps, step], depth + 1)
 
         extend(grid, grid_households[grid], {grid}, [], 1)
-        if best[1] is None:
+        if best_steps is None:
             return False
-        for node, _source, destination, entrances in best[1]:
-            if entrances == 0:
-                self.assign(node, destination)
-            else:
-                self.apply(("split", node, entrances, destination))
+        for step in best_steps:
+            step.move().apply(self)
         return True
-
-    def apply(self, move: tuple) -> None:
-        kind = move[0]
-        if kind == "move":
-            _, node, destination = move
-            self.assign(node, destination)
-        elif kind == "swap":
-            _, node, other, grid, other_grid = move
-            self.assign(node, other_grid)
-            self.assign(other, grid)
-        elif kind == "chain":
-            _, first, first_destination, second, second_destination = move
-            self.assign(first, first_destination)
-            self.assign(second, second_destination)
-        elif kind == "split":
-            _, node, entrances, destination = move
-            building = self.node_building[node]
-            self.node_entrances[node] -= entrances
-            self.add_node(building, entrances, destination, after=node)
-            self.reweigh(building)
 
     def improve(self, allow_split: bool, max_rounds: int = 30) -> None:
         """Local search on out-of-band grids until none is left or nothing helps."""
