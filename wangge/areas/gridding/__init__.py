@@ -59,8 +59,11 @@ Command line
 ``python -m wangge.areas.gridding divide ...``.  See :mod:`.cli`.
 
 Modules: :mod:`.model` (types), :mod:`.graph` (contiguity graph),
-:mod:`.engine` (partitioning), :mod:`.divide` (API), :mod:`.metrics`,
-:mod:`.polygons`, :mod:`.geojson_io`, :mod:`.cli`, :mod:`.synthetic`.
+:mod:`.engine` (partitioning one community: entry points), with
+:mod:`.state` (the partition and its cost), :mod:`.moves`,
+:mod:`.construction` (bisection, repair) and :mod:`.operators` (local search);
+:mod:`.divide` (API), :mod:`.metrics`, :mod:`.polygons`, :mod:`.geojson_io`,
+:mod:`.cli`, :mod:`.synthetic`.
 """
 
 from .divide import divide, grid_id, rebalance
