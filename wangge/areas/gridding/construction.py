@@ -20,24 +20,24 @@ def bisect(partition: Partition, rng: np.random.Generator | None = None) -> None
     """Initial partition of all nodes by recursive weighted bisection.
 
     With ``rng`` every cut direction is rotated at random (restarts)."""
-    n = len(partition.node_site)
+    count = len(partition.node_site)
     xy = partition.site_xy[np.asarray(partition.node_site, dtype=np.int64)]
     weights = np.asarray(partition.node_households, dtype=float)
-    labels = np.zeros(n, dtype=np.int64)
-    stack: list[tuple[np.ndarray, int, int]] = [(np.arange(n), partition.grid_count, 0)]
+    labels = np.zeros(count, dtype=np.int64)
+    stack: list[tuple[np.ndarray, int, int]] = [(np.arange(count), partition.grid_count, 0)]
     while stack:
-        index, k, offset = stack.pop()
-        if k <= 1 or index.size <= 1:
-            labels[index] = offset
+        nodes, grids, offset = stack.pop()
+        if grids <= 1 or nodes.size <= 1:
+            labels[nodes] = offset
             continue
-        if index.size <= k:
-            labels[index] = offset + np.arange(index.size)
+        if nodes.size <= grids:
+            labels[nodes] = offset + np.arange(nodes.size)
             continue
         turn = float(rng.uniform(-math.pi / 2, math.pi / 2)) if rng is not None else 0.0
-        left, k_left = cut(partition, index, xy[index], weights[index], k, turn)
-        stack.append((index[~left], k - k_left, offset + k_left))
-        stack.append((index[left], k_left, offset))
-    for node in range(n):
+        left, left_grids = cut(partition, nodes, xy[nodes], weights[nodes], grids, turn)
+        stack.append((nodes[~left], grids - left_grids, offset + left_grids))
+        stack.append((nodes[left], left_grids, offset))
+    for node in range(count):
         partition.assign(node, int(labels[node]))
     # drop empty grids (only when a community has fewer nodes than grids)
     used = sorted({int(x) for x in labels})
@@ -52,23 +52,29 @@ def bisect(partition: Partition, rng: np.random.Generator | None = None) -> None
 
 
 def cut(
-    partition: Partition, index: np.ndarray, xy: np.ndarray, weights: np.ndarray, k: int, turn: float = 0.0
+    partition: Partition, nodes: np.ndarray, xy: np.ndarray, weights: np.ndarray, grids: int, turn: float = 0.0
 ) -> tuple[np.ndarray, int]:
-    """Split nodes ``index`` for ``k`` grids: (mask of the left side, grids on the left)."""
-    k_left = k // 2
-    k_right = k - k_left
-    n = index.size
+    """Cut ``nodes`` (at ``xy``, weighing ``weights``) in two for ``grids`` grids.
+
+    The cut is perpendicular to the principal axis turned by ``turn``, at the
+    weighted quantile; with few grids and nodes, eight directions are scored
+    for balance and (up to 64 nodes) connectivity.  Returns the mask of the
+    left side and its number of grids (``grids // 2``).
+    """
+    left_grids = grids // 2
+    right_grids = grids - left_grids
+    count = nodes.size
     total = float(weights.sum())
-    goal = total * k_left / k
+    goal = total * left_grids / grids
     weight_sum = total if total > 0 else 1.0
     centred = xy - (xy * weights[:, None]).sum(axis=0) / weight_sum if total > 0 else xy - xy.mean(axis=0)
     covariance = (centred * (weights[:, None] if total > 0 else 1.0)).T @ centred
     _eigenvalues, eigenvectors = np.linalg.eigh(covariance)
     base = math.atan2(eigenvectors[1, 1], eigenvectors[0, 1]) + turn
-    small = k <= 4 and n <= 400
+    small = grids <= 4 and count <= 400
     band_low, band_high = partition.band_low, partition.band_high
-    positions = np.arange(1, n)  # left = order[:position]
-    valid = (positions >= k_left) & (n - positions >= k_right)
+    positions = np.arange(1, count)  # left = order[:position]
+    valid = (positions >= left_grids) & (count - positions >= right_grids)
     if not small:
         projection = centred[:, 0] * math.cos(base) + centred[:, 1] * math.sin(base)
         order = np.argsort(projection, kind="stable")
@@ -84,33 +90,35 @@ def cut(
         left_sums = np.cumsum(weights[order], axis=0)[:-1]
         right_sums = total - left_sums
         infeasible = (
-            np.maximum(0, k_left * band_low - left_sums)
-            + np.maximum(0, left_sums - k_left * band_high)
-            + np.maximum(0, k_right * band_low - right_sums)
-            + np.maximum(0, right_sums - k_right * band_high)
+            np.maximum(0, left_grids * band_low - left_sums)
+            + np.maximum(0, left_sums - left_grids * band_high)
+            + np.maximum(0, right_grids * band_low - right_sums)
+            + np.maximum(0, right_sums - right_grids * band_high)
         )
         penalty = 0.25 * np.degrees(np.minimum(offsets, math.pi - offsets))
         score = np.abs(left_sums - goal) + 1000.0 * infeasible + penalty[None, :]
         score[~valid, :] = np.inf
         flat = score.ravel()
-        m = min(12, flat.size)
-        candidates = np.argpartition(flat, m - 1)[:m]
+        shortlist = min(12, flat.size)
+        candidates = np.argpartition(flat, shortlist - 1)[:shortlist]
         candidates = candidates[np.lexsort((candidates % 8, flat[candidates]))]
-        top = [t for t in candidates.tolist() if np.isfinite(flat[t])] or [int(np.argmin(flat))]
+        top = [flat_index for flat_index in candidates.tolist() if np.isfinite(flat[flat_index])] or [
+            int(np.argmin(flat))
+        ]
         first_position, first_angle = divmod(top[0], 8)
         chosen = order[: first_position + 1, first_angle]
-        if n <= 64:
-            all_nodes = set(index.tolist())
-            for t in top:
-                position, angle = divmod(t, 8)
+        if count <= 64:
+            all_nodes = set(nodes.tolist())
+            for flat_index in top:
+                position, angle = divmod(flat_index, 8)
                 selected = order[: position + 1, angle]
-                left_nodes = set(index[selected].tolist())
+                left_nodes = set(nodes[selected].tolist())
                 if partition.is_connected(left_nodes) and partition.is_connected(all_nodes - left_nodes):
                     chosen = selected
                     break
-    mask = np.zeros(n, dtype=bool)
+    mask = np.zeros(count, dtype=bool)
     mask[chosen] = True
-    return mask, k_left
+    return mask, left_grids
 
 
 def repair_fragments(partition: Partition) -> None:

@@ -229,9 +229,10 @@ def ejection_chain(partition: Partition, grid: int, allow_split: bool, max_depth
     over = partition.grid_households[grid] > partition.band_high
     band_low, band_high = partition.band_low, partition.band_high
     grid_households = partition.grid_households
+    # chains are ranked by (new split buildings, moved households, length), fewer first
     best_key: tuple[int, int, int] | None = None
     best_steps: list[ChainStep] | None = None
-    budget = 4000
+    budget = 4000  # grids expanded at most, so a dense neighbourhood cannot blow up
 
     def finish(steps: list[ChainStep]) -> None:
         nonlocal best_key, best_steps
