@@ -11,7 +11,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from wangge.accounts.models import AreaAssignment, User
-from wangge.areas.models import Area
 from wangge.core.admin import DistrictAdminMixin
 from wangge.core.audit import Action, audit
 
@@ -47,7 +46,9 @@ class UserAdmin(DistrictAdminMixin, DjangoUserAdmin):
         after = set(user.assignments.values_list("area_id", flat=True))
         if before == after:
             return
-        names = dict(Area.objects.filter(pk__in=before ^ after).values_list("pk", "name"))
+        # The area tree sits above accounts: reach it through the assignment, not an import.
+        areas = AreaAssignment._meta.get_field("area").related_model._default_manager
+        names = dict(areas.filter(pk__in=before ^ after).values_list("pk", "name"))
         added = "、".join(names[pk] for pk in sorted(after - before)) or "—"
         removed = "、".join(names[pk] for pk in sorted(before - after)) or "—"
         audit(

@@ -17,12 +17,15 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from wangge.accounts.models import EXPORT_ROLES, IMPORT_ROLES, User
-from wangge.areas.models import Area
+from wangge.accounts import policy
+from wangge.accounts.models import AreaAssignment, User
 from wangge.core.audit import Action, audit
 
+# The area tree sits above accounts: reach its model through the assignment, not an import.
+Area: Any = AreaAssignment._meta.get_field("area").related_model
 
-class AssignedAreaSerializer(serializers.ModelSerializer[Area]):
+
+class AssignedAreaSerializer(serializers.ModelSerializer[Any]):
     class Meta:
         model = Area
         fields = ["id", "level", "name", "code"]
@@ -32,7 +35,7 @@ class AssignedAreaSerializer(serializers.ModelSerializer[Area]):
 class MeSerializer(serializers.ModelSerializer[User]):
     role_label = serializers.CharField(read_only=True)
     areas = AssignedAreaSerializer(many=True, read_only=True)
-    sees_full_detail = serializers.BooleanField(read_only=True)
+    sees_full_detail = serializers.SerializerMethodField()
     can_import = serializers.SerializerMethodField()
     can_export = serializers.SerializerMethodField()
 
@@ -51,11 +54,14 @@ class MeSerializer(serializers.ModelSerializer[User]):
         ]
         read_only_fields = fields
 
+    def get_sees_full_detail(self, user: User) -> bool:
+        return policy.sees_full_detail(user)
+
     def get_can_import(self, user: User) -> bool:
-        return user.role in IMPORT_ROLES
+        return policy.can_import(user)
 
     def get_can_export(self, user: User) -> bool:
-        return user.role in EXPORT_ROLES
+        return policy.can_export(user)
 
 
 class MeView(APIView):

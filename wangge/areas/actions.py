@@ -13,6 +13,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 from shapely.geometry import mapping
 
+from wangge.accounts import policy
 from wangge.accounts.models import AreaAssignment, Role, User
 from wangge.areas.division import Proposal, grid_pk
 from wangge.areas.gridding.divide import entrance_counts
@@ -197,7 +198,7 @@ def _follow_residents(community_pks: list[int]) -> None:
 def grid_worker_assign(*, by: Any, grid: Area, worker: User) -> AreaAssignment:
     if grid.level != Area.Level.GRID:
         raise ValidationError({"grid": _("只能把网格员分配到网格")})
-    if worker.role != Role.GRID_WORKER:
+    if not policy.is_grid_worker(worker):
         raise ValidationError({"worker": _("该账号不是网格员")})
     with transaction.atomic():
         assignment, _created = AreaAssignment.objects.get_or_create(user=worker, area=grid)

@@ -7,6 +7,7 @@ kept between the two steps.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -17,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from wangge.accounts import policy
 from wangge.accounts.models import Role, User
 from wangge.areas import actions
 from wangge.areas.division import MODES, Proposal, propose
@@ -24,13 +26,10 @@ from wangge.areas.gridding import GriddingError
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within, get_area
 
-PREVIEW_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF})
-APPLY_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF})
 
-
-def _area_for(request: HttpRequest, pk: int, roles: frozenset[str]) -> Area:
+def _area_for(request: HttpRequest, pk: int, allowed: Callable[[Any], bool]) -> Area:
     user: Any = request.user
-    if user.role not in roles:
+    if not allowed(user):
         raise Http404
     area = get_area(user, pk)
     # Being able to see an ancestor for breadcrumbs is not responsibility for it.
@@ -70,7 +69,7 @@ def _current_geojson(area: Area) -> dict[str, Any]:
 
 @login_required
 def preview(request: HttpRequest, pk: int) -> HttpResponse:
-    area = _area_for(request, pk, PREVIEW_ROLES)
+    area = _area_for(request, pk, policy.can_preview_division)
     user: Any = request.user
     try:
         proposal = _proposal(request, area)
@@ -86,7 +85,8 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
             "figures": proposal.figures,
             "proposed_geojson": proposal.geojson(),
             "current_geojson": _current_geojson(area),
-            "can_apply": user.role in APPLY_ROLES,
+            "can_apply": policy.can_apply_division(user),
+            "can_set_target": policy.can_set_grid_target(user),
             "district": area if area.level == Area.Level.DISTRICT else area.district,
         },
     )
@@ -95,7 +95,7 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def apply(request: HttpRequest, pk: int) -> HttpResponse:
-    area = _area_for(request, pk, APPLY_ROLES)
+    area = _area_for(request, pk, policy.can_apply_division)
     proposal = _proposal(request, area)
     result = actions.grids_apply(by=request.user, proposal=proposal)
     messages.success(
@@ -117,7 +117,7 @@ def apply(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def staffing(request: HttpRequest, pk: int) -> HttpResponse:
     """Grids without a worker, and the workers of this area without a grid."""
-    area = _area_for(request, pk, APPLY_ROLES)
+    area = _area_for(request, pk, policy.can_apply_division)
     grids = Area.objects.filter(level=Area.Level.GRID)
     grids = grids.filter(community=area) if area.level == Area.Level.COMMUNITY else grids.filter(**{area.level: area})
     unstaffed = grids.exclude(assignments__user__role=Role.GRID_WORKER).order_by("community__name", "name")
@@ -143,9 +143,7 @@ def staffing(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def target(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
-    if user.role != Role.DISTRICT_ADMIN:
-        raise Http404
-    district = _area_for(request, pk, frozenset({Role.DISTRICT_ADMIN}))
+    district = _area_for(request, pk, policy.can_set_grid_target)
     try:
         value = int(request.POST.get("target", ""))
         actions.district_target_set(by=user, district=district, target=value)

@@ -19,23 +19,19 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from wangge.accounts.models import REGISTRY_WRITE_ROLES, Role, User
+from wangge.accounts import policy
+from wangge.accounts.models import Role, User
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within, buildings_visible_to, get_area, get_building
 from wangge.registry.models import Resident
 from wangge.registry.queries import households_visible_to
 from wangge.web import summary
 
-# Roles that may add households to a building (the registry's write roles).
-EDIT_ROLES = REGISTRY_WRITE_ROLES
-# Roles the navigation offers the map to (the page itself turns away only guardians).
-MAP_ROLES = EDIT_ROLES
-
 
 @login_required
 def tree(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
-    if user.role == Role.GUARDIAN:
+    if not policy.can_browse_areas(user):
         raise Http404
     return render(request, "areas/tree.html", {"roots": summary.tree(user)})
 
@@ -48,6 +44,7 @@ def area(request: HttpRequest, pk: int) -> HttpResponse:
         "area": node,
         "crumbs": summary.ancestors(user, node),
         "totals": summary.area_totals(user, node),
+        "can_divide": policy.can_preview_division(user),
     }
     if node.level == Area.Level.GRID:
         context["buildings"] = summary.buildings_with_counts(user, grid=node)
@@ -82,7 +79,7 @@ def building(request: HttpRequest, pk: int) -> HttpResponse:
         "crumbs": [*summary.ancestors(user, grid), grid] if grid else [],
         "entrances": summary.group_by(households, "entrance"),
         "household_count": len(households),
-        "can_edit": user.role in EDIT_ROLES,
+        "can_edit": policy.can_edit_registry(user),
     }
     return render(request, "areas/building.html", context)
 
@@ -94,7 +91,7 @@ def household_add(request: HttpRequest, pk: int) -> HttpResponse:
 
     user: Any = request.user
     node = get_building(user, pk)
-    if user.role not in EDIT_ROLES:
+    if not policy.can_edit_registry(user):
         raise Http404
     try:
         household = household_create(
@@ -114,7 +111,7 @@ def household_add(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def map_page(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
-    if user.role == Role.GUARDIAN:
+    if not policy.can_browse_areas(user):
         raise Http404
     return render(
         request,

@@ -16,18 +16,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework.authtoken.models import TokenProxy
 
-from wangge.accounts.models import Role
+from wangge.accounts import policy
 from wangge.core.audit import Action, audit
 from wangge.core.models import AuditEntry
 
-
-def is_district_admin(user: Any) -> bool:
-    return bool(
-        getattr(user, "is_authenticated", False)
-        and user.is_active
-        and user.is_staff
-        and getattr(user, "role", None) == Role.DISTRICT_ADMIN
-    )
+is_district_admin = policy.can_use_admin
 
 
 def _district_admins_only(self: admin.AdminSite, request: HttpRequest) -> bool:

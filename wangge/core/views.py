@@ -15,10 +15,9 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from wangge.accounts.models import Role
+from wangge.accounts import policy
 from wangge.core.models import AuditEntry
 
-AUDIT_ROLES = frozenset({Role.AUDITOR, Role.DISTRICT_ADMIN})
 PAGE_SIZE = 50
 
 
@@ -44,7 +43,7 @@ def _day_start(day: dt.date) -> dt.datetime:
 @login_required
 def audit_log(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
-    if user.role not in AUDIT_ROLES or not user.is_active:
+    if not policy.can_read_audit_log(user):
         raise Http404
     form = AuditFilterForm(request.GET or None)
     entries = AuditEntry.objects.select_related("actor").order_by("-at", "-id")

@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from wangge.accounts.models import REGISTRY_WRITE_ROLES
+from wangge.accounts import policy
 from wangge.core.api import int_param
 from wangge.core.audit import Action, audit
 from wangge.registry import actions
@@ -42,12 +42,9 @@ from wangge.registry.serializers import (
     ResidentUpdateSerializer,
 )
 
-# Roles that keep the registry: they register, correct and record life events.
-EDIT_ROLES = REGISTRY_WRITE_ROLES
-
 
 def _require_editor(user: Any) -> None:
-    if getattr(user, "role", None) not in EDIT_ROLES:
+    if not policy.can_edit_registry(user):
         raise exceptions.PermissionDenied(_("您没有修改居民信息的权限。"))
 
 
@@ -141,7 +138,7 @@ class ResidentViewSet(
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         user = request.user
-        full = bool(getattr(user, "sees_full_detail", False))
+        full = policy.sees_full_detail(user)
         with transaction.atomic():
             resident = get_resident(user, kwargs["pk"])
             if full:

@@ -12,15 +12,15 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from wangge.accounts.models import REGISTRY_ROLES, Role
-from wangge.core.scope import NOTHING, area_filter, is_active_user
+from wangge.accounts import policy
+from wangge.core.scope import NOTHING, area_filter
 from wangge.registry.models import Household, Resident, SearchKey
 
 
 def _resident_filter(user: Any) -> Q:
-    if not is_active_user(user) or user.role not in REGISTRY_ROLES:
+    if not policy.can_view_registry(user):
         return NOTHING
-    if user.role == Role.GUARDIAN:
+    if policy.sees_only_wards(user):
         return Q(guardianships__guardian=user)
     return area_filter(user)
 
@@ -30,17 +30,17 @@ def residents_visible_to(user: Any) -> QuerySet[Resident]:
 
 
 def households_visible_to(user: Any) -> QuerySet[Household]:
-    if not is_active_user(user) or user.role not in REGISTRY_ROLES:
+    if not policy.can_view_registry(user):
         return Household.objects.none()
-    if user.role == Role.GUARDIAN:
+    if policy.sees_only_wards(user):
         return Household.objects.filter(members__guardianships__guardian=user).distinct()
     return Household.objects.filter(area_filter(user))
 
 
 def search_keys_visible_to(user: Any) -> QuerySet[SearchKey]:
-    if not is_active_user(user) or user.role not in REGISTRY_ROLES:
+    if not policy.can_view_registry(user):
         return SearchKey.objects.none()
-    if user.role == Role.GUARDIAN:
+    if policy.sees_only_wards(user):
         return SearchKey.objects.filter(resident__guardianships__guardian=user)
     return SearchKey.objects.filter(area_filter(user))
 
