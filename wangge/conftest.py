@@ -11,7 +11,7 @@ client in as that role's account.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,20 @@ PASSWORD = "网格-test-password-2024"
 def _fast_password_hashing(settings: Any) -> None:
     # PBKDF2's deliberate slowness protects real accounts, not test ones.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Every test starts in the project's language.
+
+    A request through the test client activates its language for the thread and nothing turns it
+    off again, so without this a test's language would depend on which test ran before it.
+    """
+    from django.conf import settings
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from wangge.accounts import policy
@@ -57,3 +57,21 @@ def get_household(user: Any, pk: Any) -> Household:
         return households_visible_to(user).select_related("building", "grid", "community").get(pk=pk)
     except (Household.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+# Unscoped reads for the grid division, whose pages check the user's responsibility first.
+
+
+def households_in_buildings(building_ids: list[int]) -> QuerySet[Household]:
+    """Households of these buildings with their entrance, to cut a split building between grids."""
+    return Household.objects.filter(building_id__in=building_ids).only("pk", "building_id", "entrance")
+
+
+def household_counts(community_ids: list[int]) -> list[tuple[int, int | None, int]]:
+    """(building, grid, households) for every building of these communities."""
+    return list(
+        Household.objects.filter(building__community_id__in=community_ids)
+        .values("building_id", "grid_id")
+        .annotate(n=Count("id"))
+        .values_list("building_id", "grid_id", "n")
+    )

@@ -23,7 +23,7 @@ from wangge.accounts import policy
 from wangge.areas.models import Area
 from wangge.core.audit import Action, audit
 from wangge.core.idnumbers import InvalidIDNumber, parse
-from wangge.registry import actions
+from wangge.registry import actions, summary
 from wangge.registry.event_forms import (
     CareTagForm,
     DeathForm,
@@ -34,7 +34,6 @@ from wangge.registry.event_forms import (
 )
 from wangge.registry.models import CareCategory, Household, LifeEvent, Resident
 from wangge.registry.queries import get_household, get_resident, residents_visible_to
-from wangge.web import summary
 
 
 def _crumbs(user: Any, household: Household | None) -> list[dict[str, Any]]:
@@ -46,8 +45,10 @@ def _crumbs(user: Any, household: Household | None) -> list[dict[str, Any]]:
     crumbs: list[dict[str, Any]] = []
     if not policy.sees_only_wards(user) and grid is not None:
         for area in [*summary.ancestors(user, grid), grid]:
-            crumbs.append({"name": area.name, "url": reverse("areas:area", args=[area.pk])})
-        crumbs.append({"name": household.building.name, "url": reverse("areas:building", args=[household.building_id])})
+            crumbs.append({"name": area.name, "url": reverse("registry:area", args=[area.pk])})
+        crumbs.append(
+            {"name": household.building.name, "url": reverse("registry:building", args=[household.building_id])}
+        )
     return crumbs
 
 

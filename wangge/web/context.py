@@ -36,11 +36,11 @@ def _everyone(user: Any) -> bool:
 # (url name, label, the policy's predicate for who sees it)
 NAV: list[tuple[str, Any, Callable[[Any], bool]]] = [
     ("home", _("首页"), _everyone),
-    ("areas:tree", _("区域"), policy.can_browse_areas),
-    ("areas:map", _("地图"), policy.can_see_map),
+    ("registry:tree", _("区域"), policy.can_browse_areas),
+    ("registry:map", _("地图"), policy.can_see_map),
     ("protection:index", _("防走失"), policy.can_see_protection),
     ("registry:import", _("导入"), policy.can_import),
-    ("core:audit", _("审计日志"), policy.can_read_audit_log),
+    ("audit_log", _("审计日志"), policy.can_read_audit_log),
 ]
 
 

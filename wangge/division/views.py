@@ -20,11 +20,12 @@ from django.views.decorators.http import require_POST
 
 from wangge.accounts import policy
 from wangge.accounts.models import Role, User
-from wangge.areas import actions
-from wangge.areas.division import MODES, Proposal, propose
+from wangge.areas import actions as areas_actions
 from wangge.areas.gridding import GriddingError
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within, get_area
+from wangge.division import actions
+from wangge.division.proposal import MODES, Proposal, propose
 
 
 def _area_for(request: HttpRequest, pk: int, allowed: Callable[[Any], bool]) -> Area:
@@ -75,10 +76,10 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
         proposal = _proposal(request, area)
     except GriddingError as exc:
         messages.error(request, _("无法划分网格：%(reason)s") % {"reason": exc})
-        return redirect("areas:area", pk=area.pk)
+        return redirect("registry:area", pk=area.pk)
     return render(
         request,
-        "areas/division.html",
+        "division/division.html",
         {
             "area": area,
             "proposal": proposal,
@@ -111,7 +112,7 @@ def apply(request: HttpRequest, pk: int) -> HttpResponse:
         messages.warning(
             request, _("以下网格员需要重新分配网格：%(names)s") % {"names": "、".join(result["unassigned_workers"])}
         )
-    return redirect("areas:staffing", pk=area.pk)
+    return redirect("division:staffing", pk=area.pk)
 
 
 @login_required
@@ -130,13 +131,13 @@ def staffing(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, _("请选择一个网格和一名网格员。"))
         else:
             try:
-                actions.grid_worker_assign(by=request.user, grid=grid, worker=worker)
+                areas_actions.grid_worker_assign(by=request.user, grid=grid, worker=worker)
             except ValidationError as exc:
                 messages.error(request, "；".join(exc.messages))
             else:
                 messages.success(request, _("已分配 %(worker)s 到 %(grid)s") % {"worker": worker, "grid": grid})
-        return redirect("areas:staffing", pk=area.pk)
-    return render(request, "areas/staffing.html", {"area": area, "unstaffed": unstaffed, "workers": workers})
+        return redirect("division:staffing", pk=area.pk)
+    return render(request, "division/staffing.html", {"area": area, "unstaffed": unstaffed, "workers": workers})
 
 
 @login_required
@@ -146,11 +147,11 @@ def target(request: HttpRequest, pk: int) -> HttpResponse:
     district = _area_for(request, pk, policy.can_set_grid_target)
     try:
         value = int(request.POST.get("target", ""))
-        actions.district_target_set(by=user, district=district, target=value)
+        areas_actions.district_target_set(by=user, district=district, target=value)
     except ValueError:
         messages.error(request, _("目标户数必须是整数。"))
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
     else:
         messages.success(request, _("网格目标户数已设为 %(n)d 户。") % {"n": value})
-    return redirect("areas:division", pk=district.pk)
+    return redirect("division:preview", pk=district.pk)

@@ -1,4 +1,7 @@
-"""The audit log page: auditors and district administrators browse and filter it."""
+"""The audit log page: auditors and district administrators browse and filter it.
+
+It lives with accounts, the lowest app that knows who may read it (core, below, knows no roles).
+"""
 
 from __future__ import annotations
 
@@ -65,6 +68,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     query = {k: v for k, v in request.GET.items() if k != "page" and v}
     return render(
         request,
-        "core/audit_log.html",
+        "accounts/audit_log.html",
         {"form": form, "page": page, "query": urlencode(query)},
     )

@@ -1,7 +1,8 @@
 """Area pages: the tree, one page per area (street, community, grid), buildings and the map.
 
-Everything is read through ``wangge.areas.queries`` and ``wangge.registry.queries``; an area or
-building outside the user's part of the tree is a 404.
+They are the registry seen through the area tree (households and residents counted per area), so
+they live here, above ``areas``. Everything is read through ``wangge.areas.queries`` and
+``wangge.registry.queries``; an area or building outside the user's part of the tree is a 404.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from wangge.accounts import policy
 from wangge.accounts.models import Role, User
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within, buildings_visible_to, get_area, get_building
+from wangge.registry import summary
+from wangge.registry.actions import household_create
 from wangge.registry.models import Resident
 from wangge.registry.queries import households_visible_to
-from wangge.web import summary
 
 
 @login_required
@@ -72,7 +74,7 @@ def building(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("head")
         .annotate(living=Count("members", filter=Q(members__status=Resident.Status.LIVING)))
     )
-    households.sort(key=lambda h: (summary._natural_key(h.entrance), summary._natural_key(h.room)))
+    households.sort(key=lambda h: (summary.natural_key(h.entrance), summary.natural_key(h.room)))
     grid = node.grid
     context = {
         "building": node,
@@ -87,8 +89,6 @@ def building(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def household_add(request: HttpRequest, pk: int) -> HttpResponse:
-    from wangge.registry.actions import household_create
-
     user: Any = request.user
     node = get_building(user, pk)
     if not policy.can_edit_registry(user):
@@ -103,7 +103,7 @@ def household_add(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
-        return redirect("areas:building", pk=node.pk)
+        return redirect("registry:building", pk=node.pk)
     messages.success(request, _("已新建住户 %(a)s") % {"a": household.address})
     return redirect("registry:household", pk=household.pk)
 
@@ -140,7 +140,7 @@ def geojson(request: HttpRequest) -> JsonResponse:
                         "kind": level,
                         "id": node.pk,
                         "name": node.name,
-                        "url": reverse("areas:area", args=[node.pk]),
+                        "url": reverse("registry:area", args=[node.pk]),
                         "households": household_counts.get(node.pk, 0) if level == Area.Level.GRID else None,
                     },
                 }
@@ -158,7 +158,7 @@ def geojson(request: HttpRequest) -> JsonResponse:
                     "kind": "building",
                     "id": b.pk,
                     "name": b.name,
-                    "url": reverse("areas:building", args=[b.pk]),
+                    "url": reverse("registry:building", args=[b.pk]),
                     "households": building_counts.get(b.pk, 0),
                 },
             }
