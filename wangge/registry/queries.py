@@ -11,8 +11,10 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from wangge.accounts import policy
+from wangge.core.audit import Action, audit
 from wangge.core.scope import NOTHING, area_filter
 from wangge.registry.models import Household, Resident, SearchKey
 
@@ -50,6 +52,23 @@ def get_resident(user: Any, pk: Any) -> Resident:
         return residents_visible_to(user).select_related("household__building", "grid", "community").get(pk=pk)
     except (Resident.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+def resident_seen_in_full(user: Any, resident: Resident) -> bool:
+    """Whether the user sees this (in-scope) resident unmasked; such a view is audited here.
+
+    The page and the API call it inside the transaction that builds their answer, so nothing is
+    shown when the audit entry cannot be written.
+    """
+    full = policy.sees_full_detail(user)
+    if full:
+        audit(
+            actor=user,
+            action=Action.VIEW,
+            obj=resident,
+            summary=_("查看 %(name)s 的完整信息") % {"name": resident.name},
+        )
+    return full
 
 
 def get_household(user: Any, pk: Any) -> Household:

@@ -21,7 +21,6 @@ from django.views.decorators.http import require_POST
 
 from wangge.accounts import policy
 from wangge.areas.models import Area
-from wangge.core.audit import Action, audit
 from wangge.core.idnumbers import InvalidIDNumber, parse
 from wangge.registry import actions, summary
 from wangge.registry.event_forms import (
@@ -33,7 +32,7 @@ from wangge.registry.event_forms import (
     ResidentRegisterForm,
 )
 from wangge.registry.models import CareCategory, Household, LifeEvent, Resident
-from wangge.registry.queries import get_household, get_resident, residents_visible_to
+from wangge.registry.queries import get_household, get_resident, resident_seen_in_full, residents_visible_to
 
 
 def _crumbs(user: Any, household: Household | None) -> list[dict[str, Any]]:
@@ -178,7 +177,7 @@ def _resident_page(
     request: HttpRequest, resident: Resident, status: int = 200, bound: dict[str, forms.Form] | None = None
 ) -> HttpResponse:
     user: Any = request.user
-    full = policy.sees_full_detail(user)
+    full = policy.sees_full_detail(user)  # audited below, with the page
     bound = bound or {}
     context: dict[str, Any] = {
         "resident": resident,
@@ -196,13 +195,7 @@ def _resident_page(
         "is_deceased": resident.status == Resident.Status.DECEASED,
     }
     with transaction.atomic():
-        if full:
-            audit(
-                actor=user,
-                action=Action.VIEW,
-                obj=resident,
-                summary=_("查看 %(name)s 的完整信息") % {"name": resident.name},
-            )
+        resident_seen_in_full(user, resident)
         # Rendered inside the transaction: if the audit entry cannot be written, nothing is shown.
         return render(request, "registry/resident.html", context, status=status)
 
