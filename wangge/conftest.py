@@ -34,6 +34,20 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Every test starts in the project's language.
+
+    A request through the test client activates its language for the thread and nothing turns it
+    off again, so without this a test's language would depend on which test ran before it.
+    """
+    from django.conf import settings
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     # Sign-in throttles count in the cache; one test's failed logins must not lock out the next.
     from django.core.cache import cache

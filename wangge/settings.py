@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "wangge.areas",
     "wangge.registry",
     "wangge.protection",
+    "wangge.division",
     "wangge.web",
     "wangge.demo",
     # After wangge.web, whose templates override drf-spectacular's Redoc page (no Google Fonts).

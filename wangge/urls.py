@@ -19,9 +19,8 @@ urlpatterns = [
     path("api/v1/", include(api_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("wangge.accounts.urls")),
-    path("", include("wangge.areas.urls")),
     path("", include("wangge.registry.urls")),
     path("", include("wangge.protection.urls")),
-    path("", include("wangge.core.urls")),
+    path("", include("wangge.division.urls")),
     path("", include("wangge.web.urls")),
 ]

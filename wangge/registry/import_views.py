@@ -1,8 +1,8 @@
 """The resident import page: upload a spreadsheet, see the summary and the rejected rows,
 download the template and the per-row report.
 
-Only roles in ``IMPORT_ROLES`` reach these pages (others get 404, like anything out of scope);
-the importer checks each row's community against the uploader's areas.
+Only roles the policy lets import (``policy.can_import``) reach these pages (others get 404, like
+anything out of scope); the importer checks each row's community against the uploader's areas.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from wangge.accounts.models import IMPORT_ROLES
+from wangge.accounts import policy
 from wangge.areas.models import Area
 from wangge.registry.importing import ImportFileError, import_residents
 from wangge.registry.importing import report as reports
@@ -43,7 +43,7 @@ def import_role_required(view: Callable[..., HttpResponseBase]) -> Callable[...,
     @wraps(view)
     @login_required
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if getattr(request.user, "role", None) not in IMPORT_ROLES:
+        if not policy.can_import(request.user):
             raise Http404
         return view(request, *args, **kwargs)
 

@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from wangge.accounts.models import REGISTRY_ROLES
+from wangge.accounts import policy
 from wangge.core import idnumbers
 from wangge.registry.models import Resident
 from wangge.registry.search import MAX_RESULTS, parse_query, search_residents
@@ -35,7 +35,7 @@ API_MAX_LIMIT = 50
 
 def _require_registry_role(user: Any) -> None:
     # An auditor or an unassigned role has no registry: the feature is not there for them.
-    if getattr(user, "role", None) not in REGISTRY_ROLES:
+    if not policy.can_view_registry(user):
         raise Http404
 
 

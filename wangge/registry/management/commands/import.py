@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from wangge.accounts.models import IMPORT_ROLES
+from wangge.accounts import policy
 from wangge.registry.importing import ImportFileError, import_residents
 from wangge.registry.importing import report as reports
 
@@ -39,7 +39,7 @@ class Command(BaseCommand):
             user = get_user_model().objects.filter(username=options["by"], is_active=True).first()
             if user is None:
                 raise CommandError(_("没有名为 %(name)s 的有效用户") % {"name": options["by"]}, returncode=2)
-            if user.role not in IMPORT_ROLES:
+            if not policy.can_import(user):
                 raise CommandError(_("用户 %(name)s 的角色无权导入") % {"name": user.username}, returncode=2)
         try:
             data = path.read_bytes()

@@ -22,7 +22,7 @@ from shapely.validation import make_valid
 from wangge.areas import gridding
 from wangge.areas.gridding.polygons import grid_polygons
 from wangge.areas.models import Area, Building
-from wangge.registry.models import Household
+from wangge.registry.queries import household_counts
 
 MODES = ("rebalance", "divide")
 
@@ -127,12 +127,7 @@ def _engine_buildings(communities: Iterable[Area]) -> tuple[list[gridding.Buildi
         .values_list("pk", "community_id", "lon", "lat", "entrances", "n")
     )
     per_grid: dict[int, dict[int | None, int]] = defaultdict(dict)
-    for building_id, grid_id, n in (
-        Household.objects.filter(building__community_id__in=community_ids)
-        .values("building_id", "grid_id")
-        .annotate(n=Count("id"))
-        .values_list("building_id", "grid_id", "n")
-    ):
+    for building_id, grid_id, n in household_counts(community_ids):
         per_grid[building_id][grid_id] = n
     buildings: list[gridding.Building] = []
     current: dict[str, list] = {}

@@ -75,11 +75,11 @@ def buildings_with_counts(user: Any, grid: Area | None = None, community: Area |
     counts = _counts(households_visible_to(user).filter(building__in=[b.pk for b in result]), "building")
     for building in result:
         building.household_count = counts.get(building.pk, 0)  # type: ignore[attr-defined]
-    result.sort(key=lambda b: _natural_key(b.name))
+    result.sort(key=lambda b: natural_key(b.name))
     return result
 
 
-def _natural_key(text: str) -> tuple[Any, ...]:
+def natural_key(text: str) -> tuple[Any, ...]:
     """``2号楼`` before ``10号楼``."""
     import re
 
@@ -98,7 +98,7 @@ def tree(user: Any) -> list[dict[str, Any]]:
             node["households"] += n
             node = nodes.get(node["parent_id"])
     roots: list[dict[str, Any]] = []
-    for node in sorted(nodes.values(), key=lambda n: (n["code"] or "~", _natural_key(n["name"]))):
+    for node in sorted(nodes.values(), key=lambda n: (n["code"] or "~", natural_key(n["name"]))):
         parent = nodes.get(node["parent_id"])
         (parent["children"] if parent else roots).append(node)
     return roots

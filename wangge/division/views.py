@@ -7,6 +7,7 @@ kept between the two steps.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -17,20 +18,19 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from wangge.accounts import policy
 from wangge.accounts.models import Role, User
-from wangge.areas import actions
-from wangge.areas.division import MODES, Proposal, propose
+from wangge.areas import actions as areas_actions
 from wangge.areas.gridding import GriddingError
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within, get_area
+from wangge.division import actions
+from wangge.division.proposal import MODES, Proposal, propose
 
-PREVIEW_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF})
-APPLY_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF})
 
-
-def _area_for(request: HttpRequest, pk: int, roles: frozenset[str]) -> Area:
+def _area_for(request: HttpRequest, pk: int, allowed: Callable[[Any], bool]) -> Area:
     user: Any = request.user
-    if user.role not in roles:
+    if not allowed(user):
         raise Http404
     area = get_area(user, pk)
     # Being able to see an ancestor for breadcrumbs is not responsibility for it.
@@ -70,23 +70,24 @@ def _current_geojson(area: Area) -> dict[str, Any]:
 
 @login_required
 def preview(request: HttpRequest, pk: int) -> HttpResponse:
-    area = _area_for(request, pk, PREVIEW_ROLES)
+    area = _area_for(request, pk, policy.can_preview_division)
     user: Any = request.user
     try:
         proposal = _proposal(request, area)
     except GriddingError as exc:
         messages.error(request, _("无法划分网格：%(reason)s") % {"reason": exc})
-        return redirect("areas:area", pk=area.pk)
+        return redirect("registry:area", pk=area.pk)
     return render(
         request,
-        "areas/division.html",
+        "division/division.html",
         {
             "area": area,
             "proposal": proposal,
             "figures": proposal.figures,
             "proposed_geojson": proposal.geojson(),
             "current_geojson": _current_geojson(area),
-            "can_apply": user.role in APPLY_ROLES,
+            "can_apply": policy.can_apply_division(user),
+            "can_set_target": policy.can_set_grid_target(user),
             "district": area if area.level == Area.Level.DISTRICT else area.district,
         },
     )
@@ -95,7 +96,7 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def apply(request: HttpRequest, pk: int) -> HttpResponse:
-    area = _area_for(request, pk, APPLY_ROLES)
+    area = _area_for(request, pk, policy.can_apply_division)
     proposal = _proposal(request, area)
     result = actions.grids_apply(by=request.user, proposal=proposal)
     messages.success(
@@ -111,13 +112,13 @@ def apply(request: HttpRequest, pk: int) -> HttpResponse:
         messages.warning(
             request, _("以下网格员需要重新分配网格：%(names)s") % {"names": "、".join(result["unassigned_workers"])}
         )
-    return redirect("areas:staffing", pk=area.pk)
+    return redirect("division:staffing", pk=area.pk)
 
 
 @login_required
 def staffing(request: HttpRequest, pk: int) -> HttpResponse:
     """Grids without a worker, and the workers of this area without a grid."""
-    area = _area_for(request, pk, APPLY_ROLES)
+    area = _area_for(request, pk, policy.can_apply_division)
     grids = Area.objects.filter(level=Area.Level.GRID)
     grids = grids.filter(community=area) if area.level == Area.Level.COMMUNITY else grids.filter(**{area.level: area})
     unstaffed = grids.exclude(assignments__user__role=Role.GRID_WORKER).order_by("community__name", "name")
@@ -130,29 +131,27 @@ def staffing(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, _("请选择一个网格和一名网格员。"))
         else:
             try:
-                actions.grid_worker_assign(by=request.user, grid=grid, worker=worker)
+                areas_actions.grid_worker_assign(by=request.user, grid=grid, worker=worker)
             except ValidationError as exc:
                 messages.error(request, "；".join(exc.messages))
             else:
                 messages.success(request, _("已分配 %(worker)s 到 %(grid)s") % {"worker": worker, "grid": grid})
-        return redirect("areas:staffing", pk=area.pk)
-    return render(request, "areas/staffing.html", {"area": area, "unstaffed": unstaffed, "workers": workers})
+        return redirect("division:staffing", pk=area.pk)
+    return render(request, "division/staffing.html", {"area": area, "unstaffed": unstaffed, "workers": workers})
 
 
 @login_required
 @require_POST
 def target(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
-    if user.role != Role.DISTRICT_ADMIN:
-        raise Http404
-    district = _area_for(request, pk, frozenset({Role.DISTRICT_ADMIN}))
+    district = _area_for(request, pk, policy.can_set_grid_target)
     try:
         value = int(request.POST.get("target", ""))
-        actions.district_target_set(by=user, district=district, target=value)
+        areas_actions.district_target_set(by=user, district=district, target=value)
     except ValueError:
         messages.error(request, _("目标户数必须是整数。"))
     except ValidationError as exc:
         messages.error(request, "；".join(exc.messages))
     else:
         messages.success(request, _("网格目标户数已设为 %(n)d 户。") % {"n": value})
-    return redirect("areas:division", pk=district.pk)
+    return redirect("division:preview", pk=district.pk)

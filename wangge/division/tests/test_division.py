@@ -5,11 +5,12 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from wangge.accounts.models import AreaAssignment
-from wangge.areas import actions
-from wangge.areas.division import propose
+from wangge.areas import actions as areas_actions
 from wangge.areas.models import Area, Building, Organisation
 from wangge.core import idnumbers
 from wangge.core.models import AuditEntry
+from wangge.division import actions
+from wangge.division.proposal import propose
 from wangge.registry.models import Household, Resident, SearchKey
 
 
@@ -108,11 +109,11 @@ def test_a_grid_left_empty_is_removed_and_its_branch_goes_to_the_community(world
 @pytest.mark.django_db
 def test_the_district_target_is_bounded_and_audited(world):
     district = world.areas["district"]
-    actions.district_target_set(by=world.user("district_admin"), district=district, target=250)
+    areas_actions.district_target_set(by=world.user("district_admin"), district=district, target=250)
     district.refresh_from_db()
     assert district.target_households == 250
     with pytest.raises(ValidationError):
-        actions.district_target_set(by=None, district=district, target=5)
+        areas_actions.district_target_set(by=None, district=district, target=5)
     assert AuditEntry.objects.filter(object_id=str(district.pk), action="update").count() == 1
 
 

@@ -1,7 +1,8 @@
 """Area pages: the tree, one page per area (street, community, grid), buildings and the map.
 
-Everything is read through ``wangge.areas.queries`` and ``wangge.registry.queries``; an area or
-building outside the user's part of the tree is a 404.
+They are the registry seen through the area tree (households and residents counted per area), so
+they live here, above ``areas``. Everything is read through ``wangge.areas.queries`` and
+``wangge.registry.queries``; an area or building outside the user's part of the tree is a 404.
 """
 
 from __future__ import annotations
@@ -19,23 +20,20 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from wangge.accounts.models import REGISTRY_WRITE_ROLES, Role, User
+from wangge.accounts import policy
+from wangge.accounts.models import Role, User
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within, buildings_visible_to, get_area, get_building
+from wangge.registry import summary
+from wangge.registry.actions import household_create
 from wangge.registry.models import Resident
 from wangge.registry.queries import households_visible_to
-from wangge.web import summary
-
-# Roles that may add households to a building (the registry's write roles).
-EDIT_ROLES = REGISTRY_WRITE_ROLES
-# Roles the navigation offers the map to (the page itself turns away only guardians).
-MAP_ROLES = EDIT_ROLES
 
 
 @login_required
 def tree(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
-    if user.role == Role.GUARDIAN:
+    if not policy.can_browse_areas(user):
         raise Http404
     return render(request, "areas/tree.html", {"roots": summary.tree(user)})
 
@@ -48,6 +46,7 @@ def area(request: HttpRequest, pk: int) -> HttpResponse:
         "area": node,
         "crumbs": summary.ancestors(user, node),
         "totals": summary.area_totals(user, node),
+        "can_divide": policy.can_preview_division(user),
     }
     if node.level == Area.Level.GRID:
         context["buildings"] = summary.buildings_with_counts(user, grid=node)
@@ -75,14 +74,14 @@ def building(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("head")
         .annotate(living=Count("members", filter=Q(members__status=Resident.Status.LIVING)))
     )
-    households.sort(key=lambda h: (summary._natural_key(h.entrance), summary._natural_key(h.room)))
+    households.sort(key=lambda h: (summary.natural_key(h.entrance), summary.natural_key(h.room)))
     grid = node.grid
     context = {
         "building": node,
         "crumbs": [*summary.ancestors(user, grid), grid] if grid else [],
         "entrances": summary.group_by(households, "entrance"),
         "household_count": len(households),
-        "can_edit": user.role in EDIT_ROLES,
+        "can_edit": policy.can_edit_registry(user),
     }
     return render(request, "areas/building.html", context)
 
@@ -90,11 +89,9 @@ def building(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def household_add(request: HttpRequest, pk: int) -> HttpResponse:
-    from wangge.registry.actions import household_create
-
     user: Any = request.user
     node = get_building(user, pk)
-    if user.role not in EDIT_ROLES:
+    if not policy.can_edit_registry(user):
         raise Http404
     try:
         household = household_create(
@@ -106,7 +103,7 @@ def household_add(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
-        return redirect("areas:building", pk=node.pk)
+        return redirect("registry:building", pk=node.pk)
     messages.success(request, _("已新建住户 %(a)s") % {"a": household.address})
     return redirect("registry:household", pk=household.pk)
 
@@ -114,7 +111,7 @@ def household_add(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def map_page(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
-    if user.role == Role.GUARDIAN:
+    if not policy.can_browse_areas(user):
         raise Http404
     return render(
         request,
@@ -143,7 +140,7 @@ def geojson(request: HttpRequest) -> JsonResponse:
                         "kind": level,
                         "id": node.pk,
                         "name": node.name,
-                        "url": reverse("areas:area", args=[node.pk]),
+                        "url": reverse("registry:area", args=[node.pk]),
                         "households": household_counts.get(node.pk, 0) if level == Area.Level.GRID else None,
                     },
                 }
@@ -161,7 +158,7 @@ def geojson(request: HttpRequest) -> JsonResponse:
                     "kind": "building",
                     "id": b.pk,
                     "name": b.name,
-                    "url": reverse("areas:building", args=[b.pk]),
+                    "url": reverse("registry:building", args=[b.pk]),
                     "households": building_counts.get(b.pk, 0),
                 },
             }
