@@ -21,10 +21,15 @@ from django.test import Client
 from wangge.accounts.models import AreaAssignment, Role, User
 from wangge.areas.models import Area, Building
 from wangge.core import idnumbers
+from wangge.core.i18n import compile_catalogues
 from wangge.registry.models import CareCategory, CareTag, Guardianship, Household, Resident
 from wangge.registry.search import index_residents
 
 PASSWORD = "网格-test-password-2024"
+
+# The install compiles the catalogues (setup.py), never the running site; a checkout whose .po
+# changed since its last install is compiled here, so the English pages are tested as written.
+compile_catalogues()
 
 
 @pytest.fixture(autouse=True)

@@ -28,13 +28,12 @@ from wangge.areas.models import Area, Building, Membership, Organisation
 from wangge.core import bulk
 from wangge.core.audit import audit
 from wangge.core.models import AuditEntry
+from wangge.demo import DEFAULT_RESIDENTS, divisions, geometry, people
 from wangge.demo import accounts as demo_accounts
-from wangge.demo import divisions, geometry, people
 from wangge.registry import search
 from wangge.registry.models import CareCategory, CareTag, Guardianship, Household, Resident
 
 GRID_TARGET = 300
-DEFAULT_RESIDENTS = 12_000
 GRID_CODE_SCHEME = "区网格编码（演示）"
 FULL_DISTRICT = 520_000
 MODEL_COMMUNITY_HOUSEHOLDS = 3_000  # Lingxi in the 2015 report
