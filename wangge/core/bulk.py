@@ -105,6 +105,11 @@ class _Statement:
         self.constants = tuple(constants)
 
     def params(self, rows: Iterable[Row]) -> Iterator[tuple[Any, ...]]:
+        if not self.adapters and not self.constants:
+            return map(self.get, rows)  # the common case of millions of key rows: no Python loop
+        return self._converted(rows)
+
+    def _converted(self, rows: Iterable[Row]) -> Iterator[tuple[Any, ...]]:
         get, adapters, constants = self.get, self.adapters, self.constants
         for row in rows:
             if adapters:
@@ -112,10 +117,8 @@ class _Statement:
                 for i, adapt in adapters:
                     values[i] = adapt(values[i])
                 yield (*values, *constants)
-            elif constants:
-                yield (*get(row), *constants)
             else:
-                yield get(row)
+                yield (*get(row), *constants)
 
 
 def _names(rows: Sequence[Row], fields: Sequence[str] | None) -> list[str]:
