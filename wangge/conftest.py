@@ -46,6 +46,15 @@ def _fresh_cache() -> None:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _source_language() -> None:
+    # A request in English (Accept-Language) leaves English active in the test's thread; a
+    # command run by the next test (wangge demo) would then print English.
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 def square(lon: float, lat: float, size: float) -> dict[str, Any]:
     """A GeoJSON polygon, ``size`` degrees wide, with its south-west corner at (lon, lat)."""
     ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
