@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -165,8 +164,3 @@ def _no_header() -> ImportFileError:
     return ImportFileError(
         _("找不到表头：表格前 %(n)d 行中须有一行包含“姓名”和“公民身份号码”两列") % {"n": HEADER_SEARCH_ROWS}
     )
-
-
-def normalise(text: str) -> str:
-    """Full-width letters and digits to ASCII, surrounding space removed."""
-    return unicodedata.normalize("NFKC", text).strip()
