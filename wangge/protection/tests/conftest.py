@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -60,3 +63,14 @@ def protect(world: World, resident_key: str = "a1_1_ward") -> Protected:
 @pytest.fixture
 def protected(world: World) -> Protected:
     return protect(world)
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 15.0) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` passes; its last value. For tests that
+    wait on another thread or process instead of sleeping a guessed time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return bool(condition())

@@ -33,18 +33,9 @@ from wangge.protection.mqtt import (
     read_properties,
     read_varint,
 )
-from wangge.protection.tests.conftest import HOME, Protected
+from wangge.protection.tests.conftest import HOME, Protected, wait_for
 
 BROKER = Broker(host="fake", port=0, username="worker", password="secret", tls=False)
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return bool(condition())
 
 
 def connack(reason: int = 0, properties: bytes = b"") -> bytes:
