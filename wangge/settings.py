@@ -190,6 +190,9 @@ MQTT_URL = env.string("MQTT_URL", default="mqtt://127.0.0.1:1883")
 # its username when the broker runs with use_username_as_clientid (docs/operating.md).
 MQTT_USERNAME = env.string("MQTT_USERNAME", default="")
 MQTT_PASSWORD = env.string("MQTT_PASSWORD", default="")
+# Worker accounts Wangge writes for the broker (MQTT_USERNAME, then -2, -3…): one per worker
+# run with --shared --instance N.
+MQTT_WORKERS = env.integer("MQTT_WORKERS", default=1, minimum=1)
 # mqtts:// — the CA that signed the broker's certificate (else the system's), and a client
 # certificate and key if the broker asks for one.
 MQTT_CA_FILE = env.existing_file("MQTT_CA_FILE")

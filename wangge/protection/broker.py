@@ -76,15 +76,25 @@ class Account:
     hash: str
 
 
-def worker_account() -> Account | None:
+def worker_username(instance: int = 1) -> str | None:
+    """The broker username of worker ``instance``: the configured one, then ``<it>-2``, ``-3``…
+    Each worker run with ``--shared`` needs its own, as the broker makes it its client id."""
     from wangge.protection.mqtt import parse_url
 
-    url = parse_url(settings.MQTT_URL)
-    username = settings.MQTT_USERNAME or url.username
-    password = settings.MQTT_PASSWORD or url.password
-    if not username or not password:
+    username = settings.MQTT_USERNAME or parse_url(settings.MQTT_URL).username
+    if not username:
         return None
-    return Account(username, mosquitto_hash(password))
+    return username if instance == 1 else f"{username}-{instance}"
+
+
+def worker_accounts() -> list[Account]:
+    from wangge.protection.mqtt import parse_url
+
+    password = settings.MQTT_PASSWORD or parse_url(settings.MQTT_URL).password
+    usernames = [worker_username(instance) for instance in range(1, settings.MQTT_WORKERS + 1)]
+    if not password:
+        return []
+    return [Account(username, mosquitto_hash(password)) for username in usernames if username]
 
 
 def device_accounts() -> Iterator[Account]:
@@ -118,9 +128,9 @@ def password_file(accounts: Iterable[Account]) -> str:
     return "".join(lines)
 
 
-def acl_file(worker: str | None) -> str:
+def acl_file(workers: Iterable[str]) -> str:
     text = "# Written by Wangge (wangge broker_sync) from its database; edits here are overwritten.\n"
-    if worker:
+    for worker in workers:
         text += f"\nuser {worker}\ntopic read {TOPIC_ROOT}/#\n"
     # %u is the authenticated username; Mosquitto refuses to substitute one containing + # /.
     text += f"\npattern readwrite {TOPIC_ROOT}/%u/#\n"
@@ -168,10 +178,10 @@ def sync() -> int | None:
     # committing together cannot leave a file written from the older read.
     with open(password_path.parent / f".{password_path.name}.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        worker = worker_account()
-        accounts = [*([worker] if worker else []), *device_accounts()]
+        workers = worker_accounts()
+        accounts = [*workers, *device_accounts()]
         _write(password_path, password_file(accounts))
-        _write(acl_path, acl_file(worker.username if worker else None))
+        _write(acl_path, acl_file(worker.username for worker in workers))
         reload()
     return len(accounts)
 

@@ -279,3 +279,32 @@ def test_the_worker_may_subscribe_through_a_shared_subscription(mosquitto: Mosqu
     assert wait_for(lambda: worker.received)
     phone.close()
     worker.close()
+
+
+def test_shared_workers_each_have_an_account_and_do_not_push_each_other_off(
+    mosquitto: Mosquitto, world: World, settings: Any
+) -> None:
+    settings.MQTT_WORKERS = 2
+    a, _b = two_phones(world, mosquitto.port)  # registration rewrote the files with both workers
+    workers = []
+    for instance in (1, 2):
+        url = broker_from_settings(settings.MQTT_URL)
+        url.username = broker.worker_username(instance)
+        workers.append(IngestWorker(url=url, client_id=str(url.username), topic="$share/wangge/owntracks/+/+"))
+    threads = [threading.Thread(target=worker.run, daemon=True) for worker in workers]
+    for thread in threads:
+        thread.start()
+    try:
+        assert all(worker.connected.wait(15) for worker in workers)
+        phone = Session(mosquitto.port, a.device.identifier, a.password)
+        now = int(time.time())
+        for i in range(20):
+            phone.publish(f"owntracks/{a.device.identifier}/phone", fix(now - 100 + i, i))
+        assert wait_for(lambda: Location.objects.count() == 20)
+        assert [worker.connections for worker in workers] == [1, 1]
+        phone.close()
+    finally:
+        for worker in workers:
+            worker.stop.set()
+        for thread in threads:
+            thread.join(15)

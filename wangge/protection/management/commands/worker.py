@@ -8,7 +8,7 @@ import socket
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from wangge.protection.jobs import JOBS
 from wangge.protection.mqtt import TOPIC, IngestWorker, broker_from_settings
@@ -30,6 +30,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--topic", default=TOPIC)
         parser.add_argument("--shared", action="store_true", help="subscribe as $share/wangge/… to scale out")
+        parser.add_argument(
+            "--instance",
+            type=int,
+            default=1,
+            help="with --shared: this worker's number (1…MQTT_WORKERS); from 2 on it uses the broker "
+            "account <MQTT_USERNAME>-<N>, as each worker needs its own",
+        )
         parser.add_argument("--batch-size", type=int, default=5000)
         parser.add_argument("--batch-ms", type=int, default=50)
         parser.add_argument("--no-jobs", action="store_true", help="ingest only")
@@ -45,6 +52,11 @@ class Command(BaseCommand):
             return
         topic = f"$share/wangge/{options['topic']}" if options["shared"] else options["topic"]
         broker = broker_from_settings(options["url"])
+        instance = options["instance"]
+        if instance != 1:
+            if not 1 < instance <= settings.MQTT_WORKERS:
+                raise CommandError(f"--instance must be between 1 and MQTT_WORKERS ({settings.MQTT_WORKERS})")
+            broker.username = f"{broker.username}-{instance}" if broker.username else None
         client_id = options["client_id"]
         if client_id is None:
             # With use_username_as_clientid (docs/operating.md) the broker uses the username anyway.
