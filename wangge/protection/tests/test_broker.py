@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import getpass
+import json
 import os
 import secrets
 import shutil
@@ -308,3 +309,21 @@ def test_shared_workers_each_have_an_account_and_do_not_push_each_other_off(
             worker.stop.set()
         for thread in threads:
             thread.join(15)
+
+
+def test_the_setup_pages_owntracks_mqtt_config_carries_a_working_broker_account(
+    mosquitto: Mosquitto, world: World, client_for: Any
+) -> None:
+    a, _b = two_phones(world, mosquitto.port)
+    staff: Client = client_for("community_staff")
+    response = staff.post(
+        reverse("protection:device_add", args=[a.enrolment.pk]), {"name": "手表", "coord_system": "wgs84"}
+    )
+    assert response.status_code == 200
+    link = response.context["owntracks_mqtt_link"]
+    config = json.loads(base64.b64decode(link.split("inline=", 1)[1]))
+    assert wait_for(lambda: connects(mosquitto.port, config["username"], config["password"]))
+    # Shown once: the device's page afterwards has no password in its config.
+    device = response.context["device"]
+    later = staff.get(reverse("protection:device", args=[device.pk]))
+    assert "password" not in json.loads(base64.b64decode(later.context["owntracks_mqtt_link"].split("inline=", 1)[1]))
