@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.db import OperationalError
 
 from wangge.conftest import World
 from wangge.protection import actions
@@ -67,10 +68,20 @@ def protected(world: World) -> Protected:
 
 def wait_for(condition: Callable[[], Any], timeout: float = 15.0) -> bool:
     """Poll ``condition`` until it holds or ``timeout`` passes; its last value. For tests that
-    wait on another thread or process instead of sleeping a guessed time."""
+    wait on another thread or process instead of sleeping a guessed time.
+
+    A database read that meets the worker thread's write lock (SQLite's shared-cache test
+    database reports "table is locked" at once instead of waiting) counts as "not yet"."""
+
+    def holds() -> bool:
+        try:
+            return bool(condition())
+        except OperationalError:
+            return False
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():
+        if holds():
             return True
         time.sleep(0.02)
-    return bool(condition())
+    return holds()

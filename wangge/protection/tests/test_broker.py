@@ -9,12 +9,14 @@ files and send the broker SIGHUP through its pid file.
 from __future__ import annotations
 
 import base64
+import contextlib
 import getpass
 import json
 import os
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -61,10 +63,13 @@ class Mosquitto:
     process: subprocess.Popen = field(repr=False)
 
 
-@pytest.fixture
-def mosquitto(tmp_path: Path, settings: Any) -> Iterator[Mosquitto]:
+@contextlib.contextmanager
+def running_mosquitto(
+    tmp_path: Path, settings: Any, *, listener: str = "", scheme: str = "mqtt"
+) -> Iterator[Mosquitto]:
+    """Mosquitto with the documented accounts setup; ``listener`` adds lines (TLS) to its listener."""
     port = free_port()
-    settings.MQTT_URL = f"mqtt://127.0.0.1:{port}"
+    settings.MQTT_URL = f"{scheme}://127.0.0.1:{port}"
     settings.MQTT_USERNAME = "wangge-worker"
     settings.MQTT_PASSWORD = worker_password = secrets.token_urlsafe(18)
     settings.MQTT_BROKER_PASSWORD_FILE = tmp_path / "passwd"
@@ -73,6 +78,7 @@ def mosquitto(tmp_path: Path, settings: Any) -> Iterator[Mosquitto]:
     broker.sync()  # the worker's account; Mosquitto will not start without the files
     (tmp_path / "mosquitto.conf").write_text(
         f"listener {port} 127.0.0.1\n"
+        f"{listener}"
         "allow_anonymous false\n"
         f"password_file {tmp_path / 'passwd'}\n"
         f"acl_file {tmp_path / 'acl'}\n"
@@ -91,6 +97,12 @@ def mosquitto(tmp_path: Path, settings: Any) -> Iterator[Mosquitto]:
         process.terminate()
         process.wait(10)
         log.close()
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path, settings: Any) -> Iterator[Mosquitto]:
+    with running_mosquitto(tmp_path, settings) as running:
+        yield running
 
 
 def _listening(port: int) -> bool:
@@ -327,3 +339,53 @@ def test_the_setup_pages_owntracks_mqtt_config_carries_a_working_broker_account(
     device = response.context["device"]
     later = staff.get(reverse("protection:device", args=[device.pk]))
     assert "password" not in json.loads(base64.b64decode(later.context["owntracks_mqtt_link"].split("inline=", 1)[1]))
+
+
+# -- TLS ---------------------------------------------------------------------------------------
+
+OPENSSL = shutil.which("openssl")
+
+
+def make_pki(directory: Path) -> None:
+    """A CA, a broker certificate for 127.0.0.1 and a client certificate, with openssl."""
+
+    def openssl(*args: str) -> None:
+        subprocess.run([str(OPENSSL), *args], cwd=directory, check=True, capture_output=True, timeout=60)
+
+    key = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+    openssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=test CA")
+    (directory / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n", encoding="utf-8")
+    for name, extra in (("server", ("-extfile", "san.cnf")), ("client", ())):
+        openssl("req", *key, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}")
+        openssl(
+            "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", f"{name}.crt", "-days", "1", *extra,
+        )  # fmt: skip
+
+
+@pytest.mark.skipif(OPENSSL is None, reason="needs openssl to make test certificates")
+def test_the_worker_connects_over_tls_with_the_ca_and_client_certificate_from_settings(
+    tmp_path: Path, settings: Any
+) -> None:
+    make_pki(tmp_path)
+    listener = (
+        f"cafile {tmp_path / 'ca.crt'}\ncertfile {tmp_path / 'server.crt'}\nkeyfile {tmp_path / 'server.key'}\n"
+        "require_certificate true\n"
+    )
+    with running_mosquitto(tmp_path, settings, listener=listener, scheme="mqtts"):
+        settings.MQTT_CA_FILE = tmp_path / "ca.crt"
+        settings.MQTT_CERT_FILE = tmp_path / "client.crt"
+        settings.MQTT_KEY_FILE = tmp_path / "client.key"
+        worker = IngestWorker(url=broker_from_settings(settings.MQTT_URL), client_id="wangge-worker")
+        worker.connection.open("owntracks/+/+")
+        assert worker.connection.sock is not None and worker.connection.sock.version()  # type: ignore[attr-defined]
+        worker.connection.close(clean=True)
+
+        settings.MQTT_CERT_FILE = settings.MQTT_KEY_FILE = None  # the broker requires a client certificate
+        with pytest.raises(OSError):
+            IngestWorker(url=broker_from_settings(settings.MQTT_URL), client_id="w").connection.open("owntracks/+/+")
+
+        settings.MQTT_CA_FILE = None  # the system's CAs do not know the test CA
+        settings.MQTT_CERT_FILE, settings.MQTT_KEY_FILE = tmp_path / "client.crt", tmp_path / "client.key"
+        with pytest.raises(ssl.SSLCertVerificationError):
+            IngestWorker(url=broker_from_settings(settings.MQTT_URL), client_id="w").connection.open("owntracks/+/+")

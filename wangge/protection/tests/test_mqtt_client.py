@@ -361,5 +361,5 @@ def test_the_worker_acknowledges_a_poison_message_and_stores_the_rest(
             + publish(topic, fix(now - 40, 2), packet_id=4)
         )
         assert wait_for(lambda: sorted(broker.acked) == [1, 2, 3, 4])  # none is redelivered for ever
-        assert Location.objects.count() == 2
+        assert wait_for(lambda: Location.objects.count() == 2, timeout=5)
         assert worker.stats.rejected == 2
