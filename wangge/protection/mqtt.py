@@ -389,7 +389,7 @@ class MqttConnection:
                 detail = f"{detail} server reference {properties[0x1C]}".strip()
             raise BrokerRefused(f"the broker refused the connection: {_reason(reason)} {detail}".strip())
         self.session_present = bool(body[0] & 0x01)
-        if 0x13 in properties:  # Server Keep Alive: MUST be used instead of ours (§3.2.2.3.14)
+        if 0x13 in properties:  # Server Keep Alive: MUST be used instead of ours [MQTT-3.2.2-21]
             self.keepalive = int(properties[0x13])  # type: ignore[call-overload]
         if 0x12 in properties:  # Assigned Client Identifier: ours from now on, to resume the session
             self.client_id = str(properties[0x12])
