@@ -11,6 +11,7 @@ from pathlib import Path
 
 import django_stubs_ext
 import xstatic.pkg.leaflet
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from wangge.core import env
@@ -185,6 +186,30 @@ LOGGING = {
 # Missing-person protection (wangge.protection): the MQTT broker the worker subscribes to, and
 # how long location trails are kept (locations tied to an open incident are kept longer).
 MQTT_URL = env.string("MQTT_URL", default="mqtt://127.0.0.1:1883")
+# The worker's own broker account (else the user and password in MQTT_URL); its client id is
+# its username when the broker runs with use_username_as_clientid (docs/operating.md).
+MQTT_USERNAME = env.string("MQTT_USERNAME", default="")
+MQTT_PASSWORD = env.string("MQTT_PASSWORD", default="")
+# Worker accounts Wangge writes for the broker (MQTT_USERNAME, then -2, -3…): one per worker
+# run with --shared --instance N.
+MQTT_WORKERS = env.integer("MQTT_WORKERS", default=1, minimum=1)
+# mqtts:// — the CA that signed the broker's certificate (else the system's), and a client
+# certificate and key if the broker asks for one.
+MQTT_CA_FILE = env.existing_file("MQTT_CA_FILE")
+MQTT_CERT_FILE = env.existing_file("MQTT_CERT_FILE")
+MQTT_KEY_FILE = env.existing_file("MQTT_KEY_FILE")
+# How long the broker keeps the worker's session (and queues its messages) while it is away.
+MQTT_SESSION_EXPIRY = env.integer("MQTT_SESSION_EXPIRY", default=7 * 24 * 3600, minimum=0)
+# Phones' broker accounts: Wangge writes Mosquitto's password and ACL files on every device
+# registration, reset and enrolment end, then sends SIGHUP to the pid in the pid file. Unset
+# password file: Wangge does not manage the broker (a broker open to anyone; tests, a pilot).
+MQTT_BROKER_PASSWORD_FILE = env.file_to_write("MQTT_BROKER_PASSWORD_FILE")
+MQTT_BROKER_ACL_FILE = env.file_to_write("MQTT_BROKER_ACL_FILE")
+MQTT_BROKER_PID_FILE = env.file_to_write("MQTT_BROKER_PID_FILE")
+if MQTT_CERT_FILE is None and MQTT_KEY_FILE is not None:
+    raise ImproperlyConfigured("MQTT_KEY_FILE: set MQTT_CERT_FILE too")
+if (MQTT_BROKER_PASSWORD_FILE is None) != (MQTT_BROKER_ACL_FILE is None):
+    raise ImproperlyConfigured("MQTT_BROKER_PASSWORD_FILE and MQTT_BROKER_ACL_FILE: set both or neither")
 WANGGE_LOCATION_RETENTION_DAYS = env.integer("WANGGE_LOCATION_RETENTION_DAYS", default=30, minimum=1)
 WANGGE_ZONE_DWELL_SECONDS = env.integer("WANGGE_ZONE_DWELL_SECONDS", default=60, minimum=0)
 WANGGE_SILENT_MINUTES = env.integer("WANGGE_SILENT_MINUTES", default=10, minimum=1)

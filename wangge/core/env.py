@@ -76,6 +76,31 @@ def path(name: str, *, default: Path) -> Path:
     return result.resolve()
 
 
+def existing_file(name: str) -> Path | None:
+    """A file that must exist and be readable now (a CA bundle, a certificate), or None if unset."""
+    value = _raw(name)
+    if not value:
+        return None
+    result = Path(value).expanduser()
+    try:
+        with result.open("rb"):
+            pass
+    except OSError as exc:
+        raise ImproperlyConfigured(f"{name}: cannot read {result}: {exc.strerror}") from exc
+    return result.resolve()
+
+
+def file_to_write(name: str) -> Path | None:
+    """A file Wangge writes (its directory must exist), or None if unset."""
+    value = _raw(name)
+    if not value:
+        return None
+    result = Path(value).expanduser()
+    if not result.parent.is_dir():
+        raise ImproperlyConfigured(f"{name}: the directory {result.parent} does not exist")
+    return result.resolve()
+
+
 def secret_key(data_dir: Path) -> str:
     """``SECRET_KEY`` from the environment, else one generated once and kept in the data dir."""
     value = _raw("SECRET_KEY")

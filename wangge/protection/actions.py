@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wangge.core.audit import Action, audit, recorded_user
+from wangge.protection import broker
 from wangge.protection.models import (
     Consent,
     Device,
@@ -65,6 +66,7 @@ def enrolment_end(*, by: Any, enrolment: Enrolment) -> Enrolment:
         obj=enrolment,
         summary=_("结束走失防护：%(name)s") % {"name": enrolment.resident.name},
     )
+    broker.sync_on_commit()  # its phones lose their broker accounts
     return enrolment
 
 
@@ -156,6 +158,7 @@ def device_register(
         obj=device,
         summary=_("登记定位设备：%(name)s") % {"name": enrolment.resident.name},
     )
+    broker.sync_on_commit()
     return device, password
 
 
@@ -165,6 +168,7 @@ def device_reset_password(*, by: Any, device: Device) -> str:
     device.set_password(password)
     device.save(update_fields=["password_hash"])
     audit(actor=by, action=Action.UPDATE, obj=device, summary=_("重置设备密码"))
+    broker.sync_on_commit()  # the old password stops working on the broker too
     return password
 
 

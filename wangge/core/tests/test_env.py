@@ -59,3 +59,22 @@ def test_the_console_script_stops_with_the_variable_named(tmp_path):
     )
     assert result.returncode == 2
     assert "DEBUG" in result.stderr
+
+
+def test_it_refuses_a_certificate_file_it_cannot_read(monkeypatch, tmp_path):
+    monkeypatch.setenv("MQTT_CA_FILE", str(tmp_path / "missing.pem"))
+    with pytest.raises(ImproperlyConfigured, match="MQTT_CA_FILE"):
+        env.existing_file("MQTT_CA_FILE")
+    (tmp_path / "ca.pem").write_text("x")
+    monkeypatch.setenv("MQTT_CA_FILE", str(tmp_path / "ca.pem"))
+    assert env.existing_file("MQTT_CA_FILE") == (tmp_path / "ca.pem").resolve()
+    monkeypatch.delenv("MQTT_CA_FILE")
+    assert env.existing_file("MQTT_CA_FILE") is None
+
+
+def test_a_file_wangge_writes_needs_an_existing_directory(monkeypatch, tmp_path):
+    monkeypatch.setenv("MQTT_BROKER_PASSWORD_FILE", str(tmp_path / "nowhere" / "passwd"))
+    with pytest.raises(ImproperlyConfigured, match="MQTT_BROKER_PASSWORD_FILE"):
+        env.file_to_write("MQTT_BROKER_PASSWORD_FILE")
+    monkeypatch.setenv("MQTT_BROKER_PASSWORD_FILE", str(tmp_path / "passwd"))
+    assert env.file_to_write("MQTT_BROKER_PASSWORD_FILE") == (tmp_path / "passwd").resolve()
