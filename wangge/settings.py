@@ -31,7 +31,8 @@ ALLOWED_HOSTS = env.strings("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", 
 CSRF_TRUSTED_ORIGINS = env.strings("CSRF_TRUSTED_ORIGINS", default=[])
 # Reverse proxies whose X-Forwarded-For (and X-Forwarded-Proto, via gunicorn's
 # forwarded_allow_ips) is believed; everyone else's is ignored (wangge.core.middleware.client_ip).
-WANGGE_TRUSTED_PROXIES = env.networks("WANGGE_TRUSTED_PROXIES", default=[])
+# Loopback by default, as gunicorn assumes: the documented nginx on the same server.
+WANGGE_TRUSTED_PROXIES = env.networks("WANGGE_TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
