@@ -1,4 +1,4 @@
-"""Point-in-area lookup on the stored GeoJSON boundaries, with shapely.
+"""Point-in-area lookup and nearest areas on the stored GeoJSON boundaries, with shapely.
 
 Boundaries are parsed once per process into a prepared STRtree and refreshed when the area
 table changes (keyed on the newest boundary edit), so a lookup is a tree query, not a scan.
@@ -6,6 +6,7 @@ table changes (keyed on the newest boundary edit), so a lookup is a tree query, 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import shapely
@@ -51,3 +52,50 @@ def locate(*, lon: float, lat: float, level: str, within: Any = None) -> Any:
             continue
         return Area.objects.get(pk=area_id)
     return None
+
+
+# Metres per degree of latitude; longitude is scaled by cos(latitude). Good to a few metres at
+# the scale of a district, which is all ranking nearby areas needs.
+M_PER_DEG_LAT = 110_574.0
+M_PER_DEG_LON_EQUATOR = 111_320.0
+
+
+def _projected(geoms: Any, *, lat: float, lon: float) -> Any:
+    """``geoms`` in a local metric projection centred on the point (the point is the origin)."""
+    kx, ky = M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat)), M_PER_DEG_LAT
+    return shapely.transform(geoms, lambda xy: (xy - (lon, lat)) * (kx, ky))
+
+
+def nearest_areas(*, level: str, lat: float, lon: float, count: int) -> list[tuple[int, float]]:
+    """The ``count`` areas of ``level`` nearest to the point as (area id, metres), nearest first
+    (0 = inside).
+
+    A window around the point is widened on the cached boundary tree until it holds enough
+    areas, and only those are measured.
+    """
+    tree, ids, geoms = _tree(level)
+    if not ids:
+        return []
+    window = 0.01
+    candidates: list[int] = []
+    while window <= 2.0:
+        box = shapely.box(lon - window, lat - window, lon + window, lat + window)
+        candidates = [int(i) for i in tree.query(box)]
+        if len(candidates) >= count:
+            break
+        window *= 2
+    if not candidates:
+        return []
+    distances = shapely.distance(_projected([geoms[i] for i in candidates], lat=lat, lon=lon), Point(0.0, 0.0))
+    ranked = sorted(zip(candidates, distances, strict=True), key=lambda pair: float(pair[1]))
+    return [(ids[i], round(float(d), 1)) for i, d in ranked[:count]]
+
+
+def distance_to_area(*, level: str, area_id: int, lat: float, lon: float) -> float | None:
+    """Metres from the point to the area's boundary (0 = inside); None for an area without one."""
+    _index, ids, geoms = _tree(level)
+    try:
+        geom = geoms[ids.index(area_id)]
+    except ValueError:
+        return None
+    return round(float(shapely.distance(_projected(geom, lat=lat, lon=lon), Point(0.0, 0.0))), 1)

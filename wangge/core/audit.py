@@ -16,6 +16,12 @@ from wangge.core.models import AuditEntry
 Action = AuditEntry.Action
 
 
+def recorded_user(by: Any) -> Any:
+    """The user to store as having done something (``enrolled_by``, ``opened_by`` …): ``by`` if
+    it is a signed-in user, None for the system or an anonymous caller."""
+    return by if by is not None and getattr(by, "is_authenticated", False) else None
+
+
 def audit(
     *,
     actor: Any,
@@ -30,7 +36,7 @@ def audit(
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
     context = current_request.get()
-    user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    user = recorded_user(actor)
     with transaction.atomic():
         return AuditEntry.objects.create(
             actor=user,

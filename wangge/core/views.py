@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from wangge.accounts.models import Role
 from wangge.core.models import AuditEntry
+from wangge.core.widgets import DateInput
 
 AUDIT_ROLES = frozenset({Role.AUDITOR, Role.DISTRICT_ADMIN})
 PAGE_SIZE = 50
@@ -26,8 +27,8 @@ class AuditFilterForm(forms.Form):
     actor = forms.CharField(label=_("操作人"), required=False, max_length=150)
     action = forms.ChoiceField(label=_("动作"), required=False)
     object_type = forms.ChoiceField(label=_("对象类型"), required=False)
-    date_from = forms.DateField(label=_("起始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("截止日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=_("起始日期"), required=False, widget=DateInput)
+    date_to = forms.DateField(label=_("截止日期"), required=False, widget=DateInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,4 +1,5 @@
-"""Device endpoints (OwnTracks HTTP, OsmAnd / Traccar Client) and the scoped protection API.
+"""Device endpoints (OwnTracks HTTP, OsmAnd / Traccar Client), and the URLs of the whole
+protection API (the scoped REST views live in ``wangge.protection.rest``).
 
 The device endpoints authenticate the phone, not a user: no session, no CSRF, no DRF
 permission. They stay thin and fast: parse with ``protocols``, store with ``ingest``.
@@ -8,29 +9,22 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 import hashlib
 import threading
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpResponse, JsonResponse, QueryDict
 from django.urls import include, path
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from wangge.core.audit import Action, audit
-from wangge.protection import queries
 from wangge.protection.ingest import ingest
-from wangge.protection.models import Alert, Device, Location
+from wangge.protection.models import Device
 from wangge.protection.protocols import (
     SOURCE_OWNTRACKS_HTTP,
     Rejected,
@@ -38,7 +32,7 @@ from wangge.protection.protocols import (
     parse_owntracks,
     parse_traccar_json,
 )
-from wangge.protection.rest import PURPOSE, _purpose
+from wangge.protection.rest import locations
 
 # -- device authentication ------------------------------------------------------------------
 
@@ -225,87 +219,16 @@ class OsmAndView(APIView):
         return self._handle(request)
 
 
-# -- scoped reads ----------------------------------------------------------------------------
-
-
-class LocationSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Location
-        fields = ["recorded_at", "lat", "lon", "accuracy", "speed", "bearing", "altitude", "battery", "source"]
-
-
-class AlertSerializer(serializers.ModelSerializer):
-    resident = serializers.CharField(source="enrolment.resident.name")
-    kind_label = serializers.CharField(source="get_kind_display")
-
-    class Meta:
-        model = Alert
-        # No coordinates: those are read through the audited trail endpoint.
-        fields = ["id", "enrolment", "resident", "kind", "kind_label", "raised_at", "resolved_at", "fix_at"]
-
-
-class TrailView(APIView):
-    @extend_schema(
-        operation_id="protection_trail",
-        tags=["protection"],
-        parameters=[PURPOSE, OpenApiParameter("since", OpenApiTypes.DATETIME, required=False)],
-        responses={200: LocationSerializer(many=True)},
-    )
-    def get(self, request: Request, pk: int) -> Response:
-        purpose = _purpose(request)
-        since_raw = request.query_params.get("since")
-        since = parse_datetime(since_raw) if since_raw else timezone.now() - dt.timedelta(hours=6)
-        if since is None:
-            raise exceptions.ValidationError({"since": [_("时间格式无效")]})
-        rows = queries.locations_for(request.user, pk, purpose=purpose, since=since)
-        return Response(LocationSerializer(rows, many=True).data)
-
-
-class LastLocationView(APIView):
-    @extend_schema(
-        operation_id="protection_last_location",
-        tags=["protection"],
-        parameters=[PURPOSE],
-        responses={200: LocationSerializer},
-    )
-    def get(self, request: Request, pk: int) -> Response:
-        purpose = _purpose(request)
-        with transaction.atomic():
-            enrolment = queries.get_enrolment_for_locations(request.user, pk)
-            last = Location.objects.filter(enrolment=enrolment).order_by("-recorded_at").first()
-            audit(
-                actor=request.user,
-                action=Action.VIEW,
-                obj=enrolment,
-                summary=_("查看最后位置：%(name)s（用途：%(purpose)s）")
-                % {"name": enrolment.resident.name, "purpose": purpose},
-                detail={"purpose": purpose},
-            )
-        if last is None:
-            return Response(None)
-        return Response(LocationSerializer(last).data)
-
-
-class AlertListView(APIView):
-    @extend_schema(
-        operation_id="protection_alerts",
-        tags=["protection"],
-        parameters=[OpenApiParameter("open", bool, required=False)],
-        responses={200: AlertSerializer(many=True)},
-    )
-    def get(self, request: Request) -> Response:
-        rows = queries.alerts_visible_to(request.user).select_related("enrolment__resident").order_by("-raised_at")
-        if request.query_params.get("open") in ("1", "true"):
-            rows = rows.filter(resolved_at__isnull=True)
-        return Response(AlertSerializer(rows[:200], many=True).data)
-
-
 urlpatterns = [
     path("locations/owntracks", OwnTracksView.as_view(), name="locations-owntracks"),
     path("locations/osmand", OsmAndView.as_view(), name="locations-osmand"),
-    path("protection/enrolments/<int:pk>/trail/", TrailView.as_view(), name="protection-trail"),
-    path("protection/enrolments/<int:pk>/last-location/", LastLocationView.as_view(), name="protection-last"),
-    path("protection/alerts/", AlertListView.as_view(), name="protection-alerts"),
+    path("protection/enrolments/<int:pk>/trail/", locations.TrailView.as_view(), name="protection-trail"),
+    path(
+        "protection/enrolments/<int:pk>/last-location/",
+        locations.LastLocationView.as_view(),
+        name="protection-last",
+    ),
+    path("protection/alerts/", locations.AlertListView.as_view(), name="protection-alerts"),
     # Enrolments, consent, profile, phones, zones, alerts and incidents (wangge.protection.rest).
     path("", include("wangge.protection.rest")),
 ]

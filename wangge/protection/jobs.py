@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from wangge.protection.ingest import check_silent
+from wangge.protection.ingest.silent import check_silent
 from wangge.protection.models import Alert, Incident, Location
 from wangge.protection.notify import retry_due
 

@@ -59,6 +59,12 @@ class Enrolment(Scoped):
         verbose_name = _("走失防护登记")
         verbose_name_plural = _("走失防护登记")
         ordering = ["-enrolled_at"]
+        constraints = [
+            # Two active enrolments of one person would split phones, zones and searches.
+            models.UniqueConstraint(
+                fields=["resident"], condition=models.Q(active=True), name="protection_one_active_enrolment"
+            )
+        ]
 
     def __str__(self) -> str:
         return str(self.resident)

@@ -30,8 +30,8 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from wangge.accounts.models import Role, User
-from wangge.protection.models import Alert, Consent, Incident, Notification
-from wangge.registry.models import Guardianship
+from wangge.protection import queries
+from wangge.protection.models import Alert, Incident, Notification
 
 logger = logging.getLogger(__name__)
 
@@ -53,14 +53,8 @@ def sign(body: bytes, secret: str) -> str:
 def alert_recipients(alert: Alert) -> list[User]:
     """The person's guardians, and the grid workers of their grid if consent allows sharing."""
     enrolment = alert.enrolment
-    users: dict[int, User] = {}
-    for guardianship in Guardianship.objects.filter(resident_id=enrolment.resident_id).select_related("guardian"):
-        if guardianship.guardian.is_active:
-            users[guardianship.guardian_id] = guardianship.guardian
-    shares = Consent.objects.filter(
-        enrolment=enrolment, withdrawn_at__isnull=True, covers_tracking=True, covers_sharing_workers=True
-    ).exists()
-    if shares and enrolment.grid_id:
+    users: dict[int, User] = {user.pk: user for user in queries.guardians_of(enrolment)}
+    if queries.shares_location_with_workers(enrolment) and enrolment.grid_id:
         for worker in User.objects.filter(
             role=Role.GRID_WORKER, is_active=True, assignments__area_id=enrolment.grid_id
         ).distinct():

@@ -16,14 +16,22 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from wangge.accounts.models import FULL_DETAIL_ROLES, Role
+from wangge.accounts import policy
+from wangge.accounts.models import Role, User
 from wangge.core.audit import Action, audit
 from wangge.core.scope import NOTHING, area_filter
-from wangge.protection.models import Alert, Consent, Device, Enrolment, Incident, Location, Notification, SafeZone
-from wangge.registry.models import Resident
-
-# Roles that see enrolments (not locations) of the people in their areas.
-AREA_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_WORKER})
+from wangge.protection.models import (
+    Alert,
+    Consent,
+    Device,
+    Enrolment,
+    Incident,
+    Location,
+    Notification,
+    Profile,
+    SafeZone,
+)
+from wangge.registry.models import Guardianship, Resident
 
 
 def _active(user: Any) -> bool:
@@ -40,7 +48,7 @@ def enrolments_visible_to(user: Any) -> QuerySet[Enrolment]:
     query = Q(resident__guardianships__guardian=user)
     query |= Q(incidents__status=Incident.Status.OPEN, incidents__searchers=user)
     query |= Q(incidents__status=Incident.Status.OPEN, incidents__responders__user=user)
-    if user.role in AREA_ROLES:
+    if policy.can_manage_protection(user):
         query |= area_filter(user)
     return Enrolment.objects.filter(query).distinct()
 
@@ -72,7 +80,7 @@ def _location_filter(user: Any) -> Q:
         incidents__responders__user=user,
         incidents__responders__shares_location=True,
     )
-    if user.role == Role.DISTRICT_ADMIN:
+    if policy.reads_district_locations(user):
         query |= area_filter(user)
     return query
 
@@ -102,7 +110,7 @@ def alerts_visible_to(user: Any) -> QuerySet[Alert]:
     if not _active(user):
         return Alert.objects.none()
     query = Q(enrolment__resident__guardianships__guardian=user)
-    if user.role in AREA_ROLES:
+    if policy.can_manage_protection(user):
         query |= area_filter(user)
     return Alert.objects.filter(query).distinct()
 
@@ -112,7 +120,7 @@ def incidents_visible_to(user: Any) -> QuerySet[Incident]:
         return Incident.objects.none()
     query = Q(enrolment__resident__guardianships__guardian=user) | Q(searchers=user)
     query |= Q(status=Incident.Status.OPEN, responders__user=user)
-    if user.role in AREA_ROLES:
+    if policy.can_manage_protection(user):
         query |= area_filter(user)
     return Incident.objects.filter(query).distinct()
 
@@ -140,7 +148,7 @@ def _manage_filter(user: Any, *, prefix: str = "") -> Q:
     if not _active(user):
         return NOTHING
     query = Q(**{f"{prefix}resident__guardianships__guardian": user})
-    if user.role in AREA_ROLES:
+    if policy.can_manage_protection(user):
         query |= area_filter(user, prefix=prefix)
     return query
 
@@ -162,16 +170,14 @@ def can_coordinate(user: Any, incident: Incident) -> bool:
 
 def sees_medical_notes(user: Any, enrolment: Enrolment) -> bool:
     """Medical notes: guardians, and staff of full-detail roles responsible for the person."""
-    if not _active(user):
-        return False
-    if enrolment.resident.guardianships.filter(guardian=user).exists():
+    if policy.is_guardian_of(user, enrolment.resident):
         return True
-    return user.role in FULL_DETAIL_ROLES and user.role in AREA_ROLES and can_manage(user, enrolment)
+    return policy.sees_medical_notes_by_role(user) and can_manage(user, enrolment)
 
 
-def may_read_locations(user: Any, enrolment: Enrolment) -> bool:
+def may_read_locations(user: Any, enrolment: Enrolment, *, purpose: str) -> bool:
     """Whether ``locations_for`` would answer (for showing or hiding a map; it does not read)."""
-    return enrolments_with_locations_visible_to(user).filter(pk=enrolment.pk).exists()
+    return policy.can_read_locations(user, enrolment, purpose)
 
 
 def locations_for(
@@ -239,3 +245,65 @@ def notifications_for(user: Any, *, limit: int = 20) -> QuerySet[Notification]:
     return Notification.objects.filter(recipient=user, channel=Notification.Channel.IN_APP).order_by("-created_at")[
         :limit
     ]
+
+
+def guardians_of(enrolment: Enrolment) -> list[User]:
+    """The person's active guardians, who are told everything about an alert or a search."""
+    return [
+        g.guardian
+        for g in Guardianship.objects.filter(resident_id=enrolment.resident_id).select_related("guardian")
+        if g.guardian.is_active
+    ]
+
+
+def shares_location_with_workers(enrolment: Enrolment) -> bool:
+    """Whether a standing consent lets workers and volunteers (not only guardians) be sent the
+    person's location."""
+    return Consent.objects.filter(
+        enrolment=enrolment, withdrawn_at__isnull=True, covers_tracking=True, covers_sharing_workers=True
+    ).exists()
+
+
+def active_enrolment_of(resident: Resident) -> Enrolment | None:
+    """The resident's current enrolment (at most one; call after the resident's own scope check)."""
+    return resident.enrolments.filter(active=True).first()
+
+
+def profile_of(enrolment: Enrolment) -> Profile:
+    """The missing-person profile, or an empty unsaved one for an enrolment made without."""
+    return Profile.objects.filter(enrolment=enrolment).first() or Profile(enrolment=enrolment)
+
+
+def consent_document(user: Any, enrolment: Enrolment, consent_pk: Any) -> Consent:
+    """A signed consent form with a file, for one who manages the enrolment; the view is audited."""
+    if not can_manage(user, enrolment):
+        raise Http404
+    consent = enrolment.consents.filter(pk=consent_pk).exclude(document="").first()
+    if consent is None:
+        raise Http404
+    audit(
+        actor=user,
+        action=Action.VIEW,
+        obj=consent,
+        summary=_("查看同意书：%(name)s") % {"name": enrolment.resident.name},
+    )
+    return consent
+
+
+def searcher_candidates(incident: Incident) -> QuerySet[User]:
+    """Staff assigned on the path from the person's grid up to the district, the people already
+    notified, and the guardians; not those already searching."""
+    ids = [i for i in (incident.grid_id, incident.community_id, incident.street_id, incident.district_id) if i]
+    guardians = incident.enrolment.resident.guardianships.values("guardian_id")
+    return (
+        User.objects.filter(is_active=True)
+        .exclude(role=Role.AUDITOR)
+        .filter(
+            Q(role__in=list(policy.PROTECTION_STAFF_ROLES), assignments__area_id__in=ids)
+            | Q(protection_responses__incident=incident)
+            | Q(pk__in=guardians)
+        )
+        .exclude(pk__in=incident.searchers.values("pk"))
+        .distinct()
+        .order_by("full_name", "username")
+    )

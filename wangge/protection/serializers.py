@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from wangge.protection.incidents.labels import elapsed, seconds, time_to_found
 from wangge.protection.models import (
     Alert,
     Consent,
@@ -283,13 +284,9 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
         read_only_fields = fields
 
     def get_elapsed_seconds(self, obj: Incident) -> int:
-        from wangge.protection.incidents import elapsed
-
         return int(elapsed(obj).total_seconds())
 
     def get_time_to_found_seconds(self, obj: Incident) -> int | None:
-        from wangge.protection.incidents import seconds, time_to_found
-
         return seconds(time_to_found(obj))
 
 

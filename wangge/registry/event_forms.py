@@ -12,11 +12,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from wangge.core.widgets import DateInput
 from wangge.registry.models import CareCategory, LifeEvent, Resident
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 def _date_field(label: Any = None) -> forms.DateField:

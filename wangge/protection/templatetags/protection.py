@@ -10,8 +10,8 @@ from typing import Any
 
 from django import template
 
+from wangge.accounts import policy
 from wangge.protection.models import Enrolment
-from wangge.protection.queries import AREA_ROLES
 
 register = template.Library()
 
@@ -23,7 +23,5 @@ def protection_link(context: dict[str, Any], resident: Any) -> dict[str, Any]:
     user = context.get("user")
     enrolment = Enrolment.objects.filter(resident=resident, active=True).only("id").first()
     dementia = resident.care_tags.filter(category__code=DEMENTIA).exists()
-    may_enrol = user is not None and (
-        getattr(user, "role", None) in AREA_ROLES or resident.guardianships.filter(guardian=user).exists()
-    )
+    may_enrol = user is not None and policy.can_enrol(user, resident)
     return {"resident": resident, "enrolment": enrolment, "suggest": dementia and may_enrol and enrolment is None}

@@ -14,6 +14,7 @@ from wangge.areas.models import Membership, Organisation
 from wangge.conftest import PASSWORD, World
 from wangge.core.models import AuditEntry
 from wangge.protection import incidents
+from wangge.protection.incidents import labels
 from wangge.protection.ingest import ingest
 from wangge.protection.models import Alert, Incident, IncidentUpdate, Notification, Responder
 from wangge.protection.tests.conftest import HOME, NOW, Protected
@@ -170,8 +171,8 @@ def test_it_closes_as_found_and_measures_the_time_to_found(tracked: Protected) -
         by=staff, incident=incident, outcome="found", found_where="灵西公园长椅", found_at=found_at, condition="良好"
     )
     assert closed.status == Incident.Status.CLOSED
-    assert incidents.time_to_found(closed) == dt.timedelta(hours=2, minutes=5)
-    assert incidents.duration_label(incidents.time_to_found(closed)) == "2小时05分"
+    assert labels.time_to_found(closed) == dt.timedelta(hours=2, minutes=5)
+    assert labels.duration_label(labels.time_to_found(closed)) == "2小时05分"
     entry = AuditEntry.objects.filter(object_id=str(incident.pk), summary__startswith="结束走失事件").get()
     assert entry.detail["time_to_found_seconds"] == 7500
     titles = [n.payload["title"] for n in Notification.objects.filter(incident=incident, recipient=searcher)]

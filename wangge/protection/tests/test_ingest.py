@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.core import mail
 from django.test import override_settings
+from django.utils import timezone
 
 from wangge.core.coords import wgs84_to_gcj02
 from wangge.protection import actions
@@ -207,9 +208,19 @@ class BrokenMail:
 def test_it_measures_many_fixes_against_their_zones_as_one_fix_at_a_time_would() -> None:
     import random
 
-    from wangge.protection.ingest import _outside_by, _outside_many
+    from wangge.protection.ingest.alerts import outside_many
     from wangge.protection.protocols import Fix
-    from wangge.protection.zones import circle_polygon, compile_zone
+    from wangge.protection.zones import CompiledZone, circle_polygon, compile_zone
+
+    def outside_by(zones: list[CompiledZone], fix: Fix) -> float | None:
+        """The one-fix-at-a-time measure ``outside_many`` must agree with."""
+        if not zones:
+            return None
+        local = timezone.localtime(fix.recorded_at).time()
+        active = [zone for zone in zones if zone.active_at(local)]
+        if not active:
+            return None
+        return min(zone.metres_outside(fix.lat, fix.lon) for zone in active)
 
     def zone(n: int, **fields: object) -> object:
         values: dict = {
@@ -252,8 +263,8 @@ def test_it_measures_many_fixes_against_their_zones_as_one_fix_at_a_time_would()
         )
         zones = [[], [circle], [square], [circle, square, daytime, night], [night], [daytime]][k % 6]
         items.append((fix, zones))
-    expected = [_outside_by(zones, fix) for fix, zones in items]
-    got = _outside_many(items)
+    expected = [outside_by(zones, fix) for fix, zones in items]
+    got = outside_many(items)
     assert [value is None for value in got] == [value is None for value in expected]
     assert [v for v in got if v is not None] == pytest.approx([v for v in expected if v is not None], abs=1e-6)
     assert any(v == 0.0 for v in got) and any(v is not None and v > 100 for v in got)
@@ -281,14 +292,14 @@ def test_it_judges_by_a_zone_edited_after_it_was_cached(protected: Protected) ->
 def test_it_builds_binary_arrays_postgresql_reads_back_unchanged() -> None:
     from django.db import connection
 
-    from wangge.protection.ingest import _raw_cursor, pg_array
+    from wangge.protection.ingest.pgbinary import pg_array, raw_cursor
 
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL's binary array format")
     times = [dt.datetime(2026, 11, 25, 19, 3, 15, 123456, tzinfo=dt.UTC), None, dt.datetime(1999, 1, 1, tzinfo=dt.UTC)]
     values = [[1.5, None, -2.25], [2**40, None, 3], [1, 2, None], times, []]
     kinds = ["float8", "int8", "int4", "timestamptz", "float8"]
-    with _raw_cursor() as cursor:
+    with raw_cursor() as cursor:
         cursor.execute(
             "SELECT %b::float8[], %b::int8[], %b::int4[], %b::timestamptz[], %b::float8[]",
             [pg_array(kind, column) for kind, column in zip(kinds, values, strict=True)],

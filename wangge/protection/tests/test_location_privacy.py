@@ -18,6 +18,7 @@ from wangge.accounts.models import AreaAssignment, Role, User
 from wangge.conftest import PASSWORD, World
 from wangge.core.models import AuditEntry
 from wangge.protection import actions, incidents
+from wangge.protection.incidents import responders
 from wangge.protection.ingest import ingest
 from wangge.protection.models import Incident
 from wangge.protection.tests.conftest import Protected
@@ -78,7 +79,7 @@ def test_it_hides_everything_from_a_guardian_of_someone_else_and_an_unnotified_n
     world = recent.world
     neighbour = grid_worker(world, "grid_a1_2", "neighbour")
     stranger = other_guardian(world)
-    monkeypatch.setattr(incidents, "NEAREST_GRIDS", 1)  # only the grid the person is in
+    monkeypatch.setattr(responders, "NEAREST_GRIDS", 1)  # only the grid the person is in
     incident = incidents.incident_report(by=world.user("guardian"), enrolment=recent.enrolment)
     assert not incident.responders.filter(user=neighbour).exists()
     for user in (neighbour, stranger):
@@ -112,7 +113,7 @@ def test_it_gives_an_assigned_searcher_the_trail_and_takes_it_away_when_the_inci
 ) -> None:
     world = recent.world
     staff = world.user("community_staff")
-    monkeypatch.setattr(incidents, "NEAREST_GRIDS", 1)  # so the neighbour is not notified, only assigned
+    monkeypatch.setattr(responders, "NEAREST_GRIDS", 1)  # so the neighbour is not notified, only assigned
     searcher = grid_worker(world, "grid_a1_2", "searcher_from_the_next_grid")
     incident = incidents.incident_report(by=staff, enrolment=recent.enrolment)
     client = login(searcher)

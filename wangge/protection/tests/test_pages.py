@@ -234,4 +234,5 @@ def test_it_shows_a_notified_worker_the_search_request_in_the_app(protected: Pro
     incident = incidents.incident_report(by=protected.world.user("guardian"), enrolment=protected.enrolment)
     page = login(protected.world.user("grid_worker")).get("/protection/").content.decode()
     assert "走失协查：李秀英" in page and f"/protection/incidents/{incident.pk}/" in page
-    assert incident.notifications.filter(recipient=protected.world.user("grid_worker"), read_at__isnull=False).exists()
+    # Looking is not reading: the notification stays new until marked read (a POST).
+    assert incident.notifications.filter(recipient=protected.world.user("grid_worker"), read_at__isnull=True).exists()

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from wangge.areas.models import Area, Building
 from wangge.core import idnumbers
-from wangge.core.audit import Action, audit
+from wangge.core.audit import Action, audit, recorded_user
 from wangge.core.chinese import to_simplified
 from wangge.core.scope import assigned_areas
 from wangge.registry import search
@@ -480,7 +480,7 @@ class _Writer:
     def __init__(
         self, *, by: Any, result: ImportResult, allowed: set[int] | None, file_name: str, id_label: str
     ) -> None:
-        self.by = by if getattr(by, "is_authenticated", False) else None
+        self.by = recorded_user(by)
         self.result = result
         self.allowed = allowed
         self.file_name = file_name

@@ -1,0 +1,146 @@
+"""Location ingest: store a batch of fixes, update the phones, check zones, raise alerts.
+
+``ingest(fixes)`` is the one write path for every protocol (HTTP requests pass a batch of one,
+the MQTT worker up to a thousand). It is built for throughput: a handful of queries per batch
+whatever its size (devices, consent, zones, open alerts, one bulk insert, one executemany
+update), zones compiled once and cached, and the per-fix work done in memory.
+
+Rules:
+- No consent, no tracking: fixes for unknown or inactive devices, or for an enrolment without
+  an active consent covering tracking, are refused and not stored.
+- GCJ-02 phones are converted to WGS-84 before anything else.
+- Fixes are stored whatever their order; only a fix newer than the phone's latest moves the
+  phone's state and can raise or resolve an alert, so late or redelivered messages never raise
+  false alarms.
+- A fix is outside only if it lies farther outside every active zone than its own accuracy.
+  ``left_zone`` is raised after two consecutive outside fixes, or once the phone has been
+  outside for ``WANGGE_ZONE_DWELL_SECONDS``; a fix clearly inside resolves it.
+
+Layout: this module is the batch (``ingest``, ``Result``); ``store`` holds its SQL,
+``pgbinary`` the PostgreSQL binary arrays, ``alerts`` the phone's state machine, and ``silent``
+the periodic check for phones gone quiet (``check_silent``, re-exported here).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from wangge.core.coords import gcj02_to_wgs84
+from wangge.protection.ingest.alerts import AlertChange, evaluate, outside_many, raise_alerts
+from wangge.protection.ingest.silent import check_silent
+from wangge.protection.ingest.store import (
+    DeviceState,
+    db_time,
+    insert_locations,
+    load_devices,
+    open_alerts,
+    update_devices,
+    zones_for,
+)
+from wangge.protection.models import Alert
+from wangge.protection.protocols import Fix
+
+__all__ = ["Result", "check_silent", "ingest"]
+
+
+@dataclass
+class Result:
+    stored: int = 0  # written (a redelivered duplicate counts here too: it is already stored)
+    refused: int = 0  # unknown device or no active consent: not stored
+    alerts: list[Alert] = field(default_factory=list)
+    resolved: int = 0
+    refused_identifiers: set[str] = field(default_factory=set)
+
+
+def ingest(fixes: Sequence[Fix], *, now: dt.datetime | None = None) -> Result:
+    """Store a batch of fixes atomically; alerts' notifications are sent after commit.
+
+    The phones' state is read inside the same transaction that writes it (and locked on
+    PostgreSQL), so concurrent batches for one phone cannot act on a stale state.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and len(fixes) >= 50:
+            # Every lookup of a batch is by key, for at most a few thousand keys: index probes.
+            # Left to itself the planner hashes the whole enrolment table for the phones' query
+            # and the whole phones' table for their update (a scan per batch that grows with the
+            # number of people); for this transaction only.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
+        return _ingest(fixes, now=now)
+
+
+def _ingest(fixes: Sequence[Fix], *, now: dt.datetime | None) -> Result:
+    result = Result()
+    if not fixes:
+        return result
+    received = now or timezone.now()
+    states = load_devices({fix.identifier for fix in fixes}, lock=True)
+    accepted: list[tuple[DeviceState, Fix]] = []
+    for fix in fixes:
+        state = states.get(fix.identifier)
+        if state is None:
+            result.refused += 1
+            result.refused_identifiers.add(fix.identifier)
+            continue
+        if state.gcj02:
+            fix.lat, fix.lon = gcj02_to_wgs84(fix.lat, fix.lon)
+        accepted.append((state, fix))
+    if not accepted:
+        return result
+    accepted.sort(key=lambda pair: pair[1].recorded_at)  # each phone's fixes in time order
+    enrolment_ids = {state.enrolment_id for state in states.values()}
+    zones = zones_for(enrolment_ids)
+    open_kinds = open_alerts(enrolment_ids)
+
+    adapt = db_time()
+    received_db = adapt(received)
+    rows = []
+    raise_: list[AlertChange] = []
+    resolve: list[tuple[int, str, dt.datetime]] = []
+    news: list[tuple[DeviceState, Fix]] = []
+    for state, fix in accepted:
+        rows.append(
+            (
+                state.id,
+                state.enrolment_id,
+                state.district_id,
+                adapt(fix.recorded_at),
+                received_db,
+                fix.lat,
+                fix.lon,
+                fix.accuracy,
+                fix.speed,
+                fix.bearing,
+                fix.altitude,
+                fix.battery,
+                fix.source,
+            )
+        )
+        if state.last_seen is not None and fix.recorded_at <= state.last_seen:
+            continue  # late or redelivered: stored, but it says nothing about now
+        state.last_seen = fix.recorded_at
+        state.last, state.received, state.changed = fix, received, True
+        if fix.battery is not None:
+            state.battery = fix.battery
+        news.append((state, fix))
+    # Distances for every new fix at once, then each phone's state machine in time order (two
+    # fixes of one phone in the same batch both count towards the two-fixes rule).
+    outside = outside_many([(fix, zones.get(state.enrolment_id, [])) for state, fix in news])
+    for (state, fix), metres in zip(news, outside, strict=True):
+        evaluate(state, fix, metres, open_kinds[state.enrolment_id], raise_, resolve)
+
+    insert_locations(rows)
+    update_devices(list(states.values()))
+    for enrolment_id, kind, at in resolve:
+        result.resolved += Alert.objects.filter(enrolment_id=enrolment_id, kind=kind, resolved_at__isnull=True).update(
+            resolved_at=at
+        )
+    if raise_:
+        result.alerts = raise_alerts(raise_)
+    result.stored = len(rows)
+    return result

@@ -1,0 +1,90 @@
+"""Phone provisioning: the settings to type into OwnTracks and Traccar Client for a registered
+device, and QR codes that type them, for the page and the API alike."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import segno
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import reverse
+
+from wangge.protection.models import Device
+
+
+def _qr(data: str) -> str:
+    return segno.make(data, error="m", micro=False).svg_inline(scale=4, border=2, dark="#1d2733")
+
+
+def _public_mqtt(request: HttpRequest) -> tuple[str, int, bool]:
+    """Host and port phones use for MQTT: ``WANGGE_MQTT_PUBLIC_URL`` if set, else the broker's
+    URL with a loopback host replaced by this site's host."""
+    raw = getattr(settings, "WANGGE_MQTT_PUBLIC_URL", "") or settings.MQTT_URL
+    parts = urlsplit(raw)
+    host = parts.hostname or ""
+    if host in ("", "127.0.0.1", "localhost", "::1"):
+        host = request.get_host().split(":")[0]
+    tls = parts.scheme in ("mqtts", "ssl", "tls")
+    return host, parts.port or (8883 if tls else 1883), tls
+
+
+def device_setup(request: HttpRequest, device: Device, password: str | None) -> dict[str, Any]:
+    """Everything to type into OwnTracks and Traccar Client, and QR codes that type it for you.
+
+    OwnTracks imports ``owntracks:///config?inline=<base64 of a _type=configuration JSON>``
+    (mode 3 = HTTP, 0 = MQTT); Traccar Client applies a scanned ``https://…?id=…`` URL as its
+    server URL and device identifier.
+    """
+    owntracks_url = request.build_absolute_uri(reverse("locations-owntracks"))
+    osmand_url = request.build_absolute_uri(reverse("locations-osmand"))
+    user, device_name = device.identifier, device.owntracks_device
+    http_config: dict[str, Any] = {
+        "_type": "configuration",
+        "mode": 3,
+        "url": owntracks_url,
+        "auth": True,
+        "username": user,
+        "deviceId": device_name,
+        "tid": device.identifier[:2].upper(),
+    }
+    host, port, tls = _public_mqtt(request)
+    mqtt_config: dict[str, Any] = {
+        "_type": "configuration",
+        "mode": 0,
+        "host": host,
+        "port": port,
+        "tls": tls,
+        "auth": True,
+        "username": user,
+        "deviceId": device_name,
+        "tid": device.identifier[:2].upper(),
+    }
+    if password:
+        http_config["password"] = password
+        mqtt_config["password"] = password
+
+    def inline(config: dict[str, Any]) -> str:
+        raw = json.dumps(config, ensure_ascii=False, separators=(",", ":")).encode()
+        return "owntracks:///config?inline=" + base64.b64encode(raw).decode()
+
+    traccar_link = osmand_url + "?" + urlencode({"id": device.identifier, "accuracy": "high", "interval": 60})
+    return {
+        "device": device,
+        "password": password,
+        "owntracks_url": owntracks_url,
+        "osmand_url": osmand_url,
+        "mqtt_host": host,
+        "mqtt_port": port,
+        "mqtt_tls": tls,
+        "mqtt_topic": f"owntracks/{user}/{device_name}",
+        "owntracks_http_link": inline(http_config),
+        "owntracks_http_qr": _qr(inline(http_config)),
+        "owntracks_mqtt_link": inline(mqtt_config),
+        "owntracks_mqtt_qr": _qr(inline(mqtt_config)),
+        "traccar_link": traccar_link,
+        "traccar_qr": _qr(traccar_link),
+    }

@@ -1,0 +1,49 @@
+"""Registering a phone and showing what to type into OwnTracks or Traccar Client."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from wangge.protection import actions, queries
+from wangge.protection.forms import DeviceForm
+from wangge.protection.provisioning import device_setup
+from wangge.protection.views.common import acting_user, managed_enrolment, no_store
+from wangge.protection.views.enrolments import enrolment_context
+
+
+@login_required
+@require_POST
+def device_add(request: HttpRequest, pk: int) -> HttpResponse:
+    enrolment = managed_enrolment(request, pk)
+    form = DeviceForm(request.POST)
+    if not form.is_valid():
+        context = enrolment_context(request, enrolment) | {"device_form": form, "open_form": "device"}
+        return render(request, "protection/enrolment.html", context, status=400)
+    device, password = actions.device_register(
+        by=acting_user(request),
+        enrolment=enrolment,
+        name=form.cleaned_data["name"],
+        coord_system=form.cleaned_data["coord_system"],
+    )
+    # Rendered, not redirected: the password exists only in this response.
+    context = device_setup(request, device, password) | {"enrolment": enrolment, "just_created": True}
+    return no_store(render(request, "protection/device.html", context))
+
+
+@login_required
+def device(request: HttpRequest, pk: int) -> HttpResponse:
+    found = queries.get_device(acting_user(request), pk)
+    context = device_setup(request, found, None) | {"enrolment": found.enrolment}
+    return render(request, "protection/device.html", context)
+
+
+@login_required
+@require_POST
+def device_reset(request: HttpRequest, pk: int) -> HttpResponse:
+    found = queries.get_device(acting_user(request), pk)
+    password = actions.device_reset_password(by=acting_user(request), device=found)
+    context = device_setup(request, found, password) | {"enrolment": found.enrolment, "just_reset": True}
+    return no_store(render(request, "protection/device.html", context))

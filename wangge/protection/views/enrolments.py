@@ -1,0 +1,152 @@
+"""Enrolling a resident with a recorded consent, the enrolment page, consent, the missing-person
+profile, and ending the protection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from wangge.accounts import policy
+from wangge.protection import actions, queries
+from wangge.protection.forms import ConsentForm, DeviceForm, ProfileForm, ReportForm
+from wangge.protection.models import Enrolment, Incident
+from wangge.protection.views.common import acting_user, file_response, managed_enrolment
+from wangge.registry.queries import get_resident
+
+
+@login_required
+def enrol(request: HttpRequest, resident_pk: int) -> HttpResponse:
+    user = acting_user(request)
+    resident = get_resident(user, resident_pk)
+    if not policy.can_enrol(user, resident):
+        raise Http404
+    existing = queries.active_enrolment_of(resident)
+    if existing is not None:
+        return redirect("protection:enrolment", pk=existing.pk)
+    form = ConsentForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            enrolment = actions.enrolment_create(by=user, resident=resident, consent=form.cleaned_data)
+        except ValidationError:
+            # Enrolled meanwhile by someone else: show theirs.
+            existing = queries.active_enrolment_of(resident)
+            if existing is None:
+                raise
+            return redirect("protection:enrolment", pk=existing.pk)
+        messages.success(request, _("已登记走失防护，请完善走失预案档案并登记手机"))
+        return redirect("protection:enrolment", pk=enrolment.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "protection/enrol.html", {"resident": resident, "form": form}, status=status)
+
+
+def enrolment_context(request: HttpRequest, enrolment: Enrolment) -> dict[str, Any]:
+    """What the enrolment page shows (also re-rendered with a failed form's errors)."""
+    user = acting_user(request)
+    manage = queries.can_manage(user, enrolment)
+    return {
+        "enrolment": enrolment,
+        "resident": enrolment.resident,
+        "manage": manage,
+        "consents": enrolment.consents.select_related("recorded_by", "withdrawn_by"),
+        "active_consent": enrolment.active_consent(),
+        "profile": queries.profile_of(enrolment),
+        "medical": queries.sees_medical_notes(user, enrolment),
+        "devices": enrolment.devices.all() if manage else [],
+        "zones": enrolment.zones.all(),
+        "open_incident": enrolment.incidents.filter(status=Incident.Status.OPEN).first(),
+        "past_incidents": enrolment.incidents.filter(status=Incident.Status.CLOSED)[:10],
+        "alerts": enrolment.alerts.all()[:10],
+        "consent_form": ConsentForm(),
+        "device_form": DeviceForm(),
+        "report_form": ReportForm(),
+        "guardians": enrolment.resident.guardianships.select_related("guardian"),
+    }
+
+
+@login_required
+def enrolment(request: HttpRequest, pk: int) -> HttpResponse:
+    found = queries.get_enrolment(acting_user(request), pk)
+    return render(request, "protection/enrolment.html", enrolment_context(request, found))
+
+
+@login_required
+def enrolment_end(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation and says what ending means; POST ends the protection."""
+    found = managed_enrolment(request, pk)
+    error = ""
+    if request.method == "POST":
+        try:
+            actions.enrolment_end(by=acting_user(request), enrolment=found)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, _("已结束走失防护：不再接收该人员手机的位置"))
+            return redirect("protection:enrolment", pk=found.pk)
+    context = {
+        "enrolment": found,
+        "resident": found.resident,
+        "error": error,
+        "open_incident": found.incidents.filter(status=Incident.Status.OPEN).first(),
+    }
+    return render(request, "protection/enrolment_end.html", context, status=400 if error else 200)
+
+
+@login_required
+@require_POST
+def consent_add(request: HttpRequest, pk: int) -> HttpResponse:
+    found = managed_enrolment(request, pk)
+    form = ConsentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        context = enrolment_context(request, found) | {"consent_form": form, "open_form": "consent"}
+        return render(request, "protection/enrolment.html", context, status=400)
+    actions.consent_record(by=acting_user(request), enrolment=found, **form.cleaned_data)
+    messages.success(request, _("已登记知情同意"))
+    return redirect("protection:enrolment", pk=found.pk)
+
+
+@login_required
+@require_POST
+def consent_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    found = managed_enrolment(request, pk)
+    actions.consent_withdraw(by=acting_user(request), enrolment=found)
+    messages.success(request, _("已撤回知情同意：停止位置跟踪，既往位置不再显示"))
+    return redirect("protection:enrolment", pk=found.pk)
+
+
+@login_required
+def consent_document(request: HttpRequest, pk: int, consent_pk: int) -> HttpResponseBase:
+    found = managed_enrolment(request, pk)
+    consent = queries.consent_document(acting_user(request), found, consent_pk)
+    return file_response(consent.document)
+
+
+@login_required
+def photo(request: HttpRequest, pk: int) -> HttpResponseBase:
+    found = queries.get_enrolment(acting_user(request), pk)
+    profile = getattr(found, "profile", None)
+    if profile is None or not profile.photo:
+        raise Http404
+    return file_response(profile.photo)
+
+
+@login_required
+def profile_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = acting_user(request)
+    found = managed_enrolment(request, pk)
+    medical = queries.sees_medical_notes(user, found)
+    form = ProfileForm(request.POST or None, request.FILES or None, instance=queries.profile_of(found), medical=medical)
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        actions.profile_update(by=user, enrolment=found, changes=changes, medical=medical)
+        messages.success(request, _("已保存走失预案档案"))
+        return redirect("protection:enrolment", pk=found.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "protection/profile_form.html", {"enrolment": found, "form": form}, status=status)

@@ -1,0 +1,105 @@
+"""The protection overview (a guardian's relatives, or a worker's enrolments, searches and
+alerts), the alerts page and the user's own notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from wangge.accounts import policy
+from wangge.protection import actions, incidents, queries
+from wangge.protection.models import Incident
+from wangge.protection.views.common import acting_user
+
+
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    """A guardian's relatives, or the enrolments, open searches and alerts in a worker's areas."""
+    user = acting_user(request)
+    notifications = list(queries.notifications_for(user))
+    context: dict[str, Any] = {
+        "notifications": notifications,
+        "unread": {n.pk for n in notifications if n.read_at is None},
+        "open_incidents": queries.incidents_visible_to(user)
+        .filter(status=Incident.Status.OPEN)
+        .select_related("enrolment__resident")
+        .order_by("-opened_at"),
+    }
+    if policy.has_guardian_home(user):
+        wards = []
+        for resident in queries.wards_of(user).select_related("household__building", "community"):
+            enrolment = resident.enrolments.filter(active=True).first()
+            wards.append(
+                {
+                    "resident": resident,
+                    "enrolment": enrolment,
+                    "open": enrolment.incidents.filter(status=Incident.Status.OPEN).first() if enrolment else None,
+                }
+            )
+        context["wards"] = wards
+        return render(request, "protection/guardian.html", context)
+    context["enrolments"] = (
+        queries.enrolments_visible_to(user)
+        .filter(active=True)
+        .select_related("resident", "grid")
+        .order_by("grid__name", "resident__name")[:500]
+    )
+    context["alert_count"] = queries.open_alerts_visible_to(user).count()
+    return render(request, "protection/index.html", context)
+
+
+@login_required
+@require_POST
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    actions.notifications_mark_read(by=acting_user(request))
+    return redirect("protection:index")
+
+
+@login_required
+def alerts(request: HttpRequest) -> HttpResponse:
+    user = acting_user(request)
+    if not policy.can_see_protection_alerts(user):
+        raise Http404
+    rows = queries.open_alerts_visible_to(user).select_related("enrolment__resident", "grid").order_by("-raised_at")
+    recent = (
+        queries.alerts_visible_to(user)
+        .filter(resolved_at__isnull=False)
+        .select_related("enrolment__resident")
+        .order_by("-resolved_at")[:20]
+    )
+    return render(request, "protection/alerts.html", {"alerts": rows[:200], "recent": recent})
+
+
+@login_required
+@require_POST
+def alert_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    user = acting_user(request)
+    alert = queries.get_alert(user, pk)
+    if not queries.can_manage(user, alert.enrolment):
+        raise Http404
+    incidents.alert_resolve(by=user, alert=alert, note=request.POST.get("note", ""))
+    messages.success(request, _("已解除告警"))
+    return redirect("protection:alerts")
+
+
+@login_required
+@require_POST
+def alert_escalate(request: HttpRequest, pk: int) -> HttpResponse:
+    user = acting_user(request)
+    alert = queries.get_alert(user, pk)
+    if not queries.can_manage(user, alert.enrolment):
+        raise Http404
+    try:
+        incident = incidents.alert_escalate(by=user, alert=alert, description=request.POST.get("description", ""))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("protection:alerts")
+    messages.success(request, _("已升级为走失事件，附近网格员和志愿者已收到通知"))
+    return redirect("protection:incident", pk=incident.pk)

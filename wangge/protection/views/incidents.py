@@ -1,0 +1,197 @@
+"""Reporting someone missing and the live search page: the last known location and trail for
+those entitled to it, progress notes and sightings, searchers, closing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from wangge.protection import incidents, queries
+from wangge.protection.forms import AssignForm, CloseForm, ReportForm, UpdateForm
+from wangge.protection.incidents import labels
+from wangge.protection.models import Incident
+from wangge.protection.views.common import acting_user, add_errors, managed_enrolment, no_store
+
+# How far back the live incident page draws the trail.
+TRAIL_HOURS = 6
+LIVE_POLL_SECONDS = 10
+# The purpose the live page's location reads are audited with.
+PURPOSE = "incident"
+
+
+@login_required
+@require_POST
+def report(request: HttpRequest, pk: int) -> HttpResponse:
+    user = acting_user(request)
+    enrolment = managed_enrolment(request, pk)
+    form = ReportForm(request.POST)
+    form.is_valid()
+    try:
+        incident = incidents.incident_report(
+            by=user, enrolment=enrolment, description=form.cleaned_data.get("description", "")
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("protection:enrolment", pk=enrolment.pk)
+    messages.success(request, _("已报告走失，附近网格员和志愿者已收到通知"))
+    return redirect("protection:incident", pk=incident.pk)
+
+
+def _live_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
+    """What the live part of the page shows. The last known location, the trail and the
+    sightings' places are shown only to those entitled to the person's locations (guardians,
+    searchers and notified responders while the search is open, district administrators), and
+    each such read is written to the audit log with the purpose "incident"."""
+    user = acting_user(request)
+    enrolment = incident.enrolment
+    now = timezone.now()
+    sees_locations = queries.may_read_locations(user, enrolment, purpose=PURPOSE)
+    last = None
+    trail: list[dict[str, Any]] = []
+    sightings: list[dict[str, Any]] = []
+    if sees_locations:
+        open_ = incident.status == Incident.Status.OPEN
+        since = (now if open_ else incident.opened_at) - dt.timedelta(hours=TRAIL_HOURS)
+        rows = queries.locations_for(user, enrolment, purpose=PURPOSE, since=since, limit=2000)
+        if not open_ and incident.closed_at:
+            rows = [r for r in rows if r.recorded_at <= incident.closed_at]
+        trail = [
+            {"lat": r.lat, "lon": r.lon, "at": timezone.localtime(r.recorded_at).strftime("%H:%M"), "acc": r.accuracy}
+            for r in reversed(rows)
+        ]
+        if incident.last_lat is not None and incident.last_lon is not None:
+            last = {"lat": incident.last_lat, "lon": incident.last_lon}
+        sightings = [
+            {"lat": u.lat, "lon": u.lon, "text": u.text[:60]} for u in incident.updates.filter(lat__isnull=False)
+        ]
+    return {
+        "incident": incident,
+        "now": now,
+        "elapsed": labels.duration_label(labels.elapsed(incident, now=now)),
+        "time_to_found": labels.duration_label(labels.time_to_found(incident)),
+        "sees_locations": sees_locations,
+        "last": last,
+        "map_data": {"trail": trail, "last": last, "sightings": sightings},
+        "updates": incident.updates.select_related("by")[:50],
+        "responders": incident.responders.select_related("user", "grid"),
+        "searchers": incident.searchers.all(),
+        "poll_seconds": LIVE_POLL_SECONDS,
+    }
+
+
+def _incident_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
+    user = acting_user(request)
+    enrolment = incident.enrolment
+    coordinate = queries.can_coordinate(user, incident)
+    context = _live_context(request, incident)
+    context.update(
+        enrolment=enrolment,
+        resident=enrolment.resident,
+        profile=queries.profile_of(enrolment),
+        medical=queries.sees_medical_notes(user, enrolment),
+        coordinate=coordinate,
+        update_form=UpdateForm(),
+        close_form=CloseForm(),
+        assign_form=AssignForm(candidates=queries.searcher_candidates(incident)) if coordinate else None,
+        guardians=enrolment.resident.guardianships.select_related("guardian"),
+        notifications=incident.notifications.values("channel", "status").order_by(),
+    )
+    return context
+
+
+@login_required
+def incident(request: HttpRequest, pk: int) -> HttpResponse:
+    found = queries.get_incident(acting_user(request), pk)
+    return render(request, "protection/incident.html", _incident_context(request, found))
+
+
+@login_required
+def incident_live(request: HttpRequest, pk: int) -> HttpResponse:
+    """The part of the incident page that refreshes itself every ``LIVE_POLL_SECONDS``."""
+    found = queries.get_incident(acting_user(request), pk)
+    response = render(request, "protection/_incident_live.html", _live_context(request, found))
+    return no_store(response)
+
+
+@login_required
+@require_POST
+def incident_update(request: HttpRequest, pk: int) -> HttpResponse:
+    user = acting_user(request)
+    found = queries.get_incident(user, pk)
+    form = UpdateForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            incidents.incident_log_update(
+                by=user,
+                incident=found,
+                text=data["text"],
+                kind=data["kind"],
+                lat=data["lat"],
+                lon=data["lon"],
+                seen_at=data["seen_at"],
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, _("已记录"))
+            return redirect("protection:incident", pk=found.pk)
+    context = _incident_context(request, found) | {"update_form": form, "open_form": "update"}
+    return render(request, "protection/incident.html", context, status=400)
+
+
+@login_required
+@require_POST
+def incident_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    user = acting_user(request)
+    found = queries.get_incident(user, pk)
+    if not queries.can_coordinate(user, found):
+        raise Http404
+    form = AssignForm(request.POST, candidates=queries.searcher_candidates(found))
+    if form.is_valid():
+        try:
+            incidents.incident_assign_searcher(by=user, incident=found, searcher=form.cleaned_data["searcher"])
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, _("已指派搜寻人员并发出通知"))
+            return redirect("protection:incident", pk=found.pk)
+    context = _incident_context(request, found) | {"assign_form": form, "open_form": "assign"}
+    return render(request, "protection/incident.html", context, status=400)
+
+
+@login_required
+@require_POST
+def incident_close(request: HttpRequest, pk: int) -> HttpResponse:
+    user = acting_user(request)
+    found = queries.get_incident(user, pk)
+    if not queries.can_coordinate(user, found):
+        raise Http404
+    form = CloseForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            incidents.incident_close(
+                by=user,
+                incident=found,
+                outcome=data["outcome"],
+                found_where=data["found_where"],
+                found_at=data["found_at"],
+                condition=data["condition"],
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, _("走失事件已结束"))
+            return redirect("protection:incident", pk=found.pk)
+    context = _incident_context(request, found) | {"close_form": form, "open_form": "close"}
+    return render(request, "protection/incident.html", context, status=400)

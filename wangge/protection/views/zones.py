@@ -1,0 +1,70 @@
+"""The safe zones of an enrolment: drawing, listing and deleting them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from wangge.protection import actions, queries
+from wangge.protection.forms import ZoneForm
+from wangge.protection.models import Enrolment
+from wangge.protection.views.common import acting_user, managed_enrolment
+from wangge.protection.zones import circle_polygon
+
+
+def _zone_features(enrolment: Enrolment) -> list[dict[str, Any]]:
+    features = []
+    for zone in enrolment.zones.filter(active=True):
+        geometry: Any
+        if zone.kind == "circle" and zone.center_lat is not None and zone.center_lon is not None:
+            geometry = circle_polygon(zone.center_lat, zone.center_lon, zone.radius_m or 0)
+        else:
+            geometry = zone.geojson
+        if geometry:
+            features.append({"type": "Feature", "geometry": geometry, "properties": {"name": zone.name, "id": zone.pk}})
+    return features
+
+
+@login_required
+def zones(request: HttpRequest, pk: int) -> HttpResponse:
+    enrolment = managed_enrolment(request, pk)
+    form = ZoneForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        actions.zone_create(
+            by=acting_user(request),
+            enrolment=enrolment,
+            name=data["name"],
+            active_from=data["active_from"],
+            active_until=data["active_until"],
+            **data["shape"],
+        )
+        messages.success(request, _("已保存安全区域"))
+        return redirect("protection:zones", pk=enrolment.pk)
+    building = enrolment.resident.household.building if enrolment.resident.household else None
+    home = [building.lat, building.lon] if building and building.lat is not None else None
+    context = {
+        "enrolment": enrolment,
+        "form": form,
+        "zones": enrolment.zones.all(),
+        "features": {"type": "FeatureCollection", "features": _zone_features(enrolment)},
+        "home": home,
+    }
+    return render(request, "protection/zones.html", context, status=400 if request.method == "POST" else 200)
+
+
+@login_required
+@require_POST
+def zone_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    user = acting_user(request)
+    zone = queries.get_zone(user, pk)
+    enrolment_pk = zone.enrolment_id
+    actions.zone_delete(by=user, zone=zone)
+    messages.success(request, _("已删除安全区域"))
+    return redirect("protection:zones", pk=enrolment_pk)
