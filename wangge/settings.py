@@ -23,11 +23,17 @@ BASE_DIR = Path(__file__).resolve().parent
 
 DATA_DIR = env.path("WANGGE_DATA_DIR", default=Path.cwd() / "var")
 DATA_DIR.mkdir(parents=True, exist_ok=True)
+# Personal data lives here: the directory and everything written into it are owner-only.
+env.owner_only(DATA_DIR)
 
 DEBUG = env.boolean("DEBUG", default=False)
 SECRET_KEY = env.secret_key(DATA_DIR)
 ALLOWED_HOSTS = env.strings("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.strings("CSRF_TRUSTED_ORIGINS", default=[])
+# Reverse proxies whose X-Forwarded-For (and X-Forwarded-Proto, via gunicorn's
+# forwarded_allow_ips) is believed; everyone else's is ignored (wangge.core.middleware.client_ip).
+# Loopback by default, as gunicorn assumes: the documented nginx on the same server.
+WANGGE_TRUSTED_PROXIES = env.networks("WANGGE_TRUSTED_PROXIES", default=["127.0.0.1", "::1"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -48,12 +54,14 @@ INSTALLED_APPS = [
     "wangge.division",
     "wangge.web",
     "wangge.demo",
+    "wangge.ops",
     # After wangge.web, whose templates override drf-spectacular's Redoc page (no Google Fonts).
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from here, not a CDN
 ]
 
 MIDDLEWARE = [
+    "wangge.core.middleware.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -61,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "wangge.core.middleware.SecurityHeadersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wangge.core.middleware.RequestContextMiddleware",
@@ -133,8 +142,17 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env.boolean("SECURE_COOKIES", default=False)
+# Behind TLS: one switch for secure cookies, HSTS and the redirect to HTTPS. The proxy must send
+# X-Forwarded-Proto and be listed in WANGGE_TRUSTED_PROXIES (gunicorn believes it only then).
+WANGGE_HTTPS = env.boolean("WANGGE_HTTPS", default=False)
+SESSION_COOKIE_SECURE = WANGGE_HTTPS or env.boolean("SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = WANGGE_HTTPS
+SECURE_HSTS_SECONDS = env.integer("WANGGE_HSTS_SECONDS", default=31536000, minimum=0) if WANGGE_HTTPS else 0
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probes from inside the network speak plain HTTP
+SECURE_REFERRER_POLICY = "same-origin"
+# The OpenAPI schema and its docs pages need a signed-in user unless opened on purpose.
+WANGGE_PUBLIC_API_DOCS = env.boolean("WANGGE_PUBLIC_API_DOCS", default=False)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -146,12 +164,16 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "wangge.core.api.exception_handler",
+    # Throttles key on REMOTE_ADDR alone, which ClientAddressMiddleware has set to the client
+    # derived from WANGGE_TRUSTED_PROXIES; DRF's own reading of X-Forwarded-For is not used.
+    "NUM_PROXIES": 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Wangge API",
     "DESCRIPTION": "Grid-based community service: areas, registry, search (scoped to the caller).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["wangge.core.api.ApiDocsPermission"],
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # The docs pages load their scripts from our static files: intranets often have no internet,
     # and a CDN's "latest" script would run with the user's session.
@@ -174,13 +196,32 @@ SPECTACULAR_SETTINGS = {
 MAP_TILE_URL = env.string("WANGGE_TILE_URL", default="")
 MAP_TILE_ATTRIBUTION = env.string("WANGGE_TILE_ATTRIBUTION", default="")
 
-EMAIL_BACKEND = env.string("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+_email = env.email("EMAIL_URL")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"]
+EMAIL_PORT = _email["EMAIL_PORT"]
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
+EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", default=10, minimum=1)
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", default="wangge@localhost")
+SERVER_EMAIL = env.string("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 
+# Every line has a time and a level; WANGGE_LOG_FORMAT=json writes one JSON object a line.
+WANGGE_LOG_FORMAT = env.choice("WANGGE_LOG_FORMAT", default="text", choices=("text", "json"))
+LOG_LEVEL = env.choice(
+    "LOG_LEVEL", default="warning", choices=("debug", "info", "warning", "error", "critical")
+).upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", default="WARNING")},
+    "formatters": {
+        "text": {"()": "wangge.core.logs.TextFormatter"},
+        "json": {"()": "wangge.core.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": WANGGE_LOG_FORMAT}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 
 # Missing-person protection (wangge.protection): the MQTT broker the worker subscribes to, and
