@@ -12,6 +12,7 @@ from rest_framework import permissions, serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
@@ -19,6 +20,7 @@ from rest_framework.views import APIView
 
 from wangge.accounts.models import EXPORT_ROLES, IMPORT_ROLES, User
 from wangge.areas.models import Area
+from wangge.core.api import JSONParser
 from wangge.core.audit import Action, audit
 
 
@@ -84,6 +86,9 @@ class TokenView(ObtainAuthToken):
 
     throttle_classes = [LoginThrottle]
     serializer_class = AuthTokenSerializer
+    # ObtainAuthToken names DRF's own parsers, not the configured ones that turn JSON nested too
+    # deep into a 400.
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     @extend_schema(request=AuthTokenSerializer, responses={200: TokenResponse}, auth=[])
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:

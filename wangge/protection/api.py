@@ -17,16 +17,16 @@ from django.db import transaction
 from django.http import HttpResponse, JsonResponse, QueryDict
 from django.urls import include, path
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from wangge.core.api import datetime_param
 from wangge.core.audit import Action, audit
 from wangge.protection import queries
 from wangge.protection.ingest import ingest
@@ -253,10 +253,7 @@ class TrailView(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         purpose = _purpose(request)
-        since_raw = request.query_params.get("since")
-        since = parse_datetime(since_raw) if since_raw else timezone.now() - dt.timedelta(hours=6)
-        if since is None:
-            raise exceptions.ValidationError({"since": [_("时间格式无效")]})
+        since = datetime_param(request, "since") or timezone.now() - dt.timedelta(hours=6)
         rows = queries.locations_for(request.user, pk, purpose=purpose, since=since)
         return Response(LocationSerializer(rows, many=True).data)
 
