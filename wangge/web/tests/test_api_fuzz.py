@@ -10,7 +10,11 @@ Skipped where schemathesis is not installed (it is in the ``test`` extra).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, settings
 from rest_framework.authtoken.models import Token
 
@@ -32,7 +36,20 @@ FUZZ = settings(
 )
 
 
+@pytest.fixture
+def connection_kept() -> Iterator[None]:
+    """Calling the WSGI application directly sends request_finished, which closes the database
+    connection; on PostgreSQL that is the one holding the test's transaction. Django's test
+    client disconnects the same handler for the same reason."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.mark.django_db
+@pytest.mark.usefixtures("connection_kept")
 def test_no_request_to_any_operation_makes_the_api_answer_with_a_server_error(world: World) -> None:
     from schemathesis.checks import not_a_server_error
 

@@ -71,3 +71,13 @@ def test_it_answers_400_for_json_nested_1000_deep(world: World, url: str) -> Non
     client = api(world) if url != "/api/v1/auth/token/" else Client()
     response = client.post(url, DEEP, content_type="application/json")
     assert response.status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_search_with_a_nul_character_is_answered_and_audited(world: World) -> None:
+    # PostgreSQL text cannot hold NUL: the audit entry of the search failed with a 500.
+    response = api(world).get("/api/v1/search/", {"q": "刘\x00娟"})
+    assert response.status_code == 200
+    page = Client()
+    page.force_login(world.user(Role.DISTRICT_ADMIN))
+    assert page.get("/search/", {"q": "刘\x00娟"}).status_code == 200
