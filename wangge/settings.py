@@ -138,8 +138,10 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "media"
-DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+# Request bodies other than files (forms, JSON) stay small; an uploaded file above this size is
+# spooled to a temporary file instead of memory. The import's own limits are below.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 SESSION_COOKIE_HTTPONLY = True
 # Behind TLS: one switch for secure cookies, HSTS and the redirect to HTTPS. The proxy must send
@@ -160,6 +162,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "wangge.core.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -223,6 +230,19 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": WANGGE_LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
+
+# Resident import (wangge.registry.importing): a file beyond any of these is refused as a whole
+# before anything is written, so a hostile or runaway spreadsheet cannot exhaust memory or time.
+# Rows and columns are the spreadsheet's (the header and blank rows count); "inflated" is what an
+# XLSX (a ZIP archive) unpacks to, and "ratio" how far any one large part may inflate.
+WANGGE_IMPORT_MAX_BYTES = env.integer("WANGGE_IMPORT_MAX_BYTES", default=100 * 1024 * 1024, minimum=1024)
+WANGGE_IMPORT_MAX_ROWS = env.integer("WANGGE_IMPORT_MAX_ROWS", default=1_000_000, minimum=2)
+WANGGE_IMPORT_MAX_COLUMNS = env.integer("WANGGE_IMPORT_MAX_COLUMNS", default=200, minimum=2)
+WANGGE_IMPORT_MAX_INFLATED_BYTES = env.integer(
+    "WANGGE_IMPORT_MAX_INFLATED_BYTES", default=200 * 1024 * 1024, minimum=1024 * 1024
+)
+WANGGE_IMPORT_MAX_RATIO = env.integer("WANGGE_IMPORT_MAX_RATIO", default=100, minimum=2)
+WANGGE_IMPORT_MAX_CELL_CHARS = env.integer("WANGGE_IMPORT_MAX_CELL_CHARS", default=32_767, minimum=100)
 
 # Missing-person protection (wangge.protection): the MQTT broker the worker subscribes to, and
 # how long location trails are kept (locations tied to an open incident are kept longer).

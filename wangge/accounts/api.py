@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import permissions, serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
@@ -16,6 +17,7 @@ from rest_framework.views import APIView
 
 from wangge.accounts import actions, policy
 from wangge.accounts.models import AreaAssignment, User
+from wangge.core.api import JSONParser
 
 # The area tree sits above accounts: reach its model through the assignment, not an import.
 Area: Any = AreaAssignment._meta.get_field("area").related_model
@@ -86,6 +88,9 @@ class TokenView(ObtainAuthToken):
 
     throttle_classes = [LoginThrottle]
     serializer_class = AuthTokenSerializer
+    # ObtainAuthToken names DRF's own parsers, not the configured ones that turn JSON nested too
+    # deep into a 400.
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     @extend_schema(request=AuthTokenSerializer, responses={200: TokenResponse}, auth=[])
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -98,6 +98,10 @@ class HouseholdViewSet(viewsets.ReadOnlyModelViewSet[Household]):
         return households.prefetch_related(Prefetch("members", queryset=members, to_attr="visible_members"))
 
 
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 class CSVRenderer(BaseRenderer):
     media_type = "text/csv"
     format = "csv"
@@ -106,6 +110,8 @@ class CSVRenderer(BaseRenderer):
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
         # Only errors come through here (the export streams its own body); JSON clients get JSON.
         detail = data.get("detail", "") if isinstance(data, dict) else data
+        if isinstance(data, dict) and not detail:  # a parameter's error: {"grid": ["…"]}
+            detail = " ".join(str(message) for messages in data.values() for message in _listed(messages))
         return str(detail).encode("utf-8")
 
 

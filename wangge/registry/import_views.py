@@ -2,7 +2,9 @@
 download the template and the per-row report.
 
 Only roles the policy lets import (``policy.can_import``) reach these pages (others get 404, like
-anything out of scope); the importer checks each row's community against the uploader's areas.
+anything out of scope); the importer checks each row's community against the uploader's areas. A
+file refused as a whole answers 400 (unreadable) or 413 (beyond an import limit), with the reason
+on the page.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from functools import wraps
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -24,6 +27,7 @@ from wangge.accounts import policy
 from wangge.areas.models import Area
 from wangge.registry.importing import ImportFileError, import_residents
 from wangge.registry.importing import report as reports
+from wangge.registry.importing.limits import Limits
 from wangge.registry.importing.residents import allowed_communities
 from wangge.registry.importing.template import template_xlsx
 
@@ -53,15 +57,22 @@ def import_role_required(view: Callable[..., HttpResponseBase]) -> Callable[...,
 @import_role_required
 def import_page(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {}
+    status = 200
     if request.method == "POST":
         form = ImportForm(request.POST, request.FILES)
+        status = 400  # unless the file is imported
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
+                if upload.size > settings.WANGGE_IMPORT_MAX_BYTES:
+                    # Checked before the upload (spooled to disk by Django) is read into memory.
+                    raise Limits.from_settings().too_many_bytes()
                 result = import_residents(data=upload.read(), file_name=upload.name, by=request.user)
             except ImportFileError as exc:
                 form.add_error("file", str(exc))
+                status = exc.status
             else:
+                status = 200
                 token = reports.store(result, owner_id=request.user.pk)
                 context.update(
                     result=result,
@@ -74,7 +85,7 @@ def import_page(request: HttpRequest) -> HttpResponse:
         form = ImportForm()
     context["form"] = form
     context["shown"] = SHOWN_PROBLEMS
-    return render(request, "registry/import.html", context)
+    return render(request, "registry/import.html", context, status=status)
 
 
 @import_role_required

@@ -62,7 +62,7 @@ def _row(resident: Resident) -> dict[str, Any]:
 @login_required
 def search_page(request: HttpRequest) -> HttpResponse:
     _require_registry_role(request.user)
-    q = request.GET.get("q", "").strip()[:100]
+    q = request.GET.get("q", "").replace("\x00", "").strip()[:100]  # PostgreSQL text cannot hold NUL
     offset = _int(request.GET.get("offset"), default=0, low=0, high=MAX_RESULTS)
     parsed = parse_query(q)
     results: list[Resident] = []
@@ -153,7 +153,7 @@ class SearchAPIView(APIView):
     )
     def get(self, request: Request) -> Response:
         _require_registry_role(request.user)
-        q = request.query_params.get("q", "").strip()[:100]
+        q = request.query_params.get("q", "").replace("\x00", "").strip()[:100]  # PostgreSQL text cannot hold NUL
         limit = _int(request.query_params.get("limit"), default=PAGE_SIZE, low=1, high=API_MAX_LIMIT)
         offset = _int(request.query_params.get("offset"), default=0, low=0, high=MAX_RESULTS)
         parsed = parse_query(q)

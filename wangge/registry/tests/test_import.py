@@ -463,7 +463,7 @@ def test_the_upload_page_explains_a_file_it_cannot_read(client_for: Callable[[st
     upload = io.BytesIO(b"\x00\x01binary")
     upload.name = "x.csv"
     response = client_for("district_admin").post(reverse("registry:import"), {"file": upload})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "不是表格文件" in response.content.decode()
 
 
