@@ -13,7 +13,8 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from wangge.accounts.models import REGISTRY_ROLES, Role
-from wangge.core.scope import NOTHING, area_filter, is_active_user
+from wangge.areas.models import Area
+from wangge.core.scope import NOTHING, area_filter, assigned_areas, is_active_user
 from wangge.registry.models import Household, Resident, SearchKey
 
 
@@ -43,6 +44,20 @@ def search_keys_visible_to(user: Any) -> QuerySet[SearchKey]:
     if user.role == Role.GUARDIAN:
         return SearchKey.objects.filter(resident__guardianships__guardian=user)
     return SearchKey.objects.filter(area_filter(user))
+
+
+def sees_many_communities(user: Any) -> bool:
+    """Whether the user's residents may live in more than one community (lists then name it)."""
+    areas = assigned_areas(user)
+    if areas.get("district") or areas.get("street"):
+        return True
+    if getattr(user, "role", None) == Role.GUARDIAN:
+        return residents_visible_to(user).values("community_id").distinct().count() > 1
+    communities = set(areas.get("community", ()))
+    grids = areas.get("grid", ())
+    if grids:
+        communities |= set(Area.objects.filter(pk__in=grids).values_list("community_id", flat=True))
+    return len(communities) > 1
 
 
 def get_resident(user: Any, pk: Any) -> Resident:
