@@ -40,22 +40,29 @@ POLYPHONIC_SURNAMES = "单曾解区仇朴查盖翟乐"
 COMPOUND_SURNAMES = ["尉迟", "欧阳", "司马", "诸葛", "长孙"]
 
 
-def setup_django(db: str, data_dir: Path) -> None:
+def setup_django(db: str, data_dir: Path, *, reuse: bool = False) -> bool:
+    """Point Django at the benchmark's database; True when a kept one is reused as it is."""
     os.environ["WANGGE_DATA_DIR"] = str(data_dir)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wangge.settings")
+    reused = False
     if db == "postgres":
         import psycopg
 
         with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME}")
-            conn.execute(f"CREATE DATABASE {PG_NAME}")
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [PG_NAME]).fetchone()
+            reused = bool(reuse and exists)
+            if not reused:
+                conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME}")
+                conn.execute(f"CREATE DATABASE {PG_NAME}")
         os.environ["DATABASE_URL"] = f"{PG_SERVER}/{PG_NAME}"
     else:
         os.environ.pop("DATABASE_URL", None)
+        reused = reuse and (data_dir / "wangge.sqlite3").exists()
     sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
+    return reused
 
 
 def drop_postgres() -> None:
@@ -260,8 +267,10 @@ def users() -> dict[str, Any]:
         (Role.STREET_STAFF, grid.street),
         (Role.DISTRICT_ADMIN, grid.district),
     ):
-        user = User.objects.create_user(username=f"bench-{role}", password=None, role=role)
-        AreaAssignment.objects.create(user=user, area=area)
+        user = User.objects.filter(username=f"bench-{role}").first()
+        if user is None:  # a kept database has them already
+            user = User.objects.create_user(username=f"bench-{role}", password=None, role=role)
+            AreaAssignment.objects.create(user=user, area=area)
         made[str(role)] = user
     return made
 
@@ -381,6 +390,7 @@ def run_queries(made: dict[str, Any], per_kind: int, seed: int) -> list[dict[str
         local = _sample(rng, Resident.objects.filter(**{f"{level}_id__in": ids}), per_kind * 2)
         for kind in KINDS:
             timings: list[float] = []
+            cpu: list[float] = []
             texts: list[str] = []
             in_checkpoint: list[bool] = []
             read_times.clear()
@@ -393,9 +403,11 @@ def run_queries(made: dict[str, Any], per_kind: int, seed: int) -> list[dict[str
                 if q is None:
                     continue
                 before = checkpoints.read()
+                c0 = time.thread_time()
                 t0 = time.perf_counter()
                 result = search_residents(user=user, q=q, limit=20)
                 timings.append((time.perf_counter() - t0) * 1000)
+                cpu.append((time.thread_time() - c0) * 1000)
                 in_checkpoint.append(checkpoints.read() != before)
                 texts.append(q)
                 found += bool(result.residents)
@@ -415,6 +427,9 @@ def run_queries(made: dict[str, Any], per_kind: int, seed: int) -> list[dict[str
                     "read_p50": percentile(read_times, 50),
                     "read_p95": percentile(read_times, 95),
                     "read_p99": percentile(read_times, 99),
+                    "cpu_p50": percentile(cpu, 50),
+                    "cpu_p95": percentile(cpu, 95),
+                    "cpu_p99": percentile(cpu, 99),
                     "worst": timings[worst],
                     "worst_q": texts[worst],
                     "worst_in_checkpoint": in_checkpoint[worst],
@@ -429,6 +444,7 @@ def run_queries(made: dict[str, Any], per_kind: int, seed: int) -> list[dict[str
                 f"  {role:16} {kind:17} n={row['n']:5} found={row['hit_rate']:5.0%} "
                 f"p50={row['p50']:6.2f} p95={row['p95']:6.2f} p99={row['p99']:6.2f} ms"
                 f" | read only p50={row['read_p50']:6.2f} p95={row['read_p95']:6.2f} p99={row['read_p99']:6.2f}"
+                f" | cpu p50={row['cpu_p50']:6.2f} p95={row['cpu_p95']:6.2f} p99={row['cpu_p99']:6.2f}"
                 f" | worst {row['worst']:7.2f} ms q={row['worst_q']!r}"
                 f"{' (in a checkpoint)' if row['worst_in_checkpoint'] else ''}"
                 f" | checkpoints {row['checkpoints']} (mean {row['checkpoint_ms']:.1f} ms)"
@@ -528,6 +544,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2015)
     parser.add_argument("--pg-name", default=PG_NAME, help="PostgreSQL database to create and drop")
     parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="keep the database (SQLite in DIR; PostgreSQL's by --pg-name) and reuse it on the next run with --keep",
+    )
+    parser.add_argument(
         "--allow-busy",
         action="store_true",
         help="run on a busy machine (figures marked noisy)",
@@ -544,21 +565,32 @@ def main() -> None:
     PG_NAME = args.pg_name
 
     with tempfile.TemporaryDirectory(prefix="wangge-bench-search-") as tmp:
-        setup_django(args.db, Path(tmp))
+        data_dir = Path(args.keep) if args.keep else Path(tmp)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        reused = setup_django(args.db, data_dir, reuse=bool(args.keep))
         try:
             from django.core.management import call_command
             from django.db import connection
 
+            from wangge.registry.models import Resident, SearchKey
+
             call_command("migrate", verbosity=0)
             started = time.perf_counter()
-            info = build(args.residents, args.seed)
+            if reused:
+                residents = Resident.objects.count()
+                info = {"households": "?", "grids": "?", "communities": "?", "keys": SearchKey.objects.count()}
+                info["load_seconds"] = 0
+                print(f"reusing the kept database ({residents} residents; --residents ignored)")
+            else:
+                residents = args.residents
+                info = build(args.residents, args.seed)
             build_seconds = time.perf_counter() - started
             version = connection.pg_version if args.db == "postgres" else None
             db_label = f"PostgreSQL {version}" if version else f"SQLite {connection.Database.sqlite_version}"
             print(f"# resident search benchmark — {db_label}")
             print(f"machine: {machine()}")
             print(
-                f"data: {args.residents} residents, {info['households']} households, {info['grids']} grids, "
+                f"data: {residents} residents, {info['households']} households, {info['grids']} grids, "
                 f"{info['communities']} communities, {info['keys']} search keys; built in {build_seconds:.0f} s "
                 f"(residents + keys {info['load_seconds']:.0f} s)"
             )
@@ -584,7 +616,7 @@ def main() -> None:
             if noisy or now_busy is not None:
                 print("NOISY: the load average exceeded the core count during this run")
         finally:
-            if args.db == "postgres":
+            if args.db == "postgres" and not args.keep:
                 drop_postgres()
 
 

@@ -332,7 +332,7 @@ def find_residents(*, user: Any, q: str, limit: int = 20, offset: int = 0) -> Se
         total, total_exact = len(candidates), True
     ranked = sorted(candidates.values(), key=lambda c: (c.match, not c.in_grid, not c.living, c.order, c.resident_id))
     page = [c.resident_id for c in ranked[offset : offset + limit]]
-    residents = Resident.objects.select_related("household__building", "grid", "community").in_bulk(page)
+    residents = Resident.objects.select_related("household__building", "grid", "community").order_by().in_bulk(page)
     return SearchResult(
         query=parsed,
         residents=[residents[pk] for pk in page if pk in residents],
