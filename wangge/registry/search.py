@@ -39,9 +39,9 @@ TOP = "\U0010ffff"
 # paging through them is stable; a query matching more people than this should be refined.
 POOL = 200
 MAX_RESULTS = 100
-# Totals are exact up to TOTAL_CAP people ("more than 500" beyond), read from at most
+# Totals are exact up to TOTAL_CAP people ("more than 200" beyond), read from at most
 # COUNT_SCAN index entries per prefix: at most four keys of one resident share a prefix's range.
-TOTAL_CAP = 500
+TOTAL_CAP = 200
 COUNT_SCAN = 4 * TOTAL_CAP + 4
 
 

@@ -138,7 +138,7 @@ def test_it_says_more_than_the_cap_past_it(
 ) -> None:
     for i in range(9):
         add(world, "grid_a1_1", f"王{'一二三四五六七八九'[i]}", dt.date(1980, 2, 1 + i))
-    # A cap of 5 (and a pool of 4) stand for 500 and 200 in a district of half a million.
+    # A cap of 5 and a pool of 4 stand in for the 200 and 200 of a district of half a million.
     monkeypatch.setattr(search, "TOTAL_CAP", 5)
     monkeypatch.setattr(search, "COUNT_SCAN", 4 * 5 + 4)
     monkeypatch.setattr(search, "POOL", 4)
