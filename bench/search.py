@@ -5,7 +5,7 @@
 
 It builds its own database (a temporary WANGGE_DATA_DIR; on PostgreSQL a database
 ``wangge_bench_search`` that is dropped afterwards), migrates, lays out Lishan's 9 streets and
-116 communities from ../shared/data/lishan-divisions.csv with grids of ~300 households, inserts
+116 communities from wangge/demo/data/lishan-divisions.csv with grids of ~300 households, inserts
 the residents with realistic Chinese names (a few in traditional characters, some with
 polyphonic surnames) and their search keys, then times ``search_residents`` — the function the
 page and the API call, audit entry included — as a grid worker, a community secretary, a street
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-DIVISIONS = ROOT.parent / "shared" / "data" / "lishan-divisions.csv"
+DIVISIONS = ROOT / "wangge" / "demo" / "data" / "lishan-divisions.csv"
 PG_NAME = os.environ.get("WANGGE_BENCH_PG_NAME", "wangge_bench_search")
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 PERSONS_PER_HOUSEHOLD = 2.6
@@ -40,22 +40,29 @@ POLYPHONIC_SURNAMES = "单曾解区仇朴查盖翟乐"
 COMPOUND_SURNAMES = ["尉迟", "欧阳", "司马", "诸葛", "长孙"]
 
 
-def setup_django(db: str, data_dir: Path) -> None:
+def setup_django(db: str, data_dir: Path, *, reuse: bool = False) -> bool:
+    """Point Django at the benchmark's database; True when a kept one is reused as it is."""
     os.environ["WANGGE_DATA_DIR"] = str(data_dir)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wangge.settings")
+    reused = False
     if db == "postgres":
         import psycopg
 
         with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME}")
-            conn.execute(f"CREATE DATABASE {PG_NAME}")
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [PG_NAME]).fetchone()
+            reused = bool(reuse and exists)
+            if not reused:
+                conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME}")
+                conn.execute(f"CREATE DATABASE {PG_NAME}")
         os.environ["DATABASE_URL"] = f"{PG_SERVER}/{PG_NAME}"
     else:
         os.environ.pop("DATABASE_URL", None)
+        reused = reuse and (data_dir / "wangge.sqlite3").exists()
     sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
+    return reused
 
 
 def drop_postgres() -> None:
@@ -260,8 +267,10 @@ def users() -> dict[str, Any]:
         (Role.STREET_STAFF, grid.street),
         (Role.DISTRICT_ADMIN, grid.district),
     ):
-        user = User.objects.create_user(username=f"bench-{role}", password=None, role=role)
-        AreaAssignment.objects.create(user=user, area=area)
+        user = User.objects.filter(username=f"bench-{role}").first()
+        if user is None:  # a kept database has them already
+            user = User.objects.create_user(username=f"bench-{role}", password=None, role=role)
+            AreaAssignment.objects.create(user=user, area=area)
         made[str(role)] = user
     return made
 
@@ -323,6 +332,36 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+class Checkpoints:
+    """How many times the database checkpointed: the tail's usual suspect for audited reads.
+
+    SQLite: the WAL header's checkpoint sequence number (bytes 12–15), bumped each time a
+    checkpoint lets the log restart. The connection that commits past ``wal_autocheckpoint``
+    pages runs the checkpoint inside its own commit. PostgreSQL: the checkpointer's counters,
+    for completeness (its checkpoints run in the background, not in a search's commit).
+    """
+
+    def __init__(self) -> None:
+        from django.db import connection
+
+        self.vendor = connection.vendor
+        self.wal = Path(str(connection.settings_dict["NAME"]) + "-wal") if self.vendor == "sqlite" else None
+
+    def read(self) -> int:
+        if self.wal is not None:
+            try:
+                with self.wal.open("rb") as handle:
+                    header = handle.read(16)
+            except OSError:
+                return 0
+            return int.from_bytes(header[12:16], "big") if len(header) == 16 else 0
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter")
+            return int(cursor.fetchone()[0])
+
+
 def run_queries(made: dict[str, Any], per_kind: int, seed: int) -> list[dict[str, Any]]:
     from wangge.core.scope import assigned_areas
     from wangge.registry import search
@@ -342,6 +381,7 @@ def run_queries(made: dict[str, Any], per_kind: int, seed: int) -> list[dict[str
             read_times.append((time.perf_counter() - t0) * 1000)
 
     search.find_residents = timed_find  # type: ignore[assignment]
+    checkpoints = Checkpoints()
     rng = random.Random(seed + 1)
     district_sample = _sample(rng, Resident.objects.all(), per_kind * 2)
     results = []
@@ -350,18 +390,30 @@ def run_queries(made: dict[str, Any], per_kind: int, seed: int) -> list[dict[str
         local = _sample(rng, Resident.objects.filter(**{f"{level}_id__in": ids}), per_kind * 2)
         for kind in KINDS:
             timings: list[float] = []
+            cpu: list[float] = []
+            texts: list[str] = []
+            in_checkpoint: list[bool] = []
             read_times.clear()
             found = 0
+            totals: list[int] = []
             for i in range(per_kind):
                 source = local if i % 2 == 0 else district_sample
                 name, id_number, phone = source[rng.randrange(len(source))]
                 q = queries_for(kind, name, id_number, phone, rng)
                 if q is None:
                     continue
+                before = checkpoints.read()
+                c0 = time.thread_time()
                 t0 = time.perf_counter()
-                hits = search_residents(user=user, q=q, limit=20)
+                result = search_residents(user=user, q=q, limit=20)
                 timings.append((time.perf_counter() - t0) * 1000)
-                found += bool(hits)
+                cpu.append((time.thread_time() - c0) * 1000)
+                in_checkpoint.append(checkpoints.read() != before)
+                texts.append(q)
+                found += bool(result.residents)
+                totals.append(result.total)
+            worst = max(range(len(timings)), key=timings.__getitem__)
+            during = [t for t, c in zip(timings, in_checkpoint, strict=True) if c]
             results.append(
                 {
                     "role": role,
@@ -374,15 +426,32 @@ def run_queries(made: dict[str, Any], per_kind: int, seed: int) -> list[dict[str
                     "mean": statistics.fmean(timings),
                     "read_p50": percentile(read_times, 50),
                     "read_p95": percentile(read_times, 95),
+                    "read_p99": percentile(read_times, 99),
+                    "cpu_p50": percentile(cpu, 50),
+                    "cpu_p95": percentile(cpu, 95),
+                    "cpu_p99": percentile(cpu, 99),
+                    "worst": timings[worst],
+                    "worst_q": texts[worst],
+                    "worst_in_checkpoint": in_checkpoint[worst],
+                    "checkpoints": len(during),
+                    "checkpoint_ms": statistics.fmean(during) if during else 0.0,
+                    "total_p50": percentile([float(t) for t in totals], 50),
+                    "user": user,
                 }
             )
             row = results[-1]
             print(
                 f"  {role:16} {kind:17} n={row['n']:5} found={row['hit_rate']:5.0%} "
                 f"p50={row['p50']:6.2f} p95={row['p95']:6.2f} p99={row['p99']:6.2f} ms"
-                f" | read only p50={row['read_p50']:6.2f} p95={row['read_p95']:6.2f} ms",
+                f" | read only p50={row['read_p50']:6.2f} p95={row['read_p95']:6.2f} p99={row['read_p99']:6.2f}"
+                f" | cpu p50={row['cpu_p50']:6.2f} p95={row['cpu_p95']:6.2f} p99={row['cpu_p99']:6.2f}"
+                f" | worst {row['worst']:7.2f} ms q={row['worst_q']!r}"
+                f"{' (in a checkpoint)' if row['worst_in_checkpoint'] else ''}"
+                f" | checkpoints {row['checkpoints']} (mean {row['checkpoint_ms']:.1f} ms)"
+                f" | median total {row['total_p50']:.0f}",
                 flush=True,
             )
+    search.find_residents = find  # type: ignore[assignment]
     return results
 
 
@@ -407,28 +476,53 @@ def _sample(rng: random.Random, queryset: Any, n: int) -> list[tuple[str, str, s
     return rows[:n]
 
 
-def explain(made: dict[str, Any]) -> None:
-    """Print the plan of the key scan for a short prefix (the widest range) per role."""
+def explain(user: Any, q: str) -> list[str]:
+    """The plans of the statements one search runs (key scan, count), for a slow query."""
     from django.db import connection
 
     from wangge.registry.queries import search_keys_visible_to
-    from wangge.registry.search import TOP
+    from wangge.registry.search import COUNT_SCAN, POOL, TOP, parse_query
 
-    for role, user in made.items():
-        qs = (
-            search_keys_visible_to(user)
-            .filter(key__gte="王", key__lt="王" + TOP)
-            .order_by("key")
-            .values_list("resident_id", "key")[:200]
+    parsed = parse_query(q, masked=not user.sees_full_detail)
+    lines = []
+    for prefix in parsed.prefixes:
+        scan = search_keys_visible_to(user).filter(key__gte=prefix, key__lt=prefix + TOP).order_by("key")
+        for label, qs in (
+            ("scan", scan.values_list("resident_id", "key", "grid_id")[:POOL]),
+            ("count", scan.values("resident_id")[:COUNT_SCAN]),
+        ):
+            sql, params = qs.query.sql_with_params()
+            verb = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN (ANALYZE, BUFFERS) "
+            with connection.cursor() as cursor:
+                cursor.execute(verb + sql, params)
+                lines.append(f"{label} {prefix!r}:")
+                lines.extend("    " + " ".join(str(c) for c in row) for row in cursor.fetchall())
+    return lines
+
+
+def tail(results: list[dict[str, Any]]) -> None:
+    """Re-run the three slowest cells' worst queries, timed by phase, with their plans."""
+    from wangge.registry import search
+
+    for row in sorted(results, key=lambda r: r["p99"], reverse=True)[:3]:
+        user, q = row["user"], row["worst_q"]
+        again = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            search.search_residents(user=user, q=q, limit=20)
+            again.append((time.perf_counter() - t0) * 1000)
+        print(
+            f"  slowest cell {row['role']} / {row['kind']}: worst {row['worst']:.1f} ms for {q!r}; "
+            f"again: {', '.join(f'{t:.1f}' for t in again)} ms"
         )
-        sql, params = qs.query.sql_with_params()
-        prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
-        with connection.cursor() as cursor:
-            cursor.execute(prefix + sql, params)
-            plan = [" ".join(str(c) for c in row) for row in cursor.fetchall()]
-        print(f"  plan {role}:")
-        for line in plan:
+        for line in explain(user, q):
             print(f"    {line}")
+
+
+def busy(cores: int) -> float | None:
+    """The 1-minute load average when it is above the core count (figures would be noise)."""
+    load = os.getloadavg()[0]
+    return load if load > cores else None
 
 
 def machine() -> str:
@@ -442,43 +536,87 @@ def machine() -> str:
 
 
 def main() -> None:
+    global PG_NAME
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--residents", type=int, default=520_000)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--queries", type=int, default=1000, help="queries per kind per role")
     parser.add_argument("--seed", type=int, default=2015)
+    parser.add_argument("--pg-name", default=PG_NAME, help="PostgreSQL database to create and drop")
+    parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="keep the database (SQLite in DIR; PostgreSQL's by --pg-name) and reuse it on the next run with --keep",
+    )
+    parser.add_argument(
+        "--allow-busy",
+        action="store_true",
+        help="run on a busy machine (figures marked noisy)",
+    )
     args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    load = busy(cores)
+    if load is not None and not args.allow_busy:
+        sys.exit(
+            f"refusing to run: the 1-minute load average is {load:.1f} on {cores} cores, so the figures would "
+            "measure the neighbours; wait for a quiet machine or pass --allow-busy (figures marked NOISY)"
+        )
+    noisy = load is not None
+    PG_NAME = args.pg_name
 
     with tempfile.TemporaryDirectory(prefix="wangge-bench-search-") as tmp:
-        setup_django(args.db, Path(tmp))
+        data_dir = Path(args.keep) if args.keep else Path(tmp)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        reused = setup_django(args.db, data_dir, reuse=bool(args.keep))
         try:
             from django.core.management import call_command
             from django.db import connection
 
+            from wangge.registry.models import Resident, SearchKey
+
             call_command("migrate", verbosity=0)
             started = time.perf_counter()
-            info = build(args.residents, args.seed)
+            if reused:
+                residents = Resident.objects.count()
+                info = {"households": "?", "grids": "?", "communities": "?", "keys": SearchKey.objects.count()}
+                info["load_seconds"] = 0
+                print(f"reusing the kept database ({residents} residents; --residents ignored)")
+            else:
+                residents = args.residents
+                info = build(args.residents, args.seed)
             build_seconds = time.perf_counter() - started
             version = connection.pg_version if args.db == "postgres" else None
             db_label = f"PostgreSQL {version}" if version else f"SQLite {connection.Database.sqlite_version}"
             print(f"# resident search benchmark — {db_label}")
             print(f"machine: {machine()}")
             print(
-                f"data: {args.residents} residents, {info['households']} households, {info['grids']} grids, "
+                f"data: {residents} residents, {info['households']} households, {info['grids']} grids, "
                 f"{info['communities']} communities, {info['keys']} search keys; built in {build_seconds:.0f} s "
                 f"(residents + keys {info['load_seconds']:.0f} s)"
             )
             made = users()
-            explain(made)
+            print(f"load average before timing: {os.getloadavg()}" + ("  NOISY (--allow-busy)" if noisy else ""))
             print(f"timings (search_residents incl. audit entry; {args.queries} queries per kind per role):")
             results = run_queries(made, args.queries, args.seed)
+            tail(results)
             worst = max(results, key=lambda r: r["p95"])
             print(f"worst p95: {worst['p95']:.2f} ms ({worst['role']}, {worst['kind']})")
+            worst = max(results, key=lambda r: r["p99"])
+            print(f"worst p99: {worst['p99']:.2f} ms ({worst['role']}, {worst['kind']})")
+            worst = max(results, key=lambda r: r["worst"])
+            print(
+                f"worst single query: {worst['worst']:.2f} ms, {worst['worst_q']!r} ({worst['role']}, {worst['kind']})"
+            )
+            failing = [r for r in results if r["p95"] >= 50 or r["p99"] >= 100]
+            print(f"cells over p95 50 ms or p99 100 ms: {len(failing)} of {len(results)}")
             worst = max(results, key=lambda r: r["read_p95"])
             print(f"worst read-only p95: {worst['read_p95']:.2f} ms ({worst['role']}, {worst['kind']})")
+            now_busy = busy(cores)
             print(f"load average at the end: {os.getloadavg()}")
+            if noisy or now_busy is not None:
+                print("NOISY: the load average exceeded the core count during this run")
         finally:
-            if args.db == "postgres":
+            if args.db == "postgres" and not args.keep:
                 drop_postgres()
 
 

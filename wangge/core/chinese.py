@@ -35,7 +35,7 @@ _LONGEST_SURNAME = max(len(s) for s in SURNAME_READINGS)
 
 # Separators that appear inside names (ethnic-minority names such as 买买提·艾力, spaces from
 # forms) and in typed queries; they never carry meaning for search.
-_SEPARATORS = frozenset(" \t\r\n·•・‧.-_'’,，、")
+SEPARATORS = frozenset(" \t\r\n·•・‧.-_'’,，、")
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def to_simplified(text: str) -> str:
 def normalise_name(name: str) -> str:
     """The form names are indexed and searched under: simplified, folded, without separators."""
     folded = fold(to_simplified((name or "").strip()))
-    return "".join(ch for ch in folded if ch not in _SEPARATORS)
+    return "".join(ch for ch in folded if ch not in SEPARATORS)
 
 
 def strip_tones(text: str) -> str:

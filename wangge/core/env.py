@@ -222,9 +222,16 @@ def database(name: str, *, default_sqlite: Path) -> dict[str, Any]:
             raise ImproperlyConfigured(f"{name}: unsupported database scheme in {value!r}")
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets the worker write while pages read; IMMEDIATE avoids "database is locked"
-        # on upgrade from a read to a write transaction.
+        # on upgrade from a read to a write transaction. The commit that takes the WAL past
+        # wal_autocheckpoint pages runs the checkpoint itself (two fsyncs, 25-130 ms on the
+        # benchmark machine); at SQLite's default of 1,000 pages that was one audited search in
+        # ~140, enough to set every cell's p99 (bench/search.py). 10,000 pages (~40 MB of WAL)
+        # make it one in ~1,400 at about the same cost, since audit commits rewrite the same pages.
         config["OPTIONS"] = {
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;"
+                " PRAGMA wal_autocheckpoint=10000;"
+            ),
             "transaction_mode": "IMMEDIATE",
         }
     elif config["ENGINE"] not in ("django.db.backends.postgresql",):

@@ -14,8 +14,9 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from wangge.accounts import policy
+from wangge.areas.models import Area
 from wangge.core.audit import Action, audit
-from wangge.core.scope import NOTHING, area_filter
+from wangge.core.scope import NOTHING, area_filter, assigned_areas
 from wangge.registry.models import Household, Resident, SearchKey
 
 
@@ -45,6 +46,20 @@ def search_keys_visible_to(user: Any) -> QuerySet[SearchKey]:
     if policy.sees_only_wards(user):
         return SearchKey.objects.filter(resident__guardianships__guardian=user)
     return SearchKey.objects.filter(area_filter(user))
+
+
+def sees_many_communities(user: Any) -> bool:
+    """Whether the user's residents may live in more than one community (lists then name it)."""
+    areas = assigned_areas(user)
+    if areas.get("district") or areas.get("street"):
+        return True
+    if policy.sees_only_wards(user):
+        return residents_visible_to(user).values("community_id").distinct().count() > 1
+    communities = set(areas.get("community", ()))
+    grids = areas.get("grid", ())
+    if grids:
+        communities |= set(Area.objects.filter(pk__in=grids).values_list("community_id", flat=True))
+    return len(communities) > 1
 
 
 def get_resident(user: Any, pk: Any) -> Resident:

@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 from wangge.accounts import policy
 from wangge.core import idnumbers
 from wangge.registry.models import Resident
+from wangge.registry.queries import sees_many_communities
 from wangge.registry.search import MAX_RESULTS, parse_query, search_residents
 from wangge.registry.serializers import ResidentSummarySerializer, age_on
 
@@ -64,18 +65,18 @@ def search_page(request: HttpRequest) -> HttpResponse:
     _require_registry_role(request.user)
     q = request.GET.get("q", "").replace("\x00", "").strip()[:100]  # PostgreSQL text cannot hold NUL
     offset = _int(request.GET.get("offset"), default=0, low=0, high=MAX_RESULTS)
-    parsed = parse_query(q)
-    results: list[Resident] = []
-    more = False
-    if q:
-        found = search_residents(user=request.user, q=q, limit=PAGE_SIZE + 1, offset=offset)
-        more = len(found) > PAGE_SIZE and offset + PAGE_SIZE < MAX_RESULTS
-        results = found[:PAGE_SIZE]
+    result = search_residents(user=request.user, q=q, limit=PAGE_SIZE, offset=offset) if q else None
+    parsed = result.query if result else parse_query(q)
+    more = result is not None and offset + PAGE_SIZE < result.ranked
     context = {
         "q": q,
         "parsed": parsed,
-        "results": [_row(r) for r in results],
+        "result": result,
+        "results": [_row(r) for r in result.residents] if result else [],
         "offset": offset,
+        "first": offset + 1,
+        "last": offset + len(result.residents) if result else 0,
+        "show_community": bool(result and result.residents) and sees_many_communities(request.user),
         "next_url": f"?{urlencode([('q', q), ('offset', offset + PAGE_SIZE)])}" if more else None,
         "previous_url": f"?{urlencode([('q', q), ('offset', max(0, offset - PAGE_SIZE))])}" if offset else None,
         "kind_label": KIND_LABELS.get(parsed.kind, ""),
@@ -130,7 +131,10 @@ class SearchAPIView(APIView):
         description=(
             "按姓名（简体或繁体）、全拼（可带空格、可只输入开头）、首字母、身份号码（完整、15位旧号或至少6位开头）、"
             "手机号后四位或完整手机号搜索当前用户管辖范围内的居民。身份号码和电话已脱敏。每次搜索写入审计日志。"
-            "结果先列完全匹配，再列在住居民，再按姓名拼音排序；最多可翻到前 100 条。"
+            "结果按匹配程度排序：完整姓名（或完整身份号码、手机号）、姓名开头、全拼、拼音开头、首字母；"
+            "同等匹配时，本人负责网格内的居民在前，再列在住居民，再按姓名拼音排序；最多可翻到前 100 条。"
+            "total 为符合条件的总人数，超过 200 人时只报“超过 200”。"
+            "只能看到脱敏号码的角色只能按完整身份号码、完整手机号或手机号后四位搜索号码。"
         ),
         parameters=[
             OpenApiParameter(
@@ -145,6 +149,8 @@ class SearchAPIView(APIView):
                 "query": serializers.CharField(),
                 "kind": serializers.ChoiceField(choices=["name", "pinyin", "id_number", "phone", "none"]),
                 "hint": serializers.CharField(),
+                "total": serializers.IntegerField(help_text="符合条件的人数；total_exact 为 false 时表示“超过”此数"),
+                "total_exact": serializers.BooleanField(),
                 "next": serializers.URLField(allow_null=True),
                 "previous": serializers.URLField(allow_null=True),
                 "results": SearchResultSerializer(many=True),
@@ -156,10 +162,10 @@ class SearchAPIView(APIView):
         q = request.query_params.get("q", "").replace("\x00", "").strip()[:100]  # PostgreSQL text cannot hold NUL
         limit = _int(request.query_params.get("limit"), default=PAGE_SIZE, low=1, high=API_MAX_LIMIT)
         offset = _int(request.query_params.get("offset"), default=0, low=0, high=MAX_RESULTS)
-        parsed = parse_query(q)
-        found = search_residents(user=request.user, q=q, limit=limit + 1, offset=offset) if q else []
-        more = len(found) > limit and offset + limit < MAX_RESULTS
-        results = found[:limit]
+        result = search_residents(user=request.user, q=q, limit=limit, offset=offset) if q else None
+        parsed = result.query if result else parse_query(q)
+        more = result is not None and offset + limit < result.ranked
+        results = result.residents if result else []
 
         def page_url(start: int) -> str:
             path = request.build_absolute_uri(request.path)
@@ -170,6 +176,8 @@ class SearchAPIView(APIView):
                 "query": q,
                 "kind": parsed.kind,
                 "hint": parsed.hint,
+                "total": result.total if result else 0,
+                "total_exact": result.total_exact if result else True,
                 "next": page_url(offset + limit) if more else None,
                 "previous": page_url(max(0, offset - limit)) if offset else None,
                 "results": SearchResultSerializer(results, many=True, context={"request": request}).data,

@@ -25,6 +25,17 @@ def test_the_embedded_default_is_sqlite_in_wal_mode(monkeypatch, tmp_path):
     assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
 
 
+@pytest.mark.django_db
+def test_it_checkpoints_the_sqlite_log_rarely_enough_to_stay_out_of_the_tail() -> None:
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("a SQLite setting")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        assert cursor.fetchone()[0] == 10000
+
+
 def test_it_generates_a_secret_key_once_and_keeps_it(monkeypatch, tmp_path):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     first = env.secret_key(tmp_path)
