@@ -13,6 +13,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 DEFAULT_BIND = "127.0.0.1:8000"
+# gunicorn's default access line with the path (%(U)s) instead of the request line: no query
+# strings, which carry the OsmAnd / Traccar Client device key and people's search terms.
+ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 
 
 def parse_bind(value: str) -> tuple[str, int]:
@@ -89,6 +92,7 @@ class Command(BaseCommand):
                         "workers": options["workers"],
                         "threads": options["threads"],
                         "accesslog": "-",
+                        "access_log_format": ACCESS_LOG_FORMAT,
                         "errorlog": "-",
                         "timeout": 60,
                         # gunicorn ≥ 23 opens a control socket, by default one per user: keep it
