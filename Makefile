@@ -5,20 +5,26 @@ BIN := $(VENV)/bin
 export WANGGE_DATA_DIR ?= $(CURDIR)/var
 PG_URL ?= postgres://postgres@127.0.0.1:5432/wangge
 
-.PHONY: setup setup-test demo serve test test-sqlite test-postgres lint bench clean
+.PHONY: setup setup-demo setup-test demo serve test test-sqlite test-postgres lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# Installing also compiles the translation catalogues (.po → .mo, setup.py): run it again
+# after a pull that changed a .po.
 setup: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+
+# The demo's names come from Faker, which a production install does without.
+setup-demo: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[demo]'
 
 setup-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 
 # The demo prints its accounts with passwords generated afresh on every run.
-demo: setup
+demo: setup-demo
 	$(BIN)/wangge demo
 	$(BIN)/wangge serve --bind 127.0.0.1:8000
 

@@ -11,16 +11,27 @@ and the HTTP clients as separate processes:
 1. naive vs batch, in this process on the same messages: one ORM save per message (look up the
    device, check consent, save the location, save the device) against ``ingest()`` in batches
    of 1,000 — the baseline ratio;
-2. MQTT: ``wangge worker`` subscribed to the Mosquitto at 127.0.0.1:1883, ``--publishers``
-   processes publishing OwnTracks JSON at QoS 1 as fast as they can, one message per device per
-   round; the rate is stored rows over the time from the first publish to the last row stored
-   (every message is stored and checked against its person's zone);
+2. MQTT: ``wangge worker`` subscribed to a private Mosquitto this script starts on a free port
+   (``--system-broker``: the one at 127.0.0.1:1883 instead), ``--publishers`` processes
+   publishing OwnTracks JSON at QoS 1 as fast as they can, one message per device per round;
+   the rate is stored rows over the time from the first publish to the last row stored (every
+   message is stored and checked against its person's zone);
 3. alert latency: for ``--alerts`` people, two fixes outside the zone (the second meets the
    dwell rule); the time from publishing the second to the stored alert and to the first
    notification attempt (in-app to the guardian), p50/p99;
 4. HTTP: gunicorn (``--gunicorn-workers`` sync workers) and ``--clients`` concurrent clients
    for ``--http-seconds`` per endpoint: OwnTracks (Basic auth) and OsmAnd (GET); requests/s,
    p50/p99 latency.
+
+The private broker runs with ``persistence false`` and unlimited queues. Production must keep
+persistence on (docs/operating.md): it is what keeps queued QoS 1 messages and the worker's
+session across a broker restart. The benchmark may turn it off because it never restarts the
+broker, and what it measures is the worker: Mosquitto's periodic save of its in-memory state
+to disk would only add noise to a two-core machine. It allows anonymous clients for the same
+reason (broker accounts are tested by ``wangge/protection/tests/test_broker.py``).
+
+Everything it creates (the data directory with the database, the broker's configuration, the
+gunicorn logs) is removed at the end, also after a failure or Ctrl-C.
 """
 
 from __future__ import annotations
@@ -32,6 +43,7 @@ import multiprocessing as mp
 import os
 import platform
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -662,8 +674,15 @@ def main() -> None:
     )
     parser.add_argument("--skip", default="", help="comma list of: baseline,mqtt,alerts,http")
     args = parser.parse_args()
-    skip = set(filter(None, args.skip.split(",")))
     data_dir = Path(tempfile.mkdtemp(prefix="wangge-bench-ingest-"))
+    try:
+        run(args, data_dir)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)  # the database alone is ~100 MB at 100,000 phones
+
+
+def run(args: argparse.Namespace, data_dir: Path) -> None:
+    skip = set(filter(None, args.skip.split(",")))
     print(f"# {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {args.db}")
     t0 = time.time()
     setup_django(args.db, data_dir)

@@ -18,7 +18,10 @@ Wangge's own commands:
   import residents FILE [--report PATH]  import residents from XLSX or CSV (UTF-8, BOM, GBK, GB18030)
   grids divide --buildings IN.geojson --target 300 --out OUT.geojson [--existing PREV] [--polygons]
                                          cut communities into balanced, contiguous grids (files only)
-  worker                                 MQTT location ingest and periodic jobs (alerts, retries, retention)
+  worker [--shared] [--no-ingest]        MQTT location ingest, background tasks and periodic jobs
+  worker --check                         one line on whether the worker is alive; exit 0 or 1
+  backup PATH                            a consistent backup of the database while serving
+  restore PATH [--force]                 load a backup into the configured (empty) database
 
 Django's commands (migrate, createsuperuser, shell, …) work as usual:
 """

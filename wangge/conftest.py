@@ -21,10 +21,15 @@ from django.test import Client
 from wangge.accounts.models import AreaAssignment, Role, User
 from wangge.areas.models import Area, Building
 from wangge.core import idnumbers
+from wangge.core.i18n import compile_catalogues
 from wangge.registry.models import CareCategory, CareTag, Guardianship, Household, Resident
 from wangge.registry.search import index_residents
 
 PASSWORD = "网格-test-password-2024"
+
+# The install compiles the catalogues (setup.py), never the running site; a checkout whose .po
+# changed since its last install is compiled here, so the English pages are tested as written.
+compile_catalogues()
 
 
 @pytest.fixture(autouse=True)
@@ -34,21 +39,25 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Every test starts in the project's language.
+
+    A request through the test client activates its language for the thread and nothing turns it
+    off again, so without this a test's language would depend on which test ran before it.
+    """
+    from django.conf import settings
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     # Sign-in throttles count in the cache; one test's failed logins must not lock out the next.
     from django.core.cache import cache
 
     cache.clear()
-
-
-@pytest.fixture(autouse=True)
-def _default_language() -> Iterator[None]:
-    # A request in English leaves English active in the thread; the next test starts in Chinese.
-    from django.utils import translation
-
-    translation.activate("zh-hans")
-    yield
-    translation.activate("zh-hans")
 
 
 def square(lon: float, lat: float, size: float) -> dict[str, Any]:

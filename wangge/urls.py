@@ -2,7 +2,9 @@
 
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+
+from wangge.core.operator_views import api_docs_page
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("wangge.areas.api")),
@@ -10,18 +12,19 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("wangge.accounts.api")),
     path("", include("wangge.protection.api")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script for the CSP.
+    path("docs/", api_docs_page(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="api-docs"),
+    path("redoc/", api_docs_page(SpectacularRedocView.as_view(url_name="schema")), name="api-redoc"),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("wangge.core.urls")),
     path("", include("wangge.accounts.urls")),
-    path("", include("wangge.areas.urls")),
     path("", include("wangge.registry.urls")),
     path("", include("wangge.protection.urls")),
-    path("", include("wangge.core.urls")),
+    path("", include("wangge.division.urls")),
     path("", include("wangge.web.urls")),
 ]

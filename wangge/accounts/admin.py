@@ -1,7 +1,12 @@
-"""Accounts in the admin: users with their role and the area nodes they cover."""
+"""The admin's gate and accounts in it: who may enter (the policy), users with their role and the
+area nodes they cover, and the read-only audit log.
+
+Every other role works in the app's own pages, which are scoped to their areas.
+"""
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 from django.contrib import admin
@@ -9,11 +14,70 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from rest_framework.authtoken.models import TokenProxy
 
+from wangge.accounts import policy
 from wangge.accounts.models import AreaAssignment, User
-from wangge.areas.models import Area
-from wangge.core.admin import DistrictAdminMixin
+from wangge.core.admin import AuditedAdminMixin
 from wangge.core.audit import Action, audit
+from wangge.core.models import AuditEntry
+
+
+def _district_admins_only(self: admin.AdminSite, request: HttpRequest) -> bool:
+    return policy.can_use_admin(request.user)
+
+
+# The default site is kept (third-party apps register on it); only who may enter changes.
+admin.site.has_permission = types.MethodType(_district_admins_only, admin.site)  # type: ignore[method-assign]
+admin.site.site_header = gettext_lazy("网格 管理后台")
+admin.site.site_title = gettext_lazy("网格 管理后台")
+admin.site.index_title = gettext_lazy("区级管理")
+
+
+class DistrictAdminMixin(AuditedAdminMixin):
+    """Model permissions follow the policy: a district administrator need not be a superuser."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return policy.can_use_admin(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return policy.can_use_admin(request.user)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return policy.can_use_admin(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return policy.can_use_admin(request.user)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return policy.can_use_admin(request.user)
+
+
+class ReadOnlyAdminMixin(DistrictAdminMixin):
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# API tokens are passwords for the API: DRF's admin lists every key, which would let an
+# administrator act as anyone without a trace. Each user makes and revokes their own on /profile/.
+if admin.site.is_registered(TokenProxy):
+    admin.site.unregister(TokenProxy)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[AuditEntry]):
+    list_display = ["at", "actor_label", "action", "object_type", "object_id", "summary", "ip"]
+    list_filter = ["action", "object_type", "at"]
+    search_fields = ["actor_label", "summary", "object_id"]
+    date_hierarchy = "at"
+    readonly_fields = [f.name for f in AuditEntry._meta.fields]
+    list_select_related = False
 
 
 class AreaAssignmentInline(DistrictAdminMixin, admin.TabularInline[AreaAssignment, User]):
@@ -47,7 +111,9 @@ class UserAdmin(DistrictAdminMixin, DjangoUserAdmin):
         after = set(user.assignments.values_list("area_id", flat=True))
         if before == after:
             return
-        names = dict(Area.objects.filter(pk__in=before ^ after).values_list("pk", "name"))
+        # The area tree sits above accounts: reach it through the assignment, not an import.
+        areas = AreaAssignment._meta.get_field("area").related_model._default_manager
+        names = dict(areas.filter(pk__in=before ^ after).values_list("pk", "name"))
         added = "、".join(names[pk] for pk in sorted(after - before)) or "—"
         removed = "、".join(names[pk] for pk in sorted(before - after)) or "—"
         audit(

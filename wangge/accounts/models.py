@@ -21,18 +21,6 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", _("审计员")
 
 
-# Roles that see ID numbers, phones and care categories in full on a detail page. Lists and
-# exports are masked for everyone; an auditor reads the log, not the registry.
-FULL_DETAIL_ROLES = frozenset(
-    {Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_WORKER, Role.PETITION_OFFICE}
-)
-REGISTRY_ROLES = FULL_DETAIL_ROLES | {Role.DEPARTMENT, Role.GUARDIAN}
-# Roles that record life events, households and care tags in the registry.
-REGISTRY_WRITE_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_WORKER})
-IMPORT_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF})
-EXPORT_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_WORKER})
-
-
 class UserManager(BaseUserManager["User"]):
     def create_superuser(
         self, username: str, email: str | None = None, password: str | None = None, **extra: Any
@@ -61,14 +49,6 @@ class User(AbstractUser):
     @property
     def role_label(self) -> str:
         return str(Role(self.role).label)
-
-    @property
-    def sees_full_detail(self) -> bool:
-        return self.role in FULL_DETAIL_ROLES
-
-    @property
-    def is_district_admin(self) -> bool:
-        return self.role == Role.DISTRICT_ADMIN and self.is_active
 
 
 class AreaAssignment(models.Model):

@@ -13,10 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from rest_framework.authtoken.models import Token
 
-from wangge.accounts import throttle
-from wangge.core.audit import Action, audit
+from wangge.accounts import actions, queries, throttle
 
 
 class LoginView(auth_views.LoginView):
@@ -49,7 +47,7 @@ class LogoutView(auth_views.LogoutView):
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
-    token = Token.objects.filter(user=user).first()
+    token = queries.token_of(user)
     return render(
         request,
         "accounts/profile.html",
@@ -66,16 +64,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 def token_create(request: HttpRequest) -> HttpResponse:
     """Replace the user's API token; the new key is shown once, right after this redirect."""
     user: Any = request.user
-    with transaction.atomic():
-        Token.objects.filter(user=user).delete()
-        token = Token.objects.create(user=user)
-        audit(
-            actor=user,
-            action=Action.CREATE,
-            object_type="authtoken.token",
-            object_id=user.pk,
-            summary=_("生成 API 令牌"),
-        )
+    token = actions.token_rotate(user=user, by=user)
     request.session["new_token"] = token.key
     messages.success(request, _("已生成新的 API 令牌，旧令牌已失效。"))
     return redirect("profile")
@@ -85,15 +74,6 @@ def token_create(request: HttpRequest) -> HttpResponse:
 @require_POST
 def token_delete(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
-    with transaction.atomic():
-        deleted, _rows = Token.objects.filter(user=user).delete()
-        if deleted:
-            audit(
-                actor=user,
-                action=Action.DELETE,
-                object_type="authtoken.token",
-                object_id=user.pk,
-                summary=_("删除 API 令牌"),
-            )
+    actions.token_revoke(user=user, by=user, via="profile")
     messages.success(request, _("API 令牌已删除。"))
     return redirect("profile")

@@ -6,9 +6,9 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from wangge.accounts.admin import DistrictAdminMixin
 from wangge.areas.models import Area, Building, Membership, Organisation
 from wangge.areas.queries import areas_visible_to, buildings_visible_to
-from wangge.core.admin import DistrictAdminMixin
 
 
 @admin.register(Area)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -146,3 +147,13 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation}: {self.user or self.resident}"
+
+
+def models_with_a_grid() -> list[Any]:
+    """Every model other than Area with a ``grid`` column pointing at the area tree."""
+    return [
+        model
+        for model in apps.get_models()
+        if model is not Area
+        and any(f.name == "grid" and getattr(f, "related_model", None) is Area for f in model._meta.get_fields())
+    ]

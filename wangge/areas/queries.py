@@ -11,9 +11,9 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from wangge.accounts.models import Role
+from wangge.accounts import policy
 from wangge.areas.models import Area, Building
-from wangge.core.scope import NOTHING, area_filter, assigned_areas, is_active_user
+from wangge.core.scope import NOTHING, area_filter, assigned_areas
 
 
 def _assigned_and_below(user: Any) -> Q:
@@ -27,7 +27,7 @@ def _assigned_and_below(user: Any) -> Q:
 
 
 def areas_visible_to(user: Any) -> QuerySet[Area]:
-    if not is_active_user(user) or user.role == Role.GUARDIAN:
+    if not policy.can_browse_areas(user):
         return Area.objects.none()
     query = _assigned_and_below(user)
     for ids in assigned_areas(user).values():
@@ -39,13 +39,13 @@ def areas_visible_to(user: Any) -> QuerySet[Area]:
 
 def areas_within(user: Any) -> QuerySet[Area]:
     """Areas the user is responsible for: their assignments and below (no ancestors)."""
-    if not is_active_user(user) or user.role == Role.GUARDIAN:
+    if not policy.can_browse_areas(user):
         return Area.objects.none()
     return Area.objects.filter(_assigned_and_below(user))
 
 
 def buildings_visible_to(user: Any) -> QuerySet[Building]:
-    if not is_active_user(user) or user.role == Role.GUARDIAN:
+    if not policy.can_browse_areas(user):
         return Building.objects.none()
     return Building.objects.filter(area_filter(user))
 

@@ -7,8 +7,11 @@ come from ``NAME_FILE`` (a path), as container secrets usually do.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import os
 import secrets
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +69,79 @@ def strings(name: str, *, default: list[str]) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+def networks(name: str, *, default: list[str]) -> list[str]:
+    """A comma-separated list of IP addresses or networks (CIDR), each checked."""
+    values = strings(name, default=default)
+    for value in values:
+        try:
+            ipaddress.ip_network(value)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not an IP address or network") from None
+    return values
+
+
+def choice(name: str, *, default: str, choices: tuple[str, ...]) -> str:
+    value = string(name, default=default).strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}: expected one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+_EMAIL_SCHEMES = {
+    # scheme: (backend, default port, STARTTLS, implicit TLS)
+    "smtp": ("django.core.mail.backends.smtp.EmailBackend", 25, False, False),
+    "smtp+tls": ("django.core.mail.backends.smtp.EmailBackend", 587, True, False),
+    "submission": ("django.core.mail.backends.smtp.EmailBackend", 587, True, False),
+    "smtps": ("django.core.mail.backends.smtp.EmailBackend", 465, False, True),
+    "console": ("django.core.mail.backends.console.EmailBackend", 0, False, False),
+    "dummy": ("django.core.mail.backends.dummy.EmailBackend", 0, False, False),
+}
+
+
+def email(name: str = "EMAIL_URL") -> dict[str, Any]:
+    """Django's EMAIL_* settings from ``EMAIL_URL`` (``smtp+tls://user:pass@host:587``;
+    ``smtp://`` plain, ``smtps://`` TLS from the first byte, ``console://`` prints mail), else
+    from ``EMAIL_HOST``, ``EMAIL_PORT``, ``EMAIL_HOST_USER``, ``EMAIL_HOST_PASSWORD`` (or
+    ``_FILE``), ``EMAIL_USE_TLS`` and ``EMAIL_USE_SSL``; with neither, mail goes to the console."""
+    url = _raw(name)
+    if url:
+        parts = urllib.parse.urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in _EMAIL_SCHEMES:
+            raise ImproperlyConfigured(f"{name}: unsupported scheme {scheme!r}; use one of {', '.join(_EMAIL_SCHEMES)}")
+        backend, default_port, starttls, implicit_tls = _EMAIL_SCHEMES[scheme]
+        try:
+            port = parts.port or default_port
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: the port is not a number") from None
+        if backend.endswith("smtp.EmailBackend") and not parts.hostname:
+            raise ImproperlyConfigured(f"{name}: no host in {scheme}:// URL")
+        return {
+            "EMAIL_BACKEND": backend,
+            "EMAIL_HOST": parts.hostname or "localhost",
+            "EMAIL_PORT": port,
+            "EMAIL_HOST_USER": urllib.parse.unquote(parts.username or ""),
+            "EMAIL_HOST_PASSWORD": urllib.parse.unquote(parts.password or ""),
+            "EMAIL_USE_TLS": starttls,
+            "EMAIL_USE_SSL": implicit_tls,
+        }
+    host = string("EMAIL_HOST", default="")
+    use_tls = boolean("EMAIL_USE_TLS", default=False)
+    use_ssl = boolean("EMAIL_USE_SSL", default=False)
+    if use_tls and use_ssl:
+        raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL: set at most one of them")
+    default_backend = "django.core.mail.backends.smtp.EmailBackend" if host else _EMAIL_SCHEMES["console"][0]
+    return {
+        "EMAIL_BACKEND": string("EMAIL_BACKEND", default=default_backend),
+        "EMAIL_HOST": host or "localhost",
+        "EMAIL_PORT": integer("EMAIL_PORT", default=465 if use_ssl else 587 if use_tls else 25, minimum=1),
+        "EMAIL_HOST_USER": string("EMAIL_HOST_USER", default=""),
+        "EMAIL_HOST_PASSWORD": string("EMAIL_HOST_PASSWORD", default=""),
+        "EMAIL_USE_TLS": use_tls,
+        "EMAIL_USE_SSL": use_ssl,
+    }
+
+
 def path(name: str, *, default: Path) -> Path:
     value = _raw(name)
     result = Path(value).expanduser() if value else default
@@ -73,6 +149,31 @@ def path(name: str, *, default: Path) -> Path:
         result.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ImproperlyConfigured(f"{name}: cannot use {result} as a directory: {exc.strerror}") from exc
+    return result.resolve()
+
+
+def existing_file(name: str) -> Path | None:
+    """A file that must exist and be readable now (a CA bundle, a certificate), or None if unset."""
+    value = _raw(name)
+    if not value:
+        return None
+    result = Path(value).expanduser()
+    try:
+        with result.open("rb"):
+            pass
+    except OSError as exc:
+        raise ImproperlyConfigured(f"{name}: cannot read {result}: {exc.strerror}") from exc
+    return result.resolve()
+
+
+def file_to_write(name: str) -> Path | None:
+    """A file Wangge writes (its directory must exist), or None if unset."""
+    value = _raw(name)
+    if not value:
+        return None
+    result = Path(value).expanduser()
+    if not result.parent.is_dir():
+        raise ImproperlyConfigured(f"{name}: the directory {result.parent} does not exist")
     return result.resolve()
 
 
@@ -87,7 +188,23 @@ def secret_key(data_dir: Path) -> str:
     if not file.exists():
         file.touch(mode=0o600)
         file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+    with contextlib.suppress(PermissionError):
+        file.chmod(0o600)  # also a key written by an older version with the default mode
     return file.read_text(encoding="utf-8").strip()
+
+
+def owner_only(data_dir: Path) -> None:
+    """Make the data directory and the database files in it readable by their owner only.
+
+    The process's umask is set to 077 as well, so files written later (the SQLite journal,
+    import reports, uploads, backups) are created owner-only."""
+    os.umask(0o077)
+    try:
+        data_dir.chmod(0o700)
+        for file in data_dir.glob("*.sqlite3*"):
+            file.chmod(0o600)
+    except PermissionError:
+        pass  # not ours (a directory an operator shares on purpose): leave it as they set it
 
 
 def database(name: str, *, default_sqlite: Path) -> dict[str, Any]:

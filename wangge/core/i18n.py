@@ -1,8 +1,13 @@
 """Compiling translation catalogues (.po → .mo) in pure Python, so no gettext binary is needed.
 
-``.mo`` files are build products and not in git. ``compile_catalogues()`` runs at start-up
-(``wangge.web`` app ready) but only writes when a ``.mo`` is missing or older than its ``.po``:
-a fresh install or a ``git pull`` just works, and a normal start costs a few ``stat`` calls.
+``.mo`` files are build products and not in git. They are compiled when the package is built
+or installed (``setup.py`` runs ``compile_catalogues`` from its ``build_py`` step; ``make
+setup`` installs the package), never by a running site, which may not write into its own
+package directory. After a ``git pull`` that changed a ``.po``, install again (``make setup``)
+or run ``python -m wangge.core.i18n``; the test suite compiles stale catalogues itself.
+
+This module imports only the standard library at load time (polib when it compiles), so the
+build can load it without Django.
 """
 
 from __future__ import annotations
@@ -13,6 +18,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
+
+
+def find_locale_dirs(package: Path) -> list[Path]:
+    """Every ``locale`` directory in the package (the project's, and any app's)."""
+    return sorted(path for path in package.rglob("locale") if path.is_dir())
 
 
 def stale_catalogues(locale_dirs: Iterable[Path]) -> list[tuple[Path, Path]]:
@@ -29,21 +39,15 @@ def stale_catalogues(locale_dirs: Iterable[Path]) -> list[tuple[Path, Path]]:
 def compile_catalogues(locale_dirs: Iterable[Path] | None = None) -> list[Path]:
     """Compile every stale catalogue; returns the .mo files written.
 
-    A read-only install (a wheel in site-packages owned by root) cannot write next to the .po;
-    that is logged, not raised, so the site still starts (in Chinese, the source language).
+    A directory that cannot be written is logged, not raised.
     """
     if locale_dirs is None:
-        from django.conf import settings
-
-        locale_dirs = [Path(p) for p in settings.LOCALE_PATHS]
+        locale_dirs = find_locale_dirs(Path(__file__).resolve().parents[1])
     stale = stale_catalogues(locale_dirs)
     if not stale:
         return []
-    try:
-        import polib
-    except ImportError:  # pragma: no cover - polib is a dependency
-        logger.warning("polib is not installed; translations not compiled")
-        return []
+    import polib  # a build requirement, and a test one; not needed to run the site
+
     written = []
     for po_path, mo_path in stale:
         try:
@@ -58,3 +62,9 @@ def compile_catalogues(locale_dirs: Iterable[Path] | None = None) -> list[Path]:
         except OSError as exc:
             logger.warning("cannot compile %s: %s", po_path, exc)
     return written
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    for path in compile_catalogues():
+        logger.info("compiled %s", path)

@@ -26,10 +26,10 @@ def assigned_areas(user: Any) -> dict[str, list[int]]:
         return {}
     cached = getattr(user, "_wangge_areas", None)
     if cached is None:
-        from wangge.areas.models import Area
-
         cached = defaultdict(list)
-        for area_id, level in Area.objects.filter(assignments__user=user).values_list("id", "level"):
+        # Through the user's own assignments: core imports no app, it only knows that a user
+        # is assigned area nodes that have a level.
+        for area_id, level in user.assignments.values_list("area_id", "area__level"):
             cached[level].append(area_id)
         cached = dict(cached)
         user._wangge_areas = cached

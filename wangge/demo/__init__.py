@@ -2,4 +2,7 @@
 geometry, buildings, households and residents. ``wangge demo`` calls ``build.build``.
 
 ``divisions``, ``geometry`` and ``people`` need no database; ``build`` and ``accounts`` write it.
+``people`` draws names from Faker's lists, installed with the ``demo`` extra (``make demo``).
 """
+
+DEFAULT_RESIDENTS = 12_000

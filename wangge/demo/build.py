@@ -1,8 +1,9 @@
 """Build (or rebuild) the demo district in the database: areas, buildings, people, accounts.
 
-Rows are written with ``bulk_create`` community by community, with their area columns filled
-in here, so the full district (520,000 residents) takes minutes, not hours, and memory stays
-flat. The whole build is one transaction: an interrupted build leaves the previous one intact.
+Rows are written community by community (households, residents and their search keys with
+``wangge.core.bulk``, the rest with ``bulk_create``), with their area columns filled in here,
+so the full district (520,000 residents) takes minutes, not hours, and memory stays flat. The
+whole build is one transaction: an interrupted build leaves the previous one intact.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -25,17 +25,18 @@ from django.utils.translation import gettext
 
 from wangge.accounts.models import Role
 from wangge.areas.models import Area, Building, Membership, Organisation
+from wangge.core import bulk
 from wangge.core.audit import audit
 from wangge.core.models import AuditEntry
+from wangge.demo import DEFAULT_RESIDENTS, divisions, geometry, people
 from wangge.demo import accounts as demo_accounts
-from wangge.demo import divisions, geometry, people
-from wangge.registry.models import CareCategory, CareTag, Guardianship, Household, Resident, SearchKey
+from wangge.registry import search
+from wangge.registry.models import CareCategory, CareTag, Guardianship, Household, Resident
 
 GRID_TARGET = 300
 GRID_CODE_SCHEME = "区网格编码（演示）"
 FULL_DISTRICT = 520_000
 MODEL_COMMUNITY_HOUSEHOLDS = 3_000  # Lingxi in the 2015 report
-DEFAULT_RESIDENTS = 12_000
 
 
 class DemoRefused(Exception):
@@ -292,20 +293,19 @@ class _Builder:
         self.summary.buildings += len(buildings)
 
         now = timezone.now()
-        _insert(
+        bulk.insert(
             Household,
-            ["building_id", "entrance", "room", "grid_id", "community_id", "street_id", "district_id", "created_at"],
             [
-                (
-                    buildings[b].pk,
-                    str(entrance),
-                    f"{floor}{room:02d}",
-                    buildings[b].grid_id,
-                    community.pk,
-                    community.street_id,
-                    community.district_id,
-                    now,
-                )
+                {
+                    "building_id": buildings[b].pk,
+                    "entrance": str(entrance),
+                    "room": f"{floor}{room:02d}",
+                    "grid_id": buildings[b].grid_id,
+                    "community_id": community.pk,
+                    "street_id": community.street_id,
+                    "district_id": community.district_id,
+                    "created_at": now,
+                }
                 for b, entrance, floor, room in occupied
             ],
         )
@@ -317,58 +317,43 @@ class _Builder:
         }
         self.summary.households += len(occupied)
 
-        rows = []
+        rows: list[dict[str, Any]] = []
         for (b, entrance, floor, room), plan in zip(occupied, plans, strict=True):
             household, grid = household_pk[(buildings[b].pk, str(entrance), f"{floor}{room:02d}")]
             for person in plan.members:
                 rows.append(
-                    (
-                        household,
-                        person.name,
-                        person.id_number,
-                        person.sex,
-                        person.birth_date,
-                        person.phone,
-                        person.relationship,
-                        person.ethnicity,
-                        grid,
-                        community.pk,
-                        community.street_id,
-                        community.district_id,
-                        now,
-                        now,
-                    )
+                    {
+                        "household_id": household,
+                        "name": person.name,
+                        "id_number": person.id_number,
+                        "sex": person.sex,
+                        "birth_date": person.birth_date,
+                        "phone": person.phone,
+                        "relationship": person.relationship,
+                        "ethnicity": person.ethnicity,
+                        "grid_id": grid,
+                        "community_id": community.pk,
+                        "street_id": community.street_id,
+                        "district_id": community.district_id,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
                 )
                 self.r_age.append(person.age)
                 self.r_sex.append(person.sex)
                 self.r_household.append(household)
                 self.r_kind.append(plan.kind)
                 self.r_grid.append(grid)
-        _insert(
-            Resident,
-            [
-                "household_id",
-                "name",
-                "id_number",
-                "sex",
-                "birth_date",
-                "phone",
-                "relationship",
-                "ethnicity",
-                "grid_id",
-                "community_id",
-                "street_id",
-                "district_id",
-                "created_at",
-                "updated_at",
-            ],
-            rows,
-        )
+        bulk.insert(Resident, rows)
         resident_pk = dict(Resident.objects.filter(community=community).values_list("id_number", "pk"))
-        pks = [resident_pk[row[2]] for row in rows]
+        pks = [resident_pk[row["id_number"]] for row in rows]
         self.r_pk.extend(pks)
-        _index(pks, rows)
-        self._organisations(grids, pks, [row[8] for row in rows], self.r_age[-len(rows) :] if rows else [])
+        # Fresh residents have no keys to delete.
+        search.write_search_keys(
+            [search.Subject.of_row(pk, row) for pk, row in zip(pks, rows, strict=True)],
+            replace=False,
+        )
+        self._organisations(grids, pks, [row["grid_id"] for row in rows], self.r_age[-len(rows) :] if rows else [])
 
     def _organisations(self, grids: list[Area], pks: list[int], grid_ids: list[int], ages: list[int]) -> None:
         """A party branch and a volunteer team per grid (把支部建在网格上), with a few members."""
@@ -491,78 +476,6 @@ class _Builder:
     def _ward(self, model: Area) -> Resident | None:
         candidates = Resident.objects.filter(pk__in=self.dementia_pks)
         return candidates.filter(community=model).order_by("pk").first() or candidates.order_by("pk").first()
-
-
-def _insert(model: type[models.Model], columns: list[str], rows: list[tuple], *, batch: int = 5000) -> None:
-    """Plain ``INSERT … VALUES`` with ``executemany``: ``bulk_create`` spends most of its time
-    preparing each value of each row, which for half a million residents and millions of search
-    keys is minutes. Columns not given get the field's default, so a field added later with a
-    default does not break the demo."""
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    given = {name: i for i, name in enumerate(columns)}
-    prepare: list[Any] = []
-    defaults: list[Any] = []
-    for f in fields:
-        if f.attname in given:
-            # dates and datetimes are the only values whose form differs per backend
-            prepare.append(
-                partial(f.get_db_prep_save, connection=connection) if isinstance(f, models.DateField) else None
-            )
-            defaults.append(None)
-        else:
-            prepare.append(None)
-            defaults.append(f.get_db_prep_save(f.get_default(), connection))
-    order = [given.get(f.attname) for f in fields]
-    quote: Any = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(model._meta.db_table),
-        ", ".join(quote(f.column) for f in fields),
-        ", ".join(["%s"] * len(fields)),
-    )
-    cache: dict[tuple[int, Any], Any] = {}
-
-    def prepared(i: int, value: Any) -> Any:
-        prep = prepare[i]
-        if prep is None:
-            return value
-        key = (i, value)
-        if key not in cache:
-            cache[key] = prep(value)
-        return cache[key]
-
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), batch):
-            chunk = rows[start : start + batch]
-            cursor.executemany(
-                sql,
-                [
-                    tuple(defaults[i] if o is None else prepared(i, row[o]) for i, o in enumerate(order))
-                    for row in chunk
-                ],
-            )
-
-
-@lru_cache(maxsize=200_000)
-def _name_keys(name: str) -> tuple[str, ...]:
-    from wangge.registry.search import keys_for
-
-    return tuple(keys_for(name, "", ""))
-
-
-def _index(pks: list[int], rows: list[tuple]) -> None:
-    """Search keys for freshly inserted residents: the same keys as
-    ``wangge.registry.search.index_residents`` (``keys_for``), written without its per-batch
-    delete (nothing to delete in a fresh build) and with each distinct name read once."""
-    from wangge.registry.search import keys_for
-
-    keys = []
-    for pk, row in zip(pks, rows, strict=True):
-        name, id_number, phone, grid, community, street, district = (
-            row[1], row[2], row[5], row[8], row[9], row[10], row[11]
-        )  # fmt: skip
-        for key in dict.fromkeys((*_name_keys(name), *keys_for("", id_number, phone))):
-            keys.append((pk, key, grid, community, street, district))
-    _insert(SearchKey, ["resident_id", "key", "grid_id", "community_id", "street_id", "district_id"], keys)
 
 
 __all__ = ["DEFAULT_RESIDENTS", "DemoRefused", "Summary", "build", "wipe"]

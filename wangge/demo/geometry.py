@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiPoint, Point, Polygon, box, mapping
+from shapely.geometry import MultiPoint, Point, Polygon, mapping
 from shapely.geometry.base import BaseGeometry
 
 # The district's real extent (WGS-84) and the urban core, where communities are dense.
@@ -169,20 +168,6 @@ def community_tiles(street: BaseGeometry, kinds: Sequence[str], rng: np.random.G
     return voronoi_tiles(np.array(seeds), street)
 
 
-@dataclass
-class BuildingSpec:
-    number: int
-    x: float
-    y: float
-    entrances: int
-    floors: int
-    rooms_per_floor: int
-
-    @property
-    def dwellings(self) -> int:
-        return self.entrances * self.floors * self.rooms_per_floor
-
-
 def building_specs(households: int, *, village: bool, rng: np.random.Generator) -> list[tuple[int, int, int]]:
     """(entrances, floors, rooms per floor) for enough buildings to house ``households`` with
     about 8% of dwellings empty, and at least one building."""
@@ -321,7 +306,3 @@ def polygonal(geom: BaseGeometry) -> BaseGeometry:
     if len(parts) == 1:
         return parts[0]
     return shapely.union_all(parts)
-
-
-def bounding_box_lonlat() -> Polygon:
-    return box(*EXTENT)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wangge.core.audit import Action, audit, recorded_user
+from wangge.protection import broker
 from wangge.protection.models import (
     Consent,
     Device,
@@ -65,6 +66,7 @@ def enrolment_end(*, by: Any, enrolment: Enrolment) -> Enrolment:
         obj=enrolment,
         summary=_("结束走失防护：%(name)s") % {"name": enrolment.resident.name},
     )
+    broker.sync_on_commit()  # its phones lose their broker accounts
     return enrolment
 
 
@@ -156,6 +158,7 @@ def device_register(
         obj=device,
         summary=_("登记定位设备：%(name)s") % {"name": enrolment.resident.name},
     )
+    broker.sync_on_commit()
     return device, credentials
 
 
@@ -165,6 +168,7 @@ def device_reset_password(*, by: Any, device: Device) -> DeviceSecrets:
     credentials = device.set_secrets()
     device.save(update_fields=["password_hash", "osmand_digest", "osmand_legacy"])
     audit(actor=by, action=Action.UPDATE, obj=device, summary=_("重置设备密码"))
+    broker.sync_on_commit()  # the old password stops working on the broker too
     return credentials
 
 
@@ -178,6 +182,7 @@ def device_set_active(*, by: Any, device: Device, active: bool) -> Device:
     device.save(update_fields=["active"])
     summary = _("启用定位设备：%(name)s") if active else _("停用定位设备：%(name)s")
     audit(actor=by, action=Action.UPDATE, obj=device, summary=summary % {"name": device.name})
+    broker.sync_on_commit()  # an off phone has no broker account
     return device
 
 

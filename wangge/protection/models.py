@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher, check_password, make_password
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 from django.utils.translation import gettext_lazy as _
 
 from wangge.areas.models import Area
@@ -61,9 +62,21 @@ class DevicePasswordHasher(PBKDF2PasswordHasher):
     default, about a second of CPU here) per phone per server process would make every restart
     stall ingest for minutes. The encoded hash names its iteration count, so Django's standard
     ``check_password`` verifies it.
+
+    SHA-512 with a 12-character salt is exactly Mosquitto's ``$7$`` password hash (PBKDF2-SHA512,
+    a 12-byte salt), so the broker's password file is written from these hashes
+    (``wangge.protection.broker``) and the phone uses one password for HTTP and MQTT.
     """
 
+    algorithm = "pbkdf2_sha512"
+    digest = hashlib.sha512
     iterations = 1000
+
+    def salt(self) -> str:
+        return get_random_string(12)  # Mosquitto accepts 12 bytes only; the password is the secret
+
+
+_LEGACY_DEVICE_HASHER = PBKDF2PasswordHasher()
 
 
 _DEVICE_HASHER = DevicePasswordHasher()
@@ -219,6 +232,9 @@ class Device(models.Model):
         if self.password_hash.startswith(f"{_DEVICE_HASHER.algorithm}${_DEVICE_HASHER.iterations}$"):
             # Directly, so a wrong password is not "hardened" to the cost of 1,000,000 iterations.
             return _DEVICE_HASHER.verify(raw, self.password_hash)
+        if self.password_hash.startswith(f"{_LEGACY_DEVICE_HASHER.algorithm}${_DEVICE_HASHER.iterations}$"):
+            # Set before broker credentials existed: still good for HTTP (a reset adds MQTT).
+            return _LEGACY_DEVICE_HASHER.verify(raw, self.password_hash)
         return check_password(raw, self.password_hash)
 
     def set_secrets(self) -> DeviceSecrets:

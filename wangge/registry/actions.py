@@ -7,13 +7,15 @@ a household survives the change (who moved out when, and where to).
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 
-from wangge.areas.models import Building
+from wangge.areas.models import Building, models_with_a_grid
 from wangge.core import idnumbers
 from wangge.core.audit import Action, audit
 from wangge.registry.models import CareCategory, CareTag, Household, LifeEvent, Resident
@@ -271,3 +273,38 @@ def care_tag_remove(*, by: Any, resident: Resident, category: CareCategory) -> N
                 object_id=f"{resident.pk}:{category.code}",
                 summary=_("取消 %(name)s 的人员类别 %(category)s") % {"name": resident.name, "category": category.name},
             )
+
+
+def households_regrid(*, grid_of: dict[int, int], community_ids: list[int]) -> None:
+    """Put households in new grids (household pk -> grid pk) during a grid division.
+
+    Their residents, search keys and everything else that carries a person's grid follow. This
+    is one step of ``wangge.division.actions.grids_apply``, which holds the transaction and writes
+    the one audit entry for the whole division.
+    """
+    by_grid: dict[int, list[int]] = defaultdict(list)
+    for household_pk, area_pk in grid_of.items():
+        by_grid[area_pk].append(household_pk)
+    with transaction.atomic():
+        for area_pk, pks in by_grid.items():
+            for start in range(0, len(pks), 900):
+                Household.objects.filter(pk__in=pks[start : start + 900]).update(grid_id=area_pk)
+        household_grid = Household.objects.filter(pk=OuterRef("household_id")).values("grid_id")[:1]
+        Resident.objects.filter(community_id__in=community_ids).exclude(household=None).update(
+            grid_id=Subquery(household_grid)
+        )
+        _follow_residents(community_ids)
+
+
+def _follow_residents(community_pks: list[int]) -> None:
+    """Everything that carries a person's grid follows them: search keys and enrolments first,
+    then the open work hanging off an enrolment (alerts, incidents)."""
+    tables = models_with_a_grid()
+    for through in ("resident", "enrolment"):
+        for model in tables:
+            names = {f.name for f in model._meta.get_fields()}
+            if model is Resident or through not in names or "community" not in names:
+                continue
+            source = model._meta.get_field(through).related_model
+            grid = source._default_manager.filter(pk=OuterRef(f"{through}_id")).values("grid_id")[:1]  # type: ignore[union-attr]
+            model._default_manager.filter(community_id__in=community_pks).update(grid_id=Subquery(grid))

@@ -15,8 +15,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from wangge.accounts.admin import DistrictAdminMixin, ReadOnlyAdminMixin
 from wangge.core import idnumbers
-from wangge.core.admin import DistrictAdminMixin, ReadOnlyAdminMixin
 from wangge.core.audit import Action, audit
 from wangge.registry.models import CareCategory, CareTag, Household, LifeEvent, Resident
 from wangge.registry.queries import get_resident, households_visible_to, residents_visible_to

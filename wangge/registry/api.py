@@ -25,13 +25,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
-from wangge.accounts.models import REGISTRY_WRITE_ROLES
+from wangge.accounts import policy
 from wangge.core.api import int_param
-from wangge.core.audit import Action, audit
 from wangge.registry import actions
 from wangge.registry.export import csv_response, residents_export
 from wangge.registry.models import Household, LifeEvent, Resident
-from wangge.registry.queries import get_household, get_resident, households_visible_to, residents_visible_to
+from wangge.registry.queries import (
+    get_household,
+    get_resident,
+    households_visible_to,
+    resident_seen_in_full,
+    residents_visible_to,
+)
 from wangge.registry.search_views import SearchAPIView
 from wangge.registry.serializers import (
     HouseholdSerializer,
@@ -42,12 +47,9 @@ from wangge.registry.serializers import (
     ResidentUpdateSerializer,
 )
 
-# Roles that keep the registry: they register, correct and record life events.
-EDIT_ROLES = REGISTRY_WRITE_ROLES
-
 
 def _require_editor(user: Any) -> None:
-    if getattr(user, "role", None) not in EDIT_ROLES:
+    if not policy.can_edit_registry(user):
         raise exceptions.PermissionDenied(_("您没有修改居民信息的权限。"))
 
 
@@ -96,6 +98,10 @@ class HouseholdViewSet(viewsets.ReadOnlyModelViewSet[Household]):
         return households.prefetch_related(Prefetch("members", queryset=members, to_attr="visible_members"))
 
 
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 class CSVRenderer(BaseRenderer):
     media_type = "text/csv"
     format = "csv"
@@ -104,6 +110,8 @@ class CSVRenderer(BaseRenderer):
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
         # Only errors come through here (the export streams its own body); JSON clients get JSON.
         detail = data.get("detail", "") if isinstance(data, dict) else data
+        if isinstance(data, dict) and not detail:  # a parameter's error: {"grid": ["…"]}
+            detail = " ".join(str(message) for messages in data.values() for message in _listed(messages))
         return str(detail).encode("utf-8")
 
 
@@ -140,17 +148,9 @@ class ResidentViewSet(
         return residents.order_by("id")
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        user = request.user
-        full = bool(getattr(user, "sees_full_detail", False))
         with transaction.atomic():
-            resident = get_resident(user, kwargs["pk"])
-            if full:
-                audit(
-                    actor=user,
-                    action=Action.VIEW,
-                    obj=resident,
-                    summary=_("查看 %(name)s 的完整信息") % {"name": resident.name},
-                )
+            resident = get_resident(request.user, kwargs["pk"])
+            full = resident_seen_in_full(request.user, resident)
             data = ResidentDetailSerializer(resident, context={"request": request, "full": full}).data
         return Response(data)
 

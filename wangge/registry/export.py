@@ -21,21 +21,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from wangge.accounts.models import EXPORT_ROLES
+from wangge.accounts import policy
 from wangge.areas.serializers import choice_label
 from wangge.core import idnumbers
 from wangge.core.audit import Action, audit
-from wangge.core.scope import is_active_user
 from wangge.registry.models import Resident
 from wangge.registry.queries import residents_visible_to
 from wangge.registry.serializers import age_on
 
 BOM = "\ufeff"
 CHUNK = 2000
-
-
-def can_export(user: Any) -> bool:
-    return is_active_user(user) and user.role in EXPORT_ROLES
 
 
 def _cell(value: Any) -> str:
@@ -119,7 +114,7 @@ def residents_for_export(*, by: Any, grid: int | None = None, community: int | N
 
 def residents_export(*, by: Any, grid: int | None = None, community: int | None = None) -> tuple[int, Iterator[str]]:
     """Audit the export, then return (row count, CSV text chunks). Raises ``PermissionDenied``."""
-    if not can_export(by):
+    if not policy.can_export(by):
         raise PermissionDenied(_("您没有导出居民信息的权限。"))
     residents = residents_for_export(by=by, grid=grid, community=community)
     with transaction.atomic():

@@ -1,8 +1,10 @@
 """The resident import page: upload a spreadsheet, see the summary and the rejected rows,
 download the template and the per-row report.
 
-Only roles in ``IMPORT_ROLES`` reach these pages (others get 404, like anything out of scope);
-the importer checks each row's community against the uploader's areas.
+Only roles the policy lets import (``policy.can_import``) reach these pages (others get 404, like
+anything out of scope); the importer checks each row's community against the uploader's areas. A
+file refused as a whole answers 400 (unreadable) or 413 (beyond an import limit), with the reason
+on the page.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from functools import wraps
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -20,10 +23,11 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from wangge.accounts.models import IMPORT_ROLES
+from wangge.accounts import policy
 from wangge.areas.models import Area
 from wangge.registry.importing import ImportFileError, import_residents
 from wangge.registry.importing import report as reports
+from wangge.registry.importing.limits import Limits
 from wangge.registry.importing.residents import allowed_communities
 from wangge.registry.importing.template import template_xlsx
 
@@ -43,7 +47,7 @@ def import_role_required(view: Callable[..., HttpResponseBase]) -> Callable[...,
     @wraps(view)
     @login_required
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if getattr(request.user, "role", None) not in IMPORT_ROLES:
+        if not policy.can_import(request.user):
             raise Http404
         return view(request, *args, **kwargs)
 
@@ -53,15 +57,22 @@ def import_role_required(view: Callable[..., HttpResponseBase]) -> Callable[...,
 @import_role_required
 def import_page(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {}
+    status = 200
     if request.method == "POST":
         form = ImportForm(request.POST, request.FILES)
+        status = 400  # unless the file is imported
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
+                if upload.size > settings.WANGGE_IMPORT_MAX_BYTES:
+                    # Checked before the upload (spooled to disk by Django) is read into memory.
+                    raise Limits.from_settings().too_many_bytes()
                 result = import_residents(data=upload.read(), file_name=upload.name, by=request.user)
             except ImportFileError as exc:
                 form.add_error("file", str(exc))
+                status = exc.status
             else:
+                status = 200
                 token = reports.store(result, owner_id=request.user.pk)
                 context.update(
                     result=result,
@@ -74,7 +85,7 @@ def import_page(request: HttpRequest) -> HttpResponse:
         form = ImportForm()
     context["form"] = form
     context["shown"] = SHOWN_PROBLEMS
-    return render(request, "registry/import.html", context)
+    return render(request, "registry/import.html", context, status=status)
 
 
 @import_role_required

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
-from wangge.accounts.models import REGISTRY_ROLES, Role
-from wangge.core.scope import NOTHING, area_filter, is_active_user
+from wangge.accounts import policy
+from wangge.core.audit import Action, audit
+from wangge.core.scope import NOTHING, area_filter
 from wangge.registry.models import Household, Resident, SearchKey
 
 
 def _resident_filter(user: Any) -> Q:
-    if not is_active_user(user) or user.role not in REGISTRY_ROLES:
+    if not policy.can_view_registry(user):
         return NOTHING
-    if user.role == Role.GUARDIAN:
+    if policy.sees_only_wards(user):
         return Q(guardianships__guardian=user)
     return area_filter(user)
 
@@ -30,17 +32,17 @@ def residents_visible_to(user: Any) -> QuerySet[Resident]:
 
 
 def households_visible_to(user: Any) -> QuerySet[Household]:
-    if not is_active_user(user) or user.role not in REGISTRY_ROLES:
+    if not policy.can_view_registry(user):
         return Household.objects.none()
-    if user.role == Role.GUARDIAN:
+    if policy.sees_only_wards(user):
         return Household.objects.filter(members__guardianships__guardian=user).distinct()
     return Household.objects.filter(area_filter(user))
 
 
 def search_keys_visible_to(user: Any) -> QuerySet[SearchKey]:
-    if not is_active_user(user) or user.role not in REGISTRY_ROLES:
+    if not policy.can_view_registry(user):
         return SearchKey.objects.none()
-    if user.role == Role.GUARDIAN:
+    if policy.sees_only_wards(user):
         return SearchKey.objects.filter(resident__guardianships__guardian=user)
     return SearchKey.objects.filter(area_filter(user))
 
@@ -52,8 +54,43 @@ def get_resident(user: Any, pk: Any) -> Resident:
         raise Http404 from None
 
 
+def resident_seen_in_full(user: Any, resident: Resident) -> bool:
+    """Whether the user sees this (in-scope) resident unmasked; such a view is audited here.
+
+    The page and the API call it inside the transaction that builds their answer, so nothing is
+    shown when the audit entry cannot be written.
+    """
+    full = policy.sees_full_detail(user)
+    if full:
+        audit(
+            actor=user,
+            action=Action.VIEW,
+            obj=resident,
+            summary=_("查看 %(name)s 的完整信息") % {"name": resident.name},
+        )
+    return full
+
+
 def get_household(user: Any, pk: Any) -> Household:
     try:
         return households_visible_to(user).select_related("building", "grid", "community").get(pk=pk)
     except (Household.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+# Unscoped reads for the grid division, whose pages check the user's responsibility first.
+
+
+def households_in_buildings(building_ids: list[int]) -> QuerySet[Household]:
+    """Households of these buildings with their entrance, to cut a split building between grids."""
+    return Household.objects.filter(building_id__in=building_ids).only("pk", "building_id", "entrance")
+
+
+def household_counts(community_ids: list[int]) -> list[tuple[int, int | None, int]]:
+    """(building, grid, households) for every building of these communities."""
+    return list(
+        Household.objects.filter(building__community_id__in=community_ids)
+        .values("building_id", "grid_id")
+        .annotate(n=Count("id"))
+        .values_list("building_id", "grid_id", "n")
+    )

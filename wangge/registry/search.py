@@ -14,14 +14,16 @@ columns on ``SearchKey`` let a grid worker's search use the ``(grid, key)`` inde
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from wangge.core import chinese, idnumbers
+from wangge.core import bulk, chinese, idnumbers
 from wangge.core.audit import Action, audit
 from wangge.registry.models import Resident, SearchKey
 from wangge.registry.queries import search_keys_visible_to
@@ -36,6 +38,8 @@ TOP = "\U0010ffff"
 # paging through them is stable; a query matching more people than this should be refined.
 POOL = 200
 MAX_RESULTS = 100
+IN_CHUNK = 900  # ids per ``IN (...)``: under SQLite's historical limit of 999 parameters
+KEY_FIELDS = ("resident_id", "key", "grid_id", "community_id", "street_id", "district_id")
 
 
 def _digits(text: str) -> str:
@@ -59,18 +63,76 @@ def keys_for(name: str, id_number: str, phone: str) -> list[str]:
     return list(dict.fromkeys(key[:KEY_MAX] for key in keys if key))
 
 
-def search_key_rows(resident: Resident) -> list[SearchKey]:
-    return [
-        SearchKey(
-            resident_id=resident.pk,
-            key=key,
-            grid_id=resident.grid_id,
-            community_id=resident.community_id,
-            street_id=resident.street_id,
-            district_id=resident.district_id,
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """A resident just written in bulk, with what its search keys are made from."""
+
+    id: int
+    name: str
+    id_number: str
+    phone: str
+    grid_id: int | None
+    community_id: int
+    street_id: int
+    district_id: int
+
+    @classmethod
+    def of_row(cls, id: int, row: Mapping[str, Any], *, id_number: str | None = None) -> Subject:
+        """The resident of a row just written with ``core.bulk`` (``Resident`` field names)."""
+        return cls(
+            id=id,
+            name=row["name"],
+            id_number=row["id_number"] if id_number is None else id_number,
+            phone=row["phone"],
+            grid_id=row["grid_id"],
+            community_id=row["community_id"],
+            street_id=row["street_id"],
+            district_id=row["district_id"],
         )
-        for key in keys_for(resident.name, resident.id_number, resident.phone)
-    ]
+
+
+# What search keys are made from.
+Indexable = Resident | Subject
+
+
+@lru_cache(maxsize=200_000)
+def _name_keys(name: str) -> tuple[str, ...]:
+    # Names repeat, and pinyin is the costly part of a resident's keys.
+    return tuple(keys_for(name, "", ""))
+
+
+def key_rows(residents: Iterable[Indexable]) -> list[dict[str, Any]]:
+    """The ``SearchKey`` rows of these residents (exactly ``keys_for``), sorted by key."""
+    rows: list[dict[str, Any]] = []
+    for r in residents:
+        areas = {
+            "grid_id": r.grid_id,
+            "community_id": r.community_id,
+            "street_id": r.street_id,
+            "district_id": r.district_id,
+        }
+        for key in dict.fromkeys((*_name_keys(r.name), *keys_for("", r.id_number, r.phone))):
+            rows.append({"resident_id": r.id, "key": key, **areas})
+    # In key order, the index grows at its end instead of at random places.
+    rows.sort(key=itemgetter("key"))
+    return rows
+
+
+def search_key_rows(resident: Resident) -> list[SearchKey]:
+    return [SearchKey(**row) for row in key_rows([resident])]
+
+
+def write_search_keys(residents: Sequence[Indexable], *, replace: bool = True) -> int:
+    """Write the search keys of these residents, first deleting any they had (``replace``;
+    not needed for residents just created). Returns the number of keys written.
+
+    The one writer of ``SearchKey`` rows, for single edits, the import and the demo alike.
+    """
+    if replace:
+        ids = [r.id for r in residents]
+        for start in range(0, len(ids), IN_CHUNK):
+            SearchKey.objects.filter(resident_id__in=ids[start : start + IN_CHUNK]).delete()
+    return bulk.insert(SearchKey, key_rows(residents), fields=KEY_FIELDS)
 
 
 def index_residents(residents: Iterable[Resident], *, batch_size: int = 5000) -> int:
@@ -82,10 +144,7 @@ def index_residents(residents: Iterable[Resident], *, batch_size: int = 5000) ->
     iterator = iter(residents)
     while batch := list(itertools.islice(iterator, batch_size)):
         with transaction.atomic():
-            SearchKey.objects.filter(resident_id__in=[r.pk for r in batch]).delete()
-            rows = [row for r in batch for row in search_key_rows(r)]
-            SearchKey.objects.bulk_create(rows, batch_size=batch_size)
-        written += len(rows)
+            written += write_search_keys(batch)
     return written
 
 

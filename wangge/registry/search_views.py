@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from wangge.accounts.models import REGISTRY_ROLES
+from wangge.accounts import policy
 from wangge.core import idnumbers
 from wangge.registry.models import Resident
 from wangge.registry.search import MAX_RESULTS, parse_query, search_residents
@@ -35,7 +35,7 @@ API_MAX_LIMIT = 50
 
 def _require_registry_role(user: Any) -> None:
     # An auditor or an unassigned role has no registry: the feature is not there for them.
-    if getattr(user, "role", None) not in REGISTRY_ROLES:
+    if not policy.can_view_registry(user):
         raise Http404
 
 
@@ -62,7 +62,7 @@ def _row(resident: Resident) -> dict[str, Any]:
 @login_required
 def search_page(request: HttpRequest) -> HttpResponse:
     _require_registry_role(request.user)
-    q = request.GET.get("q", "").strip()[:100]
+    q = request.GET.get("q", "").replace("\x00", "").strip()[:100]  # PostgreSQL text cannot hold NUL
     offset = _int(request.GET.get("offset"), default=0, low=0, high=MAX_RESULTS)
     parsed = parse_query(q)
     results: list[Resident] = []
@@ -153,7 +153,7 @@ class SearchAPIView(APIView):
     )
     def get(self, request: Request) -> Response:
         _require_registry_role(request.user)
-        q = request.query_params.get("q", "").strip()[:100]
+        q = request.query_params.get("q", "").replace("\x00", "").strip()[:100]  # PostgreSQL text cannot hold NUL
         limit = _int(request.query_params.get("limit"), default=PAGE_SIZE, low=1, high=API_MAX_LIMIT)
         offset = _int(request.query_params.get("offset"), default=0, low=0, high=MAX_RESULTS)
         parsed = parse_query(q)

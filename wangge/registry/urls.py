@@ -1,13 +1,19 @@
-"""Pages of this app."""
+"""Pages of this app, including the area pages (the registry seen through the area tree)."""
 
 from django.urls import path
 
-from wangge.registry import export, import_views, search_views
+from wangge.registry import area_views, export, import_views, search_views
 from wangge.registry import views as pages
 
 app_name = "registry"
 
 urlpatterns: list = [
+    path("areas/", area_views.tree, name="tree"),
+    path("areas/<int:pk>/", area_views.area, name="area"),
+    path("buildings/<int:pk>/", area_views.building, name="building"),
+    path("buildings/<int:pk>/households/", area_views.household_add, name="household_add"),
+    path("map/", area_views.map_page, name="map"),
+    path("map/geojson/", area_views.geojson, name="geojson"),
     path("search/", search_views.search_page, name="search"),
     path("registry/export/", export.export_view, name="export"),
     path("registry/import/", import_views.import_page, name="import"),

@@ -19,11 +19,10 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from wangge.accounts.models import REGISTRY_WRITE_ROLES, Role
+from wangge.accounts import policy
 from wangge.areas.models import Area
-from wangge.core.audit import Action, audit
 from wangge.core.idnumbers import InvalidIDNumber, parse
-from wangge.registry import actions
+from wangge.registry import actions, summary
 from wangge.registry.event_forms import (
     CareTagForm,
     DeathForm,
@@ -33,15 +32,7 @@ from wangge.registry.event_forms import (
     ResidentRegisterForm,
 )
 from wangge.registry.models import CareCategory, Household, LifeEvent, Resident
-from wangge.registry.queries import get_household, get_resident, residents_visible_to
-from wangge.web import summary
-
-# Who records life events and care tags: the people who know the households.
-EDIT_ROLES = REGISTRY_WRITE_ROLES
-
-
-def _can_edit(user: Any) -> bool:
-    return user.role in EDIT_ROLES
+from wangge.registry.queries import get_household, get_resident, resident_seen_in_full, residents_visible_to
 
 
 def _crumbs(user: Any, household: Household | None) -> list[dict[str, Any]]:
@@ -51,10 +42,12 @@ def _crumbs(user: Any, household: Household | None) -> list[dict[str, Any]]:
 
     grid: Area | None = household.grid
     crumbs: list[dict[str, Any]] = []
-    if user.role != Role.GUARDIAN and grid is not None:
+    if not policy.sees_only_wards(user) and grid is not None:
         for area in [*summary.ancestors(user, grid), grid]:
-            crumbs.append({"name": area.name, "url": reverse("areas:area", args=[area.pk])})
-        crumbs.append({"name": household.building.name, "url": reverse("areas:building", args=[household.building_id])})
+            crumbs.append({"name": area.name, "url": reverse("registry:area", args=[area.pk])})
+        crumbs.append(
+            {"name": household.building.name, "url": reverse("registry:building", args=[household.building_id])}
+        )
     return crumbs
 
 
@@ -91,7 +84,7 @@ def _household_page(
         "crumbs": _crumbs(user, household),
         "living": [m for m in members if m.status == Resident.Status.LIVING],
         "former": [m for m in members if m.status != Resident.Status.LIVING],
-        "can_edit": _can_edit(user),
+        "can_edit": policy.can_edit_registry(user),
         "register_form": forms_.get("register_form") or ResidentRegisterForm(),
         "move_in_form": forms_.get("move_in_form") or MoveInExistingForm(),
         "open_form": next(iter(forms_), ""),
@@ -109,7 +102,7 @@ def household(request: HttpRequest, pk: int) -> HttpResponse:
 def household_register(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
     target = get_household(user, pk)
-    if not _can_edit(user):
+    if not policy.can_edit_registry(user):
         raise Http404
     form = ResidentRegisterForm(request.POST)
     if form.is_valid():
@@ -147,7 +140,7 @@ def household_register(request: HttpRequest, pk: int) -> HttpResponse:
 def household_move_in(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
     target = get_household(user, pk)
-    if not _can_edit(user):
+    if not policy.can_edit_registry(user):
         raise Http404
     form = MoveInExistingForm(request.POST)
     if form.is_valid():
@@ -184,14 +177,14 @@ def _resident_page(
     request: HttpRequest, resident: Resident, status: int = 200, bound: dict[str, forms.Form] | None = None
 ) -> HttpResponse:
     user: Any = request.user
-    full = bool(user.sees_full_detail)
+    full = policy.sees_full_detail(user)  # audited below, with the page
     bound = bound or {}
     context: dict[str, Any] = {
         "resident": resident,
         "household": resident.household,
         "crumbs": _crumbs(user, resident.household),
         "full": full,
-        "can_edit": _can_edit(user),
+        "can_edit": policy.can_edit_registry(user),
         "events": resident.events.select_related("household__building", "recorded_by"),
         "care_tags": resident.care_tags.select_related("category", "recorded_by") if full else [],
         "guardians": resident.guardianships.select_related("guardian") if full else [],
@@ -202,13 +195,7 @@ def _resident_page(
         "is_deceased": resident.status == Resident.Status.DECEASED,
     }
     with transaction.atomic():
-        if full:
-            audit(
-                actor=user,
-                action=Action.VIEW,
-                obj=resident,
-                summary=_("查看 %(name)s 的完整信息") % {"name": resident.name},
-            )
+        resident_seen_in_full(user, resident)
         # Rendered inside the transaction: if the audit entry cannot be written, nothing is shown.
         return render(request, "registry/resident.html", context, status=status)
 
@@ -223,7 +210,7 @@ def resident(request: HttpRequest, pk: int) -> HttpResponse:
 def resident_event(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     user: Any = request.user
     person = get_resident(user, pk)
-    if not _can_edit(user) or kind not in EVENT_FORMS:
+    if not policy.can_edit_registry(user) or kind not in EVENT_FORMS:
         raise Http404
     form = EVENT_FORMS[kind](request.POST)
     if form.is_valid():
@@ -258,7 +245,7 @@ def resident_event(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
 def care_tag_add(request: HttpRequest, pk: int) -> HttpResponse:
     user: Any = request.user
     person = get_resident(user, pk)
-    if not _can_edit(user) or not user.sees_full_detail:
+    if not policy.can_edit_care(user):
         raise Http404
     form = CareTagForm(request.POST)
     if not form.is_valid():
@@ -275,7 +262,7 @@ def care_tag_add(request: HttpRequest, pk: int) -> HttpResponse:
 def care_tag_remove(request: HttpRequest, pk: int, code: str) -> HttpResponse:
     user: Any = request.user
     person = get_resident(user, pk)
-    if not _can_edit(user) or not user.sees_full_detail:
+    if not policy.can_edit_care(user):
         raise Http404
     category = CareCategory.objects.filter(code=code).first()
     if category is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,9 +11,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from wangge.accounts.models import IMPORT_ROLES, Role
-from wangge.areas.views import MAP_ROLES
-from wangge.core.views import AUDIT_ROLES
+from wangge.accounts import policy
 
 
 @dataclass(frozen=True)
@@ -30,43 +29,19 @@ def url_or_none(name: str) -> str | None:
         return None
 
 
-# (url name, label, roles that see it); "*" for everyone signed in.
-NAV: list[tuple[str, Any, frozenset[str] | str]] = [
-    ("home", _("首页"), "*"),
-    (
-        "areas:tree",
-        _("区域"),
-        frozenset(
-            {
-                Role.DISTRICT_ADMIN,
-                Role.STREET_STAFF,
-                Role.COMMUNITY_STAFF,
-                Role.GRID_WORKER,
-                Role.PETITION_OFFICE,
-                Role.DEPARTMENT,
-            }
-        ),
-    ),
-    ("areas:map", _("地图"), MAP_ROLES),
-    (
-        "protection:index",
-        _("防走失"),
-        frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_WORKER, Role.GUARDIAN}),
-    ),
-    ("registry:import", _("导入"), IMPORT_ROLES),
-    ("core:audit", _("审计日志"), AUDIT_ROLES),
-]
+def _everyone(user: Any) -> bool:
+    return True
 
-SEARCH_ROLES = frozenset(
-    {
-        Role.DISTRICT_ADMIN,
-        Role.STREET_STAFF,
-        Role.COMMUNITY_STAFF,
-        Role.GRID_WORKER,
-        Role.PETITION_OFFICE,
-        Role.DEPARTMENT,
-    }
-)
+
+# (url name, label, the policy's predicate for who sees it)
+NAV: list[tuple[str, Any, Callable[[Any], bool]]] = [
+    ("home", _("首页"), _everyone),
+    ("registry:tree", _("区域"), policy.can_browse_areas),
+    ("registry:map", _("地图"), policy.can_see_map),
+    ("protection:index", _("防走失"), policy.can_see_protection),
+    ("registry:import", _("导入"), policy.can_import),
+    ("audit_log", _("审计日志"), policy.can_read_audit_log),
+]
 
 
 def search_url() -> str:
@@ -75,8 +50,8 @@ def search_url() -> str:
 
 def nav_items(user: Any, path: str) -> list[NavItem]:
     items: list[NavItem] = []
-    for name, label, roles in NAV:
-        if roles != "*" and user.role not in roles:
+    for name, label, allowed in NAV:
+        if not allowed(user):
             continue
         url = url_or_none(name)
         if url is None:
@@ -94,5 +69,5 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         context["nav_items"] = nav_items(user, request.path)
-        context["nav_search_url"] = search_url() if user.role in SEARCH_ROLES else None
+        context["nav_search_url"] = search_url() if policy.can_search(user) else None
     return context

@@ -12,9 +12,9 @@ from wangge.accounts.models import Role
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within
 from wangge.core.models import AuditEntry
+from wangge.registry import summary
 from wangge.registry.models import Resident
 from wangge.registry.queries import residents_visible_to
-from wangge.web import summary
 
 
 @login_required

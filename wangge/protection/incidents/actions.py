@@ -113,7 +113,7 @@ def _require_open(incident: Incident) -> None:
 @transaction.atomic
 def incident_assign_searcher(*, by: Any, incident: Incident, searcher: User) -> Incident:
     _require_open(incident)
-    if not policy.can_search(searcher):
+    if not policy.can_be_searcher(searcher):
         raise ValidationError(_("该用户不能担任搜寻人员"))
     if incident.searchers.filter(pk=searcher.pk).exists():
         return incident

@@ -6,15 +6,14 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from wangge.core.api import datetime_param
 from wangge.protection import queries
 from wangge.protection.models import Alert, Location
 from wangge.protection.rest.common import PURPOSE, purpose_of
@@ -62,10 +61,7 @@ class TrailView(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         purpose = purpose_of(request)
-        since_raw = request.query_params.get("since")
-        since = parse_datetime(since_raw) if since_raw else timezone.now() - dt.timedelta(hours=6)
-        if since is None:
-            raise exceptions.ValidationError({"since": [_("时间格式无效")]})
+        since = datetime_param(request, "since") or timezone.now() - dt.timedelta(hours=6)
         rows = queries.locations_for(request.user, pk, purpose=purpose, since=since)
         return Response(LocationSerializer(rows, many=True).data)
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from django.db import OperationalError
 
 from wangge.conftest import World
 from wangge.protection import actions
@@ -76,3 +80,24 @@ def protect(world: World, resident_key: str = "a1_1_ward") -> Protected:
 @pytest.fixture
 def protected(world: World) -> Protected:
     return protect(world)
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 15.0) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` passes; its last value. For tests that
+    wait on another thread or process instead of sleeping a guessed time.
+
+    A database read that meets the worker thread's write lock (SQLite's shared-cache test
+    database reports "table is locked" at once instead of waiting) counts as "not yet"."""
+
+    def holds() -> bool:
+        try:
+            return bool(condition())
+        except OperationalError:
+            return False
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if holds():
+            return True
+        time.sleep(0.02)
+    return holds()

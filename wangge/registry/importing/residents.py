@@ -2,8 +2,10 @@
 
 The file is streamed in chunks of ``CHUNK`` rows; each chunk preloads what already exists
 (buildings, households, residents by ID number) with a few queries, then creates and updates
-with ``bulk_create``/``bulk_update``. The whole run is one transaction that ends with its one
-audit entry, so an import either happens and is logged, or neither.
+rows with ``wangge.core.bulk`` (named rows, one prepared statement each) and writes the search
+keys with ``search.write_search_keys``, as every other writer of them does. The whole run is
+one transaction that ends with its one audit entry, so an import either happens and is logged,
+or neither.
 
 Blank cells never erase what the registry already holds, and care categories are only ever
 added: a spreadsheet that leaves a column empty is not a statement that the fact is gone.
@@ -18,20 +20,20 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wangge.areas.models import Area, Building
-from wangge.core import idnumbers
+from wangge.core import bulk, idnumbers
 from wangge.core.audit import Action, audit, recorded_user
 from wangge.core.chinese import to_simplified
 from wangge.core.scope import assigned_areas
 from wangge.registry import search
 from wangge.registry.importing import columns as cols
-from wangge.registry.importing import sql
 from wangge.registry.importing.reading import read_table
 from wangge.registry.models import CareCategory, CareTag, Household, LifeEvent, Resident, SearchKey
 
@@ -142,9 +144,9 @@ def import_residents(*, data: bytes, file_name: str, by: Any = None) -> ImportRe
     writer = _Writer(
         by=by, result=result, allowed=validator.allowed, file_name=file_name, id_label=validator.label("id_number")
     )
-    bulk = table.size_hint >= BULK_ROWS and table.size_hint * 5 >= SearchKey.objects.count()
-    with transaction.atomic(), sql.large_cache():
-        with sql.deferred_indexes(SearchKey, column="key", enabled=bulk):
+    large = table.size_hint >= BULK_ROWS and table.size_hint * 5 >= SearchKey.objects.count()
+    with transaction.atomic(), bulk.large_cache():
+        with bulk.deferred_indexes(SearchKey, column="key", enabled=large):
             rows = validator.rows(table.rows)
             while chunk := list(islice(rows, CHUNK)):
                 writer.write(chunk)
@@ -438,15 +440,27 @@ def _chunks(items: list[Any], size: int = IN_CHUNK) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
-# Everything is remembered as tuples, not model instances, to keep half a million of them
-# cheap. A building's scope: (id, grid_id, community_id, street_id, district_id).
-Scope = tuple[int, int | None, int, int, int]
+class Scope(NamedTuple):
+    """Where a building's households and residents belong."""
 
-# Compared with the file's values to tell "updated" from "unchanged"; RESIDENT_FIELDS[2:]
-# are the columns an import may change, in the order of UPDATE_FIELDS.
-RESIDENT_FIELDS = (
-    "id",
-    "id_number",
+    building_id: int
+    grid_id: int | None
+    community_id: int
+    street_id: int
+    district_id: int
+
+    def areas(self) -> dict[str, int | None]:
+        return {
+            "grid_id": self.grid_id,
+            "community_id": self.community_id,
+            "street_id": self.street_id,
+            "district_id": self.district_id,
+        }
+
+
+# What an import may change on a resident, compared with the file's values to tell "updated"
+# from "unchanged"; the subset that changes a resident's search keys; everything loaded.
+CHANGEABLE = (
     "name",
     "phone",
     "household_id",
@@ -458,22 +472,13 @@ RESIDENT_FIELDS = (
     "street_id",
     "district_id",
 )
-UPDATE_FIELDS = (
-    "name",
-    "phone",
-    "household",
-    "relationship",
-    "sex",
-    "birth_date",
-    "grid",
-    "community",
-    "street",
-    "district",
-)
-INSERT_FIELDS = ("id_number", *UPDATE_FIELDS, "status", "ethnicity", "created_at", "updated_at")
-HOUSEHOLD_FIELDS = ("building", "entrance", "room", "note", "created_at", "grid", "community", "street", "district")
-SEARCH_KEY_FIELDS = ("resident", "key", "grid", "community", "street", "district")
-CARE_TAG_FIELDS = ("resident", "category", "recorded_by", "recorded_at", "note")
+KEYED = ("name", "phone", "grid_id", "community_id", "street_id", "district_id")
+RESIDENT_FIELDS = ("id", "id_number", *CHANGEABLE)
+_changeable = itemgetter(*CHANGEABLE)
+_keyed = itemgetter(*KEYED)
+
+# Everything is remembered as tuples and dicts, not model instances, to keep half a million
+# of them cheap.
 
 
 class _Writer:
@@ -490,7 +495,6 @@ class _Writer:
         self.loaded_communities: set[int] = set()
         self.households: dict[tuple[int, str, str], list[int | None]] = {}  # → [id, head_id]
         self.loaded_buildings: set[int] = set()
-        self.name_keys: dict[str, list[str]] = {}
         self.today = timezone.localdate()
         self.now = timezone.now()
 
@@ -508,7 +512,7 @@ class _Writer:
             for pk, grid, community, street, district, name in Building.objects.filter(
                 community_id__in=ids
             ).values_list("id", "grid_id", "community_id", "street_id", "district_id", "name"):
-                self.buildings.setdefault((community, _fold(name)), (pk, grid, community, street, district))
+                self.buildings.setdefault((community, _fold(name)), Scope(pk, grid, community, street, district))
         self.loaded_communities.update(unloaded)
         missing: dict[tuple[int, str], Building] = {}
         for row in rows:
@@ -533,7 +537,7 @@ class _Writer:
             Building.objects.bulk_create(missing.values(), batch_size=BATCH)
             for key, building in missing.items():
                 assert building.pk is not None
-                scope = (building.pk, None, building.community_id, building.street_id, building.district_id)
+                scope = Scope(building.pk, None, building.community_id, building.street_id, building.district_id)
                 self.buildings[key] = scope
                 self.loaded_buildings.add(building.pk)  # new: it has no households to load
             self.result.buildings_created += len(missing)
@@ -549,52 +553,53 @@ class _Writer:
                 self.households.setdefault((building, entrance, room), [pk, head])
 
     def _ensure_households(self, rows: list[Row]) -> None:
-        building_ids = {self._building(row)[0] for row in rows}
+        building_ids = {self._building(row).building_id for row in rows}
         unloaded = [pk for pk in building_ids if pk not in self.loaded_buildings]
         self._load_households(unloaded)
         self.loaded_buildings.update(unloaded)
         missing: dict[tuple[int, str, str], Scope] = {}
         for row in rows:
             scope = self._building(row)
-            key = (scope[0], row.entrance, row.room)
+            key = (scope.building_id, row.entrance, row.room)
             if key not in self.households:
                 missing[key] = scope
         if missing:
-            now = sql.adapt_datetime(self.now)
-            sql.insert(
+            bulk.insert(
                 Household,
-                HOUSEHOLD_FIELDS,
-                [(b, entrance, room, "", now, *scope[1:]) for (b, entrance, room), scope in missing.items()],
+                [
+                    {"building_id": b, "entrance": entrance, "room": room, "created_at": self.now, **scope.areas()}
+                    for (b, entrance, room), scope in missing.items()
+                ],
             )
             self._load_households({building for building, _entrance, _room in missing})
             self.result.households_created += len(missing)
 
     def _household(self, row: Row) -> tuple[list[int | None], Scope]:
         scope = self._building(row)
-        return self.households[(scope[0], row.entrance, row.room)], scope
+        return self.households[(scope.building_id, row.entrance, row.room)], scope
 
     # --- residents --------------------------------------------------------------------------
 
     def _write_residents(self, rows: list[Row]) -> None:
-        existing: dict[str, tuple[Any, ...]] = {}
+        existing: dict[str, dict[str, Any]] = {}
         for numbers in _chunks([row.id_number for row in rows]):
-            for values in Resident.objects.filter(id_number__in=numbers).values_list(*RESIDENT_FIELDS):
-                existing[values[1]] = values
+            for values in Resident.objects.filter(id_number__in=numbers).values(*RESIDENT_FIELDS):
+                existing[values["id_number"]] = values
         tags: set[tuple[int, int]] = set()
-        tagged = [existing[row.id_number][0] for row in rows if row.categories and row.id_number in existing]
+        tagged = [existing[row.id_number]["id"] for row in rows if row.categories and row.id_number in existing]
         for ids in _chunks(tagged):
             tags.update(CareTag.objects.filter(resident_id__in=ids).values_list("resident_id", "category_id"))
 
-        created: list[tuple[Row, tuple[Any, ...]]] = []
-        changed: list[tuple[int, tuple[Any, ...]]] = []
-        reindex: list[tuple[int, str, tuple[Any, ...]]] = []
+        created: list[tuple[Row, dict[str, Any]]] = []
+        changed: list[dict[str, Any]] = []  # the CHANGEABLE values and the id
+        reindex: list[search.Subject] = []
         moves: list[tuple[int, int | None, int | None]] = []
         new_tags: list[tuple[int, int]] = []
         heads: list[tuple[list[int | None], Row]] = []
         for row in rows:
             household, scope = self._household(row)
             old = existing.get(row.id_number)
-            if old is not None and self.allowed is not None and old[9] not in self.allowed:
+            if old is not None and self.allowed is not None and old["community_id"] not in self.allowed:
                 self.result.rejected += 1
                 self.result.problems.append(
                     Problem(
@@ -605,30 +610,29 @@ class _Writer:
                     )
                 )
                 continue
-            # (name, phone, household, relationship, sex, birth date, grid, community, street, district)
-            values = (
-                row.name,
-                row.phone if row.phone is not None else (old[3] if old else ""),
-                household[0],
-                row.relationship or (old[5] if old else Resident.Relationship.OTHER),
-                row.sex,
-                row.birth_date,
-                *scope[1:],
-            )
-            if values[3] == Resident.Relationship.HEAD:
+            values = {
+                "name": row.name,
+                "phone": row.phone if row.phone is not None else (old["phone"] if old else ""),
+                "household_id": household[0],
+                "relationship": row.relationship or (old["relationship"] if old else Resident.Relationship.OTHER),
+                "sex": row.sex,
+                "birth_date": row.birth_date,
+                **scope.areas(),
+            }
+            if values["relationship"] == Resident.Relationship.HEAD:
                 heads.append((household, row))
             if old is None:
                 created.append((row, values))
                 continue
-            pk = old[0]
+            pk = old["id"]
             missing_tags = [(pk, category) for category in row.categories if (pk, category) not in tags]
             new_tags.extend(missing_tags)
-            if values != old[2:]:
-                changed.append((pk, values))
-                if (values[0], values[1], values[6:]) != (old[2], old[3], old[8:]):
-                    reindex.append((pk, row.id_number, values))
-                if values[2] != old[4]:
-                    moves.append((pk, values[2], old[4]))
+            if _changeable(values) != _changeable(old):
+                changed.append({**values, "id": pk})
+                if _keyed(values) != _keyed(old):
+                    reindex.append(search.Subject.of_row(pk, values, id_number=row.id_number))
+                if values["household_id"] != old["household_id"]:
+                    moves.append((pk, values["household_id"], old["household_id"]))
                 self.result.updated += 1
             elif missing_tags:
                 self.result.updated += 1
@@ -639,23 +643,27 @@ class _Writer:
         for row, values in created:
             pk = new_ids[row.id_number]
             new_tags.extend((pk, category) for category in row.categories)
-            reindex.append((pk, row.id_number, values))
+            reindex.append(search.Subject.of_row(pk, values, id_number=row.id_number))
         self._update_residents(changed)
         self._add_tags(new_tags)
         self._set_heads(heads, new_ids, existing)
         self._record_moves(moves)
-        self._index(reindex, replace=bool(changed))
+        self.result.search_keys += search.write_search_keys(reindex, replace=bool(changed))
 
-    def _insert_residents(self, created: list[tuple[Row, tuple[Any, ...]]]) -> dict[str, int]:
+    def _insert_residents(self, created: list[tuple[Row, dict[str, Any]]]) -> dict[str, int]:
         if not created:
             return {}
-        now = sql.adapt_datetime(self.now)
-        living = Resident.Status.LIVING
-        sql.insert(
+        bulk.insert(
             Resident,
-            INSERT_FIELDS,
             [
-                (row.id_number, *values[:5], sql.adapt_date(values[5]), *values[6:], living, "", now, now)
+                {
+                    "id_number": row.id_number,
+                    **values,
+                    "status": Resident.Status.LIVING,
+                    "ethnicity": "",
+                    "created_at": self.now,
+                    "updated_at": self.now,
+                }
                 for row, values in created
             ],
         )
@@ -665,30 +673,36 @@ class _Writer:
         self.result.created += len(created)
         return ids
 
-    def _update_residents(self, changed: list[tuple[int, tuple[Any, ...]]]) -> None:
-        now = sql.adapt_datetime(self.now)
-        sql.update(
-            Resident,
-            (*UPDATE_FIELDS, "updated_at"),
-            [(*values[:5], sql.adapt_date(values[5]), *values[6:], now, pk) for pk, values in changed],
-        )
+    def _update_residents(self, changed: list[dict[str, Any]]) -> None:
+        bulk.update(Resident, [{**values, "updated_at": self.now} for values in changed], key="id")
 
     def _add_tags(self, pairs: list[tuple[int, int]]) -> None:
         note = (_("导入：%(file)s") % {"file": self.file_name})[:200]
         by = self.by.pk if self.by is not None else None
-        now = sql.adapt_datetime(self.now)
-        sql.insert(CareTag, CARE_TAG_FIELDS, [(pk, category, by, now, note) for pk, category in pairs])
+        bulk.insert(
+            CareTag,
+            [
+                {
+                    "resident_id": pk,
+                    "category_id": category,
+                    "recorded_by_id": by,
+                    "recorded_at": self.now,
+                    "note": note,
+                }
+                for pk, category in pairs
+            ],
+        )
 
     def _set_heads(
-        self, heads: list[tuple[list[int | None], Row]], created: dict[str, int], existing: dict[str, tuple[Any, ...]]
+        self, heads: list[tuple[list[int | None], Row]], created: dict[str, int], existing: dict[str, dict[str, Any]]
     ) -> None:
-        updates: list[tuple[int, int | None]] = []
+        updates: list[dict[str, Any]] = []
         for household, row in heads:
-            pk = created.get(row.id_number) or existing[row.id_number][0]
+            pk = created.get(row.id_number) or existing[row.id_number]["id"]
             if household[1] != pk:
                 household[1] = pk
-                updates.append((pk, household[0]))
-        sql.update(Household, ("head",), updates)
+                updates.append({"id": household[0], "head_id": pk})
+        bulk.update(Household, updates, key="id")
 
     def _record_moves(self, moves: list[tuple[int, int | None, int | None]]) -> None:
         LifeEvent.objects.bulk_create(
@@ -705,24 +719,3 @@ class _Writer:
             ],
             batch_size=BATCH,
         )
-
-    def _index(self, residents: list[tuple[int, str, tuple[Any, ...]]], *, replace: bool) -> None:
-        """Search keys exactly as ``search.keys_for`` makes them, written in bulk.
-
-        A name's keys (simplified form, pinyin, initials) are computed once per distinct name:
-        names repeat, and pinyin is the costly part.
-        """
-        if replace:
-            for ids in _chunks([pk for pk, _number, _values in residents]):
-                SearchKey.objects.filter(resident_id__in=ids).delete()
-        rows: list[tuple[Any, ...]] = []
-        for pk, id_number, values in residents:
-            name = values[0]
-            name_keys = self.name_keys.get(name)
-            if name_keys is None:
-                name_keys = self.name_keys[name] = search.keys_for(name, "", "")
-            keys = dict.fromkeys([*name_keys, *search.keys_for("", id_number, values[1])])
-            rows.extend((pk, key, *values[6:]) for key in keys)
-        rows.sort(key=lambda r: r[1])
-        sql.insert(SearchKey, SEARCH_KEY_FIELDS, rows)
-        self.result.search_keys += len(rows)

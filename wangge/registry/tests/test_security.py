@@ -155,7 +155,7 @@ def test_it_404s_page_writes_on_another_grid(world: World, client_for: Any) -> N
             reverse("registry:household_register", args=[other.household_id]),
             {"kind": "move_in", "name": "某人", "id_number": "11010519491231002X", "relationship": "other"},
         ),
-        (reverse("areas:household_add", args=[world.buildings["grid_a1_2"].pk]), {"room": "909"}),
+        (reverse("registry:household_add", args=[world.buildings["grid_a1_2"].pk]), {"room": "909"}),
     ]
     for url, data in posts:
         assert client.post(url, data).status_code == 404, url
@@ -235,8 +235,8 @@ def test_it_escapes_a_script_name_and_a_markup_building_on_every_page(world: Wor
         reverse("home"),
         reverse("registry:resident", args=[resident.pk]),
         reverse("registry:household", args=[resident.household_id]),
-        reverse("areas:building", args=[world.buildings["grid_a1_1"].pk]),
-        reverse("areas:area", args=[world.areas["grid_a1_1"].pk]),
+        reverse("registry:building", args=[world.buildings["grid_a1_1"].pk]),
+        reverse("registry:area", args=[world.areas["grid_a1_1"].pk]),
         reverse("registry:search") + "?q=" + "script",
         reverse("registry:search") + "?q=" + "%3Cscript%3E",
     ]
@@ -275,7 +275,7 @@ def test_it_exports_nothing_of_another_grid_when_asked_for_it(world: World, clie
 
 
 def test_it_draws_only_the_workers_own_grid_and_buildings_on_the_map(world: World, client_for: Any) -> None:
-    features = client_for(Role.GRID_WORKER).get(reverse("areas:geojson")).json()["features"]
+    features = client_for(Role.GRID_WORKER).get(reverse("registry:geojson")).json()["features"]
     ids = {(f["properties"]["kind"], f["properties"]["id"]) for f in features}
     assert ("grid", world.areas["grid_a1_1"].pk) in ids
     assert ("building", world.buildings["grid_a1_1"].pk) in ids
@@ -288,16 +288,16 @@ def test_it_draws_only_the_workers_own_grid_and_buildings_on_the_map(world: Worl
 def test_it_shows_no_household_counts_on_the_map_to_roles_without_a_registry(
     world: World, client_for: Any, role: Role
 ) -> None:
-    response = client_for(role).get(reverse("areas:geojson"))
+    response = client_for(role).get(reverse("registry:geojson"))
     features = response.json()["features"] if response.status_code == 200 else []
     assert all(not f["properties"].get("households") for f in features)
 
 
 def test_it_404s_another_grids_area_and_building_pages(world: World, client_for: Any) -> None:
     client = client_for(Role.GRID_WORKER)
-    assert client.get(reverse("areas:area", args=[world.areas["grid_a1_2"].pk])).status_code == 404
-    assert client.get(reverse("areas:area", args=[world.areas["community_b1"].pk])).status_code == 404
-    assert client.get(reverse("areas:building", args=[world.buildings["grid_a1_2"].pk])).status_code == 404
+    assert client.get(reverse("registry:area", args=[world.areas["grid_a1_2"].pk])).status_code == 404
+    assert client.get(reverse("registry:area", args=[world.areas["community_b1"].pk])).status_code == 404
+    assert client.get(reverse("registry:building", args=[world.buildings["grid_a1_2"].pk])).status_code == 404
     api = api_for(world, Role.GRID_WORKER)
     assert api.get(f"/api/v1/buildings/{world.buildings['grid_a1_2'].pk}/").status_code == 404
     assert api.get(f"/api/v1/areas/{world.areas['grid_a1_2'].pk}/").status_code == 404
@@ -307,8 +307,8 @@ def test_it_shows_an_auditor_no_resident_on_an_area_or_building_page(world: Worl
     client = client_for(Role.AUDITOR)
     for key in ("grid_a1_1", "grid_b1_1"):
         for url in (
-            reverse("areas:area", args=[world.areas[key].pk]),
-            reverse("areas:building", args=[world.buildings[key].pk]),
+            reverse("registry:area", args=[world.areas[key].pk]),
+            reverse("registry:building", args=[world.buildings[key].pk]),
         ):
             body = client.get(url).content.decode()
             for resident in world.residents.values():
@@ -328,7 +328,7 @@ def test_it_makes_nothing_writable_with_a_get(world: World, client_for: Any) -> 
         reverse("registry:resident_event", args=[mine.pk, "death"]),
         reverse("registry:care_tag_add", args=[mine.pk]),
         reverse("registry:household_register", args=[mine.household_id]),
-        reverse("areas:household_add", args=[world.buildings["grid_a1_1"].pk]),
+        reverse("registry:household_add", args=[world.buildings["grid_a1_1"].pk]),
     ):
         assert client.get(url).status_code == 405, url
 

@@ -142,3 +142,40 @@ def test_it_previews_a_grid_division_beside_todays_grids(
     page.wait_for_url(f"**/areas/{community.pk}/staffing/")
     assert "已调整网格" in page.locator(".messages").inner_text()
     page.context.close()
+
+
+def test_it_asks_before_removing_a_care_category_under_the_content_security_policy(
+    browser: Any, live_server: Any, world: World
+) -> None:
+    from wangge.registry.models import CareCategory, CareTag
+
+    ward = world.residents["a1_1_ward"]
+    if not ward.care_tags.exists():  # the seeded categories may be gone in a transactional test
+        category, _ = CareCategory.objects.get_or_create(code="dementia", defaults={"name": "失智老人"})
+        CareTag.objects.create(resident=ward, category=category)
+    page = phone(browser, live_server, "grid_worker")
+    blocked: list[str] = []
+    page.on(
+        "console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    page.goto(f"{live_server.url}/residents/{ward.pk}/")
+    remove = page.locator("#care form[data-confirm] button")
+    assert remove.count() == 1
+    questions: list[str] = []
+
+    def answer(dialog: Any, accept: bool) -> None:
+        questions.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    remove.click()
+    page.wait_for_timeout(500)
+    assert ward.care_tags.count() == 1  # dismissed: nothing was sent
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    remove.click()
+    page.wait_for_load_state("load")
+    page.wait_for_function("document.querySelectorAll('#care form[data-confirm]').length === 0")
+    assert ward.care_tags.count() == 0
+    assert len(questions) == 2 and "确定取消人员类别" in questions[0]
+    assert blocked == []
+    page.context.close()

@@ -13,9 +13,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 DEFAULT_BIND = "127.0.0.1:8000"
-# gunicorn's default access line with the path (%(U)s) instead of the request line: no query
-# strings, which carry the OsmAnd / Traccar Client device key and people's search terms.
-ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 
 
 def parse_bind(value: str) -> tuple[str, int]:
@@ -87,22 +84,33 @@ class Command(BaseCommand):
             else:
                 bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
                 application_class(
-                    {
-                        "bind": bind,
-                        "workers": options["workers"],
-                        "threads": options["threads"],
-                        "accesslog": "-",
-                        "access_log_format": ACCESS_LOG_FORMAT,
-                        "errorlog": "-",
-                        "timeout": 60,
-                        # gunicorn ≥ 23 opens a control socket, by default one per user: keep it
-                        # with the data so two instances on one machine do not collide.
-                        "control_socket": str(settings.DATA_DIR / "gunicorn.ctl"),
-                    }
+                    gunicorn_options(bind=bind, workers=options["workers"], threads=options["threads"])
                 ).run()
                 return
         addrport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         call_command("runserver", addrport, use_reloader=False, skip_checks=True)
+
+
+def gunicorn_options(*, bind: str, workers: int, threads: int) -> dict[str, Any]:
+    from wangge.core.gunicorn_logging import logger_class
+
+    return {
+        "bind": bind,
+        "workers": workers,
+        "threads": threads,
+        "accesslog": "-",
+        "errorlog": "-",
+        "timeout": 60,
+        # Redacts location query strings and search terms; time and level on every line.
+        "logger_class": logger_class(settings.WANGGE_LOG_FORMAT),
+        # X-Forwarded-Proto and friends are believed from these proxies only (none by default).
+        "forwarded_allow_ips": ",".join(settings.WANGGE_TRUSTED_PROXIES) or "",
+        # gunicorn's default umask is 0; files it creates must stay owner-only like the data dir.
+        "umask": 0o077,
+        # gunicorn ≥ 23 opens a control socket, by default one per user: keep it
+        # with the data so two instances on one machine do not collide.
+        "control_socket": str(settings.DATA_DIR / "gunicorn.ctl"),
+    }
 
 
 def gunicorn_application() -> type:

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from wangge.accounts.models import Role
-from wangge.demo.build import DEFAULT_RESIDENTS, DemoRefused, build
+from wangge.demo import DEFAULT_RESIDENTS
 
 
 class Command(BaseCommand):
@@ -31,6 +31,13 @@ class Command(BaseCommand):
         if residents < 1:
             raise CommandError(_("--residents 必须是正整数"))
         verbose = options.get("verbosity", 1) >= 2
+        try:
+            from wangge.demo.build import DemoRefused, build
+        except ModuleNotFoundError as exc:
+            if exc.name != "faker":
+                raise
+            # Faker is in the ``demo`` extra: a production install does without it.
+            raise CommandError(_("演示数据需要 Faker：请运行 make demo，或 pip install 'wangge[demo]'")) from None
         if not options.get("no_migrate"):
             # A fresh checkout runs ``wangge demo`` first: make sure the tables exist.
             call_command("migrate", interactive=False, verbosity=0)

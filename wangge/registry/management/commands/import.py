@@ -15,9 +15,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
-from wangge.accounts.models import IMPORT_ROLES
+from wangge.accounts import policy
 from wangge.registry.importing import ImportFileError, import_residents
 from wangge.registry.importing import report as reports
+from wangge.registry.importing.limits import Limits
 
 
 class Command(BaseCommand):
@@ -39,9 +40,12 @@ class Command(BaseCommand):
             user = get_user_model().objects.filter(username=options["by"], is_active=True).first()
             if user is None:
                 raise CommandError(_("没有名为 %(name)s 的有效用户") % {"name": options["by"]}, returncode=2)
-            if user.role not in IMPORT_ROLES:
+            if not policy.can_import(user):
                 raise CommandError(_("用户 %(name)s 的角色无权导入") % {"name": user.username}, returncode=2)
+        limits = Limits.from_settings()
         try:
+            if path.stat().st_size > limits.bytes:
+                raise CommandError(str(limits.too_many_bytes()), returncode=2)
             data = path.read_bytes()
         except OSError as exc:
             message = _("无法读取文件 %(path)s：%(error)s") % {"path": path, "error": exc.strerror}

@@ -1,0 +1,68 @@
+"""Bulk writes from named rows: columns built from the names, values converted as the ORM would."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from wangge.core import bulk
+from wangge.core.models import AuditEntry
+
+
+@pytest.mark.django_db
+def test_it_inserts_named_rows_and_gives_every_other_column_its_default() -> None:
+    before = timezone.now()
+    written = bulk.insert(
+        AuditEntry,
+        [
+            {"action": AuditEntry.Action.IMPORT, "summary": "一", "detail": {"rows": 1}},
+            {"summary": "二", "action": AuditEntry.Action.IMPORT, "detail": {"rows": 2}},
+        ],
+    )
+    assert written == 2
+    first, second = AuditEntry.objects.order_by("pk")
+    assert (first.summary, first.detail, second.summary, second.detail) == ("一", {"rows": 1}, "二", {"rows": 2})
+    assert first.at >= before - dt.timedelta(seconds=1)  # auto_now_add: the time of the write
+    assert (first.actor_id, first.ip, first.object_id) == (None, None, "")
+
+
+@pytest.mark.django_db
+def test_it_stores_a_given_time_exactly_as_the_orm_does() -> None:
+    at = dt.datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=dt.UTC)
+    bulk.insert(AuditEntry, [{"action": AuditEntry.Action.IMPORT, "at": at, "summary": "bulk"}])
+    AuditEntry.objects.create(action=AuditEntry.Action.IMPORT, summary="orm")
+    AuditEntry.objects.filter(summary="orm").update(at=at)
+    assert set(AuditEntry.objects.filter(at=at).values_list("summary", flat=True)) == {"bulk", "orm"}
+
+
+@pytest.mark.django_db
+def test_it_updates_each_row_found_by_its_key_and_leaves_the_rest() -> None:
+    a, b, _c = (Group.objects.create(name=name) for name in ("a", "b", "c"))
+    assert bulk.update(Group, [{"id": a.pk, "name": "甲"}, {"name": "乙", "id": b.pk}]) == 2
+    assert list(Group.objects.order_by("pk").values_list("name", flat=True)) == ["甲", "乙", "c"]
+
+
+@pytest.mark.django_db
+def test_it_skips_or_updates_rows_that_clash_on_a_unique_field() -> None:
+    Group.objects.create(name="a")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk.insert(Group, [{"name": "a"}])
+    bulk.insert(Group, [{"name": "a"}, {"name": "b"}], ignore_conflicts=True)
+    assert sorted(Group.objects.values_list("name", flat=True)) == ["a", "b"]
+
+
+@pytest.mark.django_db
+def test_it_upserts_rows_by_a_unique_field() -> None:
+    User = get_user_model()
+    User.objects.create(username="u1", first_name="旧", last_name="留")
+    rows = [{"username": "u1", "first_name": "新"}, {"username": "u2", "first_name": "二"}]
+    assert bulk.upsert(User, rows, unique=["username"], update=["first_name"]) == 2
+    assert sorted(User.objects.values_list("username", "first_name", "last_name")) == [
+        ("u1", "新", "留"),
+        ("u2", "二", ""),
+    ]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DivisionConfig(AppConfig):
+    name = "wangge.division"
+    label = "division"

@@ -1,0 +1,157 @@
+"""Grid division in the app: preview a division or rebalance on the map, apply it, staff new grids.
+
+Previews are computed afresh on every request (the engine takes well under a second for a
+district) and applying recomputes the same deterministic proposal, so no half-applied state is
+kept between the two steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from wangge.accounts import policy
+from wangge.accounts.models import Role, User
+from wangge.areas import actions as areas_actions
+from wangge.areas.gridding import GriddingError
+from wangge.areas.models import Area
+from wangge.areas.queries import areas_within, get_area
+from wangge.division import actions
+from wangge.division.proposal import MODES, Proposal, propose
+
+
+def _area_for(request: HttpRequest, pk: int, allowed: Callable[[Any], bool]) -> Area:
+    user: Any = request.user
+    if not allowed(user):
+        raise Http404
+    area = get_area(user, pk)
+    # Being able to see an ancestor for breadcrumbs is not responsibility for it.
+    if not areas_within(user).filter(pk=area.pk).exists() or area.level == Area.Level.GRID:
+        raise Http404
+    return area
+
+
+def _communities(area: Area) -> list[Area]:
+    if area.level == Area.Level.COMMUNITY:
+        return [area]
+    column = {"district": "district", "street": "street"}[area.level]
+    return list(Area.objects.filter(level=Area.Level.COMMUNITY, **{column: area}).select_related("district"))
+
+
+def _proposal(request: HttpRequest, area: Area) -> Proposal:
+    data = request.POST if request.method == "POST" else request.GET
+    mode = data.get("mode", "rebalance")
+    if mode not in MODES:
+        mode = "rebalance"
+    district = area if area.level == Area.Level.DISTRICT else area.district
+    target = district.target_households if district else 300
+    return propose(communities=_communities(area), mode=mode, target=target)
+
+
+def _current_geojson(area: Area) -> dict[str, Any]:
+    grids = Area.objects.filter(level=Area.Level.GRID).exclude(boundary=None)
+    grids = grids.filter(community=area) if area.level == Area.Level.COMMUNITY else grids.filter(**{area.level: area})
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": g.boundary, "properties": {"name": g.name}}
+            for g in grids.only("name", "boundary")
+        ],
+    }
+
+
+@login_required
+def preview(request: HttpRequest, pk: int) -> HttpResponse:
+    area = _area_for(request, pk, policy.can_preview_division)
+    user: Any = request.user
+    try:
+        proposal = _proposal(request, area)
+    except GriddingError as exc:
+        messages.error(request, _("无法划分网格：%(reason)s") % {"reason": exc})
+        return redirect("registry:area", pk=area.pk)
+    return render(
+        request,
+        "division/division.html",
+        {
+            "area": area,
+            "proposal": proposal,
+            "figures": proposal.figures,
+            "proposed_geojson": proposal.geojson(),
+            "current_geojson": _current_geojson(area),
+            "can_apply": policy.can_apply_division(user),
+            "can_set_target": policy.can_set_grid_target(user),
+            "district": area if area.level == Area.Level.DISTRICT else area.district,
+        },
+    )
+
+
+@login_required
+@require_POST
+def apply(request: HttpRequest, pk: int) -> HttpResponse:
+    area = _area_for(request, pk, policy.can_apply_division)
+    proposal = _proposal(request, area)
+    result = actions.grids_apply(by=request.user, proposal=proposal)
+    messages.success(
+        request,
+        _("已调整网格：新建 %(created)d 个，撤销 %(removed)d 个，移动 %(moved)d 户。")
+        % {
+            "created": len(result["created"]),
+            "removed": len(result["removed"]),
+            "moved": result["figures"].get("moved_households", 0),
+        },
+    )
+    if result["unassigned_workers"]:
+        messages.warning(
+            request, _("以下网格员需要重新分配网格：%(names)s") % {"names": "、".join(result["unassigned_workers"])}
+        )
+    return redirect("division:staffing", pk=area.pk)
+
+
+@login_required
+def staffing(request: HttpRequest, pk: int) -> HttpResponse:
+    """Grids without a worker, and the workers of this area without a grid."""
+    area = _area_for(request, pk, policy.can_apply_division)
+    grids = Area.objects.filter(level=Area.Level.GRID)
+    grids = grids.filter(community=area) if area.level == Area.Level.COMMUNITY else grids.filter(**{area.level: area})
+    unstaffed = grids.exclude(assignments__user__role=Role.GRID_WORKER).order_by("community__name", "name")
+    workers = User.objects.filter(role=Role.GRID_WORKER, is_active=True).exclude(assignments__area__level="grid")
+    if request.method == "POST":
+        try:
+            grid = unstaffed.get(pk=request.POST.get("grid", ""))
+            worker = workers.get(pk=request.POST.get("worker", ""))
+        except (Area.DoesNotExist, User.DoesNotExist, ValueError):
+            messages.error(request, _("请选择一个网格和一名网格员。"))
+        else:
+            try:
+                areas_actions.grid_worker_assign(by=request.user, grid=grid, worker=worker)
+            except ValidationError as exc:
+                messages.error(request, "；".join(exc.messages))
+            else:
+                messages.success(request, _("已分配 %(worker)s 到 %(grid)s") % {"worker": worker, "grid": grid})
+        return redirect("division:staffing", pk=area.pk)
+    return render(request, "division/staffing.html", {"area": area, "unstaffed": unstaffed, "workers": workers})
+
+
+@login_required
+@require_POST
+def target(request: HttpRequest, pk: int) -> HttpResponse:
+    user: Any = request.user
+    district = _area_for(request, pk, policy.can_set_grid_target)
+    try:
+        value = int(request.POST.get("target", ""))
+        areas_actions.district_target_set(by=user, district=district, target=value)
+    except ValueError:
+        messages.error(request, _("目标户数必须是整数。"))
+    except ValidationError as exc:
+        messages.error(request, "；".join(exc.messages))
+    else:
+        messages.success(request, _("网格目标户数已设为 %(n)d 户。") % {"n": value})
+    return redirect("division:preview", pk=district.pk)

@@ -1,0 +1,16 @@
+"""Which periodic jobs the worker runs: the apps' jobs, registered with core's scheduler.
+
+Protection keeps its jobs in ``protection.jobs.JOBS`` (name → (every seconds, function)); they
+are registered here until protection registers them itself.
+"""
+
+from __future__ import annotations
+
+from wangge.core.periodic import register_job
+
+
+def register() -> None:
+    from wangge.protection.jobs import JOBS
+
+    for name, (every, function) in JOBS.items():
+        register_job(f"protection.{name}", every=every, run=function)

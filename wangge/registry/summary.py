@@ -1,0 +1,118 @@
+"""Counts for the home page and the area pages, always through the scoped queries.
+
+One grouped query per table, so a district page costs the same few queries as a grid page.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count
+
+from wangge.areas.models import Area, Building
+from wangge.areas.queries import areas_visible_to, buildings_visible_to
+from wangge.registry.models import Resident
+from wangge.registry.queries import households_visible_to, residents_visible_to
+
+LEVEL_ORDER = [Area.Level.DISTRICT, Area.Level.STREET, Area.Level.COMMUNITY, Area.Level.GRID]
+
+
+@dataclass
+class AreaSummary:
+    area: Area
+    households: int = 0
+    residents: int = 0
+    grids: int = 0
+    children: list[AreaSummary] = field(default_factory=list)
+
+
+def _counts(queryset: Any, column: str) -> dict[int, int]:
+    return {row[column]: row["n"] for row in queryset.values(column).annotate(n=Count("id")).order_by()}
+
+
+def children_of(user: Any, area: Area) -> list[AreaSummary]:
+    """The area's children the user may see, each with household and resident counts."""
+    children = list(areas_visible_to(user).filter(parent=area).order_by("code", "name"))
+    if not children:
+        return []
+    column = children[0].level
+    within = {area.level: area.pk}  # scoped tables have a column named after each level
+    households = _counts(households_visible_to(user).filter(**within), column)
+    residents = _counts(residents_visible_to(user).filter(status=Resident.Status.LIVING, **within), column)
+    grids: dict[int, int] = {}
+    if column != Area.Level.GRID:
+        grids = _counts(areas_visible_to(user).filter(level=Area.Level.GRID, **{column + "__in": children}), column)
+    return [
+        AreaSummary(
+            area=c, households=households.get(c.pk, 0), residents=residents.get(c.pk, 0), grids=grids.get(c.pk, 0)
+        )
+        for c in children
+    ]
+
+
+def area_totals(user: Any, area: Area) -> AreaSummary:
+    within = {area.level: area}
+    return AreaSummary(
+        area=area,
+        households=households_visible_to(user).filter(**within).count(),
+        residents=residents_visible_to(user).filter(status=Resident.Status.LIVING, **within).count(),
+        grids=areas_visible_to(user).filter(level=Area.Level.GRID, **within).count()
+        if area.level != Area.Level.GRID
+        else 1,
+    )
+
+
+def buildings_with_counts(user: Any, grid: Area | None = None, community: Area | None = None) -> list[Building]:
+    """Buildings in scope (optionally of one grid), each with ``household_count``."""
+    buildings = buildings_visible_to(user)
+    if grid is not None:
+        buildings = buildings.filter(grid=grid)
+    if community is not None:
+        buildings = buildings.filter(community=community)
+    result = list(buildings.order_by("name"))
+    counts = _counts(households_visible_to(user).filter(building__in=[b.pk for b in result]), "building")
+    for building in result:
+        building.household_count = counts.get(building.pk, 0)  # type: ignore[attr-defined]
+    result.sort(key=lambda b: natural_key(b.name))
+    return result
+
+
+def natural_key(text: str) -> tuple[Any, ...]:
+    """``2号楼`` before ``10号楼``."""
+    import re
+
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
+
+
+def tree(user: Any) -> list[dict[str, Any]]:
+    """The visible area tree as nested dicts with household counts rolled up from the grids."""
+    nodes: dict[int, dict[str, Any]] = {
+        a["id"]: {**a, "children": [], "households": 0}
+        for a in areas_visible_to(user).values("id", "name", "level", "parent_id", "code")
+    }
+    for grid_id, n in _counts(households_visible_to(user), "grid").items():
+        node = nodes.get(grid_id)
+        while node is not None:
+            node["households"] += n
+            node = nodes.get(node["parent_id"])
+    roots: list[dict[str, Any]] = []
+    for node in sorted(nodes.values(), key=lambda n: (n["code"] or "~", natural_key(n["name"]))):
+        parent = nodes.get(node["parent_id"])
+        (parent["children"] if parent else roots).append(node)
+    return roots
+
+
+def ancestors(user: Any, area: Area) -> list[Area]:
+    """District → … → parent, only those the user may see (for breadcrumbs)."""
+    ids = [i for i in (area.district_id, area.street_id, area.community_id) if i and i != area.pk]
+    visible = {a.pk: a for a in areas_visible_to(user).filter(pk__in=ids)}
+    return [visible[i] for i in ids if i in visible]
+
+
+def group_by(items: list[Any], key: str) -> dict[Any, list[Any]]:
+    groups: dict[Any, list[Any]] = defaultdict(list)
+    for item in items:
+        groups[getattr(item, key)].append(item)
+    return dict(groups)
