@@ -123,7 +123,7 @@ def build(devices: int) -> None:
     resident = Resident(
         household=household,
         name="李秀英",
-        id_number=idnumbers.make(area_code="210304", birth_date=birth, sequence=1, sex="F"),
+        id_number=idnumbers.make(area_code="210304", birth_date=dt.date(1939, 1, 1), sequence=1, sex="F"),
         sex="F",
         birth_date=birth,
     )
@@ -140,10 +140,27 @@ def build(devices: int) -> None:
     for start in range(0, devices, chunk):
         with transaction.atomic():
             ids = range(start, min(devices, start + chunk))
+            # One person per phone: a resident has at most one active enrolment.
+            people = []
+            for i in ids:
+                person = Resident(
+                    household=household,
+                    name="李秀英",
+                    id_number=idnumbers.make(
+                        area_code="210304", birth_date=birth + dt.timedelta(days=i // 500), sequence=i % 500, sex="F"
+                    ),
+                    sex="F",
+                    birth_date=birth,
+                )
+                person.copy_scope(household)
+                people.append(person)
+            people = Resident.objects.bulk_create(people)
+            if people[0].pk is None:
+                people = list(Resident.objects.order_by("-id")[: len(ids)])[::-1]
             enrolments = []
-            for _ in ids:
-                enrolment = Enrolment(resident=resident)
-                enrolment.copy_scope(resident)
+            for person in people:
+                enrolment = Enrolment(resident=person)
+                enrolment.copy_scope(person)
                 enrolments.append(enrolment)
             enrolments = Enrolment.objects.bulk_create(enrolments)
             if enrolments[0].pk is None:  # backends without RETURNING
@@ -198,7 +215,7 @@ def naive_vs_batch(count: int, devices: int) -> dict[str, float]:
     from django.utils import timezone
 
     from wangge.protection.ingest import ingest
-    from wangge.protection.models import Consent, Device, Location
+    from wangge.protection.models import Consent, Device, Enrolment, Location
     from wangge.protection.protocols import parse_owntracks
 
     base = int(time.time()) - 86400  # yesterday: not in the way of the MQTT rounds
@@ -246,7 +263,8 @@ def naive_vs_batch(count: int, devices: int) -> dict[str, float]:
     batch_seconds = time.perf_counter() - started
     assert Location.objects.count() == 2 * len(picks), Location.objects.aggregate(Max("id"))
     Location.objects.all().delete()
-    Device.objects.update(last_seen=None, outside_since=None, outside_fixes=0)
+    Device.objects.update(last_seen=None)
+    Enrolment.objects.update(last_fix_at=None, outside_since=None, outside_fixes=0, inside_fixes=0)
     return {
         "messages": len(picks),
         "naive_per_s": len(picks) / naive_seconds,

@@ -15,12 +15,12 @@ from wangge.protection import broker
 from wangge.protection.models import (
     Consent,
     Device,
+    DeviceSecrets,
     Enrolment,
     Incident,
     Notification,
     Profile,
     SafeZone,
-    new_password,
 )
 from wangge.registry.models import Resident
 
@@ -146,11 +146,11 @@ def profile_update(*, by: Any, enrolment: Enrolment, changes: dict[str, Any], me
 @transaction.atomic
 def device_register(
     *, by: Any, enrolment: Enrolment, name: str = "手机", coord_system: str = Device.CoordSystem.WGS84
-) -> tuple[Device, str]:
-    """A new phone with an unguessable identifier; the password is returned once, stored hashed."""
-    password = new_password()
+) -> tuple[Device, DeviceSecrets]:
+    """A new phone with an unguessable identifier; its password and OsmAnd key are returned
+    once, and only their hashes are stored."""
     device = Device(enrolment=enrolment, name=name, coord_system=coord_system)
-    device.set_password(password)
+    credentials = device.set_secrets()
     device.save()
     audit(
         actor=by,
@@ -159,17 +159,31 @@ def device_register(
         summary=_("登记定位设备：%(name)s") % {"name": enrolment.resident.name},
     )
     broker.sync_on_commit()
-    return device, password
+    return device, credentials
 
 
 @transaction.atomic
-def device_reset_password(*, by: Any, device: Device) -> str:
-    password = new_password()
-    device.set_password(password)
-    device.save(update_fields=["password_hash"])
+def device_reset_password(*, by: Any, device: Device) -> DeviceSecrets:
+    """New password and OsmAnd key: whoever learnt the old ones can no longer post positions."""
+    credentials = device.set_secrets()
+    device.save(update_fields=["password_hash", "osmand_digest", "osmand_legacy"])
     audit(actor=by, action=Action.UPDATE, obj=device, summary=_("重置设备密码"))
     broker.sync_on_commit()  # the old password stops working on the broker too
-    return password
+    return credentials
+
+
+@transaction.atomic
+def device_set_active(*, by: Any, device: Device, active: bool) -> Device:
+    """Switch a phone on or off. An off phone's fixes are refused and it no longer counts for
+    the person's alerts (a phone left at home need not make the person look silent)."""
+    if device.active == active:
+        return device
+    device.active = active
+    device.save(update_fields=["active"])
+    summary = _("启用定位设备：%(name)s") if active else _("停用定位设备：%(name)s")
+    audit(actor=by, action=Action.UPDATE, obj=device, summary=summary % {"name": device.name})
+    broker.sync_on_commit()  # an off phone has no broker account
+    return device
 
 
 @transaction.atomic

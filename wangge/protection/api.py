@@ -13,6 +13,7 @@ import hashlib
 import threading
 from typing import Any
 
+from django.db.models import Q
 from django.http import HttpResponse, JsonResponse, QueryDict
 from django.urls import include, path
 from django.utils import timezone
@@ -24,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from wangge.protection.ingest import ingest
-from wangge.protection.models import Device
+from wangge.protection.models import Device, osmand_digest
 from wangge.protection.protocols import (
     SOURCE_OWNTRACKS_HTTP,
     Rejected,
@@ -71,6 +72,21 @@ def authenticate_device(identifier: str, password: str) -> Device | None:
             _verified.clear()
         _verified.add(key)
     return device
+
+
+def authenticate_osmand(key: str) -> tuple[str, bool] | None:
+    """The phone an OsmAnd / Traccar Client id belongs to, as (identifier, verified).
+
+    The id is the only credential these apps send, so it is a secret key stored hashed
+    (verified). A phone registered before keys existed still posts with its old identifier
+    until it is reset (not verified: its positions are taken, an SOS is not).
+    """
+    row = (
+        Device.objects.filter(Q(osmand_digest=osmand_digest(key)) | Q(identifier=key, osmand_legacy=True), active=True)
+        .values_list("identifier", "osmand_legacy")
+        .first()
+    )
+    return None if row is None else (row[0], not row[1])
 
 
 def _unauthorised() -> HttpResponse:
@@ -149,6 +165,8 @@ class OwnTracksView(APIView):
             )
         except Rejected as exc:
             return _refused(exc.reason)
+        if fix is not None:
+            fix.verified = True  # the password was checked above
         if fix is not None and ingest([fix]).refused:
             return _refused(_("未取得有效的知情同意，位置未保存"))
         return JsonResponse([], safe=False)
@@ -157,7 +175,7 @@ class OwnTracksView(APIView):
 # -- OsmAnd / Traccar Client ----------------------------------------------------------------
 
 OSMAND_PARAMETERS = [
-    OpenApiParameter("id", str, description="device identifier (or `deviceid`)"),
+    OpenApiParameter("id", str, description="the device's secret OsmAnd key (or `deviceid`)"),
     OpenApiParameter("lat", float),
     OpenApiParameter("lon", float),
     OpenApiParameter("location", str, description="`lat,lon` instead of lat and lon"),
@@ -190,6 +208,21 @@ class OsmAndView(APIView):
                     fixes = [parse_osmand(QueryDict(body.decode("utf-8", "replace")), now=now)]
         except Rejected as exc:
             return HttpResponse(str(exc.reason), status=400, content_type="text/plain; charset=utf-8")
+        found = authenticate_osmand(fixes[0].identifier)
+        if found is None:
+            # The same answer for an unknown id and for a device without consent.
+            return HttpResponse(_("设备未登记或未获授权"), status=400, content_type="text/plain; charset=utf-8")
+        identifier, verified = found
+        if not verified and any(fix.alarm for fix in fixes):
+            # Anyone who saw an old identifier could raise a false SOS; a reset phone can.
+            return HttpResponse(
+                _("紧急求助需要安全的设备标识，请重置手机后重新设置"),
+                status=403,
+                content_type="text/plain; charset=utf-8",
+            )
+        for fix in fixes:
+            # From here on the phone is named by its identifier: the key goes no further.
+            fix.identifier, fix.verified = identifier, verified
         if ingest(fixes).refused:
             # The same answer for an unknown id and for a device without consent.
             return HttpResponse(_("设备未登记或未获授权"), status=400, content_type="text/plain; charset=utf-8")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import string
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher, check_password, make_password
@@ -30,6 +31,27 @@ def new_identifier() -> str:
 
 def new_password() -> str:
     return secrets.token_urlsafe(18)
+
+
+def new_osmand_key() -> str:
+    """The OsmAnd / Traccar Client device id, which those apps send as the only credential: 28
+    lowercase letters and digits (≈ 145 bits), so it cannot be guessed and OsmAnd accepts it."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(28))
+
+
+def osmand_digest(key: str) -> str:
+    """What is stored of the OsmAnd key: its SHA-256 (a random 145-bit key needs no slow hash),
+    so the key is shown once, like the password, and a copy of the database does not reveal it."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class DeviceSecrets:
+    """A phone's credentials as registration or a reset creates them, shown once and then only
+    their hashes are kept: the OwnTracks password and the OsmAnd / Traccar Client key."""
+
+    password: str
+    osmand_key: str
 
 
 class DevicePasswordHasher(PBKDF2PasswordHasher):
@@ -68,6 +90,15 @@ class Enrolment(Scoped):
     )
     enrolled_at = models.DateTimeField(_("登记时间"), default=timezone.now)
     ended_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    # The person's zone state, moved by the freshest fix of any of their active phones (times
+    # are the server's receive time whenever the phone's clock is ahead): when they were first
+    # seen outside, how many outside fixes since, and how many consecutive fixes inside (two
+    # clear the outside state and resolve a left-zone alert, as two outside raise it). Not
+    # indexed, so the per-batch update stays a HOT update on PostgreSQL.
+    last_fix_at = models.DateTimeField(null=True, blank=True)
+    outside_since = models.DateTimeField(null=True, blank=True)
+    outside_fixes = models.PositiveIntegerField(default=0)
+    inside_fixes = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("走失防护登记")
@@ -164,10 +195,16 @@ class Device(models.Model):
     identifier = models.CharField(_("设备标识"), max_length=40, unique=True, default=new_identifier)
     owntracks_device = models.CharField(_("OwnTracks 设备名"), max_length=40, default="phone")
     password_hash = models.CharField(max_length=200, blank=True)
+    # SHA-256 of the OsmAnd / Traccar Client key (see ``new_osmand_key``); null for a phone
+    # registered before the key existed, whose ``identifier`` still works as its OsmAnd id
+    # (``osmand_legacy``) until the phone is reset, and which cannot raise an SOS meanwhile.
+    osmand_digest = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    osmand_legacy = models.BooleanField(_("旧式设备标识"), default=False)
     coord_system = models.CharField(_("坐标系"), max_length=8, choices=CoordSystem.choices, default=CoordSystem.WGS84)
     active = models.BooleanField(_("启用"), default=True)
     registered_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
-    # The latest fix (by device time) and what it said.
+    # The latest fix and what it said; its time is the phone's, or the server's receive time
+    # when the phone's clock was ahead, so a fix stamped in the future cannot hide later ones.
     # Not indexed: the row is rewritten per fix, and with no indexed column changing PostgreSQL
     # updates it in place (HOT) instead of adding entries to every index. The silent check,
     # the only reader by time, scans ≤ 100,000 phones once a minute.
@@ -178,10 +215,6 @@ class Device(models.Model):
     accuracy = models.FloatField(_("精度（米）"), null=True, blank=True)
     speed = models.FloatField(_("速度（米/秒）"), null=True, blank=True)
     battery = models.FloatField(_("电量（%）"), null=True, blank=True)
-    # Zone state for the dwell rule: when the device was first seen outside and how many
-    # consecutive fixes since; cleared by a fix inside.
-    outside_since = models.DateTimeField(null=True, blank=True)
-    outside_fixes = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("定位设备")
@@ -203,6 +236,14 @@ class Device(models.Model):
             # Set before broker credentials existed: still good for HTTP (a reset adds MQTT).
             return _LEGACY_DEVICE_HASHER.verify(raw, self.password_hash)
         return check_password(raw, self.password_hash)
+
+    def set_secrets(self) -> DeviceSecrets:
+        """New credentials for both apps; the old password and OsmAnd id stop working."""
+        credentials = DeviceSecrets(password=new_password(), osmand_key=new_osmand_key())
+        self.set_password(credentials.password)
+        self.osmand_digest = osmand_digest(credentials.osmand_key)
+        self.osmand_legacy = False
+        return credentials
 
 
 class Location(models.Model):
@@ -329,10 +370,13 @@ class Alert(Scoped):
         SILENT = "silent", _("设备长时间无定位")
         LOW_BATTERY = "low_battery", _("电量低")
         SOS = "sos", _("紧急求助")
+        PHONE_OFF = "phone_off", _("手机停止上报")
 
     enrolment = models.ForeignKey(Enrolment, related_name="alerts", on_delete=models.CASCADE)
     device = models.ForeignKey(Device, null=True, blank=True, related_name="alerts", on_delete=models.SET_NULL)
     kind = models.CharField(_("类型"), max_length=12, choices=Kind.choices, db_index=True)
+    # Both the server's time (raised or resolved when the server received the fix, or ran the
+    # check), so an alert never looks resolved before it was raised; ``fix_at`` is the phone's.
     raised_at = models.DateTimeField(_("发生时间"), default=timezone.now)
     resolved_at = models.DateTimeField(_("解除时间"), null=True, blank=True, db_index=True)
     location = models.ForeignKey(Location, null=True, blank=True, related_name="+", on_delete=models.SET_NULL)
@@ -346,6 +390,15 @@ class Alert(Scoped):
         verbose_name = _("告警")
         verbose_name_plural = _("告警")
         ordering = ["-raised_at"]
+        constraints = [
+            # One open alert of a kind per person: two workers (or a worker and the silent job)
+            # cannot both raise it; the loser of the race finds it already open.
+            models.UniqueConstraint(
+                fields=["enrolment", "kind"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="protection_one_open_alert_per_kind",
+            )
+        ]
 
 
 class Notification(models.Model):

@@ -54,6 +54,8 @@ def alert_recipients(alert: Alert) -> list[User]:
     """The person's guardians, and the grid workers of their grid if consent allows sharing."""
     enrolment = alert.enrolment
     users: dict[int, User] = {user.pk: user for user in queries.guardians_of(enrolment)}
+    if alert.kind == Alert.Kind.PHONE_OFF:
+        return list(users.values())  # a phone left off at home is the family's to sort out
     if queries.shares_location_with_workers(enrolment) and enrolment.grid_id:
         for worker in User.objects.filter(
             role=Role.GRID_WORKER, is_active=True, assignments__area_id=enrolment.grid_id

@@ -55,6 +55,9 @@ class Fix:
     battery: float | None = None  # percent
     alarm: str = ""  # "sos" when the person pressed the emergency button
     device_name: str = ""  # OwnTracks device name, informative only
+    # The sender proved it is the phone (a password, or the secret OsmAnd key): only then can
+    # an alarm raise an SOS.
+    verified: bool = False
 
 
 # -- shared field readers -----------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
-from wangge.protection.models import Device
+from wangge.protection.models import Device, DeviceSecrets
 
 
 def _qr(data: str) -> str:
@@ -32,13 +32,16 @@ def _public_mqtt(request: HttpRequest) -> tuple[str, int, bool]:
     return host, parts.port or (8883 if tls else 1883), tls
 
 
-def device_setup(request: HttpRequest, device: Device, password: str | None) -> dict[str, Any]:
+def device_setup(request: HttpRequest, device: Device, credentials: DeviceSecrets | None) -> dict[str, Any]:
     """Everything to type into OwnTracks and Traccar Client, and QR codes that type it for you.
 
     OwnTracks imports ``owntracks:///config?inline=<base64 of a _type=configuration JSON>``
     (mode 3 = HTTP, 0 = MQTT); Traccar Client applies a scanned ``https://…?id=…`` URL as its
-    server URL and device identifier.
+    server URL and device identifier. That id is the phone's only credential in OsmAnd and
+    Traccar Client, so it is a secret key shown (and put in a QR code) only right after the
+    phone is registered or reset, like the password; other times the Traccar part says so.
     """
+    password = credentials.password if credentials else None
     owntracks_url = request.build_absolute_uri(reverse("locations-owntracks"))
     osmand_url = request.build_absolute_uri(reverse("locations-osmand"))
     user, device_name = device.identifier, device.owntracks_device
@@ -71,7 +74,9 @@ def device_setup(request: HttpRequest, device: Device, password: str | None) -> 
         raw = json.dumps(config, ensure_ascii=False, separators=(",", ":")).encode()
         return "owntracks:///config?inline=" + base64.b64encode(raw).decode()
 
-    traccar_link = osmand_url + "?" + urlencode({"id": device.identifier, "accuracy": "high", "interval": 60})
+    traccar_link = ""
+    if credentials:
+        traccar_link = osmand_url + "?" + urlencode({"id": credentials.osmand_key, "accuracy": "high", "interval": 60})
     return {
         "device": device,
         "password": password,
@@ -85,6 +90,8 @@ def device_setup(request: HttpRequest, device: Device, password: str | None) -> 
         "owntracks_http_qr": _qr(inline(http_config)),
         "owntracks_mqtt_link": inline(mqtt_config),
         "owntracks_mqtt_qr": _qr(inline(mqtt_config)),
+        "osmand_key": credentials.osmand_key if credentials else None,
+        "osmand_legacy": device.osmand_legacy,
         "traccar_link": traccar_link,
-        "traccar_qr": _qr(traccar_link),
+        "traccar_qr": _qr(traccar_link) if traccar_link else "",
     }

@@ -132,6 +132,7 @@ class DeviceSerializer(serializers.ModelSerializer[Device]):
             "owntracks_device",
             "coord_system",
             "active",
+            "osmand_legacy",
             "registered_at",
             "last_seen",
             "battery",
@@ -140,10 +141,16 @@ class DeviceSerializer(serializers.ModelSerializer[Device]):
         read_only_fields = [f for f in fields if f not in ("name", "coord_system")]
 
 
+class DeviceActiveSerializer(serializers.Serializer[Any]):
+    active = serializers.BooleanField()
+
+
 class DeviceCredentialsSerializer(DeviceSerializer):
     """A device as registered: the password appears in this one response and never again."""
 
     password = serializers.CharField(read_only=True)
+    osmand_key = serializers.CharField(read_only=True, help_text="the OsmAnd / Traccar Client device id, a secret")
+    traccar_link = serializers.CharField(read_only=True)
     owntracks_url = serializers.CharField(read_only=True)
     osmand_url = serializers.CharField(read_only=True)
     mqtt_topic = serializers.CharField(read_only=True)
@@ -153,6 +160,8 @@ class DeviceCredentialsSerializer(DeviceSerializer):
         fields = [
             *DeviceSerializer.Meta.fields,
             "password",
+            "osmand_key",
+            "traccar_link",
             "owntracks_url",
             "osmand_url",
             "mqtt_topic",

@@ -28,6 +28,7 @@ urlpatterns = [
     path("protection/<int:pk>/report/", incidents.report, name="report"),
     path("protection/devices/<int:pk>/", devices.device, name="device"),
     path("protection/devices/<int:pk>/reset/", devices.device_reset, name="device_reset"),
+    path("protection/devices/<int:pk>/active/", devices.device_active, name="device_active"),
     path("protection/zones/<int:pk>/delete/", zones.zone_delete, name="zone_delete"),
     path("protection/incidents/<int:pk>/", incidents.incident, name="incident"),
     path("protection/incidents/<int:pk>/live/", incidents.incident_live, name="incident_live"),

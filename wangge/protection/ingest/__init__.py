@@ -9,15 +9,20 @@ Rules:
 - No consent, no tracking: fixes for unknown or inactive devices, or for an enrolment without
   an active consent covering tracking, are refused and not stored.
 - GCJ-02 phones are converted to WGS-84 before anything else.
-- Fixes are stored whatever their order; only a fix newer than the phone's latest moves the
-  phone's state and can raise or resolve an alert, so late or redelivered messages never raise
-  false alarms.
+- Fixes are stored with the phone's time whatever their order. For alert logic a fix's time is
+  clamped to when the server received it, so a phone whose clock is ahead (or a forged ``tst``)
+  can neither freeze nor reorder the alert state.
+- Only a fix newer than its phone's latest moves the phone; only one that is also the freshest
+  of all the person's active phones moves the person's zone state (alert state belongs to the
+  person), so late, redelivered or stale-phone messages never raise false alarms.
 - A fix is outside only if it lies farther outside every active zone than its own accuracy.
-  ``left_zone`` is raised after two consecutive outside fixes, or once the phone has been
-  outside for ``WANGGE_ZONE_DWELL_SECONDS``; a fix clearly inside resolves it.
+  ``left_zone`` is raised after two outside fixes, or once the person has been outside for
+  ``WANGGE_ZONE_DWELL_SECONDS``; two consecutive fixes clearly inside resolve it.
+- Alerts are raised and resolved at the server's receive time; one open alert of a kind per
+  person (a database constraint).
 
 Layout: this module is the batch (``ingest``, ``Result``); ``store`` holds its SQL,
-``pgbinary`` the PostgreSQL binary arrays, ``alerts`` the phone's state machine, and ``silent``
+``pgbinary`` the PostgreSQL binary arrays, ``alerts`` the person's state machine, and ``silent``
 the periodic check for phones gone quiet (``check_silent``, re-exported here).
 """
 
@@ -31,7 +36,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from wangge.core.coords import gcj02_to_wgs84
-from wangge.protection.ingest.alerts import AlertChange, evaluate, outside_many, raise_alerts
+from wangge.protection.ingest.alerts import Changes, evaluate, outside_many, raise_alerts
 from wangge.protection.ingest.silent import check_silent
 from wangge.protection.ingest.store import (
     DeviceState,
@@ -40,6 +45,7 @@ from wangge.protection.ingest.store import (
     load_devices,
     open_alerts,
     update_devices,
+    update_people,
     zones_for,
 )
 from wangge.protection.models import Alert
@@ -92,7 +98,12 @@ def _ingest(fixes: Sequence[Fix], *, now: dt.datetime | None) -> Result:
         accepted.append((state, fix))
     if not accepted:
         return result
-    accepted.sort(key=lambda pair: pair[1].recorded_at)  # each phone's fixes in time order
+    # Each phone's fixes in time order, a time never later than the batch was received.
+    # Fixes clamped to one time keep the phone's order among them.
+    timed = sorted(
+        ((min(fix.recorded_at, received), state, fix) for state, fix in accepted),
+        key=lambda t: (t[0], t[2].recorded_at),
+    )
     enrolment_ids = {state.enrolment_id for state in states.values()}
     zones = zones_for(enrolment_ids)
     open_kinds = open_alerts(enrolment_ids)
@@ -100,10 +111,9 @@ def _ingest(fixes: Sequence[Fix], *, now: dt.datetime | None) -> Result:
     adapt = db_time()
     received_db = adapt(received)
     rows = []
-    raise_: list[AlertChange] = []
-    resolve: list[tuple[int, str, dt.datetime]] = []
-    news: list[tuple[DeviceState, Fix]] = []
-    for state, fix in accepted:
+    changes = Changes(received=received, raise_=[], resolve=[])
+    news: list[tuple[dt.datetime, DeviceState, Fix, bool]] = []
+    for at, state, fix in timed:
         rows.append(
             (
                 state.id,
@@ -121,26 +131,38 @@ def _ingest(fixes: Sequence[Fix], *, now: dt.datetime | None) -> Result:
                 fix.source,
             )
         )
-        if state.last_seen is not None and fix.recorded_at <= state.last_seen:
+        if state.last_seen is not None and (
+            at < state.last_seen
+            # Same time: a redelivery, unless both are in this batch (clamped to its receive
+            # time) and this one is later by the phone's clock.
+            or (at == state.last_seen and (state.last is None or fix.recorded_at <= state.last.recorded_at))
+        ):
             continue  # late or redelivered: stored, but it says nothing about now
-        state.last_seen = fix.recorded_at
-        state.last, state.received, state.changed = fix, received, True
+        state.last_seen = at
+        state.last, state.last_at, state.received, state.changed = fix, at, received, True
         if fix.battery is not None:
             state.battery = fix.battery
-        news.append((state, fix))
-    # Distances for every new fix at once, then each phone's state machine in time order (two
-    # fixes of one phone in the same batch both count towards the two-fixes rule).
-    outside = outside_many([(fix, zones.get(state.enrolment_id, [])) for state, fix in news])
-    for (state, fix), metres in zip(news, outside, strict=True):
-        evaluate(state, fix, metres, open_kinds[state.enrolment_id], raise_, resolve)
+        person = state.person
+        fresh = person.last_fix_at is None or at >= person.last_fix_at
+        if fresh:
+            person.last_fix_at, person.changed = at, True
+        news.append((at, state, fix, fresh))
+    # Distances for the person-fresh fixes at once, then the state machine in time order (two
+    # fixes of one person in the same batch both count towards the two-fixes rule).
+    fresh_items = [(fix, zones.get(state.enrolment_id, [])) for _at, state, fix, fresh in news if fresh]
+    distances = iter(outside_many(fresh_items))
+    for at, state, fix, fresh in news:
+        metres = next(distances) if fresh else None
+        evaluate(state, fix, at, metres, fresh, open_kinds[state.enrolment_id], changes)
 
     insert_locations(rows)
     update_devices(list(states.values()))
-    for enrolment_id, kind, at in resolve:
+    update_people({id(state.person): state.person for state in states.values()}.values())
+    for enrolment_id, kind, at in changes.resolve:
         result.resolved += Alert.objects.filter(enrolment_id=enrolment_id, kind=kind, resolved_at__isnull=True).update(
             resolved_at=at
         )
-    if raise_:
-        result.alerts = raise_alerts(raise_)
+    if changes.raise_:
+        result.alerts = raise_alerts(changes.raise_)
     result.stored = len(rows)
     return result

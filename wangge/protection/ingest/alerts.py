@@ -1,5 +1,13 @@
-"""The phone's alert state machine: distances to the safe zones, then raise or resolve
-``left_zone``, ``low_battery``, ``sos`` and ``silent`` for each new fix, and store what was raised."""
+"""The person's alert state machine: distances to the safe zones, then raise or resolve
+``left_zone``, ``low_battery``, ``sos``, ``silent`` and ``phone_off`` for each new fix, and store
+what was raised.
+
+Alert state belongs to the person, not the phone: the zone rule reads only the freshest fix of
+any of their active phones (a phone left at home cannot pull them back inside, nor make them
+flap in and out). Times are the server's receive time whenever the phone's clock is ahead.
+A left-zone alert is raised by two outside fixes (or dwelling outside) and resolved only by two
+consecutive fixes inside, so one forged or stray fix can neither resolve it nor hold it back.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +19,10 @@ from typing import Any
 import numpy as np
 import shapely
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from wangge.protection.ingest.store import DeviceState
+from wangge.protection.ingest.store import DeviceState, PersonState
 from wangge.protection.models import Alert, Enrolment, Location
 from wangge.protection.notify import notify_alert
 from wangge.protection.protocols import Fix
@@ -28,22 +37,28 @@ class AlertChange:
     state: DeviceState
     fix: Fix
     detail: dict[str, Any]
+    raised_at: dt.datetime
     resolved_at: dt.datetime | None = None
 
 
-def _resolve(
-    state: DeviceState,
-    kind: str,
-    at: dt.datetime,
-    raise_: list[AlertChange],
-    resolve: list[tuple[int, str, dt.datetime]],
-) -> None:
-    # Raised earlier in this same batch: store it already resolved.
-    for change in reversed(raise_):
-        if change.state.enrolment_id == state.enrolment_id and change.kind == kind and change.resolved_at is None:
-            change.resolved_at = at
-            return
-    resolve.append((state.enrolment_id, kind, at))
+@dataclass(slots=True)
+class Changes:
+    """What a batch's fixes raise and resolve, all at the server time the batch was received."""
+
+    received: dt.datetime
+    raise_: list[AlertChange]
+    resolve: list[tuple[int, str, dt.datetime]]
+
+    def raise_alert(self, kind: str, state: DeviceState, fix: Fix, detail: dict[str, Any]) -> None:
+        self.raise_.append(AlertChange(kind, state, fix, {"phone": state.name, **detail}, self.received))
+
+    def resolve_alert(self, state: DeviceState, kind: str) -> None:
+        # Raised earlier in this same batch: store it already resolved.
+        for change in reversed(self.raise_):
+            if change.state.enrolment_id == state.enrolment_id and change.kind == kind and change.resolved_at is None:
+                change.resolved_at = self.received
+                return
+        self.resolve.append((state.enrolment_id, kind, self.received))
 
 
 def outside_many(items: Sequence[tuple[Fix, list[CompiledZone]]]) -> list[float | None]:
@@ -93,42 +108,73 @@ def outside_many(items: Sequence[tuple[Fix, list[CompiledZone]]]) -> list[float 
 def evaluate(
     state: DeviceState,
     fix: Fix,
+    at: dt.datetime,
     outside: float | None,
-    open_kinds: set[str],
-    raise_: list[AlertChange],
-    resolve: list[tuple[int, str, dt.datetime]],
+    fresh: bool,
+    open_kinds: dict[str, int | None],
+    changes: Changes,
 ) -> None:
-    """The phone's state machine for one new fix; ``outside`` is its ``outside_many`` distance."""
-    dwell = dt.timedelta(seconds=settings.WANGGE_ZONE_DWELL_SECONDS)
-    if Alert.Kind.SILENT in open_kinds:
-        _resolve(state, Alert.Kind.SILENT, fix.recorded_at, raise_, resolve)
-        open_kinds.discard(Alert.Kind.SILENT)
-    if outside is None or outside == 0.0:
-        state.outside_since, state.outside_fixes = None, 0
-        if outside == 0.0 and Alert.Kind.LEFT_ZONE in open_kinds:
-            _resolve(state, Alert.Kind.LEFT_ZONE, fix.recorded_at, raise_, resolve)
-            open_kinds.discard(Alert.Kind.LEFT_ZONE)
-    elif outside > (fix.accuracy or 0.0):
-        if state.outside_since is None:
-            state.outside_since = fix.recorded_at
-        state.outside_fixes += 1
-        dwelt = fix.recorded_at - state.outside_since >= dwell
-        if Alert.Kind.LEFT_ZONE not in open_kinds and (state.outside_fixes >= 2 or dwelt):
-            raise_.append(AlertChange(Alert.Kind.LEFT_ZONE, state, fix, {"metres_outside": round(outside, 1)}))
-            open_kinds.add(Alert.Kind.LEFT_ZONE)
-    # else: outside by less than the fix's accuracy: cannot tell, so the state stays as it was.
+    """The state machine for one fix newer than its phone's latest; ``at`` is its time for
+    alert logic, ``outside`` its ``outside_many`` distance, ``fresh`` whether it is also the
+    freshest fix of the person (only those move the zone state)."""
+    for kind in (Alert.Kind.SILENT, Alert.Kind.PHONE_OFF):
+        # A phone reported: the person is not silent, the phone not switched off.
+        if kind in open_kinds:
+            changes.resolve_alert(state, kind)
+            del open_kinds[kind]
+    if fresh:
+        _zone(state, state.person, fix, at, outside, open_kinds, changes)
 
     threshold = float(settings.WANGGE_LOW_BATTERY_PERCENT)
     if fix.battery is not None:
         if fix.battery < threshold and Alert.Kind.LOW_BATTERY not in open_kinds:
-            raise_.append(AlertChange(Alert.Kind.LOW_BATTERY, state, fix, {"battery": fix.battery}))
-            open_kinds.add(Alert.Kind.LOW_BATTERY)
-        elif fix.battery >= threshold + LOW_BATTERY_HYSTERESIS and Alert.Kind.LOW_BATTERY in open_kinds:
-            _resolve(state, Alert.Kind.LOW_BATTERY, fix.recorded_at, raise_, resolve)
-            open_kinds.discard(Alert.Kind.LOW_BATTERY)
-    if fix.alarm == "sos" and Alert.Kind.SOS not in open_kinds:
-        raise_.append(AlertChange(Alert.Kind.SOS, state, fix, {}))
-        open_kinds.add(Alert.Kind.SOS)
+            changes.raise_alert(Alert.Kind.LOW_BATTERY, state, fix, {"battery": fix.battery})
+            open_kinds[Alert.Kind.LOW_BATTERY] = state.id
+        elif (
+            fix.battery >= threshold + LOW_BATTERY_HYSTERESIS
+            and Alert.Kind.LOW_BATTERY in open_kinds
+            # Only the phone that was low: another, charged phone says nothing about it.
+            and open_kinds[Alert.Kind.LOW_BATTERY] in (state.id, None)
+        ):
+            changes.resolve_alert(state, Alert.Kind.LOW_BATTERY)
+            del open_kinds[Alert.Kind.LOW_BATTERY]
+    # Only from a sender that proved it is the phone (see api.authenticate_osmand); an SOS is
+    # taken from any phone's new fix, freshest or not.
+    if fix.alarm == "sos" and fix.verified and Alert.Kind.SOS not in open_kinds:
+        changes.raise_alert(Alert.Kind.SOS, state, fix, {})
+        open_kinds[Alert.Kind.SOS] = state.id
+
+
+def _zone(
+    state: DeviceState,
+    person: PersonState,
+    fix: Fix,
+    at: dt.datetime,
+    outside: float | None,
+    open_kinds: dict[str, int | None],
+    changes: Changes,
+) -> None:
+    dwell = dt.timedelta(seconds=settings.WANGGE_ZONE_DWELL_SECONDS)
+    if outside is None:  # no zone active now: nothing to be outside of
+        person.outside_since, person.outside_fixes, person.inside_fixes = None, 0, 0
+    elif outside == 0.0:
+        person.inside_fixes = min(person.inside_fixes + 1, 2)
+        if person.inside_fixes >= 2:  # a second fix inside corroborates the first
+            person.outside_since, person.outside_fixes = None, 0
+            if Alert.Kind.LEFT_ZONE in open_kinds:
+                changes.resolve_alert(state, Alert.Kind.LEFT_ZONE)
+                del open_kinds[Alert.Kind.LEFT_ZONE]
+    elif outside > (fix.accuracy or 0.0):
+        person.inside_fixes = 0
+        if person.outside_since is None:
+            person.outside_since = at
+        person.outside_fixes += 1
+        dwelt = at - person.outside_since >= dwell
+        if Alert.Kind.LEFT_ZONE not in open_kinds and (person.outside_fixes >= 2 or dwelt):
+            changes.raise_alert(Alert.Kind.LEFT_ZONE, state, fix, {"metres_outside": round(outside, 1)})
+            open_kinds[Alert.Kind.LEFT_ZONE] = state.id
+    # else: outside by less than the fix's accuracy: cannot tell, so the state stays as it was.
+    person.changed = True
 
 
 def raise_alerts(changes: list[AlertChange]) -> list[Alert]:
@@ -151,11 +197,24 @@ def raise_alerts(changes: list[AlertChange]) -> list[Alert]:
             lat=change.fix.lat,
             lon=change.fix.lon,
             fix_at=change.fix.recorded_at,
+            raised_at=change.raised_at,
             resolved_at=change.resolved_at,
             detail=change.detail,
         )
         alert.copy_scope(enrolment)
-        alert.save()
+        if not save_open_alert(alert):
+            continue
         notify_alert(alert)
         alerts.append(alert)
     return alerts
+
+
+def save_open_alert(alert: Alert) -> bool:
+    """Store the alert unless the person already has one of its kind open (the database's
+    partial unique constraint decides when two workers race); False if so, nothing notified."""
+    try:
+        with transaction.atomic():
+            alert.save()
+    except IntegrityError:
+        return False
+    return True

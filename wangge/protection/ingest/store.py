@@ -23,18 +23,31 @@ from wangge.protection.zones import CompiledZone, compile_zone
 
 
 @dataclass(slots=True)
+class PersonState:
+    """The person's zone state, shared by all their phones in a batch; ``update_people`` writes it."""
+
+    enrolment_id: int
+    last_fix_at: dt.datetime | None
+    outside_since: dt.datetime | None
+    outside_fixes: int
+    inside_fixes: int
+    changed: bool = False
+
+
+@dataclass(slots=True)
 class DeviceState:
-    """A phone's row as the batch reads it; the state machine moves it, ``update_devices`` writes it."""
+    """A phone's row as the batch reads it; the batch moves it, ``update_devices`` writes it."""
 
     id: int
     enrolment_id: int
     district_id: int | None
     gcj02: bool
     last_seen: dt.datetime | None
-    outside_since: dt.datetime | None
-    outside_fixes: int
     battery: float | None
+    person: PersonState
+    name: str = ""
     last: Fix | None = None  # the newest fix of this batch, if newer than last_seen
+    last_at: dt.datetime | None = None  # its time for alert logic (never after it was received)
     received: dt.datetime | None = None
     changed: bool = False
 
@@ -152,99 +165,144 @@ def zones_for(enrolment_ids: Iterable[int]) -> dict[int, list[CompiledZone]]:
     return zones
 
 
-def load_devices(identifiers: Iterable[str], *, lock: bool = False) -> dict[str, DeviceState]:
-    """Active phones of active enrolments whose consent covers tracking; nothing else.
-
-    ``lock`` (PostgreSQL, inside the batch's transaction): the phones' rows are locked in id order
-    until commit, so two workers of a shared subscription (or a worker and an HTTP request)
-    holding fixes of the same phone take turns instead of both acting on the same old state
-    (a lost two-fixes count, or a left-zone alert raised twice).
-    """
-    suffix = " ORDER BY d.id FOR UPDATE OF d" if lock and connection.vendor == "postgresql" else ""
-    rows = fetch_in(
-        "SELECT d.identifier, d.id, d.enrolment_id, e.district_id, d.coord_system, d.last_seen, "
-        "d.outside_since, d.outside_fixes, d.battery "
-        f"FROM {Device._meta.db_table} d JOIN {Enrolment._meta.db_table} e ON e.id = d.enrolment_id "
-        "WHERE d.identifier {in} AND d.active AND e.active AND EXISTS ("
-        f"SELECT 1 FROM {Consent._meta.db_table} c WHERE c.enrolment_id = d.enrolment_id "
-        "AND c.withdrawn_at IS NULL AND c.covers_tracking)" + suffix,
+def lock_people(identifiers: Iterable[str]) -> None:
+    """PostgreSQL, inside the batch's transaction: lock the people whose phones these are, in id
+    order, until commit. Two workers of a shared subscription (or a worker and an HTTP request)
+    holding fixes of one person, even from two phones, then take turns instead of both acting
+    on the same old state (a lost two-fixes count, or one alert raised twice). Always people in
+    id order and nothing else, so two batches cannot deadlock."""
+    if connection.vendor != "postgresql":
+        return  # SQLite writes one transaction at a time
+    fetch_in(
+        f"SELECT e.id FROM {Enrolment._meta.db_table} e WHERE e.id IN (SELECT d.enrolment_id "
+        f"FROM {Device._meta.db_table} d WHERE d.identifier {{in}}) ORDER BY e.id FOR UPDATE OF e",
         identifiers,
         "text",
     )
-    return {
-        row[0]: DeviceState(
+
+
+def load_devices(identifiers: Iterable[str], *, lock: bool = False) -> dict[str, DeviceState]:
+    """Active phones of active enrolments whose consent covers tracking, each with its person's
+    zone state (one object per person); nothing else. ``lock``: see ``lock_people``."""
+    identifiers = list(identifiers)
+    if lock:
+        lock_people(identifiers)
+    rows = fetch_in(
+        "SELECT d.identifier, d.id, d.enrolment_id, e.district_id, d.coord_system, d.last_seen, d.battery, "
+        "d.name, e.last_fix_at, e.outside_since, e.outside_fixes, e.inside_fixes "
+        f"FROM {Device._meta.db_table} d JOIN {Enrolment._meta.db_table} e ON e.id = d.enrolment_id "
+        "WHERE d.identifier {in} AND d.active AND e.active AND EXISTS ("
+        f"SELECT 1 FROM {Consent._meta.db_table} c WHERE c.enrolment_id = d.enrolment_id "
+        "AND c.withdrawn_at IS NULL AND c.covers_tracking)",
+        identifiers,
+        "text",
+    )
+    people: dict[int, PersonState] = {}
+    states = {}
+    for row in rows:
+        person = people.get(row[2])
+        if person is None:
+            person = people[row[2]] = PersonState(
+                enrolment_id=row[2],
+                last_fix_at=_aware(row[8]),
+                outside_since=_aware(row[9]),
+                outside_fixes=row[10],
+                inside_fixes=row[11],
+            )
+        states[row[0]] = DeviceState(
             id=row[1],
             enrolment_id=row[2],
             district_id=row[3],
             gcj02=row[4] == Device.CoordSystem.GCJ02,
             last_seen=_aware(row[5]),
-            outside_since=_aware(row[6]),
-            outside_fixes=row[7],
-            battery=row[8],
+            battery=row[6],
+            name=row[7],
+            person=person,
         )
-        for row in rows
-    }
+    return states
 
 
-def open_alerts(enrolment_ids: Iterable[int]) -> dict[int, set[str]]:
-    found: dict[int, set[str]] = defaultdict(set)
-    for enrolment_id, kind in fetch_in(
-        f"SELECT enrolment_id, kind FROM {Alert._meta.db_table} WHERE resolved_at IS NULL AND enrolment_id {{in}}",
+def open_alerts(enrolment_ids: Iterable[int]) -> dict[int, dict[str, int | None]]:
+    """Each person's open alerts: kind → the phone it was raised on."""
+    found: dict[int, dict[str, int | None]] = defaultdict(dict)
+    for enrolment_id, kind, device_id in fetch_in(
+        f"SELECT enrolment_id, kind, device_id FROM {Alert._meta.db_table} "
+        "WHERE resolved_at IS NULL AND enrolment_id {in}",
         enrolment_ids,
         "bigint",
     ):
-        found[enrolment_id].add(kind)
+        found[enrolment_id][kind] = device_id
     return found
 
 
-def update_devices(states: Sequence[DeviceState]) -> None:
-    rows = [
-        (
-            s.last.recorded_at if s.last else s.last_seen,
-            s.received,
-            s.last.lat if s.last else None,
-            s.last.lon if s.last else None,
-            s.last.accuracy if s.last else None,
-            s.last.speed if s.last else None,
-            s.battery,
-            s.outside_since,
-            s.outside_fixes,
-            s.id,
-        )
-        for s in states
-        if s.changed and s.last is not None
-    ]
+def _update_by_id(model: Any, columns: Sequence[tuple[str, str]], rows: list[tuple[Any, ...]]) -> None:
+    """``UPDATE`` rows of ``model`` by id, one statement per batch: ``columns`` are (name,
+    PostgreSQL array type) of every value but the last, which is the row's id."""
     if not rows:
         return
-    table = connection.ops.quote_name(Device._meta.db_table)
+    table = connection.ops.quote_name(model._meta.db_table)
     if connection.vendor == "postgresql":
         # One statement for the batch (a round trip per row costs ~1 ms here).
-        columns = list(zip(*rows, strict=True))
+        names = [name for name, _kind in columns]
+        kinds = [kind for _name, kind in columns] + ["int8"]
+        unnest = ", ".join(f"%b::{kind}[]" for kind in kinds)
         with raw_cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} AS d SET last_seen = v.last_seen, last_received = v.last_received, "
-                "last_lat = v.last_lat, last_lon = v.last_lon, accuracy = v.accuracy, speed = v.speed, "
-                "battery = v.battery, outside_since = v.outside_since, outside_fixes = v.outside_fixes "
-                "FROM unnest(%b::timestamptz[], %b::timestamptz[], %b::float8[], %b::float8[], %b::float8[], "
-                "%b::float8[], %b::float8[], %b::timestamptz[], %b::int[], %b::bigint[]) "
-                "AS v(last_seen, last_received, last_lat, last_lon, accuracy, speed, battery, outside_since, "
-                "outside_fixes, id) WHERE d.id = v.id",
-                [
-                    pg_array(kind, column)
-                    for kind, column in zip(
-                        ("timestamptz",) * 2 + ("float8",) * 5 + ("timestamptz", "int4", "int8"), columns, strict=True
-                    )
-                ],
+                f"UPDATE {table} AS t SET " + ", ".join(f"{name} = v.{name}" for name in names) + " "
+                f"FROM unnest({unnest}) AS v({', '.join(names)}, id) WHERE t.id = v.id",
+                [pg_array(kind, column) for kind, column in zip(kinds, zip(*rows, strict=True), strict=True)],
             )
         return
     adapt = db_time()
-    rows = [(adapt(r[0]), adapt(r[1]), *r[2:7], adapt(r[7]), *r[8:]) for r in rows]
+    times = [k for k, (_name, kind) in enumerate(columns) if kind == "timestamptz"]
+    values = []
+    for row in rows:
+        listed = list(row)
+        for k in times:
+            listed[k] = adapt(listed[k])
+        values.append(listed)
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"UPDATE {table} SET last_seen = %s, last_received = %s, last_lat = %s, last_lon = %s, "
-            "accuracy = %s, speed = %s, battery = %s, outside_since = %s, outside_fixes = %s WHERE id = %s",
-            rows,
+            f"UPDATE {table} SET " + ", ".join(f"{name} = %s" for name, _kind in columns) + " WHERE id = %s", values
         )
+
+
+def update_devices(states: Sequence[DeviceState]) -> None:
+    _update_by_id(
+        Device,
+        [
+            ("last_seen", "timestamptz"),
+            ("last_received", "timestamptz"),
+            ("last_lat", "float8"),
+            ("last_lon", "float8"),
+            ("accuracy", "float8"),
+            ("speed", "float8"),
+            ("battery", "float8"),
+        ],
+        [
+            (s.last_at, s.received, s.last.lat, s.last.lon, s.last.accuracy, s.last.speed, s.battery, s.id)
+            for s in states
+            if s.changed and s.last is not None
+        ],
+    )
+
+
+def update_people(people: Iterable[PersonState]) -> None:
+    """Write the zone state of the people a batch moved."""
+    _update_by_id(
+        Enrolment,
+        [
+            ("last_fix_at", "timestamptz"),
+            ("outside_since", "timestamptz"),
+            ("outside_fixes", "int4"),
+            ("inside_fixes", "int4"),
+        ],
+        [
+            (person.last_fix_at, person.outside_since, person.outside_fixes, person.inside_fixes, person.enrolment_id)
+            for person in people
+            if person.changed
+        ],
+    )
 
 
 LOCATION_COLUMNS = (

@@ -15,16 +15,17 @@ from rest_framework.response import Response
 
 from wangge.accounts import policy
 from wangge.protection import actions, incidents, queries, serializers
-from wangge.protection.models import Device, Enrolment, SafeZone
+from wangge.protection.models import Device, DeviceSecrets, Enrolment, SafeZone
 from wangge.protection.provisioning import device_setup
 from wangge.protection.rest.common import TAGS, bad_request, incident_detail, managed
 from wangge.registry.queries import get_resident
 
 
-def _credentials(request: Request, device: Device, password: str, *, http_status: int = 200) -> Response:
-    """The phone's password (shown once) and what to enter in OwnTracks / Traccar Client."""
-    setup = device_setup(request._request, device, password)
-    for key in ("password", "owntracks_url", "osmand_url", "mqtt_topic"):
+def _credentials(request: Request, device: Device, credentials: DeviceSecrets, *, http_status: int = 200) -> Response:
+    """The phone's password and OsmAnd key (shown once) and what to enter in OwnTracks /
+    Traccar Client: this response is the API's setup page, and no other response has them."""
+    setup = device_setup(request._request, device, credentials)
+    for key in ("password", "osmand_key", "owntracks_url", "osmand_url", "mqtt_topic", "traccar_link"):
         setattr(device, key, setup[key])
     device.owntracks_config_link = setup["owntracks_http_link"]  # type: ignore[attr-defined]
     response = Response(serializers.DeviceCredentialsSerializer(device).data, status=http_status)
@@ -133,13 +134,13 @@ class EnrolmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         enrolment = managed(request, self.get_object())
         data = serializers.DeviceSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        device, password = actions.device_register(
+        device, credentials = actions.device_register(
             by=request.user,
             enrolment=enrolment,
             name=data.validated_data.get("name") or "手机",
             coord_system=data.validated_data.get("coord_system") or Device.CoordSystem.WGS84,
         )
-        return _credentials(request, device, password, http_status=status.HTTP_201_CREATED)
+        return _credentials(request, device, credentials, http_status=status.HTTP_201_CREATED)
 
     @extend_schema(tags=TAGS, responses=serializers.ZoneSerializer(many=True))
     @action(detail=True, methods=["get"])
@@ -216,5 +217,19 @@ class DeviceViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet[Device]):
     @action(detail=True, methods=["post"], url_path="reset-password")
     def reset_password(self, request: Request, pk: str) -> Response:
         device = self.get_object()
-        password = actions.device_reset_password(by=request.user, device=device)
-        return _credentials(request, device, password)
+        credentials = actions.device_reset_password(by=request.user, device=device)
+        return _credentials(request, device, credentials)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Switch the phone off or on (an off phone's fixes are refused and it no longer counts for alerts)",
+        request=serializers.DeviceActiveSerializer,
+        responses=serializers.DeviceSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def active(self, request: Request, pk: str) -> Response:
+        device = self.get_object()
+        data = serializers.DeviceActiveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        device = actions.device_set_active(by=request.user, device=device, active=data.validated_data["active"])
+        return Response(serializers.DeviceSerializer(device).data)

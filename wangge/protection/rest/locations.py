@@ -28,11 +28,28 @@ class LocationSerializer(serializers.ModelSerializer):
 class AlertSerializer(serializers.ModelSerializer):
     resident = serializers.CharField(source="enrolment.resident.name")
     kind_label = serializers.CharField(source="get_kind_display")
+    phone = serializers.SerializerMethodField(help_text="the name of the phone the alert was raised on")
 
     class Meta:
         model = Alert
-        # No coordinates: those are read through the audited trail endpoint.
-        fields = ["id", "enrolment", "resident", "kind", "kind_label", "raised_at", "resolved_at", "fix_at"]
+        # No coordinates: those are read through the audited trail endpoint. ``raised_at`` and
+        # ``resolved_at`` are the server's times; ``fix_at`` and ``location`` the fix's.
+        fields = [
+            "id",
+            "enrolment",
+            "resident",
+            "kind",
+            "kind_label",
+            "raised_at",
+            "resolved_at",
+            "device",
+            "phone",
+            "location",
+            "fix_at",
+        ]
+
+    def get_phone(self, alert: Alert) -> str:
+        return str(alert.detail.get("phone") or "")
 
 
 class TrailView(APIView):

@@ -13,6 +13,7 @@ from django.db import OperationalError
 
 from wangge.conftest import World
 from wangge.protection import actions
+from wangge.protection.ingest import Result, ingest
 from wangge.protection.models import Device, Enrolment, SafeZone
 from wangge.protection.protocols import Fix
 
@@ -27,6 +28,7 @@ class Protected:
     device: Device
     password: str
     zone: SafeZone
+    osmand_key: str = ""
 
     def fix(self, *, seconds: int = 0, metres_north: float = 0.0, **fields: object) -> Fix:
         """A fix ``metres_north`` of home at ``NOW + seconds``."""
@@ -38,9 +40,16 @@ class Protected:
             "source": "owntracks_http",
             "accuracy": 10.0,
             "battery": 80.0,
+            "verified": True,  # as if the phone signed in (see the endpoint tests for who may not)
         }
         values.update(fields)
         return Fix(**values)
+
+
+def arrive(fixes: list[Fix], *, late: float = 0.0) -> Result:
+    """Ingest ``fixes`` as the server receives them: ``late`` seconds after the newest was taken
+    (the receive time is the time base of alerts)."""
+    return ingest(fixes, now=max(fix.recorded_at for fix in fixes) + dt.timedelta(seconds=late))
 
 
 def protect(world: World, resident_key: str = "a1_1_ward") -> Protected:
@@ -54,11 +63,18 @@ def protect(world: World, resident_key: str = "a1_1_ward") -> Protected:
         relationship="女儿",
         date=dt.date(2024, 4, 1),
     )
-    device, password = actions.device_register(by=staff, enrolment=enrolment)
+    device, credentials = actions.device_register(by=staff, enrolment=enrolment)
     zone = actions.zone_create(
         by=staff, enrolment=enrolment, name="家", kind="circle", center_lat=HOME[0], center_lon=HOME[1], radius_m=200
     )
-    return Protected(world=world, enrolment=enrolment, device=device, password=password, zone=zone)
+    return Protected(
+        world=world,
+        enrolment=enrolment,
+        device=device,
+        password=credentials.password,
+        zone=zone,
+        osmand_key=credentials.osmand_key,
+    )
 
 
 @pytest.fixture

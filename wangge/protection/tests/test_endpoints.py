@@ -80,7 +80,7 @@ def test_it_refuses_owntracks_locations_after_consent_is_withdrawn(protected: Pr
 
 def test_it_stores_an_osmand_get_as_traccar_client_sends_it(protected: Protected) -> None:
     query = {
-        "id": protected.device.identifier,
+        "id": protected.osmand_key,
         "timestamp": str(int(time.time())),
         "lat": str(HOME[0]),
         "lon": str(HOME[1]),
@@ -98,7 +98,7 @@ def test_it_stores_an_osmand_get_as_traccar_client_sends_it(protected: Protected
 
 
 def test_it_stores_an_osmand_form_post_and_a_traccar_json_post(protected: Protected) -> None:
-    form = f"id={protected.device.identifier}&location={HOME[0]},{HOME[1]}&timestamp=2024-05-01%2001:00:00"
+    form = f"id={protected.osmand_key}&location={HOME[0]},{HOME[1]}&timestamp=2024-05-01%2001:00:00"
     response = Client().post(OSMAND, data=form, content_type="application/x-www-form-urlencoded")
     assert response.status_code == 200
     body = {
@@ -117,7 +117,7 @@ def test_it_stores_an_osmand_form_post_and_a_traccar_json_post(protected: Protec
             "battery": {"level": 0.5, "is_charging": False},
             "activity": {"type": "still"},
         },
-        "device_id": protected.device.identifier,
+        "device_id": protected.osmand_key,
     }
     response = Client().post(OSMAND, data=json.dumps(body), content_type="application/json")
     assert response.status_code == 200
@@ -131,7 +131,7 @@ def test_it_answers_an_unknown_id_exactly_like_a_device_without_consent(protecte
     other = protect(world, "a1_1_head")
     actions.consent_withdraw(by=None, enrolment=other.enrolment)
     unknown = Client().get(OSMAND, {"id": "doesnotexist123", "lat": "41.1", "lon": "122.9"})
-    unconsented = Client().get(OSMAND, {"id": other.device.identifier, "lat": "41.1", "lon": "122.9"})
+    unconsented = Client().get(OSMAND, {"id": other.osmand_key, "lat": "41.1", "lon": "122.9"})
     assert unknown.status_code == unconsented.status_code == 400
     assert unknown.content == unconsented.content
     missing = Client().get(OSMAND, {"lat": "41.1", "lon": "122.9"})

@@ -14,9 +14,8 @@ from wangge.accounts import policy
 from wangge.accounts.models import Role, User
 from wangge.core.models import AuditEntry
 from wangge.protection import actions, incidents, queries
-from wangge.protection.ingest import ingest
 from wangge.protection.models import Enrolment, Notification
-from wangge.protection.tests.conftest import NOW, Protected
+from wangge.protection.tests.conftest import Protected, arrive
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +60,7 @@ def test_it_asks_before_ending_protection_and_then_refuses_the_phones(protected:
     assert not protected.enrolment.active and protected.enrolment.ended_at is not None
     entry = AuditEntry.objects.filter(object_type="protection.enrolment", action="update").latest("id")
     assert entry.actor == protected.world.user(Role.GUARDIAN) and "结束走失防护" in entry.summary
-    assert ingest([protected.fix()], now=NOW).refused == 1
+    assert arrive([protected.fix()]).refused == 1
     assert "结束走失防护" in client.get(f"/protection/{protected.enrolment.pk}/").content.decode()
 
 

@@ -15,9 +15,8 @@ from wangge.conftest import PASSWORD, World
 from wangge.core.models import AuditEntry
 from wangge.protection import incidents
 from wangge.protection.incidents import labels
-from wangge.protection.ingest import ingest
 from wangge.protection.models import Alert, Incident, IncidentUpdate, Notification, Responder
-from wangge.protection.tests.conftest import HOME, NOW, Protected
+from wangge.protection.tests.conftest import HOME, NOW, Protected, arrive
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +45,7 @@ def tracked(protected: Protected) -> Protected:
     profile.places = "灵西公园、菜市场"
     profile.medical_notes = "阿尔茨海默病中期，需按时服药"
     profile.save()
-    ingest([protected.fix(), protected.fix(seconds=60, metres_north=50)], now=NOW)
+    arrive([protected.fix(), protected.fix(seconds=60, metres_north=50)])
     return protected
 
 
@@ -123,7 +122,7 @@ def test_it_uses_the_home_address_when_no_phone_has_reported(protected: Protecte
 
 
 def test_it_escalates_an_alert_into_an_incident_with_the_alerts_fix(protected: Protected) -> None:
-    ingest([protected.fix(alarm="sos", metres_north=30)], now=NOW)
+    arrive([protected.fix(alarm="sos", metres_north=30)])
     alert = Alert.objects.get(kind="sos")
     incident = incidents.alert_escalate(by=protected.world.user("community_staff"), alert=alert)
     alert.refresh_from_db()

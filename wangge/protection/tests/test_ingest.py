@@ -11,16 +11,16 @@ from django.utils import timezone
 
 from wangge.core.coords import wgs84_to_gcj02
 from wangge.protection import actions
-from wangge.protection.ingest import check_silent, ingest
-from wangge.protection.models import Alert, Device, Location, Notification
+from wangge.protection.ingest import check_silent
+from wangge.protection.models import Alert, Device, Enrolment, Location, Notification
 from wangge.protection.notify import retry_due
-from wangge.protection.tests.conftest import HOME, NOW, Protected
+from wangge.protection.tests.conftest import HOME, NOW, Protected, arrive
 
 pytestmark = [pytest.mark.django_db(transaction=False), pytest.mark.usefixtures("protected")]
 
 
 def test_it_stores_a_fix_and_updates_the_phone(protected: Protected) -> None:
-    result = ingest([protected.fix(battery=64.0)], now=NOW)
+    result = arrive([protected.fix(battery=64.0)])
     assert result.stored == 1
     device = Device.objects.get(pk=protected.device.pk)
     assert device.last_seen == NOW
@@ -30,7 +30,7 @@ def test_it_stores_a_fix_and_updates_the_phone(protected: Protected) -> None:
 
 def test_it_refuses_fixes_without_active_consent(protected: Protected) -> None:
     actions.consent_withdraw(by=None, enrolment=protected.enrolment)
-    result = ingest([protected.fix()], now=NOW)
+    result = arrive([protected.fix()])
     assert (result.stored, result.refused) == (0, 1)
     assert not Location.objects.exists()
 
@@ -38,20 +38,20 @@ def test_it_refuses_fixes_without_active_consent(protected: Protected) -> None:
 def test_it_refuses_fixes_from_unknown_devices(protected: Protected) -> None:
     fix = protected.fix()
     fix.identifier = "nosuchdevice"
-    assert ingest([fix], now=NOW).refused == 1
+    assert arrive([fix]).refused == 1
     assert not Location.objects.exists()
 
 
 def test_it_stores_a_redelivered_fix_once(protected: Protected) -> None:
-    ingest([protected.fix(), protected.fix()], now=NOW)
-    ingest([protected.fix()], now=NOW)
+    arrive([protected.fix(), protected.fix()])
+    arrive([protected.fix()])
     assert Location.objects.count() == 1
 
 
 def test_it_converts_gcj02_phones_to_wgs84(protected: Protected) -> None:
     Device.objects.filter(pk=protected.device.pk).update(coord_system="gcj02")
     glat, glon = wgs84_to_gcj02(*HOME)
-    ingest([protected.fix(lat=glat, lon=glon)], now=NOW)
+    arrive([protected.fix(lat=glat, lon=glon)])
     location = Location.objects.get()
     assert location.lat == pytest.approx(HOME[0], abs=1e-7)
     assert location.lon == pytest.approx(HOME[1], abs=1e-7)
@@ -62,9 +62,9 @@ def test_it_raises_left_zone_after_two_outside_fixes_and_notifies(protected: Pro
     world = protected.world
     world.user("guardian").email = "guardian@example.cn"
     world.user("guardian").save()
-    ingest([protected.fix(metres_north=500, seconds=0)], now=NOW)
+    arrive([protected.fix(metres_north=500, seconds=0)])
     assert not Alert.objects.exists()
-    result = ingest([protected.fix(metres_north=520, seconds=10)], now=NOW)
+    result = arrive([protected.fix(metres_north=520, seconds=10)])
     (alert,) = result.alerts
     assert alert.kind == "left_zone"
     assert alert.location is not None
@@ -82,7 +82,7 @@ def test_it_sends_the_first_notification_attempt_on_commit(
     user.email = "guardian@example.cn"
     user.save()
     with django_capture_on_commit_callbacks(execute=True):
-        ingest([protected.fix(metres_north=500), protected.fix(metres_north=510, seconds=5)], now=NOW)
+        arrive([protected.fix(metres_north=500), protected.fix(metres_north=510, seconds=5)])
     assert Notification.objects.filter(status="sent").count() == Notification.objects.count() > 0
     assert len(mail.outbox) == 1
     assert "李秀英" in mail.outbox[0].subject
@@ -91,88 +91,90 @@ def test_it_sends_the_first_notification_attempt_on_commit(
 def test_it_ignores_gps_jitter_within_the_fix_accuracy(protected: Protected) -> None:
     # 230 m north is 30 m outside a 200 m zone, but the fixes are only good to 50 m.
     fixes = [protected.fix(metres_north=230, seconds=i * 10, accuracy=50.0) for i in range(10)]
-    ingest(fixes, now=NOW)
+    arrive(fixes)
     assert not Alert.objects.filter(kind="left_zone").exists()
 
 
 def test_it_raises_after_the_dwell_time_with_one_fix_per_batch(protected: Protected) -> None:
     with override_settings(WANGGE_ZONE_DWELL_SECONDS=60):
-        ingest([protected.fix(metres_north=500)], now=NOW)
+        arrive([protected.fix(metres_north=500)])
         assert not Alert.objects.exists()
         # a late, older fix does not count as a second consecutive one
-        ingest([protected.fix(metres_north=500, seconds=-30)], now=NOW)
+        arrive([protected.fix(metres_north=500, seconds=-30)])
         assert not Alert.objects.exists()
-        ingest([protected.fix(metres_north=300, seconds=90)], now=NOW)
+        arrive([protected.fix(metres_north=300, seconds=90)])
     assert Alert.objects.filter(kind="left_zone").count() == 1
 
 
 def test_it_does_not_raise_for_out_of_order_fixes(protected: Protected) -> None:
-    ingest([protected.fix(seconds=100)], now=NOW)
-    ingest([protected.fix(metres_north=900, seconds=10), protected.fix(metres_north=900, seconds=20)], now=NOW)
+    arrive([protected.fix(seconds=100)])
+    arrive([protected.fix(metres_north=900, seconds=10), protected.fix(metres_north=900, seconds=20)])
     assert Location.objects.count() == 3
     assert not Alert.objects.exists()
     assert Device.objects.get().last_seen == NOW + dt.timedelta(seconds=100)
 
 
 def test_it_stores_a_batch_in_time_order_and_judges_by_the_newest(protected: Protected) -> None:
-    # Arriving newest first: sorted, so the last state is "back inside" and the alert resolves.
-    ingest(
+    # Arriving newest first: sorted, so the last state is "back inside" (two fixes) and the
+    # alert resolves, at the time the server received the batch.
+    arrive(
         [
+            protected.fix(seconds=40),
             protected.fix(seconds=30),
             protected.fix(metres_north=600, seconds=20),
             protected.fix(metres_north=600, seconds=10),
         ],
-        now=NOW,
+        late=2,
     )
     alert = Alert.objects.get(kind="left_zone")
-    assert alert.resolved_at == NOW + dt.timedelta(seconds=30)
+    assert alert.resolved_at == alert.raised_at == NOW + dt.timedelta(seconds=42)
 
 
-def test_it_resolves_left_zone_when_back_inside(protected: Protected) -> None:
-    ingest([protected.fix(metres_north=500), protected.fix(metres_north=500, seconds=10)], now=NOW)
+def test_it_resolves_left_zone_only_when_two_consecutive_fixes_are_back_inside(protected: Protected) -> None:
+    arrive([protected.fix(metres_north=500), protected.fix(metres_north=500, seconds=10)])
     assert Alert.objects.get().resolved_at is None
-    ingest([protected.fix(seconds=60)], now=NOW)
-    assert Alert.objects.get().resolved_at == NOW + dt.timedelta(seconds=60)
-    assert Device.objects.get().outside_since is None
+    arrive([protected.fix(seconds=60)])
+    assert Alert.objects.get().resolved_at is None  # one fix inside could be a stray or forged one
+    arrive([protected.fix(seconds=70)], late=3)
+    assert Alert.objects.get().resolved_at == NOW + dt.timedelta(seconds=73)
+    assert Enrolment.objects.get().outside_since is None
 
 
 def test_it_only_uses_zones_in_their_hours(protected: Protected) -> None:
     # The home zone only applies 20:00–07:00; at 10:00 local time nothing constrains her.
     protected.zone.active_from, protected.zone.active_until = dt.time(20, 0), dt.time(7, 0)
     protected.zone.save()
-    ingest([protected.fix(metres_north=900), protected.fix(metres_north=900, seconds=10)], now=NOW)
+    arrive([protected.fix(metres_north=900), protected.fix(metres_north=900, seconds=10)])
     assert not Alert.objects.exists()
     night = 14 * 3600  # 22:00 local
-    ingest(
-        [protected.fix(metres_north=900, seconds=night), protected.fix(metres_north=900, seconds=night + 10)], now=NOW
-    )
+    arrive([protected.fix(metres_north=900, seconds=night), protected.fix(metres_north=900, seconds=night + 10)])
     assert Alert.objects.filter(kind="left_zone").count() == 1
 
 
 def test_it_raises_low_battery_once_and_resolves_it_when_charged(protected: Protected) -> None:
-    ingest([protected.fix(battery=10.0), protected.fix(battery=9.0, seconds=10)], now=NOW)
+    arrive([protected.fix(battery=10.0), protected.fix(battery=9.0, seconds=10)])
     assert Alert.objects.filter(kind="low_battery", resolved_at__isnull=True).count() == 1
-    ingest([protected.fix(battery=60.0, seconds=20)], now=NOW)
+    arrive([protected.fix(battery=60.0, seconds=20)])
     assert Alert.objects.filter(kind="low_battery", resolved_at__isnull=True).count() == 0
 
 
 def test_it_raises_sos(protected: Protected) -> None:
-    (alert,) = ingest([protected.fix(alarm="sos")], now=NOW).alerts
+    (alert,) = arrive([protected.fix(alarm="sos")]).alerts
     assert alert.kind == "sos"
 
 
 def test_it_raises_silent_for_a_phone_outside_that_stops_reporting(protected: Protected) -> None:
-    ingest([protected.fix(metres_north=500)], now=NOW)
+    arrive([protected.fix(metres_north=500)])
     assert check_silent(now=NOW + dt.timedelta(minutes=5)) == []
     (alert,) = check_silent(now=NOW + dt.timedelta(minutes=11))
     assert alert.kind == "silent"
     assert check_silent(now=NOW + dt.timedelta(minutes=20)) == []  # once
-    ingest([protected.fix(metres_north=500, seconds=1300)], now=NOW)
+    arrive([protected.fix(metres_north=500, seconds=1300)])
     assert Alert.objects.get(kind="silent").resolved_at is not None
 
 
 def test_it_does_not_raise_silent_for_a_phone_at_home(protected: Protected) -> None:
-    ingest([protected.fix()], now=NOW)
+    arrive([protected.fix()])
     assert check_silent(now=NOW + dt.timedelta(hours=3)) == []
 
 
@@ -184,7 +186,7 @@ def test_it_retries_a_failed_notification_until_it_gives_up(
     user.email = "guardian@example.cn"
     user.save()
     with django_capture_on_commit_callbacks(execute=True):
-        ingest([protected.fix(alarm="sos")], now=NOW)
+        arrive([protected.fix(alarm="sos")])
     email = Notification.objects.get(channel="email")
     assert (email.status, email.attempts) == ("failed", 1)
     assert "SMTP down" in email.last_error
@@ -272,20 +274,20 @@ def test_it_measures_many_fixes_against_their_zones_as_one_fix_at_a_time_would()
 
 def test_it_raises_left_zone_for_two_outside_fixes_in_one_batch_whatever_their_order(protected: Protected) -> None:
     far = 1000.0
-    result = ingest([protected.fix(seconds=20, metres_north=far), protected.fix(seconds=10, metres_north=far)], now=NOW)
+    result = arrive([protected.fix(seconds=20, metres_north=far), protected.fix(seconds=10, metres_north=far)])
     assert result.stored == 2
     assert Alert.objects.filter(kind=Alert.Kind.LEFT_ZONE, resolved_at__isnull=True).count() == 1
 
 
 def test_it_judges_by_a_zone_edited_after_it_was_cached(protected: Protected) -> None:
-    ingest([protected.fix(seconds=0)], now=NOW)  # the zone is compiled and cached
+    arrive([protected.fix(seconds=0)])  # the zone is compiled and cached
     protected.zone.radius_m = 1000
     protected.zone.save()
-    ingest([protected.fix(metres_north=500, seconds=10), protected.fix(metres_north=500, seconds=20)], now=NOW)
+    arrive([protected.fix(metres_north=500, seconds=10), protected.fix(metres_north=500, seconds=20)])
     assert not Alert.objects.exists()  # inside the enlarged zone
     protected.zone.radius_m = 200
     protected.zone.save()
-    ingest([protected.fix(metres_north=500, seconds=30), protected.fix(metres_north=500, seconds=40)], now=NOW)
+    arrive([protected.fix(metres_north=500, seconds=30), protected.fix(metres_north=500, seconds=40)])
     assert Alert.objects.get().kind == "left_zone"
 
 

@@ -11,7 +11,7 @@ from wangge.protection import incidents
 from wangge.protection.ingest import ingest
 from wangge.protection.jobs import purge_locations
 from wangge.protection.models import Alert, Location
-from wangge.protection.tests.conftest import NOW, Protected, protect
+from wangge.protection.tests.conftest import NOW, Protected, arrive, protect
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def test_it_deletes_locations_past_retention_but_keeps_an_open_incidents_trail(protected: Protected) -> None:
     old = NOW - dt.timedelta(days=31)
     ingest([protected.fix(seconds=-31 * 86400, alarm="sos")], now=old)
-    ingest([protected.fix(seconds=-1)], now=NOW)
+    arrive([protected.fix(seconds=-1)])
     other = protect(protected.world, "a1_1_head")
     ingest([other.fix(seconds=-31 * 86400)], now=old)
     incident = incidents.incident_report(by=None, enrolment=other.enrolment)

@@ -14,9 +14,8 @@ from django.test import Client
 from wangge.accounts.models import AreaAssignment, Role, User
 from wangge.conftest import PASSWORD, World
 from wangge.core.models import AuditEntry
-from wangge.protection.ingest import ingest
 from wangge.protection.models import Alert, Consent, Enrolment, Incident, Location, SafeZone
-from wangge.protection.tests.conftest import HOME, NOW, Protected
+from wangge.protection.tests.conftest import HOME, Protected, arrive
 
 pytestmark = pytest.mark.django_db
 
@@ -125,7 +124,7 @@ def test_it_saves_circle_and_polygon_zones_from_the_map_form(protected: Protecte
 
 
 def test_it_lets_the_guardian_report_missing_and_opens_the_live_incident_page(protected: Protected) -> None:
-    ingest([protected.fix()], now=NOW)
+    arrive([protected.fix()])
     guardian = protected.world.user("guardian")
     client = login(guardian)
     home = client.get("/protection/")
@@ -143,7 +142,7 @@ def test_it_lets_the_guardian_report_missing_and_opens_the_live_incident_page(pr
 
 
 def test_it_renders_the_live_partial_that_polls_itself(protected: Protected) -> None:
-    ingest([protected.fix(), protected.fix(seconds=60, metres_north=40)], now=NOW)
+    arrive([protected.fix(), protected.fix(seconds=60, metres_north=40)])
     staff = protected.world.user("community_staff")
     client = login(staff)
     client.post(f"/protection/{protected.enrolment.pk}/report/", {})
@@ -197,8 +196,8 @@ def test_it_hides_medical_notes_from_a_notified_volunteer_but_shows_them_to_the_
 
 
 def test_it_lists_open_alerts_for_community_staff_with_resolve_and_escalate(protected: Protected) -> None:
-    ingest([protected.fix(alarm="sos")], now=NOW)
-    ingest([protected.fix(seconds=5, battery=5.0)], now=NOW)
+    arrive([protected.fix(alarm="sos")])
+    arrive([protected.fix(seconds=5, battery=5.0)])
     client = login(protected.world.user("community_staff"))
     page = client.get("/protection/alerts/")
     assert page.status_code == 200
@@ -219,11 +218,11 @@ def test_it_lists_open_alerts_for_community_staff_with_resolve_and_escalate(prot
 
 
 def test_it_withdraws_consent_from_the_page_and_stops_tracking(protected: Protected, settings: Any) -> None:
-    ingest([protected.fix()], now=NOW)
+    arrive([protected.fix()])
     client = login(protected.world.user("guardian"))
     assert client.post(f"/protection/{protected.enrolment.pk}/consent/withdraw/").status_code == 302
     assert protected.enrolment.active_consent() is None
-    assert ingest([protected.fix(seconds=30)], now=NOW).refused == 1
+    assert arrive([protected.fix(seconds=30)]).refused == 1
     page = client.get(f"/protection/{protected.enrolment.pk}/").content.decode()
     assert "没有有效的知情同意" in page
 

@@ -9,8 +9,7 @@ from wangge.accounts.models import AreaAssignment, Role, User
 from wangge.conftest import PASSWORD, World
 from wangge.core.models import AuditEntry
 from wangge.protection import actions, incidents
-from wangge.protection.ingest import ingest
-from wangge.protection.tests.conftest import NOW, Protected, protect
+from wangge.protection.tests.conftest import Protected, arrive, protect
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +32,7 @@ def neighbour_worker(world: World) -> User:
 
 @pytest.fixture
 def tracked(protected: Protected) -> Protected:
-    ingest([protected.fix(), protected.fix(seconds=30)], now=NOW)
+    arrive([protected.fix(), protected.fix(seconds=30)])
     return protected
 
 
@@ -93,7 +92,7 @@ def test_it_hides_the_trail_from_community_staff_and_anonymous_callers(tracked: 
 
 def test_it_lists_alerts_for_the_persons_community_but_not_the_neighbouring_street(world: World) -> None:
     protected = protect(world)
-    ingest([protected.fix(alarm="sos")], now=NOW)
+    arrive([protected.fix(alarm="sos")])
     assert len(login(world.user("community_staff")).get("/api/v1/protection/alerts/").json()) == 1
     other = User.objects.create_user(username="street_b", password=PASSWORD, role=Role.STREET_STAFF)
     AreaAssignment.objects.create(user=other, area=world.areas["street_b"])

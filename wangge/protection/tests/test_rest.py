@@ -12,9 +12,8 @@ from rest_framework.test import APIClient
 from wangge.accounts.models import AreaAssignment, Role, User
 from wangge.conftest import PASSWORD, World
 from wangge.core.models import AuditEntry
-from wangge.protection.ingest import ingest
 from wangge.protection.models import Alert, Enrolment, Incident, SafeZone
-from wangge.protection.tests.conftest import NOW, Protected
+from wangge.protection.tests.conftest import NOW, Protected, arrive
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +57,7 @@ def test_it_returns_device_credentials_once_and_they_work(protected: Protected) 
     assert all("password" not in d for d in listed) and len(listed) == 2
     osmand = APIClient().get(
         "/api/v1/locations/osmand",
-        {"id": body["identifier"], "lat": 41.12, "lon": 122.91, "timestamp": NOW.isoformat()},
+        {"id": body["osmand_key"], "lat": 41.12, "lon": 122.91, "timestamp": NOW.isoformat()},
     )
     assert osmand.status_code == 200
     # another grid's worker cannot see or reset the phone
@@ -96,7 +95,7 @@ def test_it_creates_zones_and_rejects_a_broken_polygon(protected: Protected) -> 
 
 
 def test_it_runs_an_incident_from_alert_to_found(protected: Protected) -> None:
-    ingest([protected.fix(alarm="sos")], now=NOW)
+    arrive([protected.fix(alarm="sos")])
     alert = Alert.objects.get()
     staff = api(protected.world.user("community_staff"))
     escalated = staff.post(f"{API}/alerts/{alert.pk}/escalate/", {"description": "SOS 后联系不上"}, format="json")

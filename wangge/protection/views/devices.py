@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from wangge.protection import actions, queries
@@ -22,14 +22,14 @@ def device_add(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         context = enrolment_context(request, enrolment) | {"device_form": form, "open_form": "device"}
         return render(request, "protection/enrolment.html", context, status=400)
-    device, password = actions.device_register(
+    device, credentials = actions.device_register(
         by=acting_user(request),
         enrolment=enrolment,
         name=form.cleaned_data["name"],
         coord_system=form.cleaned_data["coord_system"],
     )
-    # Rendered, not redirected: the password exists only in this response.
-    context = device_setup(request, device, password) | {"enrolment": enrolment, "just_created": True}
+    # Rendered, not redirected: the password and OsmAnd key exist only in this response.
+    context = device_setup(request, device, credentials) | {"enrolment": enrolment, "just_created": True}
     return no_store(render(request, "protection/device.html", context))
 
 
@@ -44,6 +44,15 @@ def device(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def device_reset(request: HttpRequest, pk: int) -> HttpResponse:
     found = queries.get_device(acting_user(request), pk)
-    password = actions.device_reset_password(by=acting_user(request), device=found)
-    context = device_setup(request, found, password) | {"enrolment": found.enrolment, "just_reset": True}
+    credentials = actions.device_reset_password(by=acting_user(request), device=found)
+    context = device_setup(request, found, credentials) | {"enrolment": found.enrolment, "just_reset": True}
     return no_store(render(request, "protection/device.html", context))
+
+
+@login_required
+@require_POST
+def device_active(request: HttpRequest, pk: int) -> HttpResponse:
+    """Switch the phone off (left at home, lost, given away) or back on."""
+    found = queries.get_device(acting_user(request), pk)
+    actions.device_set_active(by=acting_user(request), device=found, active=request.POST.get("active") == "1")
+    return redirect("protection:device", pk=found.pk)
