@@ -9,6 +9,7 @@ Everyone else gets a 404, exactly as for an enrolment that does not exist.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -269,9 +270,68 @@ def active_enrolment_of(resident: Resident) -> Enrolment | None:
     return resident.enrolments.filter(active=True).first()
 
 
-def profile_of(enrolment: Enrolment) -> Profile:
+def _profile_of(enrolment: Enrolment) -> Profile:
     """The missing-person profile, or an empty unsaved one for an enrolment made without."""
     return Profile.objects.filter(enrolment=enrolment).first() or Profile(enrolment=enrolment)
+
+
+@dataclass(frozen=True)
+class ProfileRead:
+    """A missing-person profile as one user may see it: ``medical`` says whether its medical
+    notes may be shown to them (they are hidden otherwise)."""
+
+    enrolment: Enrolment
+    profile: Profile
+    medical: bool
+
+
+def profile_for(
+    user: Any, subject: Enrolment | Incident | int, *, purpose: str, medical_notes: bool = True
+) -> ProfileRead:
+    """The person's missing-person profile (the "Herbert protocol") for one who may see it,
+    written to the audit log with its purpose and whether the medical notes were included, in
+    the same transaction; out of scope is a 404. Every page and API read of a profile or of its
+    medical notes comes through here.
+
+    ``subject`` is the enrolment (or its id), or an incident of it when the profile is read on
+    the incident's page: the scope is then the incident's (its searchers keep the page after
+    the search closed). ``medical_notes=False`` for a read that shows no notes (the photo)."""
+    purpose = purpose.strip()[:200]
+    if not purpose:
+        raise ValueError("a profile read needs a purpose")
+    with transaction.atomic():
+        if isinstance(subject, Incident):
+            entitled = get_incident(user, subject.pk).enrolment
+        else:
+            entitled = get_enrolment(user, subject.pk if isinstance(subject, Enrolment) else subject)
+        profile = _profile_of(entitled)
+        medical = medical_notes and sees_medical_notes(user, entitled)
+        audit(
+            actor=user,
+            action=Action.VIEW,
+            obj=profile if profile.pk else entitled,
+            summary=_("查看走失预案档案：%(name)s（用途：%(purpose)s）")
+            % {"name": entitled.resident.name, "purpose": purpose},
+            detail={"purpose": purpose, "enrolment": entitled.pk, "medical_notes": medical},
+        )
+    return ProfileRead(enrolment=entitled, profile=profile, medical=medical)
+
+
+def sees_zones(user: Any, enrolment: Enrolment) -> bool:
+    """Whether the user may see the person's safe zones, which give away where the person lives:
+    those who manage the enrolment (guardians, staff of the person's areas) always; the others
+    who see it (searchers and notified responders of an open search) only while a consent covers
+    sharing with workers and volunteers. Ask after the enrolment was found in the user's scope."""
+    return can_manage(user, enrolment) or shares_location_with_workers(enrolment)
+
+
+def zones_for(user: Any, enrolment: Enrolment | int) -> QuerySet[SafeZone]:
+    """The person's safe zones for one who may see them (``sees_zones``); anyone else a 404."""
+    pk = enrolment.pk if isinstance(enrolment, Enrolment) else enrolment
+    entitled = get_enrolment(user, pk)
+    if not sees_zones(user, entitled):
+        raise Http404
+    return entitled.zones.order_by("id")
 
 
 def consent_document(user: Any, enrolment: Enrolment, consent_pk: Any) -> Consent:

@@ -1,5 +1,5 @@
-"""What the protection REST views share: the audited purpose of a location read, out-of-scope
-as 404, an action's refusal as 400, and the incident body every incident endpoint answers."""
+"""What the protection REST views share: the audited purpose of a location or profile read,
+out-of-scope as 404, an action's refusal as 400, and the incident body every incident endpoint answers."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from wangge.protection import queries, serializers
 from wangge.protection.models import Enrolment, Incident
 
 PURPOSE = OpenApiParameter("purpose", str, required=True, description="why the location is read (audited)")
+PROFILE_PURPOSE = OpenApiParameter(
+    "purpose", str, required=False, description='why the profile is read (audited; "api" if not given)'
+)
 TAGS = ["protection"]
 # The purpose ``may_read_locations`` is asked with for sighting coordinates in an incident body.
 INCIDENT_PURPOSE = "incident"
@@ -31,6 +34,12 @@ def purpose_of(request: Request) -> str:
     if not purpose:
         raise exceptions.ValidationError({"purpose": [_("查看位置必须说明用途")]})
     return purpose[:200]
+
+
+def profile_purpose(request: Request) -> str:
+    """The ``purpose`` a profile read is audited with: the caller's, or "api". Optional, unlike
+    a location read's, so that clients reading profiles before it was audited keep working."""
+    return (request.query_params.get("purpose") or "").strip()[:200] or "api"
 
 
 def managed(request: Request, enrolment: Enrolment) -> Enrolment:

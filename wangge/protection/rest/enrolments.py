@@ -17,7 +17,14 @@ from wangge.accounts import policy
 from wangge.protection import actions, incidents, queries, serializers
 from wangge.protection.models import Device, DeviceSecrets, Enrolment, SafeZone
 from wangge.protection.provisioning import device_setup
-from wangge.protection.rest.common import TAGS, bad_request, incident_detail, managed
+from wangge.protection.rest.common import (
+    PROFILE_PURPOSE,
+    TAGS,
+    bad_request,
+    incident_detail,
+    managed,
+    profile_purpose,
+)
 from wangge.registry.queries import get_resident
 
 
@@ -96,20 +103,25 @@ class EnrolmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         actions.consent_withdraw(by=request.user, enrolment=enrolment)
         return Response(serializers.EnrolmentSerializer(enrolment).data)
 
-    @extend_schema(tags=TAGS, responses=serializers.ProfileSerializer)
+    @extend_schema(tags=TAGS, parameters=[PROFILE_PURPOSE], responses=serializers.ProfileSerializer)
     @action(detail=True, methods=["get"])
     def profile(self, request: Request, pk: str) -> Response:
-        enrolment = self.get_object()
-        medical = queries.sees_medical_notes(request.user, enrolment)
-        return Response(serializers.ProfileSerializer(queries.profile_of(enrolment), context={"medical": medical}).data)
+        read = queries.profile_for(request.user, self.get_object(), purpose=profile_purpose(request))
+        return Response(serializers.ProfileSerializer(read.profile, context={"medical": read.medical}).data)
 
     @profile.mapping.patch
-    @extend_schema(tags=TAGS, request=serializers.ProfileSerializer, responses=serializers.ProfileSerializer)
+    @extend_schema(
+        tags=TAGS,
+        parameters=[PROFILE_PURPOSE],
+        request=serializers.ProfileSerializer,
+        responses=serializers.ProfileSerializer,
+    )
     def profile_update(self, request: Request, pk: str) -> Response:
         enrolment = managed(request, self.get_object())
-        medical = queries.sees_medical_notes(request.user, enrolment)
+        read = queries.profile_for(request.user, enrolment, purpose=profile_purpose(request))
+        medical = read.medical
         data = serializers.ProfileSerializer(
-            queries.profile_of(enrolment), data=request.data, partial=True, context={"medical": medical}
+            read.profile, data=request.data, partial=True, context={"medical": medical}
         )
         data.is_valid(raise_exception=True)
         profile = actions.profile_update(
@@ -145,8 +157,7 @@ class EnrolmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @extend_schema(tags=TAGS, responses=serializers.ZoneSerializer(many=True))
     @action(detail=True, methods=["get"])
     def zones(self, request: Request, pk: str) -> Response:
-        enrolment = self.get_object()
-        return Response(serializers.ZoneSerializer(enrolment.zones.all(), many=True).data)
+        return Response(serializers.ZoneSerializer(queries.zones_for(request.user, self.get_object()), many=True).data)
 
     @zones.mapping.post
     @extend_schema(tags=TAGS, request=serializers.ZoneSerializer, responses={201: serializers.ZoneSerializer})

@@ -47,20 +47,28 @@ def enrol(request: HttpRequest, resident_pk: int) -> HttpResponse:
     return render(request, "protection/enrol.html", {"resident": resident, "form": form}, status=status)
 
 
+# The purposes the pages' profile reads are audited with.
+PURPOSE_ENROLMENT = "enrolment"
+PURPOSE_EDIT = "profile edit"
+PURPOSE_PHOTO = "photo"
+
+
 def enrolment_context(request: HttpRequest, enrolment: Enrolment) -> dict[str, Any]:
-    """What the enrolment page shows (also re-rendered with a failed form's errors)."""
+    """What the enrolment page shows (also re-rendered with a failed form's errors). The profile
+    read is audited; the safe zones are left out (None) for those who may not see them."""
     user = acting_user(request)
     manage = queries.can_manage(user, enrolment)
+    read = queries.profile_for(user, enrolment, purpose=PURPOSE_ENROLMENT)
     return {
         "enrolment": enrolment,
         "resident": enrolment.resident,
         "manage": manage,
         "consents": enrolment.consents.select_related("recorded_by", "withdrawn_by"),
         "active_consent": enrolment.active_consent(),
-        "profile": queries.profile_of(enrolment),
-        "medical": queries.sees_medical_notes(user, enrolment),
+        "profile": read.profile,
+        "medical": read.medical,
         "devices": enrolment.devices.all() if manage else [],
-        "zones": enrolment.zones.all(),
+        "zones": queries.zones_for(user, enrolment) if queries.sees_zones(user, enrolment) else None,
         "open_incident": enrolment.incidents.filter(status=Incident.Status.OPEN).first(),
         "past_incidents": enrolment.incidents.filter(status=Incident.Status.CLOSED)[:10],
         "alerts": enrolment.alerts.all()[:10],
@@ -130,9 +138,8 @@ def consent_document(request: HttpRequest, pk: int, consent_pk: int) -> HttpResp
 
 @login_required
 def photo(request: HttpRequest, pk: int) -> HttpResponseBase:
-    found = queries.get_enrolment(acting_user(request), pk)
-    profile = getattr(found, "profile", None)
-    if profile is None or not profile.photo:
+    profile = queries.profile_for(acting_user(request), pk, purpose=PURPOSE_PHOTO, medical_notes=False).profile
+    if not profile.photo:
         raise Http404
     return file_response(profile.photo)
 
@@ -141,8 +148,9 @@ def photo(request: HttpRequest, pk: int) -> HttpResponseBase:
 def profile_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = acting_user(request)
     found = managed_enrolment(request, pk)
-    medical = queries.sees_medical_notes(user, found)
-    form = ProfileForm(request.POST or None, request.FILES or None, instance=queries.profile_of(found), medical=medical)
+    read = queries.profile_for(user, found, purpose=PURPOSE_EDIT)
+    medical = read.medical
+    form = ProfileForm(request.POST or None, request.FILES or None, instance=read.profile, medical=medical)
     if request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
         actions.profile_update(by=user, enrolment=found, changes=changes, medical=medical)

@@ -93,11 +93,12 @@ def _incident_context(request: HttpRequest, incident: Incident) -> dict[str, Any
     enrolment = incident.enrolment
     coordinate = queries.can_coordinate(user, incident)
     context = _live_context(request, incident)
+    read = queries.profile_for(user, incident, purpose=PURPOSE)
     context.update(
         enrolment=enrolment,
         resident=enrolment.resident,
-        profile=queries.profile_of(enrolment),
-        medical=queries.sees_medical_notes(user, enrolment),
+        profile=read.profile,
+        medical=read.medical,
         coordinate=coordinate,
         update_form=UpdateForm(),
         close_form=CloseForm(),

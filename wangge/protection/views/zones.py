@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -13,14 +14,14 @@ from django.views.decorators.http import require_POST
 
 from wangge.protection import actions, queries
 from wangge.protection.forms import ZoneForm
-from wangge.protection.models import Enrolment
+from wangge.protection.models import SafeZone
 from wangge.protection.views.common import acting_user, managed_enrolment
 from wangge.protection.zones import circle_polygon
 
 
-def _zone_features(enrolment: Enrolment) -> list[dict[str, Any]]:
+def _zone_features(zones: QuerySet[SafeZone]) -> list[dict[str, Any]]:
     features = []
-    for zone in enrolment.zones.filter(active=True):
+    for zone in zones.filter(active=True):
         geometry: Any
         if zone.kind == "circle" and zone.center_lat is not None and zone.center_lon is not None:
             geometry = circle_polygon(zone.center_lat, zone.center_lon, zone.radius_m or 0)
@@ -49,11 +50,12 @@ def zones(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("protection:zones", pk=enrolment.pk)
     building = enrolment.resident.household.building if enrolment.resident.household else None
     home = [building.lat, building.lon] if building and building.lat is not None else None
+    shown = queries.zones_for(acting_user(request), enrolment)
     context = {
         "enrolment": enrolment,
         "form": form,
-        "zones": enrolment.zones.all(),
-        "features": {"type": "FeatureCollection", "features": _zone_features(enrolment)},
+        "zones": shown,
+        "features": {"type": "FeatureCollection", "features": _zone_features(shown)},
         "home": home,
     }
     return render(request, "protection/zones.html", context, status=400 if request.method == "POST" else 200)
