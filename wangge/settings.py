@@ -279,3 +279,7 @@ WANGGE_LOW_BATTERY_PERCENT = env.integer("WANGGE_LOW_BATTERY_PERCENT", default=1
 WANGGE_WEBHOOK_URL = env.string("WANGGE_WEBHOOK_URL", default="")
 WANGGE_WEBHOOK_SECRET = env.string("WANGGE_WEBHOOK_SECRET", default="")
 WANGGE_SMS_BACKEND = env.string("WANGGE_SMS_BACKEND", default="wangge.protection.notify.LoggingSmsBackend")
+# How long the worker's notification senders wait for each channel before counting a failure.
+WANGGE_SMS_TIMEOUT_SECONDS = env.integer("WANGGE_SMS_TIMEOUT_SECONDS", default=10, minimum=1)
+WANGGE_EMAIL_TIMEOUT_SECONDS = env.integer("WANGGE_EMAIL_TIMEOUT_SECONDS", default=20, minimum=1)
+WANGGE_WEBHOOK_TIMEOUT_SECONDS = env.integer("WANGGE_WEBHOOK_TIMEOUT_SECONDS", default=5, minimum=1)

@@ -1,5 +1,6 @@
 """The worker's background threads, apart from ingest's storing thread: one drains the task
-queue, one runs the periodic jobs that are due and writes the heartbeat. Each has its own
+queue, one runs the periodic jobs that are due, one writes the heartbeat, and one per channel
+delivers notifications (``protection.notify.sender_threads``). Each has its own
 database connection, so a slow job or task never holds up a batch of locations."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from django.db import OperationalError, close_old_connections, connection
 from django.utils import timezone
 
 from wangge.core import health, periodic, tasks
+from wangge.protection import notify
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +70,7 @@ class Heartbeat:
 
 
 def background_threads(
-    *, name: str, stop: threading.Event, ingest: object | None, jobs: bool, run_tasks: bool
+    *, name: str, stop: threading.Event, ingest: object | None, jobs: bool, run_tasks: bool, send: bool = True
 ) -> list[threading.Thread]:
     """The threads the worker starts beside ingest (not started yet)."""
     heartbeat = Heartbeat(name=name, ingest=ingest)
@@ -79,4 +81,6 @@ def background_threads(
         threads.append(Loop(name="jobs", step=lambda: periodic.run_due_jobs(runner=name), interval=1.0, stop=stop))
     if run_tasks:
         threads.append(Loop(name="tasks", step=lambda: tasks.run_queued(worker=name), interval=1.0, stop=stop))
+    if send:
+        threads.extend(notify.sender_threads(worker=name, stop=stop))
     return threads

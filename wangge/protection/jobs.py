@@ -1,4 +1,5 @@
-"""Periodic jobs of the worker: silent phones, notification retries, location retention."""
+"""Periodic jobs of the worker: silent phones, location retention. (Notifications, first
+attempts and retries alike, are delivered by the worker's senders: see ``notify``.)"""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from django.utils import timezone
 
 from wangge.protection.ingest.silent import check_silent
 from wangge.protection.models import Alert, Incident, Location
-from wangge.protection.notify import retry_due
 
 
 def purge_locations(*, now: dt.datetime | None = None, chunk: int = 5000) -> int:
@@ -36,6 +36,5 @@ def purge_locations(*, now: dt.datetime | None = None, chunk: int = 5000) -> int
 JOBS = {
     # name: (every seconds, function)
     "silent": (60, lambda now: len(check_silent(now=now))),
-    "notifications": (15, lambda now: retry_due(now=now)),
     "retention": (3600, lambda now: purge_locations(now=now)),
 }

@@ -435,12 +435,19 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
     read_at = models.DateTimeField(_("阅读时间"), null=True, blank=True)
     last_error = models.CharField(_("最后错误"), max_length=500, blank=True)
+    # The outbox (see notify.py): lower goes first; a sender leases a delivery before sending it.
+    priority = models.PositiveSmallIntegerField(_("优先级"), default=0)
+    claimed_by = models.CharField(_("发送者"), max_length=100, blank=True)
+    claimed_until = models.DateTimeField(_("占用至"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("通知")
         verbose_name_plural = _("通知")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="notification_due_idx"),
+            models.Index(fields=["channel", "status", "priority", "next_attempt_at"], name="notification_outbox_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} {self.status}"

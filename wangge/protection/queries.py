@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -367,3 +367,18 @@ def searcher_candidates(incident: Incident) -> QuerySet[User]:
         .distinct()
         .order_by("full_name", "username")
     )
+
+
+def incident_deliveries(incident: Incident) -> dict[str, Any]:
+    """How the search's notifications (and those of the alert it came from) are getting out:
+    counts by status, and the deliveries given up after every attempt, for the incident page."""
+    rows = Notification.objects.filter(Q(incident=incident) | Q(alert_id=incident.alert_id, alert__isnull=False))
+    counts = dict(rows.values_list("status").annotate(n=Count("id")).order_by())
+    given_up = list(rows.filter(status=Notification.Status.GIVEN_UP).select_related("recipient").order_by("id")[:50])
+    return {
+        "total": sum(counts.values()),
+        "sent": counts.get(Notification.Status.SENT, 0),
+        "waiting": counts.get(Notification.Status.PENDING, 0) + counts.get(Notification.Status.FAILED, 0),
+        "given_up": given_up,
+        "given_up_count": counts.get(Notification.Status.GIVEN_UP, 0),
+    }

@@ -16,6 +16,7 @@ from wangge.core.models import AuditEntry
 from wangge.protection import incidents
 from wangge.protection.incidents import labels
 from wangge.protection.models import Alert, Incident, IncidentUpdate, Notification, Responder
+from wangge.protection.notify import deliver_due
 from wangge.protection.tests.conftest import HOME, NOW, Protected, arrive
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +90,10 @@ def test_it_records_the_last_known_location_and_notifies_the_nearest_workers_and
     assert "medical_notes" not in payload["profile"]
     assert "阿尔茨海默" not in payload["body"]
     assert payload["url"] == f"/protection/incidents/{incident.pk}/"
-    # delivered right after the commit: in-app at once, e-mail through Django's mail, SMS via the adapter
+    # Written with the incident, sent by the worker's senders: in-app, e-mail through Django's
+    # mail, SMS via the adapter; nothing is sent by reporting.
+    assert set(rows.values_list("status", flat=True)) == {"pending"}
+    assert deliver_due() == rows.count()
     assert set(rows.values_list("status", flat=True)) == {"sent"}
     assert AuditEntry.objects.filter(action="create", object_id=str(incident.pk)).exists()
 

@@ -13,7 +13,7 @@ from wangge.core.coords import wgs84_to_gcj02
 from wangge.protection import actions
 from wangge.protection.ingest import check_silent
 from wangge.protection.models import Alert, Device, Enrolment, Location, Notification
-from wangge.protection.notify import retry_due
+from wangge.protection.notify import deliver_due
 from wangge.protection.tests.conftest import HOME, NOW, Protected, arrive
 
 pytestmark = [pytest.mark.django_db(transaction=False), pytest.mark.usefixtures("protected")]
@@ -75,7 +75,7 @@ def test_it_raises_left_zone_after_two_outside_fixes_and_notifies(protected: Pro
     assert recipients == {"guardian", "grid_worker"}
 
 
-def test_it_sends_the_first_notification_attempt_on_commit(
+def test_it_stores_the_notifications_with_the_alert_and_a_sender_delivers_them(
     protected: Protected, django_capture_on_commit_callbacks
 ) -> None:  # type: ignore[no-untyped-def]
     user = protected.world.user("guardian")
@@ -83,7 +83,10 @@ def test_it_sends_the_first_notification_attempt_on_commit(
     user.save()
     with django_capture_on_commit_callbacks(execute=True):
         arrive([protected.fix(metres_north=500), protected.fix(metres_north=510, seconds=5)])
-    assert Notification.objects.filter(status="sent").count() == Notification.objects.count() > 0
+    assert Notification.objects.filter(status="pending").count() == Notification.objects.count() > 0
+    assert not mail.outbox  # storing sends nothing
+    assert deliver_due() == Notification.objects.count()
+    assert Notification.objects.filter(status="sent").count() == Notification.objects.count()
     assert len(mail.outbox) == 1
     assert "李秀英" in mail.outbox[0].subject
 
@@ -187,12 +190,14 @@ def test_it_retries_a_failed_notification_until_it_gives_up(
     user.save()
     with django_capture_on_commit_callbacks(execute=True):
         arrive([protected.fix(alarm="sos")])
+    deliver_due()
     email = Notification.objects.get(channel="email")
     assert (email.status, email.attempts) == ("failed", 1)
     assert "SMTP down" in email.last_error
+    assert deliver_due() == 0  # not before its back-off
     later = email.next_attempt_at
     for _ in range(10):
-        retry_due(now=later)
+        deliver_due(now=later)
         later += dt.timedelta(hours=2)
     email.refresh_from_db()
     assert (email.status, email.attempts) == ("given_up", 8)

@@ -104,7 +104,7 @@ def _incident_context(request: HttpRequest, incident: Incident) -> dict[str, Any
         close_form=CloseForm(),
         assign_form=AssignForm(candidates=queries.searcher_candidates(incident)) if coordinate else None,
         guardians=enrolment.resident.guardianships.select_related("guardian"),
-        notifications=incident.notifications.values("channel", "status").order_by(),
+        deliveries=queries.incident_deliveries(incident),
     )
     return context
 

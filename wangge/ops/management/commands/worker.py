@@ -1,5 +1,6 @@
-"""``wangge worker``: MQTT location ingest, background tasks and periodic jobs, each in its own
-thread so that nothing slow stalls the storing of locations; ``--check`` reports its health."""
+"""``wangge worker``: MQTT location ingest, background tasks, periodic jobs and notification
+senders (one per channel), each in its own thread so that nothing slow stalls the storing of
+locations; ``--check`` reports its health."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def worker_name(*, client_id: str | None, shared: bool, broker: Broker) -> str:
 class Command(BaseCommand):
     help = (
         "Run the background worker: OwnTracks MQTT ingest, background tasks (imports, previews) and "
-        "periodic jobs (silent phones, notification retries, location retention), or check on it."
+        "periodic jobs (silent phones, location retention) and notification delivery, or check on it."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -68,6 +69,7 @@ class Command(BaseCommand):
         parser.add_argument("--batch-ms", type=int, default=50)
         parser.add_argument("--no-jobs", action="store_true", help="run no periodic jobs")
         parser.add_argument("--no-tasks", action="store_true", help="run no background tasks")
+        parser.add_argument("--no-send", action="store_true", help="deliver no notifications")
         parser.add_argument("--no-ingest", action="store_true", help="no MQTT: background tasks and jobs only")
         parser.add_argument("--jobs-once", action="store_true", help="run every periodic job once and exit")
         parser.add_argument(
@@ -90,8 +92,8 @@ class Command(BaseCommand):
             for job_name, job in periodic.registered_jobs().items():
                 self.stdout.write(f"{job_name}: {job.run(timezone.now())}")
             return
-        if options["no_ingest"] and options["no_jobs"] and options["no_tasks"]:
-            raise CommandError("nothing to do: --no-ingest, --no-jobs and --no-tasks together")
+        if options["no_ingest"] and options["no_jobs"] and options["no_tasks"] and options["no_send"]:
+            raise CommandError("nothing to do: --no-ingest, --no-jobs, --no-tasks and --no-send together")
         stop = threading.Event()
         ingest: IngestWorker | None = None
         if not options["no_ingest"]:
@@ -113,7 +115,12 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         threads = background_threads(
-            name=name, stop=stop, ingest=ingest, jobs=not options["no_jobs"], run_tasks=not options["no_tasks"]
+            name=name,
+            stop=stop,
+            ingest=ingest,
+            jobs=not options["no_jobs"],
+            run_tasks=not options["no_tasks"],
+            send=not options["no_send"],
         )
         for thread in threads:
             thread.start()
