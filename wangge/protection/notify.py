@@ -12,7 +12,7 @@ timeout; so a retry and a first attempt can never both send. A failure is retrie
 exponential back-off; after ``MAX_ATTEMPTS`` the delivery is given up, logged and shown on the
 incident page. A sender that dies mid-send leaves its lease to expire (the channel's timeout
 plus ``LEASE_GRACE``), after which another sender tries again: delivery is at least once only
-when a sender is killed while sending.
+when a sender is killed while sending, or the database fails between a send and its record.
 
 Channels: in-app (delivering = making it visible in the recipient's list), e-mail through
 Django's mail, SMS through an adapter named by ``WANGGE_SMS_BACKEND`` (a class with

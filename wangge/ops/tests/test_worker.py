@@ -49,3 +49,15 @@ def test_a_running_worker_passes_its_check_and_a_stopped_one_does_not(tmp_path: 
         output, _ = worker.communicate(timeout=60)
     assert worker.returncode == 0, output
     assert "worker stopped" in output
+
+
+def test_the_worker_runs_a_notification_sender_per_channel_beside_ingest() -> None:
+    import threading
+
+    from wangge.ops.runner import background_threads
+
+    stop = threading.Event()
+    names = {t.name for t in background_threads(name="w", stop=stop, ingest=None, jobs=True, run_tasks=True)}
+    assert {"notify-sms", "notify-in_app", "notify-email", "notify-webhook"} <= names
+    quiet = background_threads(name="w", stop=stop, ingest=None, jobs=True, run_tasks=True, send=False)
+    assert not any(t.name.startswith("notify-") for t in quiet)

@@ -5,6 +5,7 @@ A "hung" webhook is a real local HTTP server that accepts connections and never 
 
 from __future__ import annotations
 
+import io
 import socket
 import threading
 import time
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import override_settings
 from django.urls import reverse
@@ -201,6 +203,18 @@ def test_a_given_up_delivery_is_shown_on_the_incident_page(protected: Protected,
     assert 'id="deliveries"' in html and 'class="given-up"' in html
     assert "已放弃 1" in html
     assert "Webhook" in html and "Connection refused" in html
+
+
+@pytest.mark.django_db
+def test_jobs_once_also_delivers_the_notifications_due(protected: Protected) -> None:
+    reachable(protected)
+    arrive([protected.fix(alarm="sos")])
+    out = io.StringIO()
+    call_command("worker", "--jobs-once", stdout=out)
+    # (the jobs run at today's time, so the 2024 fixes' phone also counts as switched off)
+    assert "notifications attempted: " in out.getvalue()
+    assert {"13800000001", "13800000002"} <= {phone for phone, _text, _at in RecordingSms.sent}
+    assert not Notification.objects.exclude(status="sent").exists()
 
 
 def _real_threads_only() -> None:

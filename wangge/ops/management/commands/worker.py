@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from wangge.core import health, periodic
 from wangge.ops.runner import background_threads
+from wangge.protection import notify
 from wangge.protection.mqtt import TOPIC, Broker, IngestWorker, broker_from_settings
 
 DEFAULT_CLIENT_ID = "wangge-worker"
@@ -71,7 +72,11 @@ class Command(BaseCommand):
         parser.add_argument("--no-tasks", action="store_true", help="run no background tasks")
         parser.add_argument("--no-send", action="store_true", help="deliver no notifications")
         parser.add_argument("--no-ingest", action="store_true", help="no MQTT: background tasks and jobs only")
-        parser.add_argument("--jobs-once", action="store_true", help="run every periodic job once and exit")
+        parser.add_argument(
+            "--jobs-once",
+            action="store_true",
+            help="run every periodic job once, deliver the notifications due (unless --no-send) and exit",
+        )
         parser.add_argument(
             "--check",
             action="store_true",
@@ -91,6 +96,8 @@ class Command(BaseCommand):
         if options["jobs_once"]:
             for job_name, job in periodic.registered_jobs().items():
                 self.stdout.write(f"{job_name}: {job.run(timezone.now())}")
+            if not options["no_send"]:
+                self.stdout.write(f"notifications attempted: {notify.deliver_due(sender=name)}")
             return
         if options["no_ingest"] and options["no_jobs"] and options["no_tasks"] and options["no_send"]:
             raise CommandError("nothing to do: --no-ingest, --no-jobs, --no-tasks and --no-send together")
