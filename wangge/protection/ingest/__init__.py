@@ -64,7 +64,8 @@ class Result:
 
 
 def ingest(fixes: Sequence[Fix], *, now: dt.datetime | None = None) -> Result:
-    """Store a batch of fixes atomically; alerts' notifications are sent after commit.
+    """Store a batch of fixes atomically, with the alerts they raise and those alerts'
+    notifications (the worker's senders deliver them; nothing is sent here).
 
     The phones' state is read inside the same transaction that writes it (and locked on
     PostgreSQL), so concurrent batches for one phone cannot act on a stale state.
