@@ -29,7 +29,10 @@ SHOWCASE = {
     "demo-department": Role.DEPARTMENT,
     "demo-guardian": Role.GUARDIAN,
     "demo-auditor": Role.AUDITOR,
+    # A volunteer of the grid worker's grid (a guardian's account with no ward: the least access).
+    "demo-volunteer": Role.GUARDIAN,
 }
+VOLUNTEER = "demo-volunteer"
 _ALPHABET = string.ascii_letters + string.digits
 
 
@@ -39,6 +42,7 @@ class DemoAccount:
     role: str
     password: str
     scope: str
+    title: str = ""  # printed instead of the role's name (the volunteer)
 
 
 def new_password(length: int = 14) -> str:

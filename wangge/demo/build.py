@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import shapely
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
@@ -24,12 +25,15 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from wangge.accounts.models import Role
+from wangge.areas import gridding
+from wangge.areas.gridding.divide import entrance_counts
 from wangge.areas.models import Area, Building, Membership, Organisation
 from wangge.core import bulk
 from wangge.core.audit import audit
 from wangge.core.models import AuditEntry
 from wangge.demo import DEFAULT_RESIDENTS, divisions, geometry, people
 from wangge.demo import accounts as demo_accounts
+from wangge.demo import protection as demo_protection
 from wangge.registry import search
 from wangge.registry.models import CareCategory, CareTag, Guardianship, Household, Resident
 
@@ -57,6 +61,7 @@ class Summary:
     organisations: int = 0
     seconds: float = 0.0
     accounts: list[demo_accounts.DemoAccount] = field(default_factory=list)
+    protection: demo_protection.Story = field(default_factory=demo_protection.Story)
 
     @property
     def dementia(self) -> int:
@@ -108,7 +113,11 @@ def wipe() -> None:
     """
     User = get_user_model()
     doomed: list[type[models.Model]] = [Area]
-    candidates = [m for m in apps.get_models() if m not in (User, AuditEntry) and m._meta.managed and not m._meta.proxy]
+    candidates = [
+        m
+        for m in apps.get_models(include_auto_created=True)
+        if m not in (User, AuditEntry) and m._meta.managed and not m._meta.proxy
+    ]
     grown = True
     while grown:
         grown = False
@@ -206,30 +215,56 @@ class _Builder:
         return area
 
     def _household_shares(self, communities: list[divisions.Division], households: int) -> dict[str, int]:
-        """Households per community: villages smaller than urban communities, the model
-        community 灵西 about 3,000 households at full size (and a few grids even in a small demo)."""
-        weights = np.array([self.rng.lognormal(0, 0.35) * (0.45 if c.kind == "village" else 1.0) for c in communities])
+        """Households per community, planned in whole grids of about ``GRID_TARGET`` households.
+
+        The district gets ``round(households / GRID_TARGET)`` grids; the model community 灵西
+        about 3,000 households at full size (and a few grids even in a small demo), villages
+        fewer than urban communities. A demo too small for a grid in every community populates
+        only some of them, spread over the streets (the others keep their boundary, with no
+        buildings): a smaller demo has fewer grids, not smaller ones. Each community then gets
+        households in proportion to its grids, so every grid's average is near the target.
+        """
+        total_grids = max(1, round(households / GRID_TARGET))
         model = next((i for i, c in enumerate(communities) if c.short_name == divisions.MODEL_COMMUNITY), 0)
-        floor = 1 if households >= len(communities) else 0
-        model_share = round(
-            max(MODEL_COMMUNITY_HOUSEHOLDS * self.residents / FULL_DISTRICT, min(900, 0.2 * households))
-        )
-        model_share = min(model_share, households - floor * (len(communities) - 1))
-        rest = households - model_share
-        weights[model] = 0
-        raw = weights / weights.sum() * (rest - floor * (len(communities) - 1))
-        counts = np.floor(raw).astype(int) + floor
-        counts[model] = model_share
-        # largest remainders make the counts add up exactly
-        short = households - counts.sum()
-        order = np.argsort(-(raw - np.floor(raw)))
-        order = order[order != model]
-        counts[order[:short]] += 1
+        model_households = max(MODEL_COMMUNITY_HOUSEHOLDS * self.residents / FULL_DISTRICT, min(900, 0.2 * households))
+        model_grids = max(1, min(total_grids, round(model_households / GRID_TARGET)))
+        grids = np.zeros(len(communities), dtype=int)
+        grids[model] = model_grids
+        rest = total_grids - model_grids
+        others = [i for i in range(len(communities)) if i != model]
+        if rest >= len(others):
+            weights = np.array(
+                [self.rng.lognormal(0, 0.35) * (0.45 if communities[i].kind == "village" else 1.0) for i in others]
+            )
+            raw = weights / weights.sum() * (rest - len(others))
+            extra = np.floor(raw).astype(int)
+            short = rest - len(others) - int(extra.sum())
+            extra[np.argsort(-(raw - extra))[:short]] += 1
+            grids[others] = 1 + extra
+        elif rest > 0:
+            # One grid each for ``rest`` communities, taken from the streets in turn.
+            by_street: dict[str, list[int]] = {}
+            for i in others:
+                by_street.setdefault(communities[i].parent_code, []).append(i)
+            queues = [list(self.rng.permutation(pool)) for _, pool in sorted(by_street.items())]
+            chosen: list[int] = []
+            while len(chosen) < rest:
+                for queue in queues:
+                    if queue and len(chosen) < rest:
+                        chosen.append(int(queue.pop()))
+            grids[chosen] = 1
+        # Households in proportion to grids; largest remainders make them add up exactly.
+        raw = grids / grids.sum() * households
+        counts = np.floor(raw).astype(int)
+        short = households - int(counts.sum())
+        counts[np.argsort(-(raw - counts))[:short]] += 1
         return {c.code: int(n) for c, n in zip(communities, counts, strict=True)}
 
     # -- buildings, grids and people -----------------------------------------------------
 
     def _populate(self, community: Any, polygon: Any, division: divisions.Division, sizes: list[int]) -> None:
+        if not sizes:
+            return  # a small demo leaves some communities empty (see ``_household_shares``)
         village = division.kind == "village"
         plans = [self.people.household(size) for size in sizes]
         specs = geometry.building_specs(len(plans), village=village, rng=self.rng)
@@ -244,8 +279,7 @@ class _Builder:
             for room in range(1, rooms + 1)
         ]
         occupied = sorted(self.py_rng.sample(dwellings, len(plans)))
-        weights = np.bincount([d[0] for d in occupied], minlength=len(specs)).astype(float)
-        pieces = geometry.cut_grids(polygon, points, weights, GRID_TARGET)
+        pieces, household_grid = self._grids(community, polygon, points, specs, occupied)
 
         grid_rows = []
         building_grid = np.zeros(len(specs), dtype=int)
@@ -269,6 +303,7 @@ class _Builder:
                 )
             )
         grids = Area.objects.bulk_create(grid_rows)
+        grid_pk_of = [grid.pk for grid in grids]
         self.grids.extend(grids)
         self.summary.grids += len(grids)
 
@@ -300,7 +335,7 @@ class _Builder:
                     "building_id": buildings[b].pk,
                     "entrance": str(entrance),
                     "room": f"{floor}{room:02d}",
-                    "grid_id": buildings[b].grid_id,
+                    "grid_id": grid_pk_of[household_grid[(b, entrance)]],
                     "community_id": community.pk,
                     "street_id": community.street_id,
                     "district_id": community.district_id,
@@ -354,6 +389,64 @@ class _Builder:
             replace=False,
         )
         self._organisations(grids, pks, [row["grid_id"] for row in rows], self.r_age[-len(rows) :] if rows else [])
+
+    def _grids(
+        self,
+        community: Area,
+        polygon: Any,
+        points: np.ndarray,
+        specs: list[tuple[int, int, int]],
+        occupied: list[tuple[int, int, int, int]],
+    ) -> tuple[list[tuple[np.ndarray, Any]], dict[tuple[int, int], int]]:
+        """The community's grids from the gridding engine (``wangge.areas.gridding``), as the
+        division page would draw them: (building indices, polygon) per grid, the polygons
+        dissolved from the buildings' Voronoi cells so they tile the community; and the grid
+        of each (building, entrance), since the engine may split a building between entrances.
+        A building belongs to the grid holding most of its households."""
+        households = np.bincount([d[0] for d in occupied], minlength=len(specs))
+        lonlat = geometry.to_lonlat_array(points)
+        division = gridding.divide(
+            [
+                gridding.Building(
+                    id=str(b),
+                    lon=float(lonlat[b, 0]),
+                    lat=float(lonlat[b, 1]),
+                    households=int(households[b]),
+                    community=str(community.code),
+                    entrances=specs[b][0],
+                )
+                for b in range(len(specs))
+            ],
+            target=GRID_TARGET,
+        )
+        number = {gid: n for n, gid in enumerate(sorted(division.grids))}
+        building_grid = np.zeros(len(specs), dtype=int)
+        household_grid: dict[tuple[int, int], int] = {}
+        for b in range(len(specs)):
+            parts = division.assignment.get(str(b)) or [(next(iter(number)), 0)]
+            building_grid[b] = number[max(parts, key=lambda part: part[1])[0]]
+            entrances = specs[b][0]
+            counts = (
+                entrance_counts([n for _, n in parts], int(households[b]), entrances) if len(parts) > 1 else [entrances]
+            )
+            entrance = 1
+            for (gid, _n), count in zip(parts, counts, strict=True):
+                for _ in range(count):
+                    household_grid[(b, entrance)] = number[gid]
+                    entrance += 1
+        cells = geometry.voronoi_tiles(points, polygon)
+        pieces = []
+        for n in range(len(number)):
+            indices = np.nonzero(building_grid == n)[0]
+            if len(indices):
+                pieces.append((indices, geometry.polygonal(shapely.union_all([cells[i] for i in indices]))))
+        if len(pieces) < len(number):  # a grid holding only parts of buildings: renumber
+            keep = sorted({int(g) for g in building_grid})
+            renumber = {old: new for new, old in enumerate(keep)}
+            household_grid = {
+                key: renumber.get(g, renumber[int(building_grid[key[0]])]) for key, g in household_grid.items()
+            }
+        return pieces, household_grid
 
     def _organisations(self, grids: list[Area], pks: list[int], grid_ids: list[int], ages: list[int]) -> None:
         """A party branch and a volunteer team per grid (把支部建在网格上), with a few members."""
@@ -418,7 +511,12 @@ class _Builder:
             next(iter(self.community_areas.values())),
         )
         street = Area.objects.get(pk=model.street_id)
-        grid = next(g for g in self.grids if g.community_id == model.pk)
+        ward = self._ward(model)
+        # The grid worker's grid is the ward's, so the searches and the alert reach their page.
+        grid = next(
+            (g for g in self.grids if ward is not None and g.pk == ward.grid_id and g.community_id == model.pk),
+            next(g for g in self.grids if g.community_id == model.pk),
+        )
         scopes: dict[str, list[Area]] = {
             "demo-district": [self.district],
             "demo-street": [street],
@@ -428,8 +526,10 @@ class _Builder:
             "demo-department": [self.district],
             "demo-guardian": [],
             "demo-auditor": [],
+            "demo-volunteer": [],
         }
         printed: list[demo_accounts.DemoAccount] = []
+        users: dict[str, Any] = {}
         for username, role in demo_accounts.SHOWCASE.items():
             password = demo_accounts.new_password()
             person = self.people.person(
@@ -444,34 +544,71 @@ class _Builder:
                 password=password,
                 is_staff=role == Role.DISTRICT_ADMIN,
             )
+            users[username] = user
             scope = "、".join(str(a.name if a.level == Area.Level.GRID else a) for a in scopes[username])
-            if role == Role.GUARDIAN:
-                ward = self._ward(model)
+            title = ""
+            if username == demo_accounts.VOLUNTEER:
+                team = next(o for o in self.organisations_by_grid[grid.pk] if o.kind == Organisation.Kind.VOLUNTEERS)
+                Membership.objects.filter(user=user).delete()
+                Membership.objects.create(organisation=team, user=user, role="志愿者", since=self.today)
+                scope, title = team.name, gettext("志愿者")
+            elif role == Role.GUARDIAN:
                 if ward is not None:
                     Guardianship.objects.filter(guardian=user).delete()
                     Guardianship.objects.create(guardian=user, resident=ward, relationship="子女")
                     scope = f"{ward.name}（失智老人）的监护人"
             elif role == Role.AUDITOR:
                 scope = "审计日志"
-            printed.append(demo_accounts.DemoAccount(username, role, password, scope))
+            printed.append(demo_accounts.DemoAccount(username, role, password, scope, title))
         workers = [
             self.people.person(sex=self.py_rng.choice("MF"), age=self.py_rng.randint(25, 50), relationship="head")
             for _ in self.grids
         ]
-        users, extra = demo_accounts.grid_workers(
+        users_by_grid, extra = demo_accounts.grid_workers(
             grids=self.grids,
             names=[w.name for w in workers],
             phones=[w.phone for w in workers],
             with_passwords=all_accounts,
         )
         volunteers = [
-            Membership(organisation=org, user_id=users[grid_id].pk, role="网格员")
+            Membership(organisation=org, user_id=users_by_grid[grid_id].pk, role="网格员")
             for grid_id, orgs in self.organisations_by_grid.items()
             for org in orgs
-            if org.kind == Organisation.Kind.VOLUNTEERS and grid_id in users
+            if org.kind == Organisation.Kind.VOLUNTEERS and grid_id in users_by_grid
         ]
         Membership.objects.bulk_create(volunteers, batch_size=2000)
         self.summary.accounts = printed + extra
+        self._protection(ward=ward, grid=grid, users=users)
+
+    def _protection(self, *, ward: Resident | None, grid: Area, users: dict[str, Any]) -> None:
+        """Enrol most people with dementia and play an alert and two searches (see
+        ``wangge.demo.protection``): the alert's person lives in the grid worker's grid when
+        anyone there has dementia, the search under way is for the guardian's ward."""
+        ward_pk = ward.pk if ward is not None else None
+        neighbours = [
+            pk
+            for pk in Resident.objects.filter(pk__in=self.dementia_pks, grid=grid)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+            if pk != ward_pk
+        ]
+        others = [pk for pk in self.dementia_pks if pk != ward_pk and pk not in neighbours[:1]]
+        alert_pk = neighbours[0] if neighbours else (others.pop(0) if others else None)
+        found_pk = others[len(others) // 2] if others else None
+        self.summary.protection = demo_protection.build(
+            dementia_pks=self.dementia_pks,
+            ward_pk=ward_pk,
+            searched_pk=ward_pk,
+            found_pk=found_pk,
+            guardian=users["demo-guardian"],
+            guardian_relationship="子女",
+            staff=users["demo-community"],
+            grid_worker=users["demo-grid"],
+            volunteer=users[demo_accounts.VOLUNTEER],
+            alert_pk=alert_pk,
+            people=self.people,
+            seed=self.seed,
+        )
 
     def _ward(self, model: Area) -> Resident | None:
         candidates = Resident.objects.filter(pk__in=self.dementia_pks)

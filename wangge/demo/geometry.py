@@ -98,6 +98,8 @@ def voronoi_tiles(seeds: np.ndarray, within: BaseGeometry) -> list[BaseGeometry]
         point = Point(x, y)
         hits = [int(i) for i in tree.query(point, predicate="intersects")]
         cell = parts[hits[0]]
+        if not cell.is_valid:  # buildings in exact rows can leave a degenerate cell
+            cell = polygonal(cell)
         out.append(polygonal(cell.intersection(within)))
     return out
 

@@ -11,16 +11,19 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import shapely
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 from django.test import override_settings
+from django.utils import timezone
 from shapely.geometry import Point, shape
 
 from wangge.accounts.models import AreaAssignment, Role, User
@@ -29,8 +32,12 @@ from wangge.core import idnumbers
 from wangge.core.management.commands.serve import parse_bind, url_for
 from wangge.core.models import AuditEntry
 from wangge.demo import accounts as demo_accounts
+from wangge.demo import protection as demo_protection
 from wangge.demo.build import build, wipe
 from wangge.demo.divisions import DATA
+from wangge.protection import queries, zones
+from wangge.protection.incidents import labels
+from wangge.protection.models import Alert, Enrolment, Incident, IncidentUpdate, Location, Notification
 from wangge.registry.models import CareTag, Guardianship, Household, Resident, SearchKey
 from wangge.registry.search import keys_for
 
@@ -40,6 +47,8 @@ FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 def _remove_demo() -> None:
     wipe()
+    # The demo's searches are audited under the demo accounts (guardian, volunteer, staff).
+    AuditEntry.objects.filter(actor__username__in=list(demo_accounts.SHOWCASE)).delete()
     User.objects.filter(username__in=list(demo_accounts.SHOWCASE)).delete()
     User.objects.filter(username__startswith=demo_accounts.GRID_WORKER_PREFIX).delete()
 
@@ -107,8 +116,13 @@ def test_it_tiles_the_district_with_streets_communities_and_grids(demo: Any) -> 
     for street_pk, street in streets.items():
         check_tiling(street, [geom for parent, geom in communities.values() if parent == street_pk])
     grids = list(Area.objects.filter(level="grid"))
+    populated = set(Household.objects.values_list("community_id", flat=True))
     for community_pk, (_, community) in communities.items():
-        check_tiling(community, [shape(g.boundary) for g in grids if g.parent_id == community_pk])
+        pieces = [shape(g.boundary) for g in grids if g.parent_id == community_pk]
+        if community_pk in populated:
+            check_tiling(community, pieces)
+        else:  # a small demo leaves some communities empty: no grid there
+            assert pieces == []
     assert all(g.district_id and g.street_id and g.community_id == g.parent_id for g in grids)
 
 
@@ -116,14 +130,38 @@ def test_it_tiles_the_district_with_streets_communities_and_grids(demo: Any) -> 
 def test_it_puts_every_building_inside_its_grid_and_its_community(demo: Any) -> None:
     polygons = {a.pk: shape(a.boundary) for a in Area.objects.filter(level__in=["grid", "community"])}
     buildings = list(Building.objects.all())
-    assert len(buildings) >= 3 * 116  # every community has a few
+    populated = Household.objects.values("community").distinct().count()
+    assert len(buildings) >= 3 * populated  # every populated community has a few
     for building in buildings:
         point = Point(building.lon, building.lat)
         assert polygons[building.grid_id].contains(point), building.name
         assert polygons[building.community_id].contains(point), building.name
         assert building.name.endswith("号楼") and 1 <= building.entrances <= 6
+    # A building is in the grid of most of its households; the engine may give the households
+    # of some entrances to a neighbouring grid, never those of part of an entrance.
     grid_of = dict(Building.objects.values_list("pk", "grid_id"))
-    assert all(grid_of[h.building_id] == h.grid_id for h in Household.objects.all())
+    by_building: dict[int, Counter] = {}
+    entrance_grids: dict[tuple[int, str], set[int]] = {}
+    for h in Household.objects.all():
+        by_building.setdefault(h.building_id, Counter())[h.grid_id] += 1
+        entrance_grids.setdefault((h.building_id, h.entrance), set()).add(h.grid_id)
+    for building_id, grids in by_building.items():
+        assert grids.most_common(1)[0][0] == grid_of[building_id] or len(set(grids.values())) < len(grids)
+    assert all(len(grids) == 1 for grids in entrance_grids.values())
+    assert sum(len(grids) > 1 for grids in by_building.values()) <= len(by_building) // 4
+
+
+@pytest.mark.django_db
+def test_its_grids_come_from_the_gridding_engine_averaging_the_300_household_target(demo: Any) -> None:
+    """A small demo has fewer grids, not smaller ones: the district's grids average within the
+    engine's band around the target (±10%), and fewer communities are populated."""
+    households = Household.objects.count()
+    grids = Area.objects.filter(level="grid").count()
+    assert grids == round(households / 300)
+    assert 270 <= households / grids <= 330
+    populated = Household.objects.values("community").distinct().count()
+    assert populated == grids - Area.objects.get(short_name="灵西社区").children.count() + 1
+    assert all(g.target_households == 300 for g in Area.objects.filter(level="grid"))
 
 
 @pytest.mark.django_db
@@ -231,7 +269,12 @@ def test_it_creates_one_account_per_role_with_its_scope(demo: Any, client: Any) 
     assert grid.level == "grid" and grid.parent.short_name == "灵西社区"
     assert areas("demo-petition") == [("district", "立山区")]
     assert areas("demo-department") == [("district", "立山区")]
-    assert areas("demo-guardian") == [] and areas("demo-auditor") == []
+    assert areas("demo-guardian") == [] and areas("demo-auditor") == [] and areas("demo-volunteer") == []
+    volunteer = User.objects.get(username="demo-volunteer")
+    assert volunteer.role == Role.GUARDIAN and not volunteer.guardianships.exists()
+    (team,) = Membership.objects.filter(user=volunteer)
+    assert team.organisation.kind == "volunteers" and team.organisation.area == grid
+    assert "志愿者" in {a.title for a in demo.accounts if a.username == "demo-volunteer"}
     (ward,) = Guardianship.objects.filter(guardian__username="demo-guardian")
     assert ward.resident.care_tags.filter(category__code="dementia").exists()
     assert not any(User.objects.get(username=u).is_staff for u in demo_accounts.SHOWCASE if u != "demo-district")
@@ -335,3 +378,62 @@ def test_it_migrates_and_serves_the_login_page(tmp_path: Path) -> None:
         process.terminate()
         output, _ = process.communicate(timeout=30)
     assert f"http://127.0.0.1:{port}/" in output
+
+
+@pytest.mark.django_db
+def test_it_enrols_most_people_with_dementia_with_consent_phone_zone_and_weeks_of_tracks(demo: Any) -> None:
+    dementia = set(CareTag.objects.filter(category__code="dementia").values_list("resident_id", flat=True))
+    enrolments = list(Enrolment.objects.filter(active=True).select_related("resident__household__building"))
+    assert 0.75 * len(dementia) <= len(enrolments) < len(dementia)
+    assert {e.resident_id for e in enrolments} <= dementia
+    now = timezone.now()
+    for enrolment in enrolments:
+        assert enrolment.active_consent() is not None
+        (device,) = enrolment.devices.all()
+        (zone,) = enrolment.zones.all()
+        building = enrolment.resident.household.building
+        assert (zone.center_lat, zone.center_lon) == (building.lat, building.lon) and zone.radius_m >= 300
+        times = list(Location.objects.filter(enrolment=enrolment).values_list("recorded_at", flat=True))
+        assert 100 <= len(times) <= 400
+        assert now - min(times) >= dt.timedelta(days=14) and max(times) <= now
+        assert device.last_seen == max(times) and enrolment.last_fix_at == max(times)
+        assert enrolment.grid_id == enrolment.resident.grid_id
+    assert Location.objects.count() <= demo_protection.TRACK_CAP
+
+
+def test_its_tracks_are_thinned_to_the_share_each_person_gets() -> None:
+    rng = np.random.default_rng(1)
+    end = timezone.now()
+    fixes = demo_protection._track(rng, lat=41.1, lon=123.0, end=end, days=21, per_person=40)
+    assert len(fixes) == 40 and fixes == sorted(fixes) and fixes[-1][0] < end
+    assert all(zones.haversine(lat, lon, 41.1, 123.0) < demo_protection.ZONE_RADIUS_M for _, lat, lon in fixes)
+
+
+@pytest.mark.django_db
+def test_it_plays_an_open_alert_a_search_under_way_and_a_closed_search(demo: Any) -> None:
+    grid_worker = User.objects.get(username="demo-grid")
+    guardian = User.objects.get(username="demo-guardian")
+    volunteer = User.objects.get(username="demo-volunteer")
+
+    (alert,) = Alert.objects.filter(resolved_at=None)
+    assert alert.kind == Alert.Kind.LEFT_ZONE and alert.lat is not None
+    assert alert.enrolment.grid_id == grid_worker.areas.get().pk  # the grid worker's page shows it
+    assert alert in queries.alerts_visible_to(grid_worker)
+    assert Notification.objects.filter(alert=alert, recipient=grid_worker, channel="in_app").exists()
+
+    (searching,) = Incident.objects.filter(status=Incident.Status.OPEN)
+    ward = Guardianship.objects.get(guardian=guardian).resident
+    assert searching.enrolment.resident == ward and searching.opened_by == guardian
+    assert set(searching.searchers.all()) == {grid_worker, volunteer}
+    assert searching.responders.filter(user=volunteer).exists()
+    sighting = searching.updates.get(kind=IncidentUpdate.Kind.SIGHTING)
+    assert sighting.lat is not None and searching.last_source == "sighting"
+    assert Notification.objects.filter(incident=searching, recipient=grid_worker).exists()
+
+    (closed,) = Incident.objects.filter(status=Incident.Status.CLOSED)
+    assert closed.outcome == Incident.Outcome.FOUND and closed.enrolment.resident != ward
+    assert labels.time_to_found(closed) == dt.timedelta(hours=2, minutes=17)
+    assert closed.opened_at < closed.found_at < closed.closed_at < searching.opened_at
+    # Invented phone numbers are sent nothing.
+    assert not Notification.objects.exclude(channel="in_app").exists()
+    assert demo.protection.enrolled == Enrolment.objects.count()

@@ -72,10 +72,29 @@ class Command(BaseCommand):
             _("用时 %(s).1f 秒") % {"s": summary.seconds},
         ]
         self.stdout.write(self.style.SUCCESS(_("演示区已建成：")) + "；".join(lines))
+        story = summary.protection
+        if story.enrolled:
+            found = story.time_to_find
+            minutes = int(found.total_seconds() // 60) if found else 0
+            self.stdout.write(
+                _(
+                    "走失防护：%(n)s 人已登记（有同意书、手机、家附近安全区域和 %(fixes)s 个定位点）；"
+                    "%(alerts)s 条告警待处理，%(open)s 起正在搜寻，%(closed)s 起已找到（用时 %(h)s 小时 %(m)s 分）"
+                )
+                % {
+                    "n": story.enrolled,
+                    "fixes": story.fixes,
+                    "alerts": int(story.open_alert is not None),
+                    "open": int(story.active_incident is not None),
+                    "closed": int(story.closed_incident is not None),
+                    "h": minutes // 60,
+                    "m": minutes % 60,
+                }
+            )
         self.stdout.write("")
         self.stdout.write(_("演示账号（密码每次运行随机生成，只显示这一次）："))
         width = max(len(a.username) for a in summary.accounts)
         for account in summary.accounts:
-            role = str(Role(account.role).label)
+            role = account.title or str(Role(account.role).label)
             self.stdout.write(f"  {account.username:<{width}}  {account.password}  {role}  {account.scope}")
         self.stdout.write(_("启动服务：wangge serve，然后打开 http://127.0.0.1:8000/login/"))
