@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from wangge.accounts import policy
+from wangge.core import audit_objects, stored_text
 from wangge.core.models import AuditEntry
 from wangge.core.widgets import DateInput
 
@@ -36,7 +37,8 @@ class AuditFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = [("", _("全部")), *AuditEntry.Action.choices]  # type: ignore[attr-defined]
         types = AuditEntry.objects.order_by("object_type").values_list("object_type", flat=True).distinct()
-        self.fields["object_type"].choices = [("", _("全部"))] + [(t, t) for t in types if t]  # type: ignore[attr-defined]
+        named = sorted(((t, audit_objects.type_name(t)) for t in types if t), key=lambda choice: choice[1])
+        self.fields["object_type"].choices = [("", _("全部")), *named]  # type: ignore[attr-defined]
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -66,9 +68,17 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         if data["date_to"]:
             entries = entries.filter(at__lt=_day_start(data["date_to"] + dt.timedelta(days=1)))
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page)
+    labels = audit_objects.describe(user, rows)
+    for entry in rows:
+        entry.object_label = labels.get((entry.object_type, str(entry.object_id)))  # type: ignore[attr-defined]
+        entry.shown_summary = stored_text.translate(entry.summary)  # type: ignore[attr-defined]
+        entry.actor_name = (  # type: ignore[attr-defined]
+            (entry.actor.full_name or entry.actor.username) if entry.actor else entry.actor_label or _("系统")
+        )
     query = {k: v for k, v in request.GET.items() if k != "page" and v}
     return render(
         request,
         "accounts/audit_log.html",
-        {"form": form, "page": page, "query": urlencode(query)},
+        {"form": form, "page": page, "entries": rows, "query": urlencode(query)},
     )

@@ -7,3 +7,8 @@ class ProtectionConfig(AppConfig):
     label = "protection"
     verbose_name = _("走失防护")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from wangge.protection import audit_objects
+
+        audit_objects.connect()

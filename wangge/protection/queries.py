@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from wangge.accounts import policy
 from wangge.accounts.models import Role, User
@@ -176,6 +177,23 @@ def sees_medical_notes(user: Any, enrolment: Enrolment) -> bool:
     return policy.sees_medical_notes_by_role(user) and can_manage(user, enrolment)
 
 
+# The purposes the app's own location and profile reads are audited with; a caller of the API
+# may give its own words.
+PURPOSES = {
+    "incident": gettext_lazy("走失搜寻"),
+    "enrolment": gettext_lazy("查看登记"),
+    "profile edit": gettext_lazy("编辑档案"),
+    "photo": gettext_lazy("查看照片"),
+    "api": gettext_lazy("接口读取"),
+}
+
+
+def purpose_label(purpose: str) -> str:
+    """A known purpose's name (in the current language), a caller's own words as they are."""
+    label = PURPOSES.get(purpose)
+    return str(label) if label is not None else purpose
+
+
 def may_read_locations(user: Any, enrolment: Enrolment, *, purpose: str) -> bool:
     """Whether ``locations_for`` would answer (for showing or hiding a map; it does not read)."""
     return policy.can_read_locations(user, enrolment, purpose)
@@ -203,7 +221,7 @@ def locations_for(
             action=Action.VIEW,
             obj=entitled,
             summary=_("查看位置轨迹：%(name)s（用途：%(purpose)s）")
-            % {"name": entitled.resident.name, "purpose": purpose},
+            % {"name": entitled.resident.name, "purpose": purpose_label(purpose)},
             detail={"purpose": purpose, "since": since.isoformat() if since else None, "points": len(rows)},
         )
     return rows
@@ -311,7 +329,7 @@ def profile_for(
             action=Action.VIEW,
             obj=profile if profile.pk else entitled,
             summary=_("查看走失预案档案：%(name)s（用途：%(purpose)s）")
-            % {"name": entitled.resident.name, "purpose": purpose},
+            % {"name": entitled.resident.name, "purpose": purpose_label(purpose)},
             detail={"purpose": purpose, "enrolment": entitled.pk, "medical_notes": medical},
         )
     return ProfileRead(enrolment=entitled, profile=profile, medical=medical)

@@ -5,3 +5,8 @@ class RegistryConfig(AppConfig):
     name = "wangge.registry"
     label = "registry"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from wangge.registry import audit_objects
+
+        audit_objects.connect()

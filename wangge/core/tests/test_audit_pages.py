@@ -79,3 +79,58 @@ def test_it_pages_a_long_log(entries: World, client_for) -> None:
     second = client.get("/audit/", {"action": "search", "page": 2}).content.decode()
     assert "搜索 第0次" in second
     assert AuditEntry.objects.filter(action="search").count() == 61
+
+
+def test_it_names_each_object_and_links_to_it_for_a_reader_who_may_see_it(entries: World, client_for) -> None:
+    ward = entries.residents["a1_1_ward"]
+    worker = entries.user(Role.GRID_WORKER)
+    audit(actor=None, action=Action.UPDATE, obj=worker, summary="改角色")
+    page = client_for(Role.DISTRICT_ADMIN).get("/audit/").content.decode()
+    assert f'href="/residents/{ward.pk}/"' in page and f">{ward.name}</a>" in page
+    assert f'href="/admin/accounts/user/{worker.pk}/change/"' in page
+    assert f"{worker.full_name}（{worker.username}）" in page
+    assert f"registry.resident:{ward.pk}" not in page and f"accounts.user:{worker.pk}" not in page
+
+
+def test_it_gives_an_object_the_reader_may_not_see_a_neutral_label(entries: World, client_for) -> None:
+    ward = entries.residents["a1_1_ward"]
+    page = client_for(Role.AUDITOR).get("/audit/").content.decode()  # an auditor sees no residents
+    assert f"居民 #{ward.pk}" in page
+    assert f'href="/residents/{ward.pk}/"' not in page and f"registry.resident:{ward.pk}" not in page
+
+
+def test_it_lists_object_types_by_their_human_names(entries: World, client_for) -> None:
+    page = client_for(Role.AUDITOR).get("/audit/").content.decode()
+    assert '<option value="registry.resident">居民</option>' in page
+    assert '<option value="registry.search">居民搜索</option>' in page
+    client = client_for(Role.AUDITOR)
+    client.cookies["django_language"] = "en"
+    page = client.get("/audit/").content.decode()
+    assert '<option value="registry.resident">Resident</option>' in page
+    assert '<option value="registry.search">Resident search</option>' in page
+
+
+def test_it_shows_summaries_in_the_readers_language_whatever_they_were_written_in(entries: World, client_for) -> None:
+    worker = entries.user(Role.GRID_WORKER)
+    audit(
+        actor=worker,
+        action=Action.VIEW,
+        object_type="registry.resident",
+        summary="查看位置轨迹：李秀英（用途：incident）",
+    )
+    audit(actor=worker, action=Action.CREATE, object_type="registry.resident", summary="Reported missing: 李秀英")
+    chinese = client_for(Role.AUDITOR).get("/audit/").content.decode()
+    assert "查看位置轨迹：李秀英（用途：走失搜寻）" in chinese and "用途：incident" not in chinese
+    assert "报告走失：李秀英" in chinese
+    client = client_for(Role.AUDITOR)
+    client.cookies["django_language"] = "en"
+    english = client.get("/audit/").content.decode()
+    assert "Viewed the location trail: 李秀英 (purpose: missing-person search)" in english
+    assert "Reported missing: 李秀英" in english
+
+
+def test_it_writes_a_known_purpose_by_its_name() -> None:
+    from wangge.protection.queries import purpose_label
+
+    assert purpose_label("incident") == "走失搜寻"
+    assert purpose_label("checking on her") == "checking on her"

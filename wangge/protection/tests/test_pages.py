@@ -235,3 +235,24 @@ def test_it_shows_a_notified_worker_the_search_request_in_the_app(protected: Pro
     assert "走失协查：李秀英" in page and f"/protection/incidents/{incident.pk}/" in page
     # Looking is not reading: the notification stays new until marked read (a POST).
     assert incident.notifications.filter(recipient=protected.world.user("grid_worker"), read_at__isnull=True).exists()
+
+
+def test_it_shows_notifications_in_the_readers_language(protected: Protected) -> None:
+    """Alert and incident notifications are stored formatted (for SMS and e-mail); the page
+    shows them in the reader's language, whichever language they were written in."""
+    from wangge.protection import incidents as incident_actions
+    from wangge.protection.models import Notification
+
+    world = protected.world
+    guardian = world.user(Role.GUARDIAN)
+    incident_actions.incident_report(by=world.user(Role.COMMUNITY_STAFF), enrolment=protected.enrolment)
+    assert Notification.objects.filter(recipient=guardian, payload__title__startswith="走失协查").exists()
+
+    client = login(guardian)
+    chinese = client.get("/protection/").content.decode()
+    assert "走失协查：李秀英" in chinese and "李秀英（女，1941年生）走失，请协助寻找。" in chinese
+    client.cookies["django_language"] = "en"
+    english = client.get("/protection/").content.decode()
+    assert "Missing person: 李秀英" in english
+    assert "走失协查" not in english and "请协助寻找" not in english
+    assert "(Female, born 1941) is missing" in english

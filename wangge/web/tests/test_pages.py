@@ -167,3 +167,12 @@ def test_it_names_care_categories_in_english_on_english_pages(world: World, clie
     category = ward.care_tags.get().category
     page = english(client_for(Role.GRID_WORKER)).get(f"/residents/{ward.pk}/").content.decode()
     assert category.name_en in page
+
+
+def test_it_counts_grids_with_the_plural_the_number_needs(world: World, client_for) -> None:
+    client = client_for(Role.DISTRICT_ADMIN)
+    assert "<span>网格</span>" in client.get("/").content.decode()
+    client.cookies["django_language"] = "en"
+    page = client.get("/").content.decode()
+    assert "<span>grids</span>" in page and "<span>Grid</span>" not in page
+    assert "<span>households</span>" in page
