@@ -221,6 +221,7 @@ def build(
     # Tracks: everyone's phone reported a few minutes ago, except the people of the story.
     per_person = max(20, min(TRACK_DAYS * FIXES_PER_DAY, TRACK_CAP // len(enrolments)))
     searched, found = searched_pk, found_pk
+    local = timezone.localtime(now).utcoffset() or dt.timedelta(0)
     locations: list[dict[str, Any]] = []
     last: dict[int, tuple[dt.datetime, float, float, float]] = {}
     for enrolment, device in zip(enrolments, devices, strict=True):
@@ -239,7 +240,8 @@ def build(
         fixes = _track(rng, lat=lat, lon=lon, end=end, days=TRACK_DAYS, per_person=per_person) + extra
         battery = 100.0
         for when, a, b in fixes:
-            battery = 100.0 if timezone.localtime(when).hour < 8 else max(12.0, battery - rng.uniform(1, 4))
+            # Charged overnight, drained through the day (local hours; Shanghai keeps no DST).
+            battery = 100.0 if (when.astimezone(dt.UTC) + local).hour < 8 else max(12.0, battery - rng.uniform(1, 4))
             locations.append(
                 {
                     "device_id": device.pk,
