@@ -478,13 +478,25 @@ def _sample(rng: random.Random, queryset: Any, n: int) -> list[tuple[str, str, s
 
 def explain(user: Any, q: str) -> list[str]:
     """The plans of the statements one search runs (key scan, count), for a slow query."""
-    from django.db import connection
+    from django.db import transaction
 
     from wangge.accounts import policy
-    from wangge.registry.queries import search_keys_visible_to
-    from wangge.registry.search import COUNT_SCAN, POOL, TOP, parse_query
+    from wangge.registry.search import parse_query, read_key_ranges_in_index_order
 
     parsed = parse_query(q, masked=not policy.sees_full_detail(user))
+    lines = []
+    with transaction.atomic():
+        read_key_ranges_in_index_order()  # as the search itself does
+        lines.extend(_plans(user, parsed))
+    return lines
+
+
+def _plans(user: Any, parsed: Any) -> list[str]:
+    from django.db import connection
+
+    from wangge.registry.queries import search_keys_visible_to
+    from wangge.registry.search import COUNT_SCAN, POOL, TOP
+
     lines = []
     for prefix in parsed.prefixes:
         scan = search_keys_visible_to(user).filter(key__gte=prefix, key__lt=prefix + TOP).order_by("key")

@@ -371,6 +371,21 @@ def _count(visible: QuerySet[SearchKey], parsed: ParsedQuery) -> tuple[int, bool
     return (seen, True) if exact else (min(seen, TOTAL_CAP), False)
 
 
+def read_key_ranges_in_index_order() -> None:
+    """On PostgreSQL, read key ranges by ordered index scans, never by bitmap, for this transaction.
+
+    The planner estimates a prefix range (``key >= 'son' AND key < 'son' || U+10FFFF``) from
+    the histogram of 2.5 M keys and can be off 100-fold: at 520,000 residents it expected 74
+    keys for ``son`` where there were 7,401, chose a bitmap heap scan plus a sort of every
+    match, and a district-wide search took 47-448 ms instead of ~1 ms (bench/search.py's
+    plans; docs/benchmarks.md). Every scan here is limited and ordered by key, so the index
+    order is always the right plan; ``SET LOCAL`` ends with the transaction.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
+
+
 def find_residents(*, user: Any, q: str, limit: int = 20, offset: int = 0) -> SearchResult:
     """The residents the user may see who match ``q``, best first, and how many; not audited.
 
@@ -384,12 +399,14 @@ def find_residents(*, user: Any, q: str, limit: int = 20, offset: int = 0) -> Se
     if not parsed.prefixes:
         return SearchResult(query=parsed, residents=[])
     visible = search_keys_visible_to(user)
-    candidates, saturated = _scan(visible, parsed, _scope_grids(user))
-    if saturated:
-        total, total_exact = _count(visible, parsed)
-        total = max(total, len(candidates)) if total_exact else total
-    else:
-        total, total_exact = len(candidates), True
+    with transaction.atomic():
+        read_key_ranges_in_index_order()
+        candidates, saturated = _scan(visible, parsed, _scope_grids(user))
+        if saturated:
+            total, total_exact = _count(visible, parsed)
+            total = max(total, len(candidates)) if total_exact else total
+        else:
+            total, total_exact = len(candidates), True
     ranked = sorted(candidates.values(), key=lambda c: (c.match, not c.in_grid, not c.living, c.order, c.resident_id))
     page = [c.resident_id for c in ranked[offset : offset + limit]]
     residents = Resident.objects.select_related("household__building", "grid", "community").order_by().in_bulk(page)
