@@ -14,9 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from wangge.accounts import policy
+from wangge.core import confirm
 from wangge.protection import actions, incidents, queries
 from wangge.protection.models import Incident
 from wangge.protection.views.common import acting_user
+from wangge.protection.views.incidents import confirm_report
 
 
 @login_required
@@ -96,6 +98,8 @@ def alert_escalate(request: HttpRequest, pk: int) -> HttpResponse:
     alert = queries.get_alert(user, pk)
     if not queries.can_manage(user, alert.enrolment):
         raise Http404
+    if not confirm.confirmed(request):
+        return confirm_report(request, alert.enrolment, alert=alert)
     try:
         incident = incidents.alert_escalate(by=user, alert=alert, description=request.POST.get("description", ""))
     except ValidationError as exc:

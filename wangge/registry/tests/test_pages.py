@@ -87,9 +87,16 @@ def test_it_gives_an_auditor_no_registry_pages(world: World, client_for) -> None
 
 def test_it_records_a_move_out_from_the_resident_page(world: World, client_for) -> None:
     head = world.residents["a1_1_head"]
-    response = client_for(Role.GRID_WORKER).post(
-        f"/residents/{head.pk}/events/move_out/", {"date": "2024-05-01", "destination": "铁西区"}
-    )
+    client = client_for(Role.GRID_WORKER)
+    url = f"/residents/{head.pk}/events/move_out/"
+    asked = client.post(url, {"date": "2024-05-01", "destination": "铁西区"})
+    html = asked.content.decode()
+    assert asked.status_code == 200 and "确认登记 王建国 迁出？" in html
+    assert "迁往铁西区" in html and "该住户将没有户主" in html
+    assert 'name="confirmed" value="1"' in html and 'name="destination" value="铁西区"' in html
+    head.refresh_from_db()
+    assert head.status == Resident.Status.LIVING  # asking changed nothing
+    response = client.post(url, {"date": "2024-05-01", "destination": "铁西区", "confirmed": "1"})
     assert response.status_code == 302
     head.refresh_from_db()
     assert head.status == Resident.Status.MOVED_OUT
@@ -101,7 +108,10 @@ def test_it_records_a_move_out_from_the_resident_page(world: World, client_for) 
 def test_it_records_a_death_and_then_offers_no_more_events(world: World, client_for) -> None:
     ward = world.residents["a1_1_ward"]
     client = client_for(Role.GRID_WORKER)
-    assert client.post(f"/residents/{ward.pk}/events/death/", {"date": "2024-06-01"}).status_code == 302
+    asked = client.post(f"/residents/{ward.pk}/events/death/", {"date": "2024-06-01"}).content.decode()
+    assert "确认登记 李秀英 死亡？" in asked and "登记后无法撤销" in asked
+    response = client.post(f"/residents/{ward.pk}/events/death/", {"date": "2024-06-01", "confirmed": "1"})
+    assert response.status_code == 302
     ward.refresh_from_db()
     assert ward.status == Resident.Status.DECEASED
     assert "/events/death/" not in client.get(f"/residents/{ward.pk}/").content.decode()
@@ -179,7 +189,10 @@ def test_it_adds_and_removes_a_care_tag(world: World, client_for) -> None:
     client = client_for(Role.GRID_WORKER)
     assert client.post(f"/residents/{head.pk}/care/", {"category": category.pk}).status_code == 302
     assert head.care_tags.filter(category=category).exists()
-    assert client.post(f"/residents/{head.pk}/care/{category.code}/remove/").status_code == 302
+    asked = client.post(f"/residents/{head.pk}/care/{category.code}/remove/")
+    assert asked.status_code == 200 and "确定取消 王建国 的人员类别" in asked.content.decode()
+    assert head.care_tags.filter(category=category).exists()
+    assert client.post(f"/residents/{head.pk}/care/{category.code}/remove/", {"confirmed": "1"}).status_code == 302
     assert not head.care_tags.filter(category=category).exists()
 
 
