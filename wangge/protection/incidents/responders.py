@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from wangge.accounts.models import Role, User
 from wangge.areas.geometry import distance_to_area, nearest_areas
@@ -109,11 +110,13 @@ def nearest_responders(enrolment: Enrolment, where: LastKnown | None) -> list[Ca
     return sorted(found.values(), key=order)
 
 
-def would_notify(enrolment: Enrolment, *, alert: Alert | None = None, by: object = None) -> list[User]:
+def would_notify(enrolment: Enrolment, *, alert: Alert | None = None, by: Any = None) -> list[User]:
     """Who reporting the person missing now would notify (the nearest responders and the
     guardians, not the reporter), for the page that asks before it is done. It reads only."""
     users = {c.user.pk: c.user for c in nearest_responders(enrolment, last_known(enrolment, alert=alert))}
     for guardian in queries.guardians_of(enrolment):
         users[guardian.pk] = guardian
-    users.pop(getattr(by, "pk", None), None)
+    reporter = getattr(by, "pk", None)
+    if reporter is not None:
+        users.pop(reporter, None)
     return list(users.values())

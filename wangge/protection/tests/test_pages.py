@@ -295,3 +295,33 @@ def test_it_keeps_the_confirmation_out_of_reach_of_those_who_may_not_act(protect
     assert client.post(f"/protection/zones/{protected.zone.pk}/delete/").status_code == 404
     assert client.post(f"/protection/{protected.enrolment.pk}/consent/withdraw/").status_code == 404
     assert client.post(f"/protection/devices/{protected.device.pk}/reset/").status_code == 404
+
+
+def test_every_page_shows_the_battery_as_a_whole_percentage(protected: Protected) -> None:
+    from wangge.protection.templatetags.protection import battery
+
+    assert [battery(v) for v in (11.5, 12.0, 11, "9.4", None)] == ["12%", "12%", "11%", "9%", "—"]
+    arrive([protected.fix(battery=12.0)])  # the low-battery alert stores 12.0
+    arrive([protected.fix(seconds=5, battery=5.0)])  # the phone's latest level
+    client = login(protected.world.user("community_staff"))
+    pages = [
+        client.get(f"/protection/{protected.enrolment.pk}/").content.decode(),
+        client.get(f"/protection/devices/{protected.device.pk}/").content.decode(),
+        client.get("/protection/alerts/").content.decode(),
+    ]
+    assert all(re.search(r"\d\.\d%", page) is None for page in pages)
+    assert "电量 5%" in pages[0] and "<dd>5%</dd>" in pages[1] and "电量 12%" in pages[2]
+
+
+def test_the_timeline_says_the_closure_once(protected: Protected) -> None:
+    from wangge.protection import incidents
+    from wangge.protection.models import IncidentUpdate
+
+    staff = protected.world.user("community_staff")
+    incident = incidents.incident_report(by=staff, enrolment=protected.enrolment)
+    incidents.incident_close(by=staff, incident=incident, outcome="found", found_where="灵西公园")
+    html = login(staff).get(f"/protection/incidents/{incident.pk}/live/").content.decode()
+    assert "结束：已找到，地点：灵西公园" in html and "结束：结束" not in html
+    # closures recorded before the fix carry the kind in their text: it is shown once as well
+    assert IncidentUpdate(kind="closure", text="结束：已找到").shown_text == "已找到"
+    assert IncidentUpdate(kind="note", text="结束：散步").shown_text == "结束：散步"
