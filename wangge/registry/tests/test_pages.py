@@ -203,3 +203,37 @@ def test_it_gives_a_department_no_event_forms_and_refuses_their_posts(world: Wor
     assert client.post(f"/residents/{head.pk}/events/move_out/", {"date": "2024-05-01"}).status_code == 404
     head.refresh_from_db()
     assert head.status == Resident.Status.LIVING
+
+
+def test_a_big_building_is_grouped_by_entrance_with_a_jump_bar(world: World, client_for) -> None:
+    import re
+
+    from wangge.registry.models import Household
+
+    building = world.buildings["grid_a1_1"]
+    for entrance in ("1", "2", "10", ""):
+        for floor in range(1, 21):
+            if entrance == "1" and floor == 1:
+                continue  # 1单元101 is the world's household
+            household = Household(building=building, entrance=entrance, room=f"{floor}01")
+            household.copy_scope(building)
+            household.save()
+    html = client_for(Role.GRID_WORKER).get(f"/buildings/{building.pk}/").content.decode()
+    bar = re.search(r'<nav class="jumpbar" id="entrances".*?</nav>', html, re.S)
+    assert bar is not None
+    jumps = re.findall(r'<a href="#(entrance-\d+)">(.*?) <span class="count">(\d+)</span>', bar.group(0))
+    # natural order (2 before 10), each entrance's count, and the households without one last
+    assert [(label, n) for _, label, n in jumps] == [
+        ("1单元", "20"),
+        ("2单元", "20"),
+        ("10单元", "20"),
+        ("未填单元", "20"),
+    ]
+    for anchor, _, _ in jumps:
+        assert f'<h2 class="entrance" id="{anchor}">' in html
+    assert html.count('href="#entrances"') == 4  # back to the bar from every entrance
+
+
+def test_a_building_with_one_entrance_needs_no_jump_bar(world: World, client_for) -> None:
+    html = client_for(Role.GRID_WORKER).get(f"/buildings/{world.buildings['grid_a1_1'].pk}/").content.decode()
+    assert 'class="jumpbar"' not in html and "1单元" in html

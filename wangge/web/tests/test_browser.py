@@ -163,7 +163,7 @@ def test_it_asks_before_removing_a_care_category_under_the_content_security_poli
         "console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None
     )
     page.goto(f"{live_server.url}/residents/{ward.pk}/")
-    remove = page.locator("#care form button")
+    remove = page.locator("#care form[action$='/remove/'] button")
     assert remove.count() == 1
     remove.tap()  # the server asks, on a page of its own: no script, nothing sent yet
     page.wait_for_selector("#confirm")
@@ -172,7 +172,7 @@ def test_it_asks_before_removing_a_care_category_under_the_content_security_poli
     page.get_by_role("link", name="取消，返回").tap()
     page.wait_for_url(f"**/residents/{ward.pk}/#care")
     assert ward.care_tags.count() == 1  # went back: nothing changed
-    page.locator("#care form button").tap()
+    page.locator("#care form[action$='/remove/'] button").tap()
     page.wait_for_selector("#confirm")
     page.get_by_role("button", name="确认取消").tap()
     page.wait_for_url(f"**/residents/{ward.pk}/")
