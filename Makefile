@@ -25,7 +25,7 @@ setup-test: $(BIN)/python
 
 # The demo prints its accounts with passwords generated afresh on every run.
 demo: setup-demo
-	$(BIN)/wangge demo
+	$(BIN)/wangge demo --serving
 	$(BIN)/wangge serve --bind 127.0.0.1:8000
 
 serve: setup

@@ -178,7 +178,12 @@ def propose(
 
 def moved_households(current: dict[str, list[tuple[str, int]]], proposed: dict[str, list[tuple[str, int]]]) -> int:
     """Households whose grid changes, per building: the increase summed over grids."""
-    moved = 0
+    return sum(moved_to(current, proposed).values())
+
+
+def moved_to(current: dict[str, list[tuple[str, int]]], proposed: dict[str, list[tuple[str, int]]]) -> dict[str, int]:
+    """Households whose grid changes, by the engine id of the grid they move to."""
+    moved: dict[str, int] = defaultdict(int)
     for bid, parts in proposed.items():
         before: dict[str, int] = defaultdict(int)
         for gid, n in current.get(bid, []):
@@ -186,8 +191,9 @@ def moved_households(current: dict[str, list[tuple[str, int]]], proposed: dict[s
         if not before:
             continue
         for gid, n in parts:
-            moved += max(0, n - before.get(gid, 0))
-    return moved
+            if n > before.get(gid, 0):
+                moved[gid] += n - before.get(gid, 0)
+    return dict(moved)
 
 
 def _keep_identities(division: gridding.Division, current: dict[str, list[tuple[str, int]]]) -> gridding.Division:

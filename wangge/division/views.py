@@ -15,7 +15,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from wangge.accounts import policy
@@ -24,8 +26,9 @@ from wangge.areas import actions as areas_actions
 from wangge.areas.gridding import GriddingError
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within, get_area
+from wangge.core import confirm
 from wangge.division import actions
-from wangge.division.proposal import MODES, Proposal, propose
+from wangge.division.proposal import MODES, Proposal, grid_pk, moved_to, propose
 
 
 def _area_for(request: HttpRequest, pk: int, allowed: Callable[[Any], bool]) -> Area:
@@ -93,11 +96,50 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def apply_consequences(proposal: Proposal) -> list[str]:
+    """What applying the proposal does, in the words the confirmation page shows: how many
+    households move to which grid, which grids are created and removed."""
+    moves = moved_to(proposal.current, proposal.division.assignment)
+    kept = {g.pk: g for g in Area.objects.filter(pk__in=proposal.kept_grids)}
+    current = Area.objects.filter(level=Area.Level.GRID, community__in=proposal.communities)
+    removed = [g.name for g in current.exclude(pk__in=list(kept)).order_by("name")]
+    lines: list[str] = []
+    total = sum(moves.values())
+    if total:
+        places = []
+        for gid, n in sorted(moves.items(), key=lambda item: (-item[1], item[0])):
+            grid = kept.get(grid_pk(gid) or 0)
+            name = grid.name if grid is not None else _("新网格")
+            places.append(_("%(grid)s %(n)d 户") % {"grid": name, "n": n})
+        lines.append(
+            ngettext("%(n)d 户调整到其他网格：%(places)s", "%(n)d 户调整到其他网格：%(places)s", total)
+            % {"n": total, "places": "、".join(places)}
+        )
+    else:
+        lines.append(_("没有住户需要调整网格"))
+    if proposal.new_grids:
+        lines.append(_("新建 %(n)d 个网格，需要分配网格员") % {"n": len(proposal.new_grids)})
+    if removed:
+        lines.append(
+            _("撤销 %(n)d 个网格：%(names)s；其网格员需要重新分配") % {"n": len(removed), "names": "、".join(removed)}
+        )
+    lines.append(_("居民、楼栋和防走失登记随住户一起调整，网格统计随之改变"))
+    return lines
+
+
 @login_required
 @require_POST
 def apply(request: HttpRequest, pk: int) -> HttpResponse:
     area = _area_for(request, pk, policy.can_apply_division)
     proposal = _proposal(request, area)
+    if not confirm.confirmed(request):
+        return confirm.ask(
+            request,
+            title=_("确认按此方案调整 %(area)s 的网格？") % {"area": area.name},
+            consequences=apply_consequences(proposal),
+            button=_("确认调整网格"),
+            cancel_url=reverse("division:preview", args=[area.pk]) + f"?mode={proposal.mode}",
+        )
     result = actions.grids_apply(by=request.user, proposal=proposal)
     messages.success(
         request,

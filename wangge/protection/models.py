@@ -481,6 +481,16 @@ class IncidentUpdate(models.Model):
     def __str__(self) -> str:
         return self.text[:40]
 
+    # Closures recorded before the timeline showed the kind began with it: "结束：已找到".
+    _OLD_CLOSURE_PREFIX = "结束："
+
+    @property
+    def shown_text(self) -> str:
+        """The text as the timeline shows it after the kind, never repeating the kind."""
+        if self.kind == self.Kind.CLOSURE and self.text.startswith(self._OLD_CLOSURE_PREFIX):
+            return self.text[len(self._OLD_CLOSURE_PREFIX) :]
+        return self.text
+
 
 class Responder(models.Model):
     """A grid worker or volunteer notified of an incident because they are near the last location."""

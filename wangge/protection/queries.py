@@ -31,6 +31,7 @@ from wangge.protection.models import (
     Location,
     Notification,
     Profile,
+    Responder,
     SafeZone,
 )
 from wangge.registry.models import Guardianship, Resident
@@ -400,3 +401,79 @@ def incident_deliveries(incident: Incident) -> dict[str, Any]:
         "given_up": given_up,
         "given_up_count": counts.get(Notification.Status.GIVEN_UP, 0),
     }
+
+
+# -- what must be acted on now: the banners of the home pages and the count on the tab --
+
+URGENT_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Urgent:
+    """The open alerts and searches that concern a user: ``alerts`` and ``incidents`` are the
+    newest few (``URGENT_SHOWN``), the counts are of all of them."""
+
+    alert_count: int
+    incident_count: int
+    alerts: list[Alert]
+    incidents: list[Incident]
+
+    @property
+    def count(self) -> int:
+        return self.alert_count + self.incident_count
+
+
+def _guardian_of_person(user: Any, *, resident: str) -> Exists:
+    return Exists(Guardianship.objects.filter(resident_id=OuterRef(resident), guardian=user))
+
+
+def urgent_alerts_for(user: Any) -> QuerySet[Alert]:
+    """Open alerts the user must act on: those of their relatives for a guardian; for staff who
+    manage protection, those of the people in their areas, except a phone switched off, which is
+    the family's to sort out (the alert notifies only them). Subqueries, not joins, so the rows
+    need no DISTINCT and the count stays an index scan at a district's scale."""
+    if not _active(user):
+        return Alert.objects.none()
+    query = Q(_guardian_of_person(user, resident="enrolment__resident_id"))
+    if policy.can_manage_protection(user):
+        query |= area_filter(user) & ~Q(kind=Alert.Kind.PHONE_OFF)
+    return Alert.objects.filter(query, resolved_at__isnull=True)
+
+
+def urgent_incidents_for(user: Any) -> QuerySet[Incident]:
+    """Open searches the user must act on: for a relative, as a searcher or a notified responder,
+    or in the areas of staff who manage protection."""
+    if not _active(user):
+        return Incident.objects.none()
+    searcher = Incident.searchers.through.objects.filter(incident_id=OuterRef("pk"), user=user)
+    query = Q(_guardian_of_person(user, resident="enrolment__resident_id"))
+    query |= Q(Exists(searcher)) | Q(Exists(Responder.objects.filter(incident_id=OuterRef("pk"), user=user)))
+    if policy.can_manage_protection(user):
+        query |= area_filter(user)
+    return Incident.objects.filter(query, status=Incident.Status.OPEN)
+
+
+def urgent_for(user: Any) -> Urgent:
+    """What the user must act on now: two counts, and the newest rows only when there are any
+    (so a quiet home page costs two indexed counts). Kept on the user object for the request, so
+    the page and the navigation's badge ask once."""
+    cached = getattr(user, "_wangge_urgent", None)
+    if cached is not None:
+        return cached
+    alerts = urgent_alerts_for(user)
+    found = urgent_incidents_for(user)
+    alert_count = alerts.count()
+    incident_count = found.count()
+    urgent = Urgent(
+        alert_count=alert_count,
+        incident_count=incident_count,
+        alerts=list(alerts.select_related("enrolment__resident", "grid").order_by("-raised_at")[:URGENT_SHOWN])
+        if alert_count
+        else [],
+        incidents=list(found.select_related("enrolment__resident", "grid").order_by("-opened_at")[:URGENT_SHOWN])
+        if incident_count
+        else [],
+    )
+    if _active(user):
+        user._wangge_urgent = urgent
+    return urgent

@@ -74,7 +74,8 @@ def building(request: HttpRequest, pk: int) -> HttpResponse:
         .select_related("head")
         .annotate(living=Count("members", filter=Q(members__status=Resident.Status.LIVING)))
     )
-    households.sort(key=lambda h: (summary.natural_key(h.entrance), summary.natural_key(h.room)))
+    # Entrances in natural order (2 before 10); households without one after them all.
+    households.sort(key=lambda h: (not h.entrance, summary.natural_key(h.entrance), summary.natural_key(h.room)))
     grid = node.grid
     context = {
         "building": node,

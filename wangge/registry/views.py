@@ -16,11 +16,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from wangge.accounts import policy
 from wangge.areas.models import Area
+from wangge.core import confirm
 from wangge.core.idnumbers import InvalidIDNumber, parse
 from wangge.registry import actions, summary
 from wangge.registry.event_forms import (
@@ -30,6 +32,7 @@ from wangge.registry.event_forms import (
     MoveInExistingForm,
     MoveOutForm,
     ResidentRegisterForm,
+    care_label,
 )
 from wangge.registry.models import CareCategory, Household, LifeEvent, Resident
 from wangge.registry.queries import get_household, get_resident, resident_seen_in_full, residents_visible_to
@@ -215,6 +218,8 @@ def resident_event(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     form = EVENT_FORMS[kind](request.POST)
     if form.is_valid():
         data = form.cleaned_data
+        if kind in IRREVERSIBLE_EVENTS and not confirm.confirmed(request):
+            return _confirm_event(request, person, kind, data)
         try:
             if kind == "move_out":
                 actions.resident_move_out(by=user, resident=person, date=data["date"], destination=data["destination"])
@@ -238,6 +243,43 @@ def resident_event(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             messages.success(request, done % {"name": person.name})
             return redirect("registry:resident", pk=person.pk)
     return _resident_page(request, person, status=400, bound={kind: form})
+
+
+# Life events that take a person out of their household: asked before they are recorded.
+IRREVERSIBLE_EVENTS = {"move_out", "death"}
+
+
+def _confirm_event(request: HttpRequest, person: Resident, kind: str, data: dict[str, Any]) -> HttpResponse:
+    household = person.household
+    date = data["date"].isoformat()
+    if kind == "move_out":
+        title = _("确认登记 %(name)s 迁出？") % {"name": person.name}
+        button = _("确认迁出")
+        lines = [
+            _("%(name)s 于 %(date)s 迁出%(destination)s，状态改为“已迁出”")
+            % {
+                "name": person.name,
+                "date": date,
+                "destination": (_("，迁往%(place)s") % {"place": data["destination"]}) if data["destination"] else "",
+            }
+        ]
+    else:
+        title = _("确认登记 %(name)s 死亡？") % {"name": person.name}
+        button = _("确认登记死亡")
+        lines = [_("%(name)s 于 %(date)s 死亡，状态改为“已死亡”") % {"name": person.name, "date": date}]
+    if household is not None:
+        lines.append(_("不再计入住户 %(address)s 的在住人口") % {"address": household.address})
+        if household.head_id == person.pk:
+            lines.append(_("该住户将没有户主，请另行指定"))
+    if kind == "death":
+        lines.append(_("登记后无法撤销"))
+    return confirm.ask(
+        request,
+        title=title,
+        consequences=lines,
+        button=button,
+        cancel_url=reverse("registry:resident", args=[person.pk]),
+    )
 
 
 @login_required
@@ -267,6 +309,15 @@ def care_tag_remove(request: HttpRequest, pk: int, code: str) -> HttpResponse:
     category = CareCategory.objects.filter(code=code).first()
     if category is None:
         raise Http404
+    if not confirm.confirmed(request):
+        label = care_label(category)
+        return confirm.ask(
+            request,
+            title=_("确定取消 %(name)s 的人员类别“%(category)s”？") % {"name": person.name, "category": label},
+            consequences=[_("%(name)s 不再列入“%(category)s”名单与统计") % {"name": person.name, "category": label}],
+            button=_("确认取消"),
+            cancel_url=reverse("registry:resident", args=[person.pk]) + "#care",
+        )
     actions.care_tag_remove(by=user, resident=person, category=category)
     messages.success(request, _("已取消人员类别"))
     return redirect("registry:resident", pk=person.pk)

@@ -12,6 +12,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from wangge.accounts import policy
+from wangge.protection.queries import urgent_for
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class NavItem:
     label: Any
     url: str
     active: bool = False
+    badge: int = 0  # open alerts and searches on the protection tab
 
 
 def url_or_none(name: str) -> str | None:
@@ -57,7 +59,8 @@ def nav_items(user: Any, path: str) -> list[NavItem]:
         if url is None:
             continue
         active = path == url if url == "/" else path.startswith(url)
-        items.append(NavItem(label=label, url=url, active=active))
+        badge = urgent_for(user).count if name == "protection:index" else 0
+        items.append(NavItem(label=label, url=url, active=active, badge=badge))
     return items
 
 

@@ -8,10 +8,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from wangge.accounts import policy
 from wangge.accounts.models import Role
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within
 from wangge.core.models import AuditEntry
+from wangge.protection.queries import urgent_for
 from wangge.registry import summary
 from wangge.registry.models import Resident
 from wangge.registry.queries import residents_visible_to
@@ -22,6 +24,9 @@ def home(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     role = user.role
     context: dict[str, Any] = {"role": role}
+    if policy.can_see_protection_alerts(user):
+        # The first minutes of a search decide it: open alerts and searches come first.
+        context["urgent"] = urgent_for(user)
     if role == Role.GRID_WORKER:
         grids = list(areas_within(user).filter(level=Area.Level.GRID).order_by("name"))
         context["grids"] = [

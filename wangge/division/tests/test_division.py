@@ -134,7 +134,12 @@ def test_only_district_and_street_staff_may_apply_and_only_in_their_scope(crowde
     assert client_for("grid_worker").get(f"/areas/{community.pk}/division/").status_code == 404
     other = crowded.areas["community_b1"]
     assert client_for("street_staff").post(f"/areas/{other.pk}/division/apply/").status_code == 404
-    response = client_for("street_staff").post(f"/areas/{community.pk}/division/apply/", {"mode": "rebalance"})
+    url = f"/areas/{community.pk}/division/apply/"
+    asked = client_for("street_staff").post(url, {"mode": "rebalance"})
+    html = asked.content.decode()
+    assert asked.status_code == 200 and "户调整到其他网格" in html and "新建" in html
+    assert Area.objects.filter(level="grid", community=community).count() == 2  # nothing moved yet
+    response = client_for("street_staff").post(url, {"mode": "rebalance", "confirmed": "1"})
     assert response.status_code == 302
     assert Area.objects.filter(level="grid", community=community).count() > 2
 
@@ -145,7 +150,7 @@ def test_new_grids_get_workers_on_the_staffing_page(crowded, client_for):
 
     community = crowded.areas["community_a1"]
     client = client_for("district_admin")
-    client.post(f"/areas/{community.pk}/division/apply/", {"mode": "rebalance"})
+    client.post(f"/areas/{community.pk}/division/apply/", {"mode": "rebalance", "confirmed": "1"})
     spare = User.objects.create_user(username="new-worker", password="x" * 12, role="grid_worker")
     response = client.get(f"/areas/{community.pk}/staffing/")
     new_grid = response.context["unstaffed"].first()

@@ -228,7 +228,8 @@ def incident_close(
     incident.found_at = found_at
     incident.found_condition = condition.strip()
     incident.save()
-    summary = _("结束：%(outcome)s") % {"outcome": incident.get_outcome_display()}
+    # The timeline shows the kind ("结束") before the text: the text is the outcome alone.
+    summary = str(incident.get_outcome_display())
     if found_where.strip():
         summary += _("，地点：%(where)s") % {"where": found_where.strip()}
     IncidentUpdate.objects.create(

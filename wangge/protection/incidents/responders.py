@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from wangge.accounts.models import Role, User
 from wangge.areas.geometry import distance_to_area, nearest_areas
 from wangge.areas.models import Area, Membership, Organisation
+from wangge.protection import queries
 from wangge.protection.models import Alert, Device, Enrolment, Location, Responder
 
 # How many grids around the last known location are alerted (the containing one included).
@@ -106,3 +108,15 @@ def nearest_responders(enrolment: Enrolment, where: LastKnown | None) -> list[Ca
         grid_id = membership.organisation.area_id
         offer(Candidate(membership.user, Responder.Kind.VOLUNTEER, grid_id, grids[grid_id]))
     return sorted(found.values(), key=order)
+
+
+def would_notify(enrolment: Enrolment, *, alert: Alert | None = None, by: Any = None) -> list[User]:
+    """Who reporting the person missing now would notify (the nearest responders and the
+    guardians, not the reporter), for the page that asks before it is done. It reads only."""
+    users = {c.user.pk: c.user for c in nearest_responders(enrolment, last_known(enrolment, alert=alert))}
+    for guardian in queries.guardians_of(enrolment):
+        users[guardian.pk] = guardian
+    reporter = getattr(by, "pk", None)
+    if reporter is not None:
+        users.pop(reporter, None)
+    return list(users.values())

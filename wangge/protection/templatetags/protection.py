@@ -6,6 +6,7 @@ Shown for a resident who is enrolled, or who has the dementia care category and 
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django import template
@@ -25,3 +26,15 @@ def protection_link(context: dict[str, Any], resident: Any) -> dict[str, Any]:
     dementia = resident.care_tags.filter(category__code=DEMENTIA).exists()
     may_enrol = user is not None and policy.can_enrol(user, resident)
     return {"resident": resident, "enrolment": enrolment, "suggest": dementia and may_enrol and enrolment is None}
+
+
+@register.filter
+def battery(value: Any) -> str:
+    """A phone's battery level as every page shows it: a whole percentage ("11%"), or "—"."""
+    if value is None or value == "":
+        return "—"
+    try:
+        level = Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    except (InvalidOperation, ValueError):
+        return "—"
+    return f"{int(level)}%"

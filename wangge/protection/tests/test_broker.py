@@ -249,7 +249,7 @@ def test_the_worker_needs_its_own_password(mosquitto: Mosquitto, settings: Any) 
 def test_a_reset_makes_the_old_password_fail(mosquitto: Mosquitto, world: World, client_for: Any) -> None:
     a, _b = two_phones(world, mosquitto.port)
     staff: Client = client_for("community_staff")
-    response = staff.post(reverse("protection:device_reset", args=[a.device.pk]))
+    response = staff.post(reverse("protection:device_reset", args=[a.device.pk]), {"confirmed": "1"})
     assert response.status_code == 200
     new_password = response.context["password"]
     assert new_password != a.password

@@ -129,7 +129,11 @@ def test_it_lets_the_guardian_report_missing_and_opens_the_live_incident_page(pr
     client = login(guardian)
     home = client.get("/protection/")
     assert "报告走失" in home.content.decode()
-    response = client.post(f"/protection/{protected.enrolment.pk}/report/", {"description": "下午散步未归"})
+    url = f"/protection/{protected.enrolment.pk}/report/"
+    asked = client.post(url, {"description": "下午散步未归"}).content.decode()
+    assert "确认报告 李秀英 走失？" in asked and "立即通知 1 人" in asked  # the grid worker
+    assert not Incident.objects.exists()
+    response = client.post(url, {"description": "下午散步未归", "confirmed": "1"})
     incident = Incident.objects.get(enrolment=protected.enrolment)
     assert response.status_code == 302 and response["Location"] == f"/protection/incidents/{incident.pk}/"
     page = client.get(response["Location"])
@@ -145,7 +149,7 @@ def test_it_renders_the_live_partial_that_polls_itself(protected: Protected) -> 
     arrive([protected.fix(), protected.fix(seconds=60, metres_north=40)])
     staff = protected.world.user("community_staff")
     client = login(staff)
-    client.post(f"/protection/{protected.enrolment.pk}/report/", {})
+    client.post(f"/protection/{protected.enrolment.pk}/report/", {"confirmed": "1"})
     incident = Incident.objects.get()
     worker = login(protected.world.user("grid_worker"))
     live = worker.get(f"/protection/incidents/{incident.pk}/live/")
@@ -205,7 +209,10 @@ def test_it_lists_open_alerts_for_community_staff_with_resolve_and_escalate(prot
     assert len(alerts) == 2 and all(a.get_kind_display() in page.content.decode() for a in alerts)
     sos, low = alerts
     assert client.post(f"/protection/alerts/{low.pk}/resolve/").status_code == 302
-    escalated = client.post(f"/protection/alerts/{sos.pk}/escalate/")
+    asked = client.post(f"/protection/alerts/{sos.pk}/escalate/").content.decode()
+    assert "确认将 李秀英 的告警升级为走失事件？" in asked and "立即通知 2 人" in asked  # worker, guardian
+    assert not Incident.objects.exists()
+    escalated = client.post(f"/protection/alerts/{sos.pk}/escalate/", {"confirmed": "1"})
     incident = Incident.objects.get()
     assert escalated["Location"] == f"/protection/incidents/{incident.pk}/"
     assert incident.alert_id == sos.pk
@@ -220,7 +227,9 @@ def test_it_lists_open_alerts_for_community_staff_with_resolve_and_escalate(prot
 def test_it_withdraws_consent_from_the_page_and_stops_tracking(protected: Protected, settings: Any) -> None:
     arrive([protected.fix()])
     client = login(protected.world.user("guardian"))
-    assert client.post(f"/protection/{protected.enrolment.pk}/consent/withdraw/").status_code == 302
+    asked = client.post(f"/protection/{protected.enrolment.pk}/consent/withdraw/").content.decode()
+    assert "确认撤回 李秀英 的知情同意？" in asked and protected.enrolment.active_consent() is not None
+    assert client.post(f"/protection/{protected.enrolment.pk}/consent/withdraw/", {"confirmed": "1"}).status_code == 302
     assert protected.enrolment.active_consent() is None
     assert arrive([protected.fix(seconds=30)]).refused == 1
     page = client.get(f"/protection/{protected.enrolment.pk}/").content.decode()
@@ -256,3 +265,63 @@ def test_it_shows_notifications_in_the_readers_language(protected: Protected) ->
     assert "Missing person: 李秀英" in english
     assert "走失协查" not in english and "请协助寻找" not in english
     assert "(Female, born 1941) is missing" in english
+
+
+def test_it_asks_before_deleting_a_safe_zone_and_deletes_only_when_confirmed(protected: Protected) -> None:
+    client = login(protected.world.user("guardian"))
+    url = f"/protection/zones/{protected.zone.pk}/delete/"
+    asked = client.post(url)
+    html = asked.content.decode()
+    assert asked.status_code == 200 and asked["Cache-Control"] == "no-store"
+    assert "确认删除安全区域“家”？" in html and "离开这个区域不再产生告警" in html
+    assert f'action="{url}"' in html and f'href="/protection/{protected.enrolment.pk}/zones/"' in html
+    assert SafeZone.objects.filter(pk=protected.zone.pk).exists()
+    assert client.post(url, {"confirmed": "1"}).status_code == 302
+    assert not SafeZone.objects.filter(pk=protected.zone.pk).exists()
+
+
+def test_it_says_a_second_report_notifies_nobody_while_a_search_is_open(protected: Protected) -> None:
+    from wangge.protection import incidents
+
+    incidents.incident_report(by=protected.world.user("guardian"), enrolment=protected.enrolment)
+    asked = login(protected.world.user("community_staff")).post(f"/protection/{protected.enrolment.pk}/report/")
+    assert "已在搜寻中：不会重复通知" in asked.content.decode()
+
+
+def test_it_keeps_the_confirmation_out_of_reach_of_those_who_may_not_act(protected: Protected, world: World) -> None:
+    outsider = User.objects.create_user(username="street_b", password=PASSWORD, role=Role.STREET_STAFF)
+    AreaAssignment.objects.create(user=outsider, area=world.areas["street_b"])
+    client = login(outsider)
+    assert client.post(f"/protection/zones/{protected.zone.pk}/delete/").status_code == 404
+    assert client.post(f"/protection/{protected.enrolment.pk}/consent/withdraw/").status_code == 404
+    assert client.post(f"/protection/devices/{protected.device.pk}/reset/").status_code == 404
+
+
+def test_every_page_shows_the_battery_as_a_whole_percentage(protected: Protected) -> None:
+    from wangge.protection.templatetags.protection import battery
+
+    assert [battery(v) for v in (11.5, 12.0, 11, "9.4", None)] == ["12%", "12%", "11%", "9%", "—"]
+    arrive([protected.fix(battery=12.0)])  # the low-battery alert stores 12.0
+    arrive([protected.fix(seconds=5, battery=5.0)])  # the phone's latest level
+    client = login(protected.world.user("community_staff"))
+    pages = [
+        client.get(f"/protection/{protected.enrolment.pk}/").content.decode(),
+        client.get(f"/protection/devices/{protected.device.pk}/").content.decode(),
+        client.get("/protection/alerts/").content.decode(),
+    ]
+    assert all(re.search(r"\d\.\d%", page) is None for page in pages)
+    assert "电量 5%" in pages[0] and "<dd>5%</dd>" in pages[1] and "电量 12%" in pages[2]
+
+
+def test_the_timeline_says_the_closure_once(protected: Protected) -> None:
+    from wangge.protection import incidents
+    from wangge.protection.models import IncidentUpdate
+
+    staff = protected.world.user("community_staff")
+    incident = incidents.incident_report(by=staff, enrolment=protected.enrolment)
+    incidents.incident_close(by=staff, incident=incident, outcome="found", found_where="灵西公园")
+    html = login(staff).get(f"/protection/incidents/{incident.pk}/live/").content.decode()
+    assert "结束：已找到，地点：灵西公园" in html and "结束：结束" not in html
+    # closures recorded before the fix carry the kind in their text: it is shown once as well
+    assert IncidentUpdate(kind="closure", text="结束：已找到").shown_text == "已找到"
+    assert IncidentUpdate(kind="note", text="结束：散步").shown_text == "结束：散步"

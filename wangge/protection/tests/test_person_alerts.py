@@ -99,7 +99,9 @@ def test_it_gives_osmand_a_secret_key_shown_once_and_nowhere_else(protected: Pro
 def test_a_reset_rotates_the_osmand_key(protected: Protected) -> None:
     client = Client()
     client.force_login(protected.world.user(Role.GUARDIAN))
-    page = client.post(f"/protection/devices/{protected.device.pk}/reset/").content.decode()
+    asked = client.post(f"/protection/devices/{protected.device.pk}/reset/").content.decode()
+    assert "旧密码立即失效" in asked and 'id="osmand-key"' not in asked  # nothing reset yet
+    page = client.post(f"/protection/devices/{protected.device.pk}/reset/", {"confirmed": "1"}).content.decode()
     match = re.search(r'id="osmand-key">([a-z0-9]+)<', page)
     assert match is not None
     new_key = match.group(1)
@@ -121,7 +123,7 @@ def test_a_phone_registered_before_keys_works_until_reset_but_cannot_raise_sos(p
     client = Client()
     client.force_login(protected.world.user(Role.GUARDIAN))
     assert "请重置以确保安全" in client.get(f"/protection/devices/{protected.device.pk}/").content.decode()
-    client.post(f"/protection/devices/{protected.device.pk}/reset/")
+    client.post(f"/protection/devices/{protected.device.pk}/reset/", {"confirmed": "1"})
     assert osmand(identifier, tst=now) == 400
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from wangge.core import confirm
 from wangge.protection import actions, queries
 from wangge.protection.forms import DeviceForm
 from wangge.protection.provisioning import device_setup
@@ -44,6 +47,17 @@ def device(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def device_reset(request: HttpRequest, pk: int) -> HttpResponse:
     found = queries.get_device(acting_user(request), pk)
+    if not confirm.confirmed(request):
+        return confirm.ask(
+            request,
+            title=_("确认重置“%(device)s”的密码？") % {"device": found.name},
+            consequences=[
+                _("旧密码立即失效，这部手机停止上报位置"),
+                _("需要在手机上输入新密码后才能恢复"),
+            ],
+            button=_("确认重置"),
+            cancel_url=reverse("protection:device", args=[found.pk]),
+        )
     credentials = actions.device_reset_password(by=acting_user(request), device=found)
     context = device_setup(request, found, credentials) | {"enrolment": found.enrolment, "just_reset": True}
     return no_store(render(request, "protection/device.html", context))

@@ -11,10 +11,12 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from wangge.accounts import policy
+from wangge.core import confirm
 from wangge.protection import actions, queries
 from wangge.protection.forms import ConsentForm, DeviceForm, ProfileForm, ReportForm
 from wangge.protection.models import Enrolment, Incident
@@ -124,6 +126,19 @@ def consent_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def consent_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     found = managed_enrolment(request, pk)
+    if not confirm.confirmed(request):
+        name = found.resident.name
+        return confirm.ask(
+            request,
+            title=_("确认撤回 %(name)s 的知情同意？") % {"name": name},
+            consequences=[
+                _("立即停止接收 %(name)s 手机的位置") % {"name": name},
+                _("既往位置不再向任何人显示"),
+                _("离开安全区域等告警不再产生，直到重新登记知情同意"),
+            ],
+            button=_("确认撤回"),
+            cancel_url=reverse("protection:enrolment", args=[found.pk]),
+        )
     actions.consent_withdraw(by=acting_user(request), enrolment=found)
     messages.success(request, _("已撤回知情同意：停止位置跟踪，既往位置不再显示"))
     return redirect("protection:enrolment", pk=found.pk)

@@ -10,13 +10,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from wangge.accounts import policy
+from wangge.core import confirm
 from wangge.protection import actions, incidents, queries
-from wangge.protection.models import Incident
+from wangge.protection.models import Incident, Notification
 from wangge.protection.views.common import acting_user
+from wangge.protection.views.incidents import confirm_report
 
 
 @login_required
@@ -24,6 +27,8 @@ def index(request: HttpRequest) -> HttpResponse:
     """A guardian's relatives, or the enrolments, open searches and alerts in a worker's areas."""
     user = acting_user(request)
     notifications = list(queries.notifications_for(user))
+    for notification in notifications:
+        notification.link = notification_link(notification)  # type: ignore[attr-defined]
     context: dict[str, Any] = {
         "notifications": notifications,
         "unread": {n.pk for n in notifications if n.read_at is None},
@@ -53,6 +58,15 @@ def index(request: HttpRequest) -> HttpResponse:
     )
     context["alert_count"] = queries.open_alerts_visible_to(user).count()
     return render(request, "protection/index.html", context)
+
+
+def notification_link(notification: Notification) -> str:
+    """Where a notification leads: its search's live page, or its alert on the alerts page."""
+    if notification.incident_id:
+        return reverse("protection:incident", args=[notification.incident_id])
+    if notification.alert_id:
+        return reverse("protection:alerts") + f"#alert-{notification.alert_id}"
+    return str(notification.payload.get("url") or "")
 
 
 @login_required
@@ -96,6 +110,8 @@ def alert_escalate(request: HttpRequest, pk: int) -> HttpResponse:
     alert = queries.get_alert(user, pk)
     if not queries.can_manage(user, alert.enrolment):
         raise Http404
+    if not confirm.confirmed(request):
+        return confirm_report(request, alert.enrolment, alert=alert)
     try:
         incident = incidents.alert_escalate(by=user, alert=alert, description=request.POST.get("description", ""))
     except ValidationError as exc:

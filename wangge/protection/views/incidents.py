@@ -11,14 +11,17 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from wangge.core import confirm
 from wangge.protection import incidents, queries
 from wangge.protection.forms import AssignForm, CloseForm, ReportForm, UpdateForm
-from wangge.protection.incidents import labels
-from wangge.protection.models import Incident
+from wangge.protection.incidents import labels, responders
+from wangge.protection.models import Alert, Enrolment, Incident
 from wangge.protection.views.common import acting_user, add_errors, managed_enrolment, no_store
 
 # How far back the live incident page draws the trail.
@@ -35,6 +38,8 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
     enrolment = managed_enrolment(request, pk)
     form = ReportForm(request.POST)
     form.is_valid()
+    if not confirm.confirmed(request):
+        return confirm_report(request, enrolment)
     try:
         incident = incidents.incident_report(
             by=user, enrolment=enrolment, description=form.cleaned_data.get("description", "")
@@ -44,6 +49,36 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("protection:enrolment", pk=enrolment.pk)
     messages.success(request, _("已报告走失，附近网格员和志愿者已收到通知"))
     return redirect("protection:incident", pk=incident.pk)
+
+
+def confirm_report(request: HttpRequest, enrolment: Enrolment, alert: Alert | None = None) -> HttpResponse:
+    """Reporting someone missing (or escalating an alert) notifies people: say whom first."""
+    user = acting_user(request)
+    name = enrolment.resident.name
+    open_incident = enrolment.incidents.filter(status=Incident.Status.OPEN).first()
+    if open_incident is not None:
+        lines = [_("%(name)s 已在搜寻中：不会重复通知，只在搜寻记录中补充说明") % {"name": name}]
+    else:
+        count = len(responders.would_notify(enrolment, alert=alert, by=user))
+        lines = [
+            _("开始搜寻 %(name)s，记录最后已知位置") % {"name": name},
+            ngettext(
+                "立即通知 %(n)d 人（附近网格员、志愿者和监护人）",
+                "立即通知 %(n)d 人（附近网格员、志愿者和监护人）",
+                count,
+            )
+            % {"n": count},
+        ]
+    if alert is not None:
+        lines.append(_("该告警标记为已升级"))
+    return confirm.ask(
+        request,
+        title=(_("确认将 %(name)s 的告警升级为走失事件？") if alert else _("确认报告 %(name)s 走失？"))
+        % {"name": name},
+        consequences=lines,
+        button=_("确认升级并通知") if alert else _("确认报告走失"),
+        cancel_url=reverse("protection:alerts") if alert else reverse("protection:index"),
+    )
 
 
 def _live_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:

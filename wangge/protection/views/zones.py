@@ -9,9 +9,11 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from wangge.core import confirm
 from wangge.protection import actions, queries
 from wangge.protection.forms import ZoneForm
 from wangge.protection.models import SafeZone
@@ -67,6 +69,17 @@ def zone_delete(request: HttpRequest, pk: int) -> HttpResponse:
     user = acting_user(request)
     zone = queries.get_zone(user, pk)
     enrolment_pk = zone.enrolment_id
+    if not confirm.confirmed(request):
+        return confirm.ask(
+            request,
+            title=_("确认删除安全区域“%(zone)s”？") % {"zone": zone.name},
+            consequences=[
+                _("离开这个区域不再产生告警，也不再通知监护人和网格员"),
+                _("删除后无法恢复，需要时请重新绘制"),
+            ],
+            button=_("确认删除"),
+            cancel_url=reverse("protection:zones", args=[enrolment_pk]),
+        )
     actions.zone_delete(by=user, zone=zone)
     messages.success(request, _("已删除安全区域"))
     return redirect("protection:zones", pk=enrolment_pk)

@@ -50,7 +50,13 @@ COLUMNS = (
         "care_categories",
         ("人员类别", "类别", "人员类型", "重点人群", "carecategories", "categories", "category", "carecategory"),
     ),
+    # The template's example row says so here; a row with anything in this column is skipped.
+    Column("example", _("示例行标记"), "example", ("示例行标记", "示例", "示例行", "样例", "example", "sample")),
 )
+# The template's example person: also recognised in a template downloaded before the marker
+# column existed, so an unchanged old template imports nobody either.
+EXAMPLE_NAME = "张伟"
+EXAMPLE_ID_NUMBER = "210304195603080251"
 COLUMN_BY_KEY = {column.key: column for column in COLUMNS}
 
 

@@ -46,6 +46,7 @@ IN_CHUNK = 900  # ids per ``IN (...)``: under SQLite's historical limit of 999 p
 
 REJECTED = "rejected"
 WARNING = "warning"
+SKIPPED = "skipped"
 
 NAME_MAX = Resident._meta.get_field("name").max_length or 60
 BUILDING_MAX = Building._meta.get_field("name").max_length or 60
@@ -65,7 +66,7 @@ class Problem:
 
     @property
     def status_label(self) -> str:
-        return _("拒绝") if self.status == REJECTED else _("警告")
+        return {REJECTED: _("拒绝"), WARNING: _("警告"), SKIPPED: _("跳过")}[self.status]
 
 
 @dataclass
@@ -78,6 +79,7 @@ class ImportResult:
     unchanged: int = 0
     rejected: int = 0
     warned: int = 0
+    examples: int = 0  # the template's example rows, skipped
     buildings_created: int = 0
     households_created: int = 0
     search_keys: int = 0
@@ -86,12 +88,23 @@ class ImportResult:
 
     @property
     def summary(self) -> str:
-        return _("导入 %(created)d 人，更新 %(updated)d 人，未变 %(unchanged)d 人，拒绝 %(rejected)d 行") % {
+        text = _("导入 %(created)d 人，更新 %(updated)d 人，未变 %(unchanged)d 人，拒绝 %(rejected)d 行") % {
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "rejected": self.rejected,
         }
+        if self.examples:
+            text += _("，跳过示例行 %(n)d 行") % {"n": self.examples}
+        return text
+
+    @property
+    def skipped(self) -> list[Problem]:
+        return [problem for problem in self.problems if problem.status == SKIPPED]
+
+    @property
+    def example_rows(self) -> str:
+        return "、".join(str(problem.row) for problem in self.skipped)
 
     @property
     def rejections(self) -> list[Problem]:
@@ -109,6 +122,7 @@ class ImportResult:
             "unchanged": self.unchanged,
             "rejected": self.rejected,
             "warned": self.warned,
+            "examples": self.examples,
             "buildings_created": self.buildings_created,
             "households_created": self.households_created,
         }
@@ -319,6 +333,11 @@ class _Validator:
             )
         )
         cell = values.__getitem__
+
+        if values["example"] or (values["name"] == cols.EXAMPLE_NAME and values["id_number"] == cols.EXAMPLE_ID_NUMBER):
+            self.result.examples += 1
+            self.result.problems.append(Problem(number, self.label("example"), SKIPPED, _("模板中的示例行，未导入")))
+            return None
 
         rejections: list[Problem] = []
         warnings: list[Problem] = []

@@ -1,4 +1,6 @@
-"""The import template: the header row and one example row, as an XLSX file."""
+"""The import template: the header row and one example row, as an XLSX file. The example row
+is marked in its last column, so the importer skips it even when the template comes back
+unchanged."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from wangge.core import idnumbers
-from wangge.registry.importing.columns import COLUMNS
+from wangge.registry.importing.columns import COLUMNS, EXAMPLE_ID_NUMBER, EXAMPLE_NAME
 
 # Columns typed as text so Excel keeps ID numbers whole and leading zeros of landlines.
 TEXT_COLUMNS = {"id_number", "phone", "entrance", "room"}
@@ -28,7 +30,9 @@ def template_xlsx(*, community: str = "光明社区") -> bytes:
         "room": "301",
         "relationship": _("户主"),
         "categories": _("独居老人、低保"),
+        "example": _("示例"),
     }
+    assert example["id_number"] == EXAMPLE_ID_NUMBER and example["name"] == EXAMPLE_NAME
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None

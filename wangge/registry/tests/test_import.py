@@ -486,12 +486,44 @@ def test_the_template_download_is_a_workbook_that_imports_as_is(client_for: Call
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert sheet is not None
-    assert [cell.value for cell in sheet[1]] == HEADER
+    assert [cell.value for cell in sheet[1]] == [*HEADER, "示例行标记"]
     example = [cell.value for cell in sheet[2]]
     assert idnumbers.parse(str(example[1])).number == example[1]
     assert example[3] == "灵西社区"  # a community the downloader can import into
+    assert example[-1] == "示例"
     result = run(response.content, file_name="template.xlsx")
-    assert (result.created, result.rejected) == (1, 0)
+    # Uploaded unchanged, the template's example person does not become a resident.
+    assert (result.created, result.rejected, result.examples) == (0, 0, 1)
+    assert not Resident.objects.filter(id_number=example[1]).exists()
+    assert "跳过示例行 1 行" in result.summary
+    assert [(p.row, p.status_label, p.reason) for p in result.problems] == [(2, "跳过", "模板中的示例行，未导入")]
+
+
+@pytest.mark.django_db
+def test_a_filled_in_template_imports_the_rows_below_the_example(client_for: Callable[[str], Client]) -> None:
+    staff = client_for("community_staff")
+    sheet_bytes = staff.get(reverse("registry:import-template")).content
+    workbook = load_workbook(io.BytesIO(sheet_bytes))
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["刘娟", id_for(7, sex="F"), "13900001234", "灵西社区", "12号楼", "2", "302", "户主", "", ""])
+    out = io.BytesIO()
+    workbook.save(out)
+    upload = io.BytesIO(out.getvalue())
+    upload.name = "居民.xlsx"
+    response = staff.post(reverse("registry:import"), {"file": upload})
+    html = response.content.decode()
+    assert "导入 1 人，更新 0 人，未变 0 人，拒绝 0 行，跳过示例行 1 行" in html
+    assert "已跳过模板中的示例行 1 行（标有“示例”，第 2 行），未导入。" in html
+    assert list(Resident.objects.filter(name__in=["刘娟", "张伟"]).values_list("name", flat=True)) == ["刘娟"]
+
+
+@pytest.mark.django_db
+def test_an_old_template_without_the_marker_column_still_skips_its_example(world: World) -> None:
+    example = ["张伟", "210304195603080251", "13904121234", "灵西社区", "12号楼", "2", "301", "户主", ""]
+    result = run(csv_bytes([example, ["王芳", id_for(8, sex="F"), "", "灵西社区", "12号楼", "2", "302", "", ""]]))
+    assert (result.created, result.examples) == (1, 1)
+    assert not Resident.objects.filter(name="张伟").exists()
 
 
 @pytest.mark.django_db

@@ -87,9 +87,16 @@ def test_it_gives_an_auditor_no_registry_pages(world: World, client_for) -> None
 
 def test_it_records_a_move_out_from_the_resident_page(world: World, client_for) -> None:
     head = world.residents["a1_1_head"]
-    response = client_for(Role.GRID_WORKER).post(
-        f"/residents/{head.pk}/events/move_out/", {"date": "2024-05-01", "destination": "铁西区"}
-    )
+    client = client_for(Role.GRID_WORKER)
+    url = f"/residents/{head.pk}/events/move_out/"
+    asked = client.post(url, {"date": "2024-05-01", "destination": "铁西区"})
+    html = asked.content.decode()
+    assert asked.status_code == 200 and "确认登记 王建国 迁出？" in html
+    assert "迁往铁西区" in html and "该住户将没有户主" in html
+    assert 'name="confirmed" value="1"' in html and 'name="destination" value="铁西区"' in html
+    head.refresh_from_db()
+    assert head.status == Resident.Status.LIVING  # asking changed nothing
+    response = client.post(url, {"date": "2024-05-01", "destination": "铁西区", "confirmed": "1"})
     assert response.status_code == 302
     head.refresh_from_db()
     assert head.status == Resident.Status.MOVED_OUT
@@ -101,7 +108,10 @@ def test_it_records_a_move_out_from_the_resident_page(world: World, client_for) 
 def test_it_records_a_death_and_then_offers_no_more_events(world: World, client_for) -> None:
     ward = world.residents["a1_1_ward"]
     client = client_for(Role.GRID_WORKER)
-    assert client.post(f"/residents/{ward.pk}/events/death/", {"date": "2024-06-01"}).status_code == 302
+    asked = client.post(f"/residents/{ward.pk}/events/death/", {"date": "2024-06-01"}).content.decode()
+    assert "确认登记 李秀英 死亡？" in asked and "登记后无法撤销" in asked
+    response = client.post(f"/residents/{ward.pk}/events/death/", {"date": "2024-06-01", "confirmed": "1"})
+    assert response.status_code == 302
     ward.refresh_from_db()
     assert ward.status == Resident.Status.DECEASED
     assert "/events/death/" not in client.get(f"/residents/{ward.pk}/").content.decode()
@@ -179,7 +189,10 @@ def test_it_adds_and_removes_a_care_tag(world: World, client_for) -> None:
     client = client_for(Role.GRID_WORKER)
     assert client.post(f"/residents/{head.pk}/care/", {"category": category.pk}).status_code == 302
     assert head.care_tags.filter(category=category).exists()
-    assert client.post(f"/residents/{head.pk}/care/{category.code}/remove/").status_code == 302
+    asked = client.post(f"/residents/{head.pk}/care/{category.code}/remove/")
+    assert asked.status_code == 200 and "确定取消 王建国 的人员类别" in asked.content.decode()
+    assert head.care_tags.filter(category=category).exists()
+    assert client.post(f"/residents/{head.pk}/care/{category.code}/remove/", {"confirmed": "1"}).status_code == 302
     assert not head.care_tags.filter(category=category).exists()
 
 
@@ -190,3 +203,37 @@ def test_it_gives_a_department_no_event_forms_and_refuses_their_posts(world: Wor
     assert client.post(f"/residents/{head.pk}/events/move_out/", {"date": "2024-05-01"}).status_code == 404
     head.refresh_from_db()
     assert head.status == Resident.Status.LIVING
+
+
+def test_a_big_building_is_grouped_by_entrance_with_a_jump_bar(world: World, client_for) -> None:
+    import re
+
+    from wangge.registry.models import Household
+
+    building = world.buildings["grid_a1_1"]
+    for entrance in ("1", "2", "10", ""):
+        for floor in range(1, 21):
+            if entrance == "1" and floor == 1:
+                continue  # 1单元101 is the world's household
+            household = Household(building=building, entrance=entrance, room=f"{floor}01")
+            household.copy_scope(building)
+            household.save()
+    html = client_for(Role.GRID_WORKER).get(f"/buildings/{building.pk}/").content.decode()
+    bar = re.search(r'<nav class="jumpbar" id="entrances".*?</nav>', html, re.S)
+    assert bar is not None
+    jumps = re.findall(r'<a href="#(entrance-\d+)">(.*?) <span class="count">(\d+)</span>', bar.group(0))
+    # natural order (2 before 10), each entrance's count, and the households without one last
+    assert [(label, n) for _, label, n in jumps] == [
+        ("1单元", "20"),
+        ("2单元", "20"),
+        ("10单元", "20"),
+        ("未填单元", "20"),
+    ]
+    for anchor, _, _ in jumps:
+        assert f'<h2 class="entrance" id="{anchor}">' in html
+    assert html.count('href="#entrances"') == 4  # back to the bar from every entrance
+
+
+def test_a_building_with_one_entrance_needs_no_jump_bar(world: World, client_for) -> None:
+    html = client_for(Role.GRID_WORKER).get(f"/buildings/{world.buildings['grid_a1_1'].pk}/").content.decode()
+    assert 'class="jumpbar"' not in html and "1单元" in html

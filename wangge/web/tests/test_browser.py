@@ -139,6 +139,10 @@ def test_it_previews_a_grid_division_beside_todays_grids(
     assert no_sideways_scroll(page)
     page.screenshot(path=str(shots / "division.png"), full_page=True)
     page.get_by_role("button", name="应用此划分").tap()
+    page.wait_for_url(f"**/areas/{community.pk}/division/apply/")  # asks first, saying what moves
+    assert "确认按此方案调整 灵西社区 的网格？" in page.locator("h1").inner_text()
+    assert "网格统计随之改变" in page.locator("#confirm").inner_text()
+    page.get_by_role("button", name="确认调整网格").tap()
     page.wait_for_url(f"**/areas/{community.pk}/staffing/")
     assert "已调整网格" in page.locator(".messages").inner_text()
     page.context.close()
@@ -159,23 +163,20 @@ def test_it_asks_before_removing_a_care_category_under_the_content_security_poli
         "console", lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None
     )
     page.goto(f"{live_server.url}/residents/{ward.pk}/")
-    remove = page.locator("#care form[data-confirm] button")
+    remove = page.locator("#care form[action$='/remove/'] button")
     assert remove.count() == 1
-    questions: list[str] = []
-
-    def answer(dialog: Any, accept: bool) -> None:
-        questions.append(dialog.message)
-        dialog.accept() if accept else dialog.dismiss()
-
-    page.once("dialog", lambda dialog: answer(dialog, False))
-    remove.click()
-    page.wait_for_timeout(500)
-    assert ward.care_tags.count() == 1  # dismissed: nothing was sent
-    page.once("dialog", lambda dialog: answer(dialog, True))
-    remove.click()
-    page.wait_for_load_state("load")
-    page.wait_for_function("document.querySelectorAll('#care form[data-confirm]').length === 0")
+    remove.tap()  # the server asks, on a page of its own: no script, nothing sent yet
+    page.wait_for_selector("#confirm")
+    assert "确定取消 李秀英 的人员类别" in page.locator("h1").inner_text()
+    assert ward.care_tags.count() == 1
+    page.get_by_role("link", name="取消，返回").tap()
+    page.wait_for_url(f"**/residents/{ward.pk}/#care")
+    assert ward.care_tags.count() == 1  # went back: nothing changed
+    page.locator("#care form[action$='/remove/'] button").tap()
+    page.wait_for_selector("#confirm")
+    page.get_by_role("button", name="确认取消").tap()
+    page.wait_for_url(f"**/residents/{ward.pk}/")
     assert ward.care_tags.count() == 0
-    assert len(questions) == 2 and "确定取消人员类别" in questions[0]
+    assert "已取消人员类别" in page.locator(".messages").inner_text()
     assert blocked == []
     page.context.close()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
@@ -26,8 +29,22 @@ class Command(BaseCommand):
         parser.add_argument("--all-accounts", action="store_true", help=_("为每个网格的网格员账号也生成并打印密码"))
         parser.add_argument("--no-migrate", action="store_true", help=_("不先运行数据库迁移"))
         parser.add_argument("--force", action="store_true", help=_("即使数据库中有非演示账号或其他区的数据也重建"))
+        parser.add_argument(
+            "--serving",
+            action="store_true",
+            help=_("调用方随后启动服务（make demo）：只提示打开的地址，不提示如何启动"),
+        )
 
-    def handle(self, *args: Any, residents: int, seed: int, all_accounts: bool, force: bool, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        residents: int,
+        seed: int,
+        all_accounts: bool,
+        force: bool,
+        serving: bool = False,
+        **options: Any,
+    ) -> None:
         if residents < 1:
             raise CommandError(_("--residents 必须是正整数"))
         verbose = options.get("verbosity", 1) >= 2
@@ -92,9 +109,38 @@ class Command(BaseCommand):
                 }
             )
         self.stdout.write("")
-        self.stdout.write(_("演示账号（密码每次运行随机生成，只显示这一次）："))
-        width = max(len(a.username) for a in summary.accounts)
-        for account in summary.accounts:
-            role = account.title or str(Role(account.role).label)
-            self.stdout.write(f"  {account.username:<{width}}  {account.password}  {role}  {account.scope}")
-        self.stdout.write(_("启动服务：wangge serve，然后打开 http://127.0.0.1:8000/login/"))
+        lines = account_lines(summary.accounts)
+        path = write_accounts(lines, settings.DATA_DIR)
+        self.stdout.write(_("演示账号（密码每次运行随机生成）："))
+        for line in lines:
+            self.stdout.write(f"  {line}")
+        self.stdout.write(_("以上账号和密码也已写入 %(path)s（仅文件所有者可读）") % {"path": path})
+        self.stdout.write(closing_hint(serving=serving))
+
+
+ACCOUNTS_FILE = "demo-accounts.txt"
+
+
+def account_lines(accounts: list[Any]) -> list[str]:
+    width = max((len(a.username) for a in accounts), default=0)
+    return [
+        f"{a.username:<{width}}  {a.password}  {a.title or Role(a.role).label}  {a.scope}".rstrip() for a in accounts
+    ]
+
+
+def write_accounts(lines: list[str], directory: Path) -> Path:
+    """Write the demo's accounts to the data directory, readable by its owner only (0600, even
+    when the file was there before with wider rights), replacing the last run's."""
+    path = directory / ACCOUNTS_FILE
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return path
+
+
+def closing_hint(*, serving: bool) -> str:
+    if serving:
+        # make demo starts the server right after this command: say where to go, not what to run.
+        return _("正在启动服务，启动后打开 http://127.0.0.1:8000/login/")
+    return _("启动服务：wangge serve，然后打开 http://127.0.0.1:8000/login/")
