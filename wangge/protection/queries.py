@@ -183,7 +183,7 @@ def sees_medical_notes(user: Any, enrolment: Enrolment) -> bool:
 PURPOSES = {
     "incident": gettext_lazy("走失搜寻"),
     "enrolment": gettext_lazy("查看登记"),
-    "profile edit": gettext_lazy("编辑档案"),
+    "profile edit": gettext_lazy("修改档案"),
     "photo": gettext_lazy("查看照片"),
     "api": gettext_lazy("接口读取"),
 }

@@ -21,6 +21,17 @@ def test_it_translates_every_string_into_english() -> None:
     assert untranslated == []
 
 
+def test_it_defines_each_message_once() -> None:
+    # Two entries with one msgid make gettext's msgfmt refuse the file, and only one of the
+    # two English texts can ever be shown (branches merged in parallel each added one).
+    seen: dict[tuple[str, str], int] = {}
+    for entry in polib.pofile(str(PO)):
+        if not entry.obsolete:
+            key = (entry.msgctxt or "", entry.msgid)
+            seen[key] = seen.get(key, 0) + 1
+    assert [msgid for (_, msgid), count in seen.items() if count > 1] == []
+
+
 def test_it_keeps_every_placeholder_in_the_translations() -> None:
     for entry in polib.pofile(str(PO)):
         expected = sorted(set(PLACEHOLDER.findall(entry.msgid)))
