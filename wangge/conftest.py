@@ -11,14 +11,16 @@ client in as that role's account.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from wangge.accounts.models import AreaAssignment, Role, User
+from wangge.accounts.models import ApiToken, AreaAssignment, Role, User, token_digest
 from wangge.areas.models import Area, Building
 from wangge.core import idnumbers
 from wangge.core.i18n import compile_catalogues
@@ -26,6 +28,16 @@ from wangge.registry.models import CareCategory, CareTag, Guardianship, Househol
 from wangge.registry.search import index_residents
 
 PASSWORD = "网格-test-password-2024"
+
+
+def api_token(user: User, *, name: str = "tests", days: float = 90) -> str:
+    """A live API token for ``user`` made directly (no audit entry); returns the secret."""
+    secret = secrets.token_urlsafe(32)
+    ApiToken.objects.create(
+        user=user, name=name, digest=token_digest(secret), expires_at=timezone.now() + dt.timedelta(days=days)
+    )
+    return secret
+
 
 # The install compiles the catalogues (setup.py), never the running site; a checkout whose .po
 # changed since its last install is compiled here, so the English pages are tested as written.

@@ -44,7 +44,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_htmx",
     "wangge.core",
     "wangge.accounts",
@@ -154,12 +153,15 @@ SECURE_HSTS_SECONDS = env.integer("WANGGE_HSTS_SECONDS", default=31536000, minim
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probes from inside the network speak plain HTTP
 SECURE_REFERRER_POLICY = "same-origin"
 # The OpenAPI schema and its docs pages need a signed-in user unless opened on purpose.
+# API tokens (accounts.ApiToken) stop working this many days after they are made.
+WANGGE_API_TOKEN_DAYS = env.integer("WANGGE_API_TOKEN_DAYS", default=90, minimum=1)
 WANGGE_PUBLIC_API_DOCS = env.boolean("WANGGE_PUBLIC_API_DOCS", default=False)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so that a request without credentials is answered 401 with WWW-Authenticate: Token.
+        "wangge.accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [

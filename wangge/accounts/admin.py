@@ -14,7 +14,6 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from rest_framework.authtoken.models import TokenProxy
 
 from wangge.accounts import policy
 from wangge.accounts.models import AreaAssignment, User
@@ -64,10 +63,8 @@ class ReadOnlyAdminMixin(DistrictAdminMixin):
         return False
 
 
-# API tokens are passwords for the API: DRF's admin lists every key, which would let an
-# administrator act as anyone without a trace. Each user makes and revokes their own on /profile/.
-if admin.site.is_registered(TokenProxy):
-    admin.site.unregister(TokenProxy)
+# API tokens (accounts.ApiToken) are not in the admin: each user makes and revokes their own on
+# /profile/, and only a hash of each is stored anyway.
 
 
 @admin.register(AuditEntry)

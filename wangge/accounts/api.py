@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import authenticate
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers
-from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,7 +16,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from wangge.accounts import actions, policy
-from wangge.accounts.models import AreaAssignment, User
+from wangge.accounts.models import ApiToken, AreaAssignment, User
 from wangge.core.api import JSONParser
 
 # The area tree sits above accounts: reach its model through the assignment, not an import.
@@ -80,30 +80,62 @@ class LoginThrottle(AnonRateThrottle):
         return self.rate
 
 
-TokenResponse = inline_serializer("TokenResponse", fields={"token": serializers.CharField()})
+class TokenRequestSerializer(serializers.Serializer[Any]):
+    username = serializers.CharField(write_only=True, max_length=150)
+    password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=4096)
+    client = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text="客户端（设备）名称；同名客户端再次登录时替换其旧令牌，其他客户端的令牌不受影响。",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        user = authenticate(request=self.context.get("request"), username=attrs["username"], password=attrs["password"])
+        if user is None:  # wrong password, inactive or locked out (accounts.throttle)
+            raise serializers.ValidationError(_("用户名或密码不正确。"), code="authorization")
+        attrs["user"] = user
+        return attrs
 
 
-class TokenView(ObtainAuthToken):
-    """Exchange a username and password for an API token (``Authorization: Token <key>``)."""
+TokenResponse = inline_serializer(
+    "TokenResponse",
+    fields={
+        "token": serializers.CharField(),
+        "client": serializers.CharField(),
+        "expires_at": serializers.DateTimeField(),
+    },
+)
+
+
+class TokenView(APIView):
+    """Exchange a username and password for an API token (``Authorization: Token <secret>``).
+
+    Each call makes a new token for the named client; it is shown in this answer only, and it
+    expires after ``WANGGE_API_TOKEN_DAYS`` days.
+    """
 
     throttle_classes = [LoginThrottle]
-    serializer_class = AuthTokenSerializer
-    # ObtainAuthToken names DRF's own parsers, not the configured ones that turn JSON nested too
-    # deep into a 400.
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
-    @extend_schema(request=AuthTokenSerializer, responses={200: TokenResponse}, auth=[])
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponse}, auth=[])
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        incoming = self.get_serializer(data=request.data)
+        incoming = TokenRequestSerializer(data=request.data, context={"request": request})
         incoming.is_valid(raise_exception=True)
-        token = actions.token_obtain(user=incoming.validated_data["user"], via="api-token")
-        return Response({"token": token.key})
+        issued = actions.token_obtain(
+            user=incoming.validated_data["user"],
+            via="api-token",
+            name=incoming.validated_data.get("client", ""),
+        )
+        return Response({"token": issued.secret, "client": issued.token.name, "expires_at": issued.token.expires_at})
 
     @extend_schema(request=None, responses={204: OpenApiResponse(description="令牌已作废")})
     def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Revoke the caller's token (sign a client out)."""
+        """Revoke the token of this request (sign this client out); signed in by session, all of them."""
         assert isinstance(request.user, User)
-        actions.token_revoke(user=request.user, by=request.user, via="api-token")
+        token_id = request.auth.pk if isinstance(request.auth, ApiToken) else None
+        actions.token_revoke(user=request.user, by=request.user, via="api-token", token_id=token_id)
         return Response(status=204)
 
     def get_permissions(self) -> list[Any]:

@@ -7,6 +7,6 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from wangge.accounts import audit_objects, signals  # noqa: F401  (connects the audit receivers)
+        from wangge.accounts import audit_objects, authentication, signals  # noqa: F401  (audit receivers, schema extension)
 
         audit_objects.connect()

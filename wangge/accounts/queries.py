@@ -1,11 +1,12 @@
-"""Reads of accounts: a user's own API token, for their profile page."""
+"""Reads of accounts: a user's own API tokens, for their profile page."""
 
 from __future__ import annotations
 
-from rest_framework.authtoken.models import Token
+from django.db.models import F, QuerySet
 
-from wangge.accounts.models import User
+from wangge.accounts.models import ApiToken, User
 
 
-def token_of(user: User) -> Token | None:
-    return Token.objects.filter(user=user).first()
+def tokens_of(user: User) -> QuerySet[ApiToken]:
+    """The user's tokens, live ones first, newest first (revoked and expired ones stay listed)."""
+    return ApiToken.objects.filter(user=user).order_by(F("revoked_at").asc(nulls_first=True), "-created_at")

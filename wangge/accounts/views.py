@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -47,14 +48,14 @@ class LogoutView(auth_views.LogoutView):
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
-    token = queries.token_of(user)
     return render(
         request,
         "accounts/profile.html",
         {
             "areas": user.areas.order_by("level", "name"),
-            "token": token,
+            "tokens": queries.tokens_of(user)[:50],
             "new_token": request.session.pop("new_token", None),
+            "token_days": settings.WANGGE_API_TOKEN_DAYS,
         },
     )
 
@@ -62,18 +63,23 @@ def profile(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def token_create(request: HttpRequest) -> HttpResponse:
-    """Replace the user's API token; the new key is shown once, right after this redirect."""
+    """Make an API token for a named client; the secret is shown once, right after this redirect."""
     user: Any = request.user
-    token = actions.token_rotate(user=user, by=user)
-    request.session["new_token"] = token.key
-    messages.success(request, _("已生成新的 API 令牌，旧令牌已失效。"))
+    issued = actions.token_rotate(user=user, by=user, name=str(request.POST.get("name", "")))
+    request.session["new_token"] = {"secret": issued.secret, "name": issued.token.name}
+    messages.success(request, _("已生成新的 API 令牌；同名客户端的旧令牌已失效。"))
     return redirect("profile")
 
 
 @login_required
 @require_POST
 def token_delete(request: HttpRequest) -> HttpResponse:
+    """Revoke one token (``token`` in the form) or, without one, all of the user's tokens."""
     user: Any = request.user
-    actions.token_revoke(user=user, by=user, via="profile")
-    messages.success(request, _("API 令牌已删除。"))
+    raw = str(request.POST.get("token", "")).strip()
+    token_id = int(raw) if raw.isdigit() and len(raw) < 19 else None
+    if raw and token_id is None:
+        return HttpResponseBadRequest(_("令牌编号不正确。"))
+    actions.token_revoke(user=user, by=user, via="profile", token_id=token_id)
+    messages.success(request, _("API 令牌已作废。"))
     return redirect("profile")

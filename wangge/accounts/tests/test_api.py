@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
-from wangge.accounts.models import Role
-from wangge.conftest import PASSWORD, World
+from wangge.accounts.models import ApiToken, Role
+from wangge.conftest import PASSWORD, World, api_token
 from wangge.core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -38,27 +37,39 @@ def test_it_tells_a_department_it_sees_masked_data(world: World, client_for: Any
 def test_it_issues_a_token_for_a_password_and_audits_the_login(world: World) -> None:
     response = Client().post(
         "/api/v1/auth/token/",
-        {"username": "grid_worker", "password": PASSWORD},
+        {"username": "grid_worker", "password": PASSWORD, "client": "手机"},
         content_type="application/json",
         REMOTE_ADDR="192.0.2.7",
     )
     assert response.status_code == 200, response.content
-    key = response.json()["token"]
+    body = response.json()
+    key = body["token"]
+    assert body["client"] == "手机"
     user = world.user(Role.GRID_WORKER)
-    assert Token.objects.get(user=user).key == key
+    token = ApiToken.objects.get(user=user)
+    assert token.name == "手机"
     entry = AuditEntry.objects.get(action=AuditEntry.Action.LOGIN)
     assert entry.actor == user
     assert entry.ip == "192.0.2.7"
+    assert entry.detail["client"] == "手机"
     me = Client().get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {key}")
     assert me.json()["username"] == "grid_worker"
 
 
-def test_it_returns_the_same_token_on_a_second_login(world: World) -> None:
-    payload = {"username": "grid_worker", "password": PASSWORD}
-    first = Client().post("/api/v1/auth/token/", payload, content_type="application/json").json()["token"]
-    second = Client().post("/api/v1/auth/token/", payload, content_type="application/json").json()["token"]
-    assert first == second
-    assert AuditEntry.objects.filter(action=AuditEntry.Action.LOGIN).count() == 2
+def test_it_gives_each_client_its_own_token_and_replaces_a_clients_earlier_one(world: World) -> None:
+    def sign_in(client: str) -> str:
+        payload = {"username": "grid_worker", "password": PASSWORD, "client": client}
+        return str(Client().post("/api/v1/auth/token/", payload, content_type="application/json").json()["token"])
+
+    laptop, phone = sign_in("laptop"), sign_in("phone")
+    phone_again = sign_in("phone")
+    assert len({laptop, phone, phone_again}) == 3
+
+    def status(secret: str) -> int:
+        return Client(HTTP_AUTHORIZATION=f"Token {secret}").get("/api/v1/me/").status_code
+
+    assert (status(laptop), status(phone), status(phone_again)) == (200, 401, 200)
+    assert AuditEntry.objects.filter(action=AuditEntry.Action.LOGIN).count() == 3
 
 
 def test_it_refuses_a_wrong_password(world: World) -> None:
@@ -66,7 +77,7 @@ def test_it_refuses_a_wrong_password(world: World) -> None:
         "/api/v1/auth/token/", {"username": "grid_worker", "password": "wrong"}, content_type="application/json"
     )
     assert response.status_code == 400
-    assert not Token.objects.exists()
+    assert not ApiToken.objects.exists()
     # a failed attempt is logged (accounts.signals), but never as a sign-in by someone
     assert not AuditEntry.objects.filter(action=AuditEntry.Action.LOGIN).exclude(actor=None).exists()
 
@@ -82,11 +93,12 @@ def test_it_refuses_a_token_to_an_inactive_account(world: World) -> None:
 
 
 def test_it_revokes_the_callers_token(world: World) -> None:
-    token = Token.objects.create(user=world.user(Role.GRID_WORKER))
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client = Client(HTTP_AUTHORIZATION=f"Token {api_token(world.user(Role.GRID_WORKER))}")
     assert client.delete("/api/v1/auth/token/").status_code == 204
-    assert not Token.objects.exists()
-    assert client.get("/api/v1/me/").status_code == 403  # session auth comes first: no 401 challenge
+    assert ApiToken.objects.live().count() == 0
+    refused = client.get("/api/v1/me/")
+    assert refused.status_code == 401
+    assert refused["WWW-Authenticate"] == "Token"
 
 
 ADMIN_CHANGELISTS = [

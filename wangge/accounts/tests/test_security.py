@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from wangge.accounts import throttle
 from wangge.accounts.models import Role
-from wangge.conftest import PASSWORD, World
+from wangge.conftest import PASSWORD, World, api_token
 from wangge.core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -145,15 +145,15 @@ def test_it_counts_failures_across_server_processes(world: World, settings: Any)
 
 
 def test_it_audits_revoking_a_token_through_the_api(world: World) -> None:
-    from rest_framework.authtoken.models import Token
-
     user = world.user(Role.GRID_WORKER)
-    token = Token.objects.create(user=user)
-    response = Client(HTTP_AUTHORIZATION=f"Token {token.key}").delete("/api/v1/auth/token/")
+    token = api_token(user)
+    other_client = api_token(user, name="phone")
+    response = Client(HTTP_AUTHORIZATION=f"Token {token}").delete("/api/v1/auth/token/")
     assert response.status_code == 204
-    assert not Token.objects.filter(user=user).exists()
+    assert Client(HTTP_AUTHORIZATION=f"Token {token}").get("/api/v1/me/").status_code == 401
+    assert Client(HTTP_AUTHORIZATION=f"Token {other_client}").get("/api/v1/me/").status_code == 200
     assert AuditEntry.objects.filter(
-        actor=user, action=AuditEntry.Action.DELETE, object_type="authtoken.token"
+        actor=user, action=AuditEntry.Action.DELETE, object_type="accounts.apitoken"
     ).exists()
 
 

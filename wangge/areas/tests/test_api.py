@@ -100,4 +100,4 @@ def test_it_lists_buildings_in_scope_and_filters_them(world: World, client_for: 
 
 
 def test_it_requires_authentication_for_areas(world: World) -> None:
-    assert Client().get("/api/v1/areas/").status_code == 403
+    assert Client().get("/api/v1/areas/").status_code == 401

@@ -87,9 +87,10 @@ def test_it_hides_past_locations_once_consent_is_withdrawn(tracked: Protected) -
 
 def test_it_hides_the_trail_from_community_staff_and_anonymous_callers(tracked: Protected) -> None:
     assert login(tracked.world.user("community_staff")).get(trail_url(tracked)).status_code == 404
-    # Session authentication comes first, and it names no WWW-Authenticate scheme, so DRF
-    # answers an anonymous caller 403 (401 needs a challenge header to send).
-    assert Client().get(trail_url(tracked)).status_code == 403
+    # Token authentication comes first and names its scheme, so an anonymous caller is challenged.
+    anonymous = Client().get(trail_url(tracked))
+    assert anonymous.status_code == 401
+    assert anonymous["WWW-Authenticate"] == "Token"
 
 
 def test_it_lists_alerts_for_the_persons_community_but_not_the_neighbouring_street(world: World) -> None:

@@ -17,10 +17,9 @@ from django.core import signals
 from django.db import close_old_connections
 from django.test import override_settings
 from hypothesis import HealthCheck, Phase, given, settings
-from rest_framework.authtoken.models import Token
 
 from wangge.accounts.models import Role
-from wangge.conftest import World
+from wangge.conftest import World, api_token
 from wangge.protection.tests.conftest import protect
 from wangge.wsgi import application
 
@@ -55,7 +54,7 @@ def test_no_request_to_any_operation_makes_the_api_answer_with_a_server_error(wo
     from schemathesis.checks import not_a_server_error
 
     protect(world)  # an enrolment with consent, a phone and a safe zone, so protection has objects
-    token = Token.objects.get_or_create(user=world.user(Role.DISTRICT_ADMIN))[0].key
+    token = api_token(world.user(Role.DISTRICT_ADMIN))
     headers = {"Authorization": f"Token {token}"}
     # The schema is for signed-in users (WANGGE_PUBLIC_API_DOCS); the fuzzer reads it as one.
     with override_settings(WANGGE_PUBLIC_API_DOCS=True):

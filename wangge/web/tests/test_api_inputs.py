@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from wangge.accounts.models import Role
-from wangge.conftest import World
+from wangge.conftest import World, api_token
 from wangge.protection.tests.conftest import Protected, protect
 
 BIG = "9" * 20
@@ -16,7 +15,7 @@ DEEP = "[" * 1000 + "]" * 1000
 
 
 def api(world: World) -> Client:
-    token = Token.objects.get_or_create(user=world.user(Role.DISTRICT_ADMIN))[0].key
+    token = api_token(world.user(Role.DISTRICT_ADMIN))
     return Client(HTTP_AUTHORIZATION=f"Token {token}")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -129,13 +131,14 @@ def test_it_translates_the_resident_page_labels(world: World, client_for) -> Non
 
 
 def test_it_creates_an_api_token_on_the_profile_page(world: World, client_for) -> None:
-    from rest_framework.authtoken.models import Token
-
     client = client_for(Role.GRID_WORKER)
-    assert client.post("/profile/token/").status_code == 302
-    token = Token.objects.get(user=world.user(Role.GRID_WORKER))
-    assert token.key in client.get("/profile/").content.decode()
-    assert token.key not in client.get("/profile/").content.decode()  # shown once
+    assert client.post("/profile/token/", {"name": "办公室电脑"}).status_code == 302
+    first = client.get("/profile/").content.decode()
+    secret = re.search(r'<p class="mono"[^>]*><b>([^<]+)</b>', first).group(1)
+    assert Client(HTTP_AUTHORIZATION=f"Token {secret}").get("/api/v1/me/").status_code == 200
+    again = client.get("/profile/").content.decode()
+    assert secret not in again  # shown once
+    assert "办公室电脑" in again
 
 
 @pytest.mark.parametrize("role", [Role.PETITION_OFFICE, Role.DEPARTMENT, Role.STREET_STAFF])

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 
 from wangge.accounts.models import Role
-from wangge.conftest import PASSWORD, World
+from wangge.conftest import PASSWORD, World, api_token
 from wangge.core.models import AuditEntry
 from wangge.registry.models import CareCategory
 
@@ -110,8 +109,8 @@ def test_it_signs_out_only_on_post(world: World, client_for: Any) -> None:
 
 
 def test_it_lets_a_token_open_the_api_but_not_the_pages(world: World) -> None:
-    token = Token.objects.create(user=world.user(Role.GRID_WORKER))
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = api_token(world.user(Role.GRID_WORKER))
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.get("/api/v1/me/").status_code == 200
     response = client.get(reverse("registry:resident", args=[world.residents["a1_1_head"].pk]))
     assert response.status_code == 302
@@ -120,15 +119,17 @@ def test_it_lets_a_token_open_the_api_but_not_the_pages(world: World) -> None:
 
 def test_it_refuses_an_inactive_account_everywhere(world: World) -> None:
     user = world.user(Role.GRID_WORKER)
-    token = Token.objects.create(user=user)
+    token = api_token(user)
     session = Client()
     session.force_login(user)
     user.is_active = False
     user.save(update_fields=["is_active"])
     assert session.get(reverse("home")).status_code == 302
-    # Session authentication comes first, so DRF answers 403 (no 401 challenge) to both.
-    assert session.get("/api/v1/residents/").status_code == 403
-    assert Client(HTTP_AUTHORIZATION=f"Token {token.key}").get("/api/v1/residents/").status_code == 403
+    # Token authentication comes first, so DRF challenges both: 401 with WWW-Authenticate: Token.
+    assert session.get("/api/v1/residents/").status_code == 401
+    refused = Client(HTTP_AUTHORIZATION=f"Token {token}").get("/api/v1/residents/")
+    assert refused.status_code == 401
+    assert refused["WWW-Authenticate"] == "Token"
     response = Client().post(reverse("login"), {"username": user.username, "password": PASSWORD})
     assert response.status_code == 200  # the form again, not a redirect home
     assert Client().post("/api/v1/auth/token/", {"username": user.username, "password": PASSWORD}).status_code == 400
@@ -217,8 +218,8 @@ def test_it_says_not_found_in_chinese_by_default_and_in_english_when_chosen(worl
 
 
 def test_it_answers_api_errors_in_the_clients_language(world: World) -> None:
-    token = Token.objects.create(user=world.user(Role.GRID_WORKER))
-    headers = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    token = api_token(world.user(Role.GRID_WORKER))
+    headers = {"HTTP_AUTHORIZATION": f"Token {token}"}
     other = world.residents["a1_2_head"].pk
     chinese = Client(**headers).get(f"/api/v1/residents/{other}/")
     english = Client(**headers, HTTP_ACCEPT_LANGUAGE="en").get(f"/api/v1/residents/{other}/")
@@ -226,7 +227,8 @@ def test_it_answers_api_errors_in_the_clients_language(world: World) -> None:
     assert chinese.json()["detail"] == "未找到。"
     assert english.json()["detail"] == "Not found."
     anonymous = Client(HTTP_ACCEPT_LANGUAGE="en").get("/api/v1/residents/")
-    assert anonymous.status_code == 403
+    assert anonymous.status_code == 401
+    assert anonymous["WWW-Authenticate"] == "Token"
     assert anonymous.json()["detail"].startswith("Authentication credentials")
     bad = Client(**headers, HTTP_ACCEPT_LANGUAGE="en").patch(
         f"/api/v1/residents/{world.residents['a1_1_head'].pk}/", {}, content_type="application/json"
@@ -273,15 +275,15 @@ def test_it_serves_the_api_docs_without_scripts_from_another_site(world: World, 
 
 def test_it_shows_no_api_token_in_the_admin_even_to_a_superuser(world: World) -> None:
     """A token is a password for the API: listing them would let an administrator act as anyone, unlogged."""
-    token = Token.objects.create(user=world.user(Role.GRID_WORKER))
+    token = api_token(world.user(Role.GRID_WORKER))
     admin_user = world.user(Role.DISTRICT_ADMIN)
     admin_user.is_superuser = True
     admin_user.save(update_fields=["is_superuser"])
     client = Client()
     client.force_login(admin_user)
-    assert token.key not in client.get("/admin/").content.decode()
+    assert token not in client.get("/admin/").content.decode()
+    assert client.get("/admin/accounts/apitoken/").status_code == 404
     assert client.get("/admin/authtoken/tokenproxy/").status_code == 404
-    assert client.get(f"/admin/authtoken/tokenproxy/{token.user_id}/change/").status_code == 404
 
 
 def test_it_audits_a_resident_search_in_the_admin(world: World, client_for: Any) -> None:
