@@ -7,6 +7,6 @@ class RegistryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from wangge.registry import audit_objects
+        from wangge.registry import audit_objects, imports  # noqa: F401  (imports: the import task handlers)
 
         audit_objects.connect()

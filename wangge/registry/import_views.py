@@ -1,5 +1,9 @@
-"""The resident import page: upload a spreadsheet, see the summary and the rejected rows,
-download the template and the per-row report.
+"""The resident import page: upload a spreadsheet, follow the import on its task page, see the
+summary and the rejected rows, download the template and the per-row report, undo an import.
+
+The upload is checked as a whole here (size, format, declared extent: a refused file answers 4xx
+at once); the rows are written by the worker (``registry.imports``), so a long import holds no
+request and no long transaction.
 
 Only roles the policy lets import (``policy.can_import``) reach these pages (others get 404, like
 anything out of scope); the importer checks each row's community against the uploader's areas. A
@@ -16,20 +20,25 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from wangge.accounts import policy
 from wangge.areas.models import Area
-from wangge.registry.importing import ImportFileError, import_residents
+from wangge.registry import imports
+from wangge.registry.importing import ImportFileError
+from wangge.registry.importing import columns as cols
 from wangge.registry.importing import report as reports
 from wangge.registry.importing.limits import Limits
+from wangge.registry.importing.reading import read_table
 from wangge.registry.importing.residents import allowed_communities
 from wangge.registry.importing.template import template_xlsx
+from wangge.registry.models import ResidentImport
 
 SHOWN_PROBLEMS = 50
 ACCEPTED = ".xlsx,.xls,.csv,.txt,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,text/csv"
@@ -67,24 +76,21 @@ def import_page(request: HttpRequest) -> HttpResponse:
                 if upload.size > settings.WANGGE_IMPORT_MAX_BYTES:
                     # Checked before the upload (spooled to disk by Django) is read into memory.
                     raise Limits.from_settings().too_many_bytes()
-                result = import_residents(data=upload.read(), file_name=upload.name, by=request.user)
+                data = upload.read()
+                # The whole file is read through once now (streamed, nothing kept, no database):
+                # a file refused as a whole is answered 4xx here; the rows are written by the worker.
+                for _row in read_table(data, filename=upload.name, is_header=cols.is_header).rows:
+                    pass
             except ImportFileError as exc:
                 form.add_error("file", str(exc))
                 status = exc.status
             else:
-                status = 200
-                token = reports.store(result, owner_id=request.user.pk)
-                context.update(
-                    result=result,
-                    rejections=result.rejections[:SHOWN_PROBLEMS],
-                    warnings=result.warnings[:SHOWN_PROBLEMS],
-                    report_token=token,
-                )
-                form = ImportForm()
+                _run, task = imports.import_enqueue(by=request.user, data=data, file_name=upload.name)
+                return redirect("core:task", task.pk)
     else:
         form = ImportForm()
     context["form"] = form
-    context["shown"] = SHOWN_PROBLEMS
+    context["recent"] = ResidentImport.objects.filter(created_by=request.user.pk).order_by("-id")[:10]
     return render(request, "registry/import.html", context, status=status)
 
 
@@ -112,3 +118,42 @@ def import_report(request: HttpRequest, token: str) -> FileResponse:
         filename=_("导入报告.csv"),
         content_type="text/csv; charset=utf-8",
     )
+
+
+def _own_import(request: HttpRequest, pk: int) -> ResidentImport:
+    # An import is its uploader's, like its task and its report: anyone else gets 404.
+    return get_object_or_404(ResidentImport, pk=pk, created_by=request.user)
+
+
+@import_role_required
+def import_run(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _own_import(request, pk)
+    counts = run.counts or {}
+    return render(
+        request,
+        "registry/import_run.html",
+        {
+            "run": run,
+            "counts": counts,
+            "rejections": counts.get("rejections", []),
+            "warnings": counts.get("warnings", []),
+            "shown": SHOWN_PROBLEMS,
+            "can_undo": run.status in (ResidentImport.Status.DONE, ResidentImport.Status.FAILED),
+            "created": imports.created_counts(run) if request.GET.get("undo") else None,
+        },
+    )
+
+
+@import_role_required
+def import_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what undoing would remove, and a confirmation; POST: undo (queued for the worker)."""
+    run = _own_import(request, pk)
+    if request.method != "POST":
+        return redirect(f"{reverse('registry:import-run', args=[run.pk])}?undo=1")
+    if request.POST.get("confirm") != "yes":
+        return HttpResponseBadRequest(_("请先确认撤销。"))
+    try:
+        task = imports.import_undo(by=request.user, run=run)
+    except imports.UndoRefused as exc:
+        return HttpResponse(str(exc), status=409)
+    return redirect("core:task", task.pk)

@@ -33,6 +33,44 @@ class Scoped(models.Model):
         self.district_id = source.district_id
 
 
+class ResidentImport(models.Model):
+    """One import of a residents file: what it created, so it can be resumed or undone as a whole.
+
+    Residents, households and care tags written by an import carry it (``import_run``); the
+    buildings it made are listed here (they live in ``areas``, below the registry).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("导入中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("未完成")
+        UNDOING = "undoing", _("撤销中")
+        UNDONE = "undone", _("已撤销")
+
+    file_name = models.CharField(_("文件名"), max_length=255)
+    digest = models.CharField(_("文件摘要"), max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("导入人"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.QUEUED)
+    chunks_done = models.PositiveIntegerField(_("已写入批次"), default=0)
+    counts = models.JSONField(_("统计"), default=dict, blank=True)
+    buildings = models.JSONField(_("新建楼栋"), default=list, blank=True)
+    error = models.TextField(_("错误"), blank=True)
+    report_token = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("居民导入")
+        verbose_name_plural = _("居民导入")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})" if self.created_at else self.file_name
+
+
 class Household(Scoped):
     building = models.ForeignKey(Building, verbose_name=_("楼栋"), related_name="households", on_delete=models.PROTECT)
     entrance = models.CharField(_("单元"), max_length=10, blank=True)
@@ -42,6 +80,9 @@ class Household(Scoped):
     )
     note = models.TextField(_("备注"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    import_run = models.ForeignKey(
+        ResidentImport, verbose_name=_("导入批次"), null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
 
     class Meta:
         verbose_name = _("住户")
@@ -96,6 +137,9 @@ class Resident(Scoped):
     ethnicity = models.CharField(_("民族"), max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    import_run = models.ForeignKey(
+        ResidentImport, verbose_name=_("导入批次"), null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
 
     class Meta:
         verbose_name = _("居民")
@@ -131,6 +175,9 @@ class CareTag(models.Model):
     )
     recorded_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
     note = models.CharField(_("说明"), max_length=200, blank=True)
+    import_run = models.ForeignKey(
+        ResidentImport, verbose_name=_("导入批次"), null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
 
     class Meta:
         verbose_name = _("人员类别标记")

@@ -1,11 +1,19 @@
 """Importing residents: every row validated in Python, then written in bulk, chunk by chunk.
 
-The file is streamed in chunks of ``CHUNK`` rows; each chunk preloads what already exists
-(buildings, households, residents by ID number) with a few queries, then creates and updates
-rows with ``wangge.core.bulk`` (named rows, one prepared statement each) and writes the search
-keys with ``search.write_search_keys``, as every other writer of them does. The whole run is
-one transaction that ends with its one audit entry, so an import either happens and is logged,
-or neither.
+The file is streamed in chunks of ``WANGGE_IMPORT_CHUNK_ROWS`` rows (default 1,000); each chunk
+is validated first (outside any transaction), then preloads what already exists (buildings,
+households, residents by ID number) with a few queries, creates and updates rows with
+``wangge.core.bulk`` (named rows, one prepared statement each) and writes the search keys with
+``search.write_search_keys``, as every other writer of them does.
+
+Each chunk is its own short transaction, together with the import's record
+(``ResidentImport``: the chunks done, the counts, the buildings made); residents, households and
+care tags it creates carry the record, so the import can be undone as a whole
+(``registry.imports``). Other writers (location fixes, page saves) take turns between chunks
+instead of waiting for the whole file, which on SQLite made them fail with "database is
+locked". A chunk that fails is rolled back alone: the chunks before it stay, the import is
+recorded as not finished, with the rows it stopped at. Running the same file again matches
+every row by ID number and adds nothing; it also finishes an import that stopped.
 
 Blank cells never erase what the registry already holds, and care categories are only ever
 added: a spreadsheet that leaves a column empty is not a statement that the fact is gone.
@@ -14,15 +22,17 @@ added: a spreadsheet that leaves a column empty is not a statement that the fact
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from operator import itemgetter
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,13 +44,9 @@ from wangge.core.chinese import to_simplified
 from wangge.core.scope import assigned_areas
 from wangge.registry import search
 from wangge.registry.importing import columns as cols
-from wangge.registry.importing.reading import read_table
-from wangge.registry.models import CareCategory, CareTag, Household, LifeEvent, Resident, SearchKey
+from wangge.registry.importing.reading import ImportFileError, read_table
+from wangge.registry.models import CareCategory, CareTag, Household, LifeEvent, Resident, ResidentImport
 
-CHUNK = 10_000
-# From this many rows on, and when they bring at least as many search keys as the table holds
-# (about five per resident), the search-key indexes are rebuilt once instead of updated.
-BULK_ROWS = 20_000
 BATCH = 5_000
 IN_CHUNK = 900  # ids per ``IN (...)``: under SQLite's historical limit of 999 parameters
 
@@ -85,6 +91,10 @@ class ImportResult:
     search_keys: int = 0
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
+    run_id: int | None = None
+    chunks: int = 0
+    # Set when a chunk failed: its number, its first and last row, and the error.
+    failure: dict[str, Any] | None = None
 
     @property
     def summary(self) -> str:
@@ -96,6 +106,8 @@ class ImportResult:
         }
         if self.examples:
             text += _("，跳过示例行 %(n)d 行") % {"n": self.examples}
+        if self.failure:
+            text += _("；第 %(chunk)d 批（第 %(first)d–%(last)d 行）写入失败，导入未完成") % self.failure
         return text
 
     @property
@@ -125,7 +137,14 @@ class ImportResult:
             "examples": self.examples,
             "buildings_created": self.buildings_created,
             "households_created": self.households_created,
+            "chunks": self.chunks,
+            "failure": self.failure,
         }
+
+    def restore(self, counts: dict[str, Any]) -> None:
+        """Back to ``counts`` (from ``counts()``): a chunk that was rolled back counts for nothing."""
+        for name in ("created", "updated", "unchanged", "buildings_created", "households_created"):
+            setattr(self, name, counts[name])
 
 
 @dataclass(slots=True)
@@ -145,33 +164,100 @@ class Row:
     categories: list[int]
 
 
-def import_residents(*, data: bytes, file_name: str, by: Any = None) -> ImportResult:
+def chunk_rows() -> int:
+    return int(settings.WANGGE_IMPORT_CHUNK_ROWS)
+
+
+def start_import(*, file_name: str, digest: str = "", by: Any = None) -> ResidentImport:
+    """The record of an import about to run (queued for the worker, or run inline)."""
+    return ResidentImport.objects.create(file_name=file_name[:255], digest=digest, created_by=recorded_user(by))
+
+
+Progress = Callable[[ImportResult, int], None]
+
+
+def import_residents(
+    *,
+    data: bytes,
+    file_name: str,
+    by: Any = None,
+    run: ResidentImport | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
     """Import a spreadsheet of residents as ``by`` (``None``: an operator, unrestricted).
 
-    Raises ``ImportFileError`` when the file as a whole cannot be read; bad rows are
-    reported in the result and never stop good ones.
+    Raises ``ImportFileError`` when the file as a whole cannot be read (before anything is
+    written or recorded); bad rows are reported in the result and never stop good ones. ``run``
+    is the import's record when the caller made one (the worker's task); ``progress`` is called
+    after every chunk with the result so far and the estimated number of rows.
     """
     started = time.monotonic()
     table = read_table(data, filename=file_name, is_header=cols.is_header)
-    result = ImportResult(file_name=file_name, encoding=table.encoding)
+    if run is None:
+        run = start_import(file_name=file_name, digest=hashlib.sha256(data).hexdigest(), by=by)
+    ResidentImport.objects.filter(pk=run.pk).update(status=ResidentImport.Status.RUNNING, error="")
+    result = ImportResult(file_name=file_name, encoding=table.encoding, run_id=run.pk)
     validator = _Validator(header=table.header, by=by, result=result)
     writer = _Writer(
-        by=by, result=result, allowed=validator.allowed, file_name=file_name, id_label=validator.label("id_number")
+        by=by,
+        result=result,
+        allowed=validator.allowed,
+        file_name=file_name,
+        id_label=validator.label("id_number"),
+        run=run,
     )
-    large = table.size_hint >= BULK_ROWS and table.size_hint * 5 >= SearchKey.objects.count()
-    with transaction.atomic(), bulk.large_cache():
-        with bulk.deferred_indexes(SearchKey, column="key", enabled=large):
-            rows = validator.rows(table.rows)
-            while chunk := list(islice(rows, CHUNK)):
-                writer.write(chunk)
-        result.problems.sort(key=lambda problem: problem.row)
-        result.seconds = round(time.monotonic() - started, 2)
+    size = chunk_rows()
+    with bulk.large_cache():
+        rows = validator.rows(table.rows)
+        # Validation runs while the chunk is gathered, outside any transaction.
+        while True:
+            try:
+                chunk = list(islice(rows, size))
+            except ImportFileError as exc:  # found only this far into the file
+                result.failure = {
+                    "chunk": result.chunks + 1,
+                    "first": result.rows,
+                    "last": result.rows,
+                    "error": str(exc)[:500],
+                }
+                break
+            if not chunk:
+                break
+            before = result.counts()
+            try:
+                with transaction.atomic():
+                    writer.write(chunk)
+                    result.chunks += 1
+                    ResidentImport.objects.filter(pk=run.pk).update(
+                        chunks_done=result.chunks, counts=result.counts(), buildings=writer.created_buildings
+                    )
+            except Exception as exc:  # the chunk is rolled back; the ones before it stay
+                result.restore(before)
+                writer.forget_chunk()
+                result.failure = {
+                    "chunk": result.chunks + 1,
+                    "first": chunk[0].number,
+                    "last": chunk[-1].number,
+                    "error": f"{type(exc).__name__}: {exc}"[:500],
+                }
+                break
+            if progress is not None:
+                progress(result, table.size_hint)
+    result.problems.sort(key=lambda problem: problem.row)
+    result.seconds = round(time.monotonic() - started, 2)
+    with transaction.atomic():
+        ResidentImport.objects.filter(pk=run.pk).update(
+            status=ResidentImport.Status.FAILED if result.failure else ResidentImport.Status.DONE,
+            counts=result.counts(),
+            error=result.failure["error"] if result.failure else "",
+            finished_at=timezone.now(),
+        )
         audit(
             actor=by,
             action=Action.IMPORT,
-            object_type="registry.resident",
+            obj=run,
             summary=_("导入居民表 %(file)s：%(summary)s") % {"file": file_name, "summary": result.summary},
-            detail={"file": file_name, "encoding": result.encoding, **result.counts()},
+            detail={"file": file_name, "encoding": result.encoding, "import": run.pk, **result.counts()},
         )
     return result
 
@@ -502,9 +588,19 @@ _keyed = itemgetter(*KEYED)
 
 class _Writer:
     def __init__(
-        self, *, by: Any, result: ImportResult, allowed: set[int] | None, file_name: str, id_label: str
+        self,
+        *,
+        by: Any,
+        result: ImportResult,
+        allowed: set[int] | None,
+        file_name: str,
+        id_label: str,
+        run: ResidentImport,
     ) -> None:
         self.by = recorded_user(by)
+        self.run_id = run.pk
+        self.created_buildings: list[int] = list(run.buildings)
+        self.committed_buildings = len(self.created_buildings)
         self.result = result
         self.allowed = allowed
         self.file_name = file_name
@@ -521,6 +617,11 @@ class _Writer:
         self._ensure_buildings(rows)
         self._ensure_households(rows)
         self._write_residents(rows)
+        self.committed_buildings = len(self.created_buildings)
+
+    def forget_chunk(self) -> None:
+        """A chunk was rolled back: drop what it made from the record (the import stops there)."""
+        del self.created_buildings[self.committed_buildings :]
 
     # --- buildings and households ----------------------------------------------------------
 
@@ -559,6 +660,7 @@ class _Writer:
                 scope = Scope(building.pk, None, building.community_id, building.street_id, building.district_id)
                 self.buildings[key] = scope
                 self.loaded_buildings.add(building.pk)  # new: it has no households to load
+                self.created_buildings.append(building.pk)
             self.result.buildings_created += len(missing)
 
     def _building(self, row: Row) -> Scope:
@@ -586,7 +688,14 @@ class _Writer:
             bulk.insert(
                 Household,
                 [
-                    {"building_id": b, "entrance": entrance, "room": room, "created_at": self.now, **scope.areas()}
+                    {
+                        "building_id": b,
+                        "entrance": entrance,
+                        "room": room,
+                        "created_at": self.now,
+                        "import_run_id": self.run_id,
+                        **scope.areas(),
+                    }
                     for (b, entrance, room), scope in missing.items()
                 ],
             )
@@ -682,6 +791,7 @@ class _Writer:
                     "ethnicity": "",
                     "created_at": self.now,
                     "updated_at": self.now,
+                    "import_run_id": self.run_id,
                 }
                 for row, values in created
             ],
@@ -707,6 +817,7 @@ class _Writer:
                     "recorded_by_id": by,
                     "recorded_at": self.now,
                     "note": note,
+                    "import_run_id": self.run_id,
                 }
                 for pk, category in pairs
             ],

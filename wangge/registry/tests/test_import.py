@@ -20,9 +20,10 @@ from wangge.areas.models import Area, Building
 from wangge.conftest import World
 from wangge.core import idnumbers
 from wangge.core.models import AuditEntry
+from wangge.core.tasks import run_queued
 from wangge.registry import search
 from wangge.registry.importing import ImportFileError, import_residents
-from wangge.registry.models import CareTag, Household, LifeEvent, Resident, SearchKey
+from wangge.registry.models import CareTag, Household, LifeEvent, Resident, ResidentImport, SearchKey
 
 HEADER = ["姓名", "公民身份号码", "联系电话", "社区", "楼栋", "单元", "房号", "与户主关系", "人员类别"]
 TRADITIONAL_HEADER = ["姓名", "公民身份號碼", "聯繫電話", "社區", "樓棟", "單元", "房號", "與戶主關係", "人員類別"]
@@ -441,13 +442,22 @@ def test_the_upload_page_imports_and_offers_the_report_to_the_uploader_only(
     upload = io.BytesIO(data)
     upload.name = "居民.csv"
     response = staff.post(reverse("registry:import"), {"file": upload})
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert "导入 1 人，更新 0 人，未变 0 人，拒绝 1 行" in html
+    assert response.status_code == 302  # to the task page: the worker writes the rows
+    task_page = response["Location"]
+    assert not Resident.objects.filter(id_number=id_for(1)).exists()
+    assert "排队中" in staff.get(task_page).content.decode()
+    assert run_queued(worker="test") == 1
+    finished = staff.get(task_page).content.decode()
+    assert "导入 1 人，更新 0 人，未变 0 人，拒绝 1 行" in finished
+    run_page = ResidentImport.objects.get().pk
+    run_url = reverse("registry:import-run", args=[run_page])
+    assert run_url in finished
+    html = staff.get(run_url).content.decode()
     assert "身份号码应为18位" in html
-    token = response.context["report_token"]
+    token = ResidentImport.objects.get().report_token
     report_url = reverse("registry:import-report", args=[token])
     assert report_url in html
+    assert client_for("street_staff").get(run_url).status_code == 404  # another importer's import
 
     download = staff.get(report_url)
     assert download.status_code == 200
@@ -512,8 +522,13 @@ def test_a_filled_in_template_imports_the_rows_below_the_example(client_for: Cal
     upload = io.BytesIO(out.getvalue())
     upload.name = "居民.xlsx"
     response = staff.post(reverse("registry:import"), {"file": upload})
-    html = response.content.decode()
-    assert "导入 1 人，更新 0 人，未变 0 人，拒绝 0 行，跳过示例行 1 行" in html
+    assert response.status_code == 302
+    run_queued(worker="test")
+    assert (
+        "导入 1 人，更新 0 人，未变 0 人，拒绝 0 行，跳过示例行 1 行"
+        in staff.get(response["Location"]).content.decode()
+    )
+    html = staff.get(reverse("registry:import-run", args=[ResidentImport.objects.get().pk])).content.decode()
     assert "已跳过模板中的示例行 1 行（标有“示例”，第 2 行），未导入。" in html
     assert list(Resident.objects.filter(name__in=["刘娟", "张伟"]).values_list("name", flat=True)) == ["刘娟"]
 
@@ -524,41 +539,3 @@ def test_an_old_template_without_the_marker_column_still_skips_its_example(world
     result = run(csv_bytes([example, ["王芳", id_for(8, sex="F"), "", "灵西社区", "12号楼", "2", "302", "", ""]]))
     assert (result.created, result.examples) == (1, 1)
     assert not Resident.objects.filter(name="张伟").exists()
-
-
-@pytest.mark.django_db
-def test_a_bulk_import_rebuilds_the_search_key_indexes_it_set_aside(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from django.db import connection
-
-    from wangge.registry.importing import residents
-
-    def index_names() -> set[str]:
-        with connection.cursor() as cursor:
-            return {
-                index
-                for index, info in connection.introspection.get_constraints(cursor, "registry_searchkey").items()
-                if info["index"]
-            }
-
-    from wangge.core import bulk
-
-    before = index_names()
-    during: list[set[str]] = []
-    insert = bulk.insert
-
-    def watching_insert(model: Any, rows: Any, **options: Any) -> int:
-        if model is SearchKey:
-            during.append(index_names())
-        return insert(model, rows, **options)
-
-    monkeypatch.setattr(bulk, "insert", watching_insert)
-    monkeypatch.setattr(residents, "BULK_ROWS", 1)
-    rows = [[f"居民{i}", id_for(i), "", "灵西社区", "1号楼", "1", f"{i}01", "", ""] for i in range(1, 40)]
-    result = run(csv_bytes(rows))
-    assert result.created == 39
-    if connection.vendor == "sqlite":
-        assert during and all("search_key_idx" not in names for names in during)
-    assert index_names() == before
-    assert SearchKey.objects.filter(key="居民7").count() == 1
