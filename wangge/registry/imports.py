@@ -51,13 +51,20 @@ def _upload_path(run_id: int) -> Path:
 
 def import_enqueue(*, by: Any, data: bytes, file_name: str) -> tuple[ResidentImport, Task]:
     """Record an import of ``data`` and queue it for the worker (the task's creation is audited)."""
-    with transaction.atomic():
-        run = start_import(file_name=file_name, digest=hashlib.sha256(data).hexdigest(), by=by)
-        # The file holds ID numbers and phones: readable by the service's user only.
-        descriptor = os.open(_upload_path(run.pk), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-        task = task_enqueue(kind=IMPORT_TASK, args={"import": run.pk}, by=by)
+    path: Path | None = None
+    try:
+        with transaction.atomic():
+            run = start_import(file_name=file_name, digest=hashlib.sha256(data).hexdigest(), by=by)
+            # The file holds ID numbers and phones: readable by the service's user only.
+            path = _upload_path(run.pk)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(data)
+            task = task_enqueue(kind=IMPORT_TASK, args={"import": run.pk}, by=by)
+    except BaseException:
+        if path is not None:
+            path.unlink(missing_ok=True)  # no record, no task: no file either
+        raise
     return run, task
 
 
