@@ -18,5 +18,5 @@ def test_the_language_switch_gives_english_pages(client):
 @pytest.mark.django_db
 def test_api_clients_negotiate_their_language(client):
     response = client.get("/api/v1/residents/", HTTP_ACCEPT_LANGUAGE="en")
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert response.headers["Content-Language"] == "en"

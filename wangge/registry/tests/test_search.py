@@ -257,7 +257,9 @@ def test_it_gives_an_auditor_a_404_and_logs_nothing(client_for: Callable[[str], 
 @pytest.mark.django_db
 def test_it_turns_away_anonymous_callers(people: Any) -> None:
     client = Client()
-    assert client.get(API, {"q": "刘娟"}).status_code == 403
+    anonymous = client.get(API, {"q": "刘娟"})
+    assert anonymous.status_code == 401
+    assert anonymous["WWW-Authenticate"] == "Token"
     response = client.get(PAGE, {"q": "刘娟"})
     assert response.status_code == 302
     assert "/login" in response["Location"]
