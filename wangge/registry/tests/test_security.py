@@ -369,7 +369,16 @@ def _gbk_csv(rows: list[list[str]]) -> bytes:
 def _upload(client: Client, data: bytes, name: str) -> Any:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    return client.post(reverse("registry:import"), {"file": SimpleUploadedFile(name, data, content_type="text/csv")})
+    from wangge.core.tasks import run_queued
+    from wangge.registry.models import ResidentImport
+
+    queued = client.post(reverse("registry:import"), {"file": SimpleUploadedFile(name, data, content_type="text/csv")})
+    assert queued.status_code == 302, queued.content[:500]
+    run_queued(worker="test")
+    task_page = client.get(queued["Location"]).content.decode()
+    assert "<script>alert(1)" not in task_page and "<img src=x" not in task_page
+    # The import's own page: counts, rejected rows and the report (what the upload page showed).
+    return client.get(reverse("registry:import-run", args=[ResidentImport.objects.order_by("-pk")[0].pk]))
 
 
 def test_it_escapes_markup_from_an_imported_file_on_the_result_page(world: World, client_for: Any) -> None:
