@@ -276,6 +276,12 @@ if MQTT_CERT_FILE is None and MQTT_KEY_FILE is not None:
     raise ImproperlyConfigured("MQTT_KEY_FILE: set MQTT_CERT_FILE too")
 if (MQTT_BROKER_PASSWORD_FILE is None) != (MQTT_BROKER_ACL_FILE is None):
     raise ImproperlyConfigured("MQTT_BROKER_PASSWORD_FILE and MQTT_BROKER_ACL_FILE: set both or neither")
+# The addresses phones use, put into the setup page's QR codes: this site as phones reach it
+# (``https://wangge.example.cn``; unset: the address the page was opened with) and the broker as
+# phones reach it (``mqtts://mqtt.example.cn:8883``; unset: MQTT_URL with a loopback host
+# replaced by this site's host). The page shows no QR code for an address a phone cannot reach.
+WANGGE_PUBLIC_URL = env.url("WANGGE_PUBLIC_URL", schemes=("http", "https"))
+WANGGE_MQTT_PUBLIC_URL = env.url("WANGGE_MQTT_PUBLIC_URL", schemes=("mqtt", "mqtts", "ssl", "tls"))
 WANGGE_LOCATION_RETENTION_DAYS = env.integer("WANGGE_LOCATION_RETENTION_DAYS", default=30, minimum=1)
 WANGGE_ZONE_DWELL_SECONDS = env.integer("WANGGE_ZONE_DWELL_SECONDS", default=60, minimum=0)
 WANGGE_SILENT_MINUTES = env.integer("WANGGE_SILENT_MINUTES", default=10, minimum=1)

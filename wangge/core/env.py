@@ -87,6 +87,27 @@ def choice(name: str, *, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def url(name: str, *, schemes: tuple[str, ...]) -> str:
+    """An absolute URL with one of ``schemes`` and a host (and a valid port, no query or
+    fragment), without its trailing slash; "" when unset."""
+    value = (_raw(name) or "").strip()
+    if not value:
+        return ""
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme.lower() not in schemes:
+        expected = " or ".join(f"{scheme}://" for scheme in schemes)
+        raise ImproperlyConfigured(f"{name}: expected a URL starting with {expected}, got {value!r}")
+    if not parts.hostname:
+        raise ImproperlyConfigured(f"{name}: no host in {value!r}")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}: the port in {value!r} is not a number from 1 to 65535") from None
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ImproperlyConfigured(f"{name}: give only scheme, host, port and path, got {value!r}")
+    return value.rstrip("/")
+
+
 _EMAIL_SCHEMES = {
     # scheme: (backend, default port, STARTTLS, implicit TLS)
     "smtp": ("django.core.mail.backends.smtp.EmailBackend", 25, False, False),

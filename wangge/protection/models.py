@@ -29,14 +29,27 @@ def new_identifier() -> str:
     return "".join(secrets.choice(_ALPHABET) for _ in range(20))
 
 
+# Lowercase letters and digits without look-alikes (no i, l, 1, o, 0): 31 characters a person
+# can read aloud and type on a phone without guessing.
+READABLE_ALPHABET = "".join(c for c in _ALPHABET if c not in "il1o0")
+PASSWORD_GROUPS = 6
+PASSWORD_GROUP_SIZE = 4
+
+
 def new_password() -> str:
-    return secrets.token_urlsafe(18)
+    """A phone's password, ``xxxx-xxxx-xxxx-xxxx-xxxx-xxxx``: 24 readable characters (≈ 119
+    random bits) in groups of four, so it can be read out and typed in groups (the dashes are
+    part of it)."""
+    return "-".join(
+        "".join(secrets.choice(READABLE_ALPHABET) for _ in range(PASSWORD_GROUP_SIZE)) for _ in range(PASSWORD_GROUPS)
+    )
 
 
 def new_osmand_key() -> str:
     """The OsmAnd / Traccar Client device id, which those apps send as the only credential: 28
-    lowercase letters and digits (≈ 145 bits), so it cannot be guessed and OsmAnd accepts it."""
-    return "".join(secrets.choice(_ALPHABET) for _ in range(28))
+    lowercase letters and digits without look-alikes (≈ 139 bits), so it cannot be guessed,
+    can be copied by hand, and OsmAnd accepts it."""
+    return "".join(secrets.choice(READABLE_ALPHABET) for _ in range(28))
 
 
 def osmand_digest(key: str) -> str:
@@ -57,7 +70,7 @@ class DeviceSecrets:
 class DevicePasswordHasher(PBKDF2PasswordHasher):
     """Django's PBKDF2 with few iterations, for server-generated device passwords only.
 
-    A slow hash protects guessable human passwords; a device password is 144 random bits, so
+    A slow hash protects guessable human passwords; a device password is 119 random bits, so
     brute force is out of reach at any iteration count, while 1,000,000 iterations (Django's
     default, about a second of CPU here) per phone per server process would make every restart
     stall ingest for minutes. The encoded hash names its iteration count, so Django's standard

@@ -1,4 +1,5 @@
-"""``{% protection_link resident %}``: the resident page's way into missing-person protection.
+"""``{% protection_link resident %}``: the resident page's way into missing-person protection;
+``{{ password|otp_groups }}``: a one-time password that wraps between its groups only.
 
 Shown for a resident who is enrolled, or who has the dementia care category and is not yet
 (the people the district gave phones to). The pages behind it check scope themselves.
@@ -10,6 +11,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django import template
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 
 from wangge.accounts import policy
 from wangge.protection.models import Enrolment
@@ -38,3 +41,16 @@ def battery(value: Any) -> str:
     except (InvalidOperation, ValueError):
         return "—"
     return f"{int(level)}%"
+
+
+@register.filter
+def otp_groups(value: str) -> SafeString:
+    """A one-time password in its dash-separated groups, each kept on one line (``.otp-group``
+    has ``white-space: nowrap``), so a narrow screen breaks it between groups only."""
+    groups = str(value).split("-")
+    last = len(groups) - 1
+    return format_html_join(
+        "",
+        '<span class="otp-group">{}{}</span>',
+        ((group, "-" if index < last else "") for index, group in enumerate(groups)),
+    )
