@@ -1,7 +1,10 @@
-"""WGS-84 ↔ GCJ-02 ("Mars coordinates") conversion, the published eviltransform algorithm.
+"""WGS-84 ↔ GCJ-02 ("Mars coordinates") conversion, the published eviltransform algorithm, and
+GCJ-02 → BD-09 (Baidu's coordinates, a further published offset of GCJ-02).
 
 Phones with Chinese map SDKs and Chinese base maps use GCJ-02; Wangge stores WGS-84. Outside
-mainland China the two are identical, so the conversion is the identity there.
+mainland China the two are identical, so the conversion is the identity there. Links that open
+AMap need GCJ-02 and links that open Baidu Maps need BD-09, or the pin lands hundreds of
+metres away.
 """
 
 from __future__ import annotations
@@ -57,3 +60,19 @@ def gcj02_to_wgs84(lat: float, lon: float, *, tolerance: float = 1e-9) -> tuple[
         if abs(e_lat) < tolerance and abs(e_lon) < tolerance:
             break
     return w_lat, w_lon
+
+
+_X_PI = math.pi * 3000.0 / 180.0
+
+
+def gcj02_to_bd09(lat: float, lon: float) -> tuple[float, float]:
+    """Baidu's BD-09 from GCJ-02 (Baidu's published formula; applied everywhere, as Baidu does)."""
+    z = math.sqrt(lon * lon + lat * lat) + 0.00002 * math.sin(lat * _X_PI)
+    theta = math.atan2(lat, lon) + 0.000003 * math.cos(lon * _X_PI)
+    return z * math.sin(theta) + 0.006, z * math.cos(theta) + 0.0065
+
+
+def wgs84_to_bd09(lat: float, lon: float) -> tuple[float, float]:
+    if out_of_china(lat, lon):
+        return lat, lon
+    return gcj02_to_bd09(*wgs84_to_gcj02(lat, lon))

@@ -123,7 +123,8 @@ def map_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def geojson(request: HttpRequest) -> JsonResponse:
-    """Grids (polygons) and buildings (points) of the user's scope, as one FeatureCollection."""
+    """Streets, communities and grids (polygons) and buildings (points) of the user's scope, as
+    one FeatureCollection: without base-map tiles the outlines and names are the map."""
     user: Any = request.user
     features: list[dict[str, Any]] = []
     household_counts = {
@@ -131,7 +132,9 @@ def geojson(request: HttpRequest) -> JsonResponse:
     }
     grids = areas_within(user).filter(level=Area.Level.GRID).exclude(boundary=None)
     communities = areas_within(user).filter(level=Area.Level.COMMUNITY).exclude(boundary=None)
-    for level, queryset in ((Area.Level.COMMUNITY, communities), (Area.Level.GRID, grids)):
+    streets = areas_within(user).filter(level=Area.Level.STREET).exclude(boundary=None)
+    levels = ((Area.Level.STREET, streets), (Area.Level.COMMUNITY, communities), (Area.Level.GRID, grids))
+    for level, queryset in levels:
         for node in queryset.only("id", "name", "boundary", "level"):
             features.append(
                 {

@@ -1,10 +1,10 @@
-"""GCJ-02 conversion against the published eviltransform reference pairs."""
+"""GCJ-02 and BD-09 conversion against published reference pairs."""
 
 from __future__ import annotations
 
 import pytest
 
-from wangge.core.coords import gcj02_to_wgs84, wgs84_to_gcj02
+from wangge.core.coords import gcj02_to_bd09, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 
 # (wgs lat, wgs lon, gcj lat, gcj lon): the test vectors of googollee/eviltransform.
 REFERENCE = [
@@ -33,3 +33,22 @@ def test_it_converts_gcj02_back_to_wgs84_within_a_millimetre(
 def test_it_leaves_coordinates_outside_china_alone() -> None:
     assert wgs84_to_gcj02(51.5, -0.12) == (51.5, -0.12)
     assert gcj02_to_wgs84(51.5, -0.12) == (51.5, -0.12)
+
+
+# (gcj lat, gcj lon, bd lat, bd lon): the published example of wandergis/coordtransform (Tiananmen).
+BAIDU_REFERENCE = [(39.915, 116.404, 39.92133699351021, 116.41036949371029)]
+
+
+@pytest.mark.parametrize(("glat", "glon", "blat", "blon"), BAIDU_REFERENCE)
+def test_it_converts_gcj02_to_baidus_bd09_like_the_reference(
+    glat: float, glon: float, blat: float, blon: float
+) -> None:
+    lat, lon = gcj02_to_bd09(glat, glon)
+    assert lat == pytest.approx(blat, abs=1e-9)
+    assert lon == pytest.approx(blon, abs=1e-9)
+
+
+def test_it_converts_wgs84_to_bd09_through_gcj02() -> None:
+    wlat, wlon, glat, glon = REFERENCE[2]
+    assert wgs84_to_bd09(wlat, wlon) == pytest.approx(gcj02_to_bd09(glat, glon), abs=1e-9)
+    assert wgs84_to_bd09(51.5, -0.12) == (51.5, -0.12)

@@ -16,8 +16,8 @@ from django.views.decorators.http import require_POST
 
 from wangge.accounts import policy
 from wangge.core import confirm
-from wangge.protection import actions, incidents, queries
-from wangge.protection.models import Incident, Notification
+from wangge.protection import actions, incidents, positions, queries
+from wangge.protection.models import Alert, Incident, Notification
 from wangge.protection.views.common import acting_user
 from wangge.protection.views.incidents import confirm_report
 
@@ -88,7 +88,26 @@ def alerts(request: HttpRequest) -> HttpResponse:
         .select_related("enrolment__resident")
         .order_by("-resolved_at")[:20]
     )
-    return render(request, "protection/alerts.html", {"alerts": rows[:200], "recent": recent})
+    shown = list(rows.select_related("enrolment__resident__household__building")[:200])
+    for alert in shown:
+        if alert.lat is not None and alert.lon is not None and _alert_position_shown(user, alert):
+            alert.position = positions.describe(  # type: ignore[attr-defined]
+                alert.lat,
+                alert.lon,
+                home=positions.home_of(alert.enrolment),
+                label=_("%(name)s 告警位置") % {"name": alert.enrolment.resident.name},
+            )
+    return render(request, "protection/alerts.html", {"alerts": shown, "recent": recent})
+
+
+def _alert_position_shown(user: Any, alert: Alert) -> bool:
+    """Where the alert happened, to those its notification told it to: the person's guardians
+    and others entitled to their locations, or the grid's workers when the consent covers
+    sharing with them."""
+    if policy.can_read_locations(user, alert.enrolment, "alert"):
+        return True
+    consent = alert.enrolment.active_consent()
+    return consent is not None and consent.covers_sharing_workers
 
 
 @login_required

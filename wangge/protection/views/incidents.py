@@ -17,8 +17,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from wangge.areas.places import surroundings
 from wangge.core import confirm
-from wangge.protection import incidents, queries
+from wangge.protection import incidents, positions, queries
 from wangge.protection.forms import AssignForm, CloseForm, ReportForm, UpdateForm
 from wangge.protection.incidents import labels, responders
 from wangge.protection.models import Alert, Enrolment, Incident
@@ -91,8 +92,11 @@ def _live_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
     now = timezone.now()
     sees_locations = queries.may_read_locations(user, enrolment, purpose=PURPOSE)
     last = None
+    last_position = None
     trail: list[dict[str, Any]] = []
     sightings: list[dict[str, Any]] = []
+    updates = list(incident.updates.select_related("by")[:50])
+    home = positions.home_of(enrolment)
     if sees_locations:
         open_ = incident.status == Incident.Status.OPEN
         since = (now if open_ else incident.opened_at) - dt.timedelta(hours=TRAIL_HOURS)
@@ -105,6 +109,15 @@ def _live_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
         ]
         if incident.last_lat is not None and incident.last_lon is not None:
             last = {"lat": incident.last_lat, "lon": incident.last_lon}
+            name = enrolment.resident.name
+            last_position = positions.describe(
+                incident.last_lat, incident.last_lon, home=home, label=_("%(name)s 最后位置") % {"name": name}
+            )
+        for update in updates:
+            if update.lat is not None and update.lon is not None:
+                update.position = positions.describe(  # type: ignore[attr-defined]
+                    update.lat, update.lon, home=home, label=_("目击线索")
+                )
         sightings = [
             {"lat": u.lat, "lon": u.lon, "text": u.text[:60]} for u in incident.updates.filter(lat__isnull=False)
         ]
@@ -115,8 +128,9 @@ def _live_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
         "time_to_found": labels.duration_label(labels.time_to_found(incident)),
         "sees_locations": sees_locations,
         "last": last,
+        "last_position": last_position,
         "map_data": {"trail": trail, "last": last, "sightings": sightings},
-        "updates": incident.updates.select_related("by")[:50],
+        "updates": updates,
         "responders": incident.responders.select_related("user", "grid"),
         "searchers": incident.searchers.all(),
         "poll_seconds": LIVE_POLL_SECONDS,
@@ -129,6 +143,11 @@ def _incident_context(request: HttpRequest, incident: Incident) -> dict[str, Any
     coordinate = queries.can_coordinate(user, incident)
     context = _live_context(request, incident)
     read = queries.profile_for(user, incident, purpose=PURPOSE)
+    # The streets, communities and buildings around the last position (else home), drawn once
+    # under the live layers so the map means something without base-map tiles.
+    centre = (incident.last_lat, incident.last_lon) if context["last"] else positions.home_of(enrolment)
+    if context["sees_locations"] and centre and centre[0] is not None and centre[1] is not None:
+        context["surroundings"] = surroundings(lat=centre[0], lon=centre[1], radius_m=1200)
     context.update(
         enrolment=enrolment,
         resident=enrolment.resident,

@@ -13,8 +13,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from wangge.areas.places import surroundings
 from wangge.core import confirm
-from wangge.protection import actions, queries
+from wangge.protection import actions, positions, queries
 from wangge.protection.forms import ZoneForm
 from wangge.protection.models import SafeZone
 from wangge.protection.views.common import acting_user, managed_enrolment
@@ -34,10 +35,23 @@ def _zone_features(zones: QuerySet[SafeZone]) -> list[dict[str, Any]]:
     return features
 
 
+# The circle a new safe zone starts as, around the home building: the block and its gates.
+HOME_RADIUS_M = 300
+
+
 @login_required
 def zones(request: HttpRequest, pk: int) -> HttpResponse:
+    """The safe zones and the editor, which starts as a circle of ``HOME_RADIUS_M`` around the
+    home building, ready to save, over the streets, communities and buildings around it."""
     enrolment = managed_enrolment(request, pk)
-    form = ZoneForm(request.POST or None)
+    home = positions.home_of(enrolment)
+    shown = queries.zones_for(acting_user(request), enrolment)
+    initial: dict[str, Any] = {}
+    if home is not None:
+        initial = {"center_lat": round(home[0], 6), "center_lon": round(home[1], 6), "radius_m": HOME_RADIUS_M}
+        if shown.filter(active=True).exists():
+            initial["name"] = ""  # "家" exists already: the next one needs its own name
+    form = ZoneForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         actions.zone_create(
@@ -50,15 +64,13 @@ def zones(request: HttpRequest, pk: int) -> HttpResponse:
         )
         messages.success(request, _("已保存安全区域"))
         return redirect("protection:zones", pk=enrolment.pk)
-    building = enrolment.resident.household.building if enrolment.resident.household else None
-    home = [building.lat, building.lon] if building and building.lat is not None else None
-    shown = queries.zones_for(acting_user(request), enrolment)
     context = {
         "enrolment": enrolment,
         "form": form,
         "zones": shown,
         "features": {"type": "FeatureCollection", "features": _zone_features(shown)},
-        "home": home,
+        "home": list(home) if home else None,
+        "surroundings": surroundings(lat=home[0], lon=home[1]) if home else None,
     }
     return render(request, "protection/zones.html", context, status=400 if request.method == "POST" else 200)
 

@@ -218,3 +218,35 @@ def test_breadcrumbs_radios_checkboxes_and_map_dots_are_44_px_to_tap(
     )
     assert hit is not None and "building-dot" in hit  # 20 px from the centre still hits the dot
     page.context.close()
+
+
+def test_the_zone_editor_opens_on_the_home_building_with_a_circle_ready_to_save(
+    browser: Any,  # noqa: F811
+    live_server: Any,
+    world: World,
+    shots: Path,  # noqa: F811
+) -> None:
+    from wangge.protection.models import SafeZone
+
+    protected = _enrol(world)
+    protected.zone.delete()
+    home = world.buildings["grid_a1_1"]
+    page = phone(browser, live_server, "guardian")
+    page.goto(f"{live_server.url}/protection/{protected.enrolment.pk}/zones/")
+    page.wait_for_selector("#zone-map[data-ready=true]")
+    lat, lon = map(float, page.locator("#zone-map").get_attribute("data-center").split(","))
+    assert abs(lat - home.lat) < 0.0002 and abs(lon - home.lon) < 0.0002  # within ~20 m of home
+    assert page.locator("path.zone-draft").count() == 1  # the 300 m circle, drawn
+    # no base map, yet the place is recognisable: outlines, the building and its name
+    assert page.locator("path.street-shape").count() >= 1 and page.locator("path.community-shape").count() >= 1
+    assert page.locator("path.building-dot").count() >= 1
+    label = page.locator(".building-label", has_text="1号楼")
+    assert label.count() == 1 and float(label.evaluate("e => getComputedStyle(e).opacity")) > 0.5
+    assert no_sideways_scroll(page)
+    page.screenshot(path=str(shots / "zone-editor.png"), full_page=True)
+    page.get_by_role("button", name="保存安全区域").tap()
+    page.wait_for_selector(".messages >> text=已保存安全区域")
+    zone = SafeZone.objects.get(enrolment=protected.enrolment)
+    assert (zone.name, zone.kind, zone.radius_m) == ("家", "circle", 300)
+    assert abs(zone.center_lat - home.lat) < 1e-6 and abs(zone.center_lon - home.lon) < 1e-6
+    page.context.close()

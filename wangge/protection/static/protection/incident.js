@@ -10,6 +10,7 @@
     L.tileLayer(el.dataset.tileUrl, { attribution: el.dataset.tileAttribution || "", maxZoom: 19 }).addTo(map);
   }
   map.setView([41.1, 122.95], 13);
+  if (window.wanggeSurroundings) { window.wanggeSurroundings(map); }
   var group = L.featureGroup().addTo(map);
   var fitted = false;
 

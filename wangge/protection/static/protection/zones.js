@@ -12,19 +12,23 @@
   }
   var existing = JSON.parse(document.getElementById("zone-features").textContent);
   var home = JSON.parse(document.getElementById("zone-home").textContent);
+  // Centred on the home building (the form starts as a circle around it), else on the zones.
+  if (home) { map.setView(home, 16); } else { map.setView([41.1, 122.95], 13); }
+  if (window.wanggeSurroundings) { window.wanggeSurroundings(map); }
   var layer = L.geoJSON(existing, { style: { color: "#1f7a3d", weight: 2, fillOpacity: 0.15 } }).addTo(map);
-  if (layer.getLayers().length) { map.fitBounds(layer.getBounds(), { padding: [16, 16] }); }
-  else if (home) { map.setView(home, 16); }
-  else { map.setView([41.1, 122.95], 13); }
-  if (home) { L.circleMarker(home, { radius: 6, color: "#0b5cad" }).addTo(map); }
+  if (!home && layer.getLayers().length) { map.fitBounds(layer.getBounds(), { padding: [16, 16] }); }
+  if (home) {
+    L.circleMarker(home, { radius: 8, color: "#a61b1b", weight: 3, fillColor: "#ffffff", fillOpacity: 1, className: "home-dot" })
+      .bindTooltip(el.dataset.labelHome, { permanent: true, direction: "top", className: "map-label" }).addTo(map);
+  }
 
   var circle = null, polygon = null, vertices = [];
-  function radius() { return parseFloat(field("radius_m").value) || 200; }
+  function radius() { return parseFloat(field("radius_m").value) || 300; }
   function drawCircle() {
     var lat = parseFloat(field("center_lat").value), lon = parseFloat(field("center_lon").value);
     if (isNaN(lat) || isNaN(lon)) { return; }
     if (circle) { circle.setLatLng([lat, lon]).setRadius(radius()); }
-    else { circle = L.circle([lat, lon], { radius: radius(), color: "#b8282e" }).addTo(map); }
+    else { circle = L.circle([lat, lon], { radius: radius(), color: "#b8282e", className: "zone-draft" }).addTo(map); }
   }
   function drawPolygon() {
     if (polygon) { map.removeLayer(polygon); polygon = null; }
@@ -44,4 +48,7 @@
   field("radius_m").addEventListener("input", drawCircle);
   document.getElementById("zone-clear").addEventListener("click", function () { vertices = []; drawPolygon(); });
   drawCircle();
+  if (circle && home) { map.fitBounds(circle.getBounds(), { padding: [16, 16], animate: false }); }
+  el.dataset.center = map.getCenter().lat.toFixed(6) + "," + map.getCenter().lng.toFixed(6);
+  el.dataset.ready = "true";
 })();

@@ -22,6 +22,22 @@
     return '<a href="' + esc(p.url) + '"><b>' + esc(p.name) + "</b></a>" + esc(count);
   }
 
+  // Names on the map (it has no base map unless tiles are configured): streets and communities
+  // always, grids from zoom 15 and buildings from zoom 17, where they no longer cover each other.
+  var labelled = [];
+  var minZoom = { area: 0, grid: 15, building: 17 };
+  function label(layer, name, kind, direction) {
+    layer.bindTooltip(esc(name), { permanent: true, direction: direction, className: "map-label " + kind + "-label" });
+    labelled.push({ layer: layer, kind: kind });
+  }
+  function showLabels() {
+    var zoom = map.getZoom();
+    labelled.forEach(function (item) {
+      var tooltip = item.layer.getTooltip();
+      if (tooltip) { tooltip.setOpacity(zoom >= minZoom[item.kind] ? 0.9 : 0); }
+    });
+  }
+
   fetch(d.geojson, { credentials: "same-origin", headers: { Accept: "application/json" } })
     .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
     .then(function (data) {
@@ -29,12 +45,18 @@
       var buildings = { type: "FeatureCollection", features: data.features.filter(function (f) { return f.properties.kind === "building"; }) };
       var areaLayer = L.geoJSON(areas, {
         style: function (f) {
+          if (f.properties.kind === "street") {
+            return { color: "#7a8694", weight: 3, fill: false, className: "street-shape" };
+          }
           if (f.properties.kind === "community") {
             return { color: "#5d6b7a", weight: 2, dashArray: "6 4", fill: false, className: "community-shape" };
           }
           return { color: "#b8282e", weight: 2, fillColor: "#b8282e", fillOpacity: 0.12, className: "grid-shape" };
         },
-        onEachFeature: function (f, layer) { layer.bindPopup(popup(f.properties)); }
+        onEachFeature: function (f, layer) {
+          layer.bindPopup(popup(f.properties));
+          label(layer, f.properties.name, f.properties.kind === "grid" ? "grid" : "area", "center");
+        }
       }).addTo(map);
       // A whole district has thousands of buildings: one canvas draws them faster than SVG nodes.
       // A 14 px dot is drawn, but a finger needs 44 px: an invisible 30 px stroke (SVG) or the
@@ -44,8 +66,12 @@
         pointToLayer: function (f, latlng) {
           return L.circleMarker(latlng, { renderer: dotRenderer, radius: 7, color: "#ffffff", opacity: 0, weight: dotRenderer ? 0 : 30, fillColor: "#0b5cad", fillOpacity: 0.95, className: "building-dot" });
         },
-        onEachFeature: function (f, layer) { layer.bindPopup(popup(f.properties)); }
+        onEachFeature: function (f, layer) {
+          layer.bindPopup(popup(f.properties));
+          if (!dotRenderer) { label(layer, f.properties.name, "building", "right"); }
+        }
       }).addTo(map);
+      map.on("zoomend", showLabels);
       var bounds = areaLayer.getBounds();
       if (buildingLayer.getLayers().length) { bounds.extend(buildingLayer.getBounds()); }
       if (bounds.isValid()) {
@@ -54,6 +80,7 @@
       } else {
         status.textContent = d.labelEmpty;
       }
+      showLabels();
       el.dataset.loaded = "true";
     })
     .catch(function () { status.textContent = d.labelError; el.dataset.loaded = "error"; });
