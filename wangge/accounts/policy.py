@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from wangge.accounts.models import Role
 from wangge.core.scope import assigned_areas
 
@@ -188,6 +190,26 @@ def can_enrol(user: Any, resident: Any) -> bool:
 def can_be_searcher(user: Any) -> bool:
     """Who may be assigned as a searcher: any active account except an auditor's."""
     return is_active(user) and user.role != Role.AUDITOR
+
+
+# Whether district administrators are offered as field searchers. They coordinate a search from
+# the office (they already see it all); offering them beside the grid's own people only buries
+# the ones who can walk there. Set to True where a district wants them in the field.
+DISTRICT_ADMIN_SEARCHES_IN_FIELD = False
+FIELD_SEARCHER_ROLES = frozenset({Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.GRID_WORKER}) | (
+    {Role.DISTRICT_ADMIN} if DISTRICT_ADMIN_SEARCHES_IN_FIELD else set()
+)
+
+
+def why_not_searcher(user: Any, resident: Any) -> str | None:
+    """Why ``user`` is not asked to search for ``resident`` (a translated reason), or None when
+    they may be. A guardian is family, told already, and not "asked to help" find their own
+    relative; an auditor only reads the record."""
+    if not can_be_searcher(user):
+        return _("该用户不能担任搜寻人员")
+    if is_guardian_of(user, resident):
+        return _("监护人是走失者的家人，已收到通知，不作为搜寻人员指派")
+    return None
 
 
 def sees_medical_notes_by_role(user: Any) -> bool:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from wangge.core.widgets import DateInput, DateTimeInput
 from wangge.protection.models import Consent, Device, Incident, IncidentUpdate, Profile
+from wangge.protection.positions import metres_label
 
 
 class TimeInput(forms.TimeInput):
@@ -179,9 +180,23 @@ class UpdateForm(forms.Form):
 class AssignForm(forms.Form):
     searcher: forms.ModelChoiceField[Any] = forms.ModelChoiceField(label=_("搜寻人员"), queryset=None)  # type: ignore[arg-type]
 
-    def __init__(self, *args: Any, candidates: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, candidates: Any, choices: Any = None, **kwargs: Any) -> None:
+        """``candidates`` (a queryset) decides what may be chosen; ``choices`` (each with
+        ``user``, ``role`` and ``distance_m``, nearest first), when given, is what the list
+        shows: "name · role · distance"."""
         super().__init__(*args, **kwargs)
-        self.fields["searcher"].queryset = candidates  # type: ignore[attr-defined]
+        field = self.fields["searcher"]
+        field.queryset = candidates  # type: ignore[attr-defined]
+        if choices is not None:
+            field.choices = [("", "---------")] + [(c.user.pk, searcher_label(c)) for c in choices]  # type: ignore[attr-defined]
+
+
+def searcher_label(choice: Any) -> str:
+    """ "王芳 · 网格员 · 350 米": who, in what role, how far their areas are from the last position."""
+    parts = [str(choice.user), str(choice.role)]
+    if choice.distance_m is not None:
+        parts.append(str(_("就在其负责区域内")) if choice.distance_m == 0 else metres_label(choice.distance_m))
+    return " · ".join(parts)
 
 
 class CloseForm(forms.Form):

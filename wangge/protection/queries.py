@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from wangge.accounts import policy
 from wangge.accounts.models import Role, User
+from wangge.areas.geometry import distance_to_area
 from wangge.core.audit import Action, audit
 from wangge.core.scope import NOTHING, area_filter
 from wangge.protection.models import (
@@ -370,18 +371,20 @@ def consent_document(user: Any, enrolment: Enrolment, consent_pk: Any) -> Consen
 
 
 def searcher_candidates(incident: Incident) -> QuerySet[User]:
-    """Staff assigned on the path from the person's grid up to the district, the people already
-    notified, and the guardians; not those already searching."""
+    """Who may be asked to search: field staff assigned on the path from the person's grid up
+    to the district (district administrators only if the policy sends them to the field) and
+    the people already notified (grid workers and volunteers around the last position); never
+    the person's guardians (family, told already) nor those already searching."""
     ids = [i for i in (incident.grid_id, incident.community_id, incident.street_id, incident.district_id) if i]
     guardians = incident.enrolment.resident.guardianships.values("guardian_id")
     return (
         User.objects.filter(is_active=True)
         .exclude(role=Role.AUDITOR)
         .filter(
-            Q(role__in=list(policy.PROTECTION_STAFF_ROLES), assignments__area_id__in=ids)
+            Q(role__in=list(policy.FIELD_SEARCHER_ROLES), assignments__area_id__in=ids)
             | Q(protection_responses__incident=incident)
-            | Q(pk__in=guardians)
         )
+        .exclude(pk__in=guardians)
         .exclude(pk__in=incident.searchers.values("pk"))
         .distinct()
         .order_by("full_name", "username")
@@ -477,3 +480,34 @@ def urgent_for(user: Any) -> Urgent:
     if _active(user):
         user._wangge_urgent = urgent
     return urgent
+
+
+@dataclass(frozen=True)
+class SearcherChoice:
+    user: User
+    role: str
+    distance_m: float | None
+
+
+def searcher_choices(incident: Incident) -> list[SearcherChoice]:
+    """The candidates with their role and how far they are from the last position (the nearest
+    of the areas they serve, 0 inside), nearest first; those of unknown distance last."""
+    candidates = list(searcher_candidates(incident).prefetch_related("assignments__area"))
+    responses = {r.user_id: r for r in Responder.objects.filter(incident=incident, user__in=[u.pk for u in candidates])}
+    where = (incident.last_lat, incident.last_lon)
+    choices: list[SearcherChoice] = []
+    for user in candidates:
+        response = responses.get(user.pk)
+        role = response.get_kind_display() if response and response.kind == Responder.Kind.VOLUNTEER else None
+        distances: list[float] = []
+        if response is not None and response.distance_m is not None:
+            distances.append(response.distance_m)
+        if where[0] is not None and where[1] is not None:
+            for assignment in user.assignments.all():
+                metres = distance_to_area(
+                    level=assignment.area.level, area_id=assignment.area_id, lat=where[0], lon=where[1]
+                )
+                if metres is not None:
+                    distances.append(metres)
+        choices.append(SearcherChoice(user, str(role or user.get_role_display()), min(distances, default=None)))
+    return sorted(choices, key=lambda c: (c.distance_m is None, c.distance_m or 0.0, str(c.user)))

@@ -113,8 +113,9 @@ def _require_open(incident: Incident) -> None:
 @transaction.atomic
 def incident_assign_searcher(*, by: Any, incident: Incident, searcher: User) -> Incident:
     _require_open(incident)
-    if not policy.can_be_searcher(searcher):
-        raise ValidationError(_("该用户不能担任搜寻人员"))
+    refused = policy.why_not_searcher(searcher, incident.enrolment.resident)
+    if refused:
+        raise ValidationError(refused)
     if incident.searchers.filter(pk=searcher.pk).exists():
         return incident
     incident.searchers.add(searcher)

@@ -156,7 +156,11 @@ def _incident_context(request: HttpRequest, incident: Incident) -> dict[str, Any
         coordinate=coordinate,
         update_form=UpdateForm(),
         close_form=CloseForm(),
-        assign_form=AssignForm(candidates=queries.searcher_candidates(incident)) if coordinate else None,
+        assign_form=(
+            AssignForm(candidates=queries.searcher_candidates(incident), choices=queries.searcher_choices(incident))
+            if coordinate
+            else None
+        ),
         guardians=enrolment.resident.guardianships.select_related("guardian"),
         deliveries=queries.incident_deliveries(incident),
     )
@@ -211,7 +215,9 @@ def incident_assign(request: HttpRequest, pk: int) -> HttpResponse:
     found = queries.get_incident(user, pk)
     if not queries.can_coordinate(user, found):
         raise Http404
-    form = AssignForm(request.POST, candidates=queries.searcher_candidates(found))
+    form = AssignForm(
+        request.POST, candidates=queries.searcher_candidates(found), choices=queries.searcher_choices(found)
+    )
     if form.is_valid():
         try:
             incidents.incident_assign_searcher(by=user, incident=found, searcher=form.cleaned_data["searcher"])
