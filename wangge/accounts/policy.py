@@ -101,6 +101,19 @@ def can_apply_division(user: Any) -> bool:
     return _role_in(user, DIVISION_APPLY_ROLES)
 
 
+def why_not_apply_division(user: Any) -> str | None:
+    """Why ``user``, who may see a division's preview, may not apply it (a translated reason to
+    show instead of the apply button), or None when they may."""
+    if can_apply_division(user):
+        return None
+    if _role_is(user, Role.COMMUNITY_STAFF):
+        return _(
+            "社区工作人员可以预览划分，但应用划分会调整网格边界和住户归属，须由街道或区级工作人员操作。"
+            "如需调整，请把本页建议告知街道。"
+        )
+    return _("您的角色只能预览划分，不能应用。应用须由街道或区级工作人员操作。")
+
+
 def can_set_grid_target(user: Any) -> bool:
     """A district's target households per grid."""
     return _role_is(user, Role.DISTRICT_ADMIN)

@@ -90,6 +90,7 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
             "proposed_geojson": proposal.geojson(),
             "current_geojson": _current_geojson(area),
             "can_apply": policy.can_apply_division(user),
+            "why_not_apply": policy.why_not_apply_division(user),
             "can_set_target": policy.can_set_grid_target(user),
             "district": area if area.level == Area.Level.DISTRICT else area.district,
         },
