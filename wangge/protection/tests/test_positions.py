@@ -89,3 +89,18 @@ def test_the_zone_editor_starts_as_a_300_metre_circle_around_home(protected: Pro
     assert 'name="radius_m" value="300"' in html
     assert ('name="name" value="家"' in html) is not with_zone
     assert ("building", "1号楼") in _surroundings(html)
+
+
+def test_the_enrolment_page_shows_the_last_fix_in_words_to_those_entitled_and_audits_it(
+    protected: Protected,
+) -> None:
+    from wangge.core.models import AuditEntry
+
+    arrive([protected.fix(metres_north=150)])
+    html = login(protected, "guardian").get(f"/protection/{protected.enrolment.pk}/").content.decode()
+    card = html[html.index('id="last-fix"') :]
+    assert "灵西社区1号楼附近（相距 150 米）" in card and "离家 150 米" in card and 'href="geo:' in card
+    assert AuditEntry.objects.filter(summary__contains="last fix").exists()
+    # community staff manage the enrolment but read no locations without an open search
+    staff_html = login(protected, "community_staff").get(f"/protection/{protected.enrolment.pk}/").content.decode()
+    assert 'id="last-fix"' not in staff_html

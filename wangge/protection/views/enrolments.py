@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from wangge.accounts import policy
 from wangge.core import confirm
-from wangge.protection import actions, queries
+from wangge.protection import actions, positions, queries
 from wangge.protection.forms import ConsentForm, DeviceForm, ProfileForm, ReportForm
 from wangge.protection.models import Enrolment, Incident
 from wangge.protection.views.common import acting_user, file_response, managed_enrolment
@@ -53,6 +53,24 @@ def enrol(request: HttpRequest, resident_pk: int) -> HttpResponse:
 PURPOSE_ENROLMENT = "enrolment"
 PURPOSE_EDIT = "profile edit"
 PURPOSE_PHOTO = "photo"
+# The purpose the enrolment page's read of the newest fix is audited with.
+PURPOSE_LAST_FIX = "last fix"
+
+
+def _last_fix(user: Any, enrolment: Enrolment) -> dict[str, Any] | None:
+    """The newest fix in words, for those entitled to the person's locations (read and audited
+    like any location read); None for everyone else or when there is none."""
+    if not queries.may_read_locations(user, enrolment, purpose=PURPOSE_LAST_FIX):
+        return None
+    rows = queries.locations_for(user, enrolment, purpose=PURPOSE_LAST_FIX, limit=1)
+    if not rows:
+        return None
+    fix = rows[0]
+    label = _("%(name)s 最后定位") % {"name": enrolment.resident.name}
+    return {
+        "at": fix.recorded_at,
+        "position": positions.describe(fix.lat, fix.lon, home=positions.home_of(enrolment), label=label),
+    }
 
 
 def enrolment_context(request: HttpRequest, enrolment: Enrolment) -> dict[str, Any]:
@@ -78,6 +96,7 @@ def enrolment_context(request: HttpRequest, enrolment: Enrolment) -> dict[str, A
         "device_form": DeviceForm(),
         "report_form": ReportForm(),
         "guardians": enrolment.resident.guardianships.select_related("guardian"),
+        "last_fix": _last_fix(user, enrolment),
     }
 
 
