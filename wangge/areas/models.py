@@ -94,6 +94,8 @@ class Building(models.Model):
         verbose_name_plural = _("楼栋")
         ordering = ["community_id", "name"]
         constraints = [models.UniqueConstraint(fields=["community", "name"], name="building_unique_in_community")]
+        # "Which building is nearest this point" (wangge.areas.places) searches a lat/lon box.
+        indexes = [models.Index(fields=["lat", "lon"], name="building_lat_lon")]
 
     def __str__(self) -> str:
         return self.name

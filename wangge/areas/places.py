@@ -48,7 +48,9 @@ def nearest_building(*, lat: float, lon: float) -> Nearest | None:
         candidates = list(
             Building.objects.filter(
                 lat__gte=lat - d_lat, lat__lte=lat + d_lat, lon__gte=lon - d_lon, lon__lte=lon + d_lon
-            ).select_related("community", "street")[:2000]
+            )
+            .order_by()  # no sort: the nearest is picked below
+            .select_related("community", "street")[:2000]
         )
         if candidates:
             best = min(candidates, key=lambda b: distance_m(lat, lon, b.lat or 0.0, b.lon or 0.0))
@@ -66,9 +68,9 @@ def surroundings(*, lat: float, lon: float, radius_m: float = 800.0, limit: int 
     d_lat = radius_m / 111_320.0
     d_lon = radius_m / (111_320.0 * max(0.1, math.cos(math.radians(lat))))
     rows = list(
-        Building.objects.filter(
-            lat__gte=lat - d_lat, lat__lte=lat + d_lat, lon__gte=lon - d_lon, lon__lte=lon + d_lon
-        ).values_list("name", "lat", "lon", "community_id", "street_id")[: limit * 4]
+        Building.objects.filter(lat__gte=lat - d_lat, lat__lte=lat + d_lat, lon__gte=lon - d_lon, lon__lte=lon + d_lon)
+        .order_by()
+        .values_list("name", "lat", "lon", "community_id", "street_id")[: limit * 4]
     )
     rows.sort(key=lambda r: distance_m(lat, lon, r[1] or 0.0, r[2] or 0.0))  # never None: filtered on
     rows = rows[:limit]

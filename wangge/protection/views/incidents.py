@@ -28,6 +28,9 @@ from wangge.protection.views.common import acting_user, add_errors, managed_enro
 # How far back the live incident page draws the trail.
 TRAIL_HOURS = 6
 LIVE_POLL_SECONDS = 10
+# Sightings described in words (a nearest-building search each, on every refresh); older ones
+# show their coordinates.
+DESCRIBED_SIGHTINGS = 10
 # The purpose the live page's location reads are audited with.
 PURPOSE = "incident"
 
@@ -113,11 +116,11 @@ def _live_context(request: HttpRequest, incident: Incident) -> dict[str, Any]:
             last_position = positions.describe(
                 incident.last_lat, incident.last_lon, home=home, label=_("%(name)s 最后位置") % {"name": name}
             )
-        for update in updates:
-            if update.lat is not None and update.lon is not None:
-                update.position = positions.describe(  # type: ignore[attr-defined]
-                    update.lat, update.lon, home=home, label=_("目击线索")
-                )
+        located = [u for u in updates if u.lat is not None and u.lon is not None]
+        for update in located[:DESCRIBED_SIGHTINGS]:
+            update.position = positions.describe(  # type: ignore[attr-defined]
+                update.lat or 0.0, update.lon or 0.0, home=home, label=_("目击线索")
+            )
         sightings = [
             {"lat": u.lat, "lon": u.lon, "text": u.text[:60]} for u in incident.updates.filter(lat__isnull=False)
         ]
