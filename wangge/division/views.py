@@ -80,6 +80,13 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
     except GriddingError as exc:
         messages.error(request, _("无法划分网格：%(reason)s") % {"reason": exc})
         return redirect("registry:area", pk=area.pk)
+    proposed_geojson = proposal.geojson()
+    if proposal.unusable_boundaries:
+        messages.warning(
+            request,
+            _("以下社区的边界无法修复，预览按楼栋位置画出网格：%(names)s")
+            % {"names": "、".join(str(c.name) for c in proposal.unusable_boundaries)},
+        )
     return render(
         request,
         "division/division.html",
@@ -87,7 +94,7 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
             "area": area,
             "proposal": proposal,
             "figures": proposal.figures,
-            "proposed_geojson": proposal.geojson(),
+            "proposed_geojson": proposed_geojson,
             "current_geojson": _current_geojson(area),
             "can_apply": policy.can_apply_division(user),
             "can_set_target": policy.can_set_grid_target(user),

@@ -208,3 +208,27 @@ def test_open_work_follows_the_person_into_the_new_grid(world):
     assert ward.grid_id == world.areas["grid_a1_2"].pk
     assert enrolment.grid_id == incident.grid_id == ward.grid_id
     assert not Area.objects.filter(pk=world.areas["grid_a1_1"].pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_preview_repairs_a_bow_tie_community_boundary_instead_of_failing(crowded, client_for):
+    community = crowded.areas["community_a1"]
+    # a bow-tie over the buildings (they sit around 122.90-122.904, 41.12-41.122)
+    ring = [[122.89, 41.11], [122.92, 41.14], [122.92, 41.11], [122.89, 41.14], [122.89, 41.11]]
+    Area.objects.filter(pk=community.pk).update(boundary={"type": "Polygon", "coordinates": [ring]})
+    response = client_for("district_admin").get(f"/areas/{community.pk}/division/")
+    assert response.status_code == 200
+    features = response.context["proposed_geojson"]["features"]
+    assert features and all(f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in features)
+
+
+@pytest.mark.django_db
+def test_the_preview_says_which_boundary_could_not_be_repaired(crowded, client_for):
+    community = crowded.areas["community_a1"]
+    flat = [[122.89, 41.11], [122.90, 41.12], [122.91, 41.13], [122.89, 41.11]]
+    Area.objects.filter(pk=community.pk).update(boundary={"type": "Polygon", "coordinates": [flat]})
+    response = client_for("district_admin").get(f"/areas/{community.pk}/division/")
+    assert response.status_code == 200
+    assert response.context["proposed_geojson"]["features"]
+    warnings = [str(m) for m in response.context["messages"]]
+    assert any("无法修复" in m and community.name in m for m in warnings)
