@@ -26,7 +26,7 @@ from wangge.accounts.models import Role, User
 from wangge.areas import mapview
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within, buildings_visible_to, get_area, get_building
-from wangge.registry import summary
+from wangge.registry import rollups, summary
 from wangge.registry.actions import household_create
 from wangge.registry.models import Resident
 from wangge.registry.queries import households_visible_to
@@ -179,14 +179,16 @@ def geojson(request: HttpRequest) -> JsonResponse:
                 }
             )
     if shown_grids:
-        household_counts = dict(
-            households_visible_to(user)
-            .filter(grid_id__in=shown_grids)
-            .values("grid")
-            .annotate(n=Count("id"))
-            .order_by()
-            .values_list("grid", "n")
-        )
+        household_counts = rollups.grid_households(user, shown_grids)
+        if household_counts is None:
+            household_counts = dict(
+                households_visible_to(user)
+                .filter(grid_id__in=shown_grids)
+                .values("grid")
+                .annotate(n=Count("id"))
+                .order_by()
+                .values_list("grid", "n")
+            )
         for feature in features:
             if feature["properties"]["kind"] == Area.Level.GRID:
                 feature["properties"]["households"] = household_counts.get(feature["properties"]["id"], 0)
