@@ -26,6 +26,8 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from django.core import signals
+from django.db import close_old_connections
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -228,7 +230,13 @@ def _visit(client: Client, url: str, kind: str) -> tuple[Visit, str | None, str]
             content += chunk if isinstance(chunk, bytes) else str(chunk).encode()
             if len(content) >= STREAM_SAMPLE:
                 break
-        response.close()
+        # closing early sends request_finished, which would close the database connection (and
+        # with it a test's transaction): keep it open, as the test client does for a full read
+        signals.request_finished.disconnect(close_old_connections)
+        try:
+            response.close()
+        finally:
+            signals.request_finished.connect(close_old_connections)
     else:
         content = response.content
     elapsed = (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
