@@ -1,7 +1,7 @@
 """Visit every page kind as one signed-in user and record status, wall and CPU time per request.
 
-The crawl starts from every URL pattern without parameters (pages and API lists), follows the
-local links of each HTML page (``href``, ``data-*`` URLs, ``hx-get``) and, for a JSON list, the
+The crawl starts from every URL pattern without parameters (pages and API lists), follows
+redirects and the local links of each HTML page (``href``, ``data-*`` URLs, ``hx-get``) and, for a JSON list, the
 detail URLs of its first items, so pages other engineers add are visited without a list to keep
 up to date. A page *kind* is the path with its numbers replaced by ``<n>`` (and the names of its
 query parameters); each kind is visited at most ``per_kind`` times. Used by the test that no page
@@ -198,10 +198,13 @@ def crawl(
             continue
         seen.add(url)
         tried[kind] = tried.get(kind, 0) + 1
-        visit, body, content_type = _visit(client, url, kind)
+        visit, body, content_type, location = _visit(client, url, kind)
         result.visits.append(visit)
         if visit.status < 400:
             answered[kind] = answered.get(kind, 0) + 1
+        if visit.status in (301, 302, 303, 307, 308) and location:
+            queue.append(location)
+            continue
         if visit.status != 200 or body is None:
             continue
         if "html" in content_type:
@@ -215,14 +218,14 @@ def crawl(
     return result
 
 
-def _visit(client: Client, url: str, kind: str) -> tuple[Visit, str | None, str]:
+def _visit(client: Client, url: str, kind: str) -> tuple[Visit, str | None, str, str]:
     wall, cpu = time.perf_counter(), time.process_time()
     try:
         response = client.get(url, HTTP_ACCEPT="text/html,application/json", HTTP_ACCEPT_ENCODING="gzip")
     except Exception as exc:  # a server error is what the crawl exists to find
         elapsed = (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        return Visit(url, kind, 500, elapsed[0], elapsed[1], 0, error), None, ""
+        return Visit(url, kind, 500, elapsed[0], elapsed[1], 0, error), None, "", ""
     if getattr(response, "streaming", False):
         # an export streams the whole scope: time its first megabyte, what a user waits for
         content = b""
@@ -250,4 +253,5 @@ def _visit(client: Client, url: str, kind: str) -> tuple[Visit, str | None, str]
         raw = content
     if "html" in content_type or "json" in content_type:
         body = raw.decode("utf-8", "replace")
-    return Visit(url, kind, response.status_code, elapsed[0], elapsed[1], len(content)), body, content_type
+    visit = Visit(url, kind, response.status_code, elapsed[0], elapsed[1], len(content))
+    return visit, body, content_type, response.get("Location", "")

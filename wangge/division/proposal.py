@@ -154,6 +154,14 @@ def _engine_buildings(communities: Iterable[Area]) -> tuple[list[gridding.Buildi
     return buildings, current, unlocated
 
 
+def communities_of(area: Area) -> list[Area]:
+    """The communities a preview of ``area`` divides: itself, or those of its street or district."""
+    if area.level == Area.Level.COMMUNITY:
+        return [area]
+    column = {"district": "district", "street": "street"}[area.level]
+    return list(Area.objects.filter(level=Area.Level.COMMUNITY, **{column: area}).select_related("district"))
+
+
 def propose(
     *, communities: list[Area], mode: str = "rebalance", target: int | None = None, tolerance: float = 0.10
 ) -> Proposal:

@@ -232,3 +232,33 @@ def test_the_preview_says_which_boundary_could_not_be_repaired(crowded, client_f
     assert response.context["proposed_geojson"]["features"]
     warnings = [str(m) for m in response.context["messages"]]
     assert any("无法修复" in m and community.name in m for m in warnings)
+
+
+@pytest.mark.django_db
+def test_a_districts_preview_is_computed_by_the_worker_with_progress_on_the_task_page(crowded, client_for):
+    from wangge.core.models import Task
+    from wangge.core.tasks import run_queued
+
+    district = crowded.areas["district"]
+    client = client_for("district_admin")
+    queued = client.get(f"/areas/{district.pk}/division/")
+    assert queued.status_code == 302 and "/tasks/" in queued["Location"]
+    # asking again while it waits joins the same task instead of queueing another
+    assert client.get(f"/areas/{district.pk}/division/")["Location"] == queued["Location"]
+    task = Task.objects.get(kind="division.preview")
+    assert b"<progress" in client.get(queued["Location"]).content
+    assert run_queued(worker="test") == 1
+    task.refresh_from_db()
+    assert task.status == Task.Status.DONE and task.progress == 100
+    done_page = client.get(queued["Location"]).content.decode()
+    assert task.result["url"].replace("&", "&amp;") in done_page and "FeatureCollection" not in done_page
+    page = client.get(task.result["url"])
+    assert page.status_code == 200
+    assert page.context["proposed_geojson"]["features"]
+    assert page.context["figures"]["households"] == task.result["preview"]["figures"]["households"]
+    # another user cannot read this task's result: the district is not theirs, and a task id of
+    # someone else's is ignored (their own preview is queued instead)
+    assert client_for("street_staff").get(task.result["url"]).status_code == 404
+    street = crowded.areas["street_a"]
+    theirs = client_for("street_staff").get(f"/areas/{street.pk}/division/?task={task.pk}")
+    assert theirs.status_code == 302 and theirs["Location"] != queued["Location"]
