@@ -14,7 +14,9 @@ Each demo account is signed in with Django's test client in this process and cra
 unrecorded pass warms caches (after ANALYZE and a refresh of the per-area rollups, which the worker
 otherwise does every five minutes), then each page kind is visited ``--per-kind`` times. Area pages are
 told apart by level (``/areas/<district>/`` is the district's page). Times are server time as
-the test client sees it (no network, no browser); CPU time is this process's, which a shared
+the test client sees it (no network, no browser); kinds with fewer URLs than ``--per-kind`` are
+visited again. The street and district division previews the crawl queued are then run as the
+worker runs them, and timed; CPU time is this process's, which a shared
 machine's load does not inflate the way it inflates wall time.
 """
 
@@ -152,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     from wangge.accounts.models import User
     from wangge.areas.models import Area
     from wangge.demo import accounts as demo_accounts
-    from wangge.demo.crawl import area_kinds, crawl
+    from wangge.demo.crawl import area_kinds, crawl, revisit
 
     classify = area_kinds(dict(Area.objects.values_list("pk", "level")))
     usernames = [u for u in args.roles.split(",") if u] or list(demo_accounts.SHOWCASE)
@@ -163,11 +165,27 @@ def main(argv: list[str] | None = None) -> int:
         client.force_login(User.objects.get(username=username))
         crawl(client, user=username, per_kind=1, classify=classify)  # warm caches, not recorded
         result = crawl(client, user=username, per_kind=args.per_kind, classify=classify)
+        revisit(client, result, per_kind=args.per_kind)
         results.append(result)
         print(f"  {username}: {len(result.visits)} requests, load average {loadavg()}", flush=True)
     print()
     for line in report(results):
         print(line)
+    from wangge.core.models import Task
+    from wangge.core.tasks import run_queued
+
+    # the street and district previews the crawl queued, computed as the worker would
+    queued = Task.objects.filter(status=Task.Status.QUEUED, kind="division.preview").count()
+    started, cpu = time.perf_counter(), time.process_time()
+    ran = run_queued(worker="bench")
+    if ran:
+        print(
+            f"worker: {ran} division previews (of {queued} queued) in {time.perf_counter() - started:.1f} s wall, "
+            f"{time.process_time() - cpu:.1f} s CPU; load average {loadavg()}"
+        )
+    failed = Task.objects.filter(kind="division.preview").exclude(status=Task.Status.DONE).count()
+    if failed:
+        print(f"worker: {failed} division previews did not finish")
     failures = [(r.user, v) for r in results for v in r.failures]
     visits = sum(len(r.visits) for r in results)
     print()

@@ -255,3 +255,15 @@ def _visit(client: Client, url: str, kind: str) -> tuple[Visit, str | None, str,
         body = raw.decode("utf-8", "replace")
     visit = Visit(url, kind, response.status_code, elapsed[0], elapsed[1], len(content))
     return visit, body, content_type, response.get("Location", "")
+
+
+def revisit(client: Client, result: Crawl, *, per_kind: int) -> None:
+    """Visit kinds the crawl found fewer than ``per_kind`` URLs of again (their first URL), so
+    every kind has ``per_kind`` samples for its percentiles."""
+    for kind, visits in result.by_kind().items():
+        ok = [v for v in visits if v.status < 400]
+        if not ok:
+            continue
+        for _ in range(per_kind - len(visits)):
+            visit, _body, _type, _location = _visit(client, ok[0].url, kind)
+            result.visits.append(visit)
