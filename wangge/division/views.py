@@ -29,14 +29,11 @@ from wangge.areas.gridding import GriddingError
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within, get_area
 from wangge.core import confirm
-from wangge.division import actions
-from wangge.division.proposal import MODES, Proposal, grid_pk, moved_to, propose
-
 from wangge.core.models import Task
 from wangge.core.tasks import task_enqueue
 from wangge.division import actions
 from wangge.division import tasks as division_tasks
-from wangge.division.proposal import MODES, Proposal, communities_of, propose
+from wangge.division.proposal import MODES, Proposal, communities_of, grid_pk, moved_to, propose
 
 
 def _area_for(request: HttpRequest, pk: int, allowed: Callable[[Any], bool]) -> Area:

@@ -22,38 +22,6 @@
     return '<a href="' + esc(p.url) + '"><b>' + esc(p.name) + "</b></a>" + esc(count);
   }
 
-  fetch(d.geojson, { credentials: "same-origin", headers: { Accept: "application/json" } })
-    .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
-    .then(function (data) {
-      var areas = { type: "FeatureCollection", features: data.features.filter(function (f) { return f.properties.kind !== "building"; }) };
-      var buildings = { type: "FeatureCollection", features: data.features.filter(function (f) { return f.properties.kind === "building"; }) };
-      var areaLayer = L.geoJSON(areas, {
-        style: function (f) {
-          if (f.properties.kind === "community") {
-            return { color: "#5d6b7a", weight: 2, dashArray: "6 4", fill: false, className: "community-shape" };
-          }
-          return { color: "#b8282e", weight: 2, fillColor: "#b8282e", fillOpacity: 0.12, className: "grid-shape" };
-        },
-        onEachFeature: function (f, layer) { layer.bindPopup(popup(f.properties)); }
-      }).addTo(map);
-      // A whole district has thousands of buildings: one canvas draws them faster than SVG nodes.
-      // A 14 px dot is drawn, but a finger needs 44 px: an invisible 30 px stroke (SVG) or the
-      // canvas's click tolerance (15 px around the 7 px radius) widens what a tap hits.
-      var dotRenderer = buildings.features.length > 1500 ? L.canvas({ padding: 0.2, tolerance: 15 }) : undefined;
-      var buildingLayer = L.geoJSON(buildings, {
-        pointToLayer: function (f, latlng) {
-          return L.circleMarker(latlng, { renderer: dotRenderer, radius: 7, color: "#ffffff", opacity: 0, weight: dotRenderer ? 0 : 30, fillColor: "#0b5cad", fillOpacity: 0.95, className: "building-dot" });
-        },
-        onEachFeature: function (f, layer) { layer.bindPopup(popup(f.properties)); }
-      }).addTo(map);
-      var bounds = areaLayer.getBounds();
-      if (buildingLayer.getLayers().length) { bounds.extend(buildingLayer.getBounds()); }
-      if (bounds.isValid()) {
-        map.fitBounds(bounds, { padding: [12, 12], animate: false });
-        status.textContent = d.labelLoaded;
-      } else {
-        status.textContent = d.labelEmpty;
-
   // The server sends what this view needs: outlines simplified for the zoom and, once zoomed in,
   // the buildings in view (clusters further out). The first answer carries the scope's extent.
   var areaLayer = null, buildingLayer = null, pending = 0, fitted = false;
@@ -78,12 +46,14 @@
       },
       onEachFeature: function (f, layer) { layer.bindPopup(popup(f.properties)); }
     }).addTo(map);
-    // Many dots: one canvas draws them faster than SVG nodes.
-    var dotRenderer = points.features.length > 1500 ? L.canvas({ padding: 0.2 }) : undefined;
+    // Many dots: one canvas draws them faster than SVG nodes. A 14 px dot is drawn, but a finger
+    // needs 44 px: an invisible 30 px stroke (SVG) or the canvas's click tolerance (15 px around
+    // the 7 px radius) widens what a tap hits.
+    var dotRenderer = points.features.length > 1500 ? L.canvas({ padding: 0.2, tolerance: 15 }) : undefined;
     buildingLayer = L.geoJSON(points, {
       pointToLayer: function (f, latlng) {
         if (f.properties.kind === "cluster") { return clusterIcon(f, latlng); }
-        return L.circleMarker(latlng, { renderer: dotRenderer, radius: 6, color: "#ffffff", weight: 1.5, fillColor: "#0b5cad", fillOpacity: 0.95, className: "building-dot" });
+        return L.circleMarker(latlng, { renderer: dotRenderer, radius: 7, color: "#ffffff", opacity: 0, weight: dotRenderer ? 0 : 30, fillColor: "#0b5cad", fillOpacity: 0.95, className: "building-dot" });
       },
       onEachFeature: function (f, layer) {
         if (f.properties.kind === "cluster") {
