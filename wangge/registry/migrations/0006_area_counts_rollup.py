@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('areas', '0002_initial'),
-        ('registry', '0004_search_key_street_index'),
+        ('registry', '0005_resident_imports_recorded_for_undo'),
     ]
 
     operations = [
