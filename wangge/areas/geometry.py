@@ -10,8 +10,10 @@ import math
 from typing import Any
 
 import shapely
-from shapely.geometry import Point, shape
+from shapely.geometry import Point
 from shapely.strtree import STRtree
+
+from wangge.areas.gridding.repair import UnrepairableGeometry, repair_geojson
 
 _cache: dict[tuple[str, Any], tuple[STRtree, list[int], list[Any]]] = {}
 
@@ -29,8 +31,9 @@ def _tree(level: str) -> tuple[STRtree, list[int], list[Any]]:
         ids, geoms = [], []
         for area_id, boundary in areas.values_list("id", "boundary"):
             try:
-                geom = shape(boundary)
-            except (ValueError, TypeError, KeyError, AttributeError):
+                # an invalid stored boundary would make prepared predicates raise: repair it
+                geom = repair_geojson(boundary)
+            except UnrepairableGeometry:
                 continue
             shapely.prepare(geom)
             ids.append(area_id)

@@ -15,12 +15,12 @@ from typing import Any
 
 import shapely
 from django.db.models import Count
-from shapely.geometry import mapping, shape
+from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
-from shapely.validation import make_valid
 
 from wangge.areas import gridding
 from wangge.areas.gridding.polygons import grid_polygons
+from wangge.areas.gridding.repair import UnrepairableGeometry, polygonal, repair, repair_geojson
 from wangge.areas.models import Area, Building
 from wangge.registry.queries import household_counts
 
@@ -52,6 +52,8 @@ class Proposal:
     unlocated: int = 0
     #: engine building id -> engine grid id of each household now (for moved counts)
     current: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    #: communities whose stored boundary could not be repaired (filled by ``polygons()``)
+    unusable_boundaries: list[Area] = field(default_factory=list)
 
     @property
     def new_grids(self) -> list[str]:
@@ -71,7 +73,13 @@ class Proposal:
         for community in self.communities:
             members = by_community.get(str(community.pk), [])
             if community.boundary and members:
-                result.update(tile_community(community.boundary, members, self.division.assignment))
+                try:
+                    area = repair_geojson(community.boundary)
+                except UnrepairableGeometry:
+                    # The engine's own polygons stand in; the preview page says which boundary failed.
+                    self.unusable_boundaries.append(community)
+                    continue
+                result.update(tile_community(area, members, self.division.assignment))
         return result
 
     def geojson(self) -> dict[str, Any]:
@@ -94,14 +102,14 @@ class Proposal:
 
 
 def tile_community(
-    boundary: dict[str, Any], buildings: list[gridding.Building], assignment: dict[str, list[tuple[str, int]]]
+    area: BaseGeometry, buildings: list[gridding.Building], assignment: dict[str, list[tuple[str, int]]]
 ) -> dict[str, BaseGeometry]:
     """Cut a community's boundary into grid polygons: Voronoi cells of its buildings, by owner.
 
     Each building's cell goes to the grid holding most of its households, so the grids tile the
-    community exactly, with no gaps or overlaps, whatever the shape of the boundary.
+    community exactly, with no gaps or overlaps, whatever the shape of the boundary. ``area`` is
+    the community's boundary already repaired (``gridding.repair``).
     """
-    area = make_valid(shape(boundary))
     owner_at: dict[tuple[float, float], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for building in buildings:
         for gid, households in assignment[building.id]:
@@ -113,10 +121,10 @@ def tile_community(
     cells = shapely.voronoi_polygons(shapely.MultiPoint(sites), extend_to=area, ordered=True)
     pieces: dict[str, list[BaseGeometry]] = defaultdict(list)
     for cell, owner in zip(cells.geoms, owners, strict=True):
-        piece = cell.intersection(area)
+        piece = polygonal(cell.intersection(area))
         if not piece.is_empty:
             pieces[owner].append(piece)
-    return {gid: shapely.union_all(parts) for gid, parts in pieces.items()}
+    return {gid: repair(shapely.union_all(parts)) or shapely.Polygon() for gid, parts in pieces.items()}
 
 
 def _engine_buildings(communities: Iterable[Area]) -> tuple[list[gridding.Building], dict[str, list], int]:
@@ -144,6 +152,14 @@ def _engine_buildings(communities: Iterable[Area]) -> tuple[list[gridding.Buildi
         )
         current[bid] = [(engine_id(g), h) for g, h in sorted(per_grid[pk].items(), key=lambda kv: kv[0] or 0) if g]
     return buildings, current, unlocated
+
+
+def communities_of(area: Area) -> list[Area]:
+    """The communities a preview of ``area`` divides: itself, or those of its street or district."""
+    if area.level == Area.Level.COMMUNITY:
+        return [area]
+    column = {"district": "district", "street": "street"}[area.level]
+    return list(Area.objects.filter(level=Area.Level.COMMUNITY, **{column: area}).select_related("district"))
 
 
 def propose(

@@ -1,13 +1,15 @@
 """Grid division in the app: preview a division or rebalance on the map, apply it, staff new grids.
 
-Previews are computed afresh on every request (the engine takes well under a second for a
-district) and applying recomputes the same deterministic proposal, so no half-applied state is
-kept between the two steps.
+A community's preview is computed in the request (well under a second); a street's or the
+district's is queued for the worker (``division.tasks``), whose task page shows the progress and
+links back to the preview drawn from its result. Applying recomputes the same deterministic
+proposal, so no half-applied state is kept between the two steps.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -27,8 +29,11 @@ from wangge.areas.gridding import GriddingError
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within, get_area
 from wangge.core import confirm
+from wangge.core.models import Task
+from wangge.core.tasks import task_enqueue
 from wangge.division import actions
-from wangge.division.proposal import MODES, Proposal, grid_pk, moved_to, propose
+from wangge.division import tasks as division_tasks
+from wangge.division.proposal import MODES, Proposal, communities_of, grid_pk, moved_to, propose
 
 
 def _area_for(request: HttpRequest, pk: int, allowed: Callable[[Any], bool]) -> Area:
@@ -42,13 +47,6 @@ def _area_for(request: HttpRequest, pk: int, allowed: Callable[[Any], bool]) -> 
     return area
 
 
-def _communities(area: Area) -> list[Area]:
-    if area.level == Area.Level.COMMUNITY:
-        return [area]
-    column = {"district": "district", "street": "street"}[area.level]
-    return list(Area.objects.filter(level=Area.Level.COMMUNITY, **{column: area}).select_related("district"))
-
-
 def _proposal(request: HttpRequest, area: Area) -> Proposal:
     data = request.POST if request.method == "POST" else request.GET
     mode = data.get("mode", "rebalance")
@@ -56,7 +54,7 @@ def _proposal(request: HttpRequest, area: Area) -> Proposal:
         mode = "rebalance"
     district = area if area.level == Area.Level.DISTRICT else area.district
     target = district.target_households if district else 300
-    return propose(communities=_communities(area), mode=mode, target=target)
+    return propose(communities=communities_of(area), mode=mode, target=target)
 
 
 def _current_geojson(area: Area) -> dict[str, Any]:
@@ -71,15 +69,77 @@ def _current_geojson(area: Area) -> dict[str, Any]:
     }
 
 
+@dataclass
+class _Stored:
+    """A preview read back from the worker's result: what the template asks of a Proposal."""
+
+    mode: str
+    target: int
+    unlocated: int
+    new_grids: list[None]
+
+
+def _mode(request: HttpRequest) -> str:
+    mode = request.GET.get("mode", "rebalance")
+    return mode if mode in MODES else "rebalance"
+
+
+def _queued_preview(request: HttpRequest, area: Area) -> HttpResponse:
+    """The street's or district's preview: the worker's result if asked for, else queue it."""
+    user: Any = request.user
+    mode = _mode(request)
+    mine = Task.objects.filter(kind=division_tasks.KIND, created_by=user, args__area=area.pk, args__mode=mode)
+    task_id = request.GET.get("task", "")
+    task = mine.filter(pk=int(task_id), status=Task.Status.DONE).first() if task_id.isdigit() else None
+    stored = (task.result or {}).get("preview") if task else None
+    if stored is None:
+        pending = mine.filter(status__in=[Task.Status.QUEUED, Task.Status.RUNNING]).order_by("-pk").first()
+        if pending is None:
+            district = area if area.level == Area.Level.DISTRICT else area.district
+            target = district.target_households if district else 300
+            pending = task_enqueue(
+                kind=division_tasks.KIND, args={"area": area.pk, "mode": mode, "target": target}, by=user
+            )
+        return redirect("core:task", pk=pending.pk)
+    if stored["unusable"]:
+        messages.warning(
+            request,
+            _("以下社区的边界无法修复，预览按楼栋位置画出网格：%(names)s") % {"names": "、".join(stored["unusable"])},
+        )
+    return render(
+        request,
+        "division/division.html",
+        {
+            "area": area,
+            "proposal": _Stored(stored["mode"], stored["target"], stored["unlocated"], [None] * stored["new_grids"]),
+            "figures": stored["figures"],
+            "proposed_geojson": stored["geojson"],
+            "current_geojson": _current_geojson(area),
+            "can_apply": policy.can_apply_division(user),
+            "can_set_target": policy.can_set_grid_target(user),
+            "district": area if area.level == Area.Level.DISTRICT else area.district,
+        },
+    )
+
+
 @login_required
 def preview(request: HttpRequest, pk: int) -> HttpResponse:
     area = _area_for(request, pk, policy.can_preview_division)
+    if area.level != Area.Level.COMMUNITY:
+        return _queued_preview(request, area)
     user: Any = request.user
     try:
         proposal = _proposal(request, area)
     except GriddingError as exc:
         messages.error(request, _("无法划分网格：%(reason)s") % {"reason": exc})
         return redirect("registry:area", pk=area.pk)
+    proposed_geojson = proposal.geojson()
+    if proposal.unusable_boundaries:
+        messages.warning(
+            request,
+            _("以下社区的边界无法修复，预览按楼栋位置画出网格：%(names)s")
+            % {"names": "、".join(str(c.name) for c in proposal.unusable_boundaries)},
+        )
     return render(
         request,
         "division/division.html",
@@ -87,7 +147,7 @@ def preview(request: HttpRequest, pk: int) -> HttpResponse:
             "area": area,
             "proposal": proposal,
             "figures": proposal.figures,
-            "proposed_geojson": proposal.geojson(),
+            "proposed_geojson": proposed_geojson,
             "current_geojson": _current_geojson(area),
             "can_apply": policy.can_apply_division(user),
             "why_not_apply": policy.why_not_apply_division(user),

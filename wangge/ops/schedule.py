@@ -11,6 +11,10 @@ from wangge.core.periodic import register_job
 
 def register() -> None:
     from wangge.protection.jobs import JOBS
+    from wangge.registry import rollups
+
+    # Per-area counts for the district's and streets' pages (issue 16): at most EVERY s old.
+    register_job("registry.area_counts", every=rollups.EVERY, run=lambda now: rollups.refresh(now))
 
     for name, (every, function) in JOBS.items():
         register_job(f"protection.{name}", every=every, run=function)

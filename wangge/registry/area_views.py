@@ -18,13 +18,15 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_POST
 
 from wangge.accounts import policy
 from wangge.accounts.models import Role, User
+from wangge.areas import mapview
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within, buildings_visible_to, get_area, get_building
-from wangge.registry import summary
+from wangge.registry import rollups, summary
 from wangge.registry.actions import household_create
 from wangge.registry.models import Resident
 from wangge.registry.queries import households_visible_to
@@ -122,49 +124,126 @@ def map_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@gzip_page
 def geojson(request: HttpRequest) -> JsonResponse:
-    """Streets, communities and grids (polygons) and buildings (points) of the user's scope, as
-    one FeatureCollection: without base-map tiles the outlines and names are the map."""
+    """Streets, communities and grids (outlines) and buildings (points or clusters) of the user's
+    scope: without base-map tiles the outlines and names are the map.
+
+    ``zoom`` (the map's zoom level) sets how far outlines are simplified; ``bbox``
+    (``west,south,east,north``) limits buildings, and outlines, to the view. Without ``bbox`` the
+    whole scope is sent at the zoom that fits it, with ``extent`` for the map to fit. Buildings are
+    points when at most ``mapview.POINT_LIMIT`` are in view, else clusters. Gzipped: the district
+    view is well under 300 KB.
+    """
     user: Any = request.user
-    features: list[dict[str, Any]] = []
-    household_counts = {
-        row["grid"]: row["n"] for row in households_visible_to(user).values("grid").annotate(n=Count("id")).order_by()
-    }
+    box = mapview.Box.parse(request.GET.get("bbox"))
+    zoom = mapview.parse_zoom(request.GET.get("zoom"))
     grids = areas_within(user).filter(level=Area.Level.GRID).exclude(boundary=None)
     communities = areas_within(user).filter(level=Area.Level.COMMUNITY).exclude(boundary=None)
     streets = areas_within(user).filter(level=Area.Level.STREET).exclude(boundary=None)
     levels = ((Area.Level.STREET, streets), (Area.Level.COMMUNITY, communities), (Area.Level.GRID, grids))
-    for level, queryset in levels:
-        for node in queryset.only("id", "name", "boundary", "level"):
+    rows = {level: list(queryset.values_list("id", "name", "updated_at", "boundary")) for level, queryset in levels}
+    if zoom is None:
+        # the extent does not depend on the zoom: outlines at the coarsest zoom give it cheaply
+        bounds = [
+            o[0]
+            for level_rows in rows.values()
+            for pk, _name, edited, boundary in level_rows
+            if (o := mapview.outline(pk, edited, boundary, mapview.MIN_ZOOM)) is not None
+        ]
+        extent = mapview.scope_bounds(bounds)
+        zoom = mapview.zoom_to_fit(extent if box is None else (box.west, box.south, box.east, box.north))
+    else:
+        extent = None
+    view = box.grown(0.25) if box is not None else None
+    features: list[dict[str, Any]] = []
+    shown_grids: list[int] = []
+    for level, level_rows in rows.items():
+        for pk, name, edited, boundary in level_rows:
+            drawn = mapview.outline(pk, edited, boundary, zoom)
+            if drawn is None or (view is not None and not view.touches(drawn[0])):
+                continue
+            if level == Area.Level.GRID:
+                shown_grids.append(pk)
             features.append(
                 {
                     "type": "Feature",
-                    "geometry": node.boundary,
+                    "geometry": drawn[1],
                     "properties": {
                         "kind": level,
-                        "id": node.pk,
-                        "name": node.name,
-                        "url": reverse("registry:area", args=[node.pk]),
-                        "households": household_counts.get(node.pk, 0) if level == Area.Level.GRID else None,
+                        "id": pk,
+                        "name": name,
+                        "url": reverse("registry:area", args=[pk]),
+                        "households": 0 if level == Area.Level.GRID else None,
                     },
                 }
             )
-    building_counts = {
-        row["building"]: row["n"]
-        for row in households_visible_to(user).values("building").annotate(n=Count("id")).order_by()
-    }
-    for b in buildings_visible_to(user).exclude(lon=None).exclude(lat=None).only("id", "name", "lon", "lat"):
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [b.lon, b.lat]},
-                "properties": {
-                    "kind": "building",
-                    "id": b.pk,
-                    "name": b.name,
-                    "url": reverse("registry:building", args=[b.pk]),
-                    "households": building_counts.get(b.pk, 0),
-                },
-            }
+    if shown_grids:
+        household_counts = rollups.grid_households(user, shown_grids)
+        if household_counts is None:
+            household_counts = dict(
+                households_visible_to(user)
+                .filter(grid_id__in=shown_grids)
+                .values("grid")
+                .annotate(n=Count("id"))
+                .order_by()
+                .values_list("grid", "n")
+            )
+        for feature in features:
+            if feature["properties"]["kind"] == Area.Level.GRID:
+                feature["properties"]["households"] = household_counts.get(feature["properties"]["id"], 0)
+    buildings = buildings_visible_to(user).exclude(lon=None).exclude(lat=None)
+    if view is not None:
+        buildings = buildings.filter(lon__range=(view.west, view.east), lat__range=(view.south, view.north))
+    # the query excludes missing coordinates; the comprehension tells the type checker so
+    points = [
+        (pk, lon, lat)
+        for pk, lon, lat in buildings.values_list("id", "lon", "lat")
+        if lon is not None and lat is not None
+    ]
+    if len(points) > mapview.POINT_LIMIT:
+        for group in mapview.cluster(points, zoom):
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [group.lon, group.lat]},
+                    "properties": {
+                        "kind": "cluster",
+                        "buildings": group.buildings,
+                        "bounds": [group.west, group.south, group.east, group.north],
+                    },
+                }
+            )
+    else:
+        ids = [pk for pk, _lon, _lat in points]
+        names = dict(buildings_visible_to(user).filter(id__in=ids).values_list("id", "name")) if ids else {}
+        building_counts = (
+            dict(
+                households_visible_to(user)
+                .filter(building_id__in=ids)
+                .values("building")
+                .annotate(n=Count("id"))
+                .order_by()
+                .values_list("building", "n")
+            )
+            if ids
+            else {}
         )
-    return JsonResponse({"type": "FeatureCollection", "features": features})
+        for pk, lon, lat in points:
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [round(lon, 6), round(lat, 6)]},
+                    "properties": {
+                        "kind": "building",
+                        "id": pk,
+                        "name": names.get(pk, ""),
+                        "url": reverse("registry:building", args=[pk]),
+                        "households": building_counts.get(pk, 0),
+                    },
+                }
+            )
+    data: dict[str, Any] = {"type": "FeatureCollection", "zoom": zoom, "features": features}
+    if extent is not None:
+        data["extent"] = list(extent)
+    return JsonResponse(data)

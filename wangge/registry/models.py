@@ -265,3 +265,23 @@ class SearchKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class AreaCount(models.Model):
+    """Households, living residents and grids per area, refreshed by a periodic job
+    (``registry.rollups``): what the district's and streets' pages show instead of counting
+    half a million rows on every visit. At most ``rollups.EVERY`` seconds (plus one refresh)
+    old; pages count live where no row exists yet."""
+
+    area = models.OneToOneField(Area, primary_key=True, related_name="+", on_delete=models.CASCADE)
+    households = models.PositiveIntegerField(_("住户数"), default=0)
+    residents = models.PositiveIntegerField(_("在册居民数"), default=0)
+    grids = models.PositiveIntegerField(_("网格数"), default=0)
+    refreshed_at = models.DateTimeField(_("统计时间"))
+
+    class Meta:
+        verbose_name = _("区域统计")
+        verbose_name_plural = _("区域统计")
+
+    def __str__(self) -> str:
+        return f"{self.area_id}: {self.households}/{self.residents}"

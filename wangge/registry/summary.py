@@ -1,10 +1,13 @@
 """Counts for the home page and the area pages, always through the scoped queries.
 
-One grouped query per table, so a district page costs the same few queries as a grid page.
+One grouped query per table, so a district page costs the same few queries as a grid page; where
+the user sees whole areas, the worker's rollups (``registry.rollups``, at most five minutes old)
+stand in for counting, and ``counted_at`` says when they were taken.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +16,7 @@ from django.db.models import Count
 
 from wangge.areas.models import Area, Building
 from wangge.areas.queries import areas_visible_to, buildings_visible_to
+from wangge.registry import rollups
 from wangge.registry.models import Resident
 from wangge.registry.queries import households_visible_to, residents_visible_to
 
@@ -26,6 +30,8 @@ class AreaSummary:
     residents: int = 0
     grids: int = 0
     children: list[AreaSummary] = field(default_factory=list)
+    #: when the counts were taken, for counts from the rollups (None: counted just now)
+    counted_at: dt.datetime | None = None
 
 
 def _counts(queryset: Any, column: str) -> dict[int, int]:
@@ -37,6 +43,18 @@ def children_of(user: Any, area: Area) -> list[AreaSummary]:
     children = list(areas_visible_to(user).filter(parent=area).order_by("code", "name"))
     if not children:
         return []
+    rolled = rollups.counts(user, children)
+    if rolled is not None:
+        return [
+            AreaSummary(
+                area=c,
+                households=rolled[c.pk].households,
+                residents=rolled[c.pk].residents,
+                grids=rolled[c.pk].grids,
+                counted_at=rolled[c.pk].refreshed_at,
+            )
+            for c in children
+        ]
     column = children[0].level
     within = {area.level: area.pk}  # scoped tables have a column named after each level
     households = _counts(households_visible_to(user).filter(**within), column)
@@ -53,6 +71,16 @@ def children_of(user: Any, area: Area) -> list[AreaSummary]:
 
 
 def area_totals(user: Any, area: Area) -> AreaSummary:
+    rolled = rollups.counts(user, [area])
+    if rolled is not None:
+        row = rolled[area.pk]
+        return AreaSummary(
+            area=area,
+            households=row.households,
+            residents=row.residents,
+            grids=row.grids if area.level != Area.Level.GRID else 1,
+            counted_at=row.refreshed_at,
+        )
     within = {area.level: area}
     return AreaSummary(
         area=area,
@@ -92,7 +120,11 @@ def tree(user: Any) -> list[dict[str, Any]]:
         a["id"]: {**a, "children": [], "households": 0}
         for a in areas_visible_to(user).values("id", "name", "level", "parent_id", "code")
     }
-    for grid_id, n in _counts(households_visible_to(user), "grid").items():
+    grid_ids = [pk for pk, node in nodes.items() if node["level"] == Area.Level.GRID]
+    per_grid = rollups.grid_households(user, grid_ids)
+    if per_grid is None:
+        per_grid = _counts(households_visible_to(user), "grid")
+    for grid_id, n in per_grid.items():
         node = nodes.get(grid_id)
         while node is not None:
             node["households"] += n

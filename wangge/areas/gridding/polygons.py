@@ -26,10 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from scipy.spatial import Delaunay
+from shapely.errors import GEOSException
 from shapely.geometry.base import BaseGeometry
 
 from .graph import QhullError, project, unproject
 from .model import Allocation, Building
+from .repair import polygonal, repair
 
 #: margin around a community's convex hull, metres
 HULL_BUFFER_M = 30.0
@@ -179,10 +181,17 @@ def grid_polygons(
         if not ps:
             geom_m: BaseGeometry = shapely.Polygon()
         else:
-            geom_m = shapely.union_all(ps)
             c = comm_of_grid_pieces[g]
-            if c in territory:
-                geom_m = shapely.intersection(geom_m, territory[c])
+            try:
+                geom_m = shapely.union_all(ps)
+                if c in territory:
+                    geom_m = shapely.intersection(geom_m, territory[c])
+            except GEOSException:
+                # near-degenerate cells (almost collinear buildings): repair them (1 cm grid) and retry
+                fixed_ps = [f for f in (repair(p, grid_size=0.01) for p in ps) if f is not None]
+                geom_m = repair(shapely.union_all(fixed_ps), grid_size=0.01) or shapely.Polygon()
+                if c in territory and not geom_m.is_empty:
+                    geom_m = polygonal(shapely.intersection(geom_m, repair(territory[c], grid_size=0.01) or geom_m))
             if geom_m.geom_type == "MultiPolygon" and g in shared_sites:
                 # parts meeting only at a site shared with other grids (a split
                 # building): join them with a 5 cm disc there
@@ -191,8 +200,10 @@ def grid_polygons(
                 if fixed.geom_type == "Polygon":
                     geom_m = fixed
         ll_geom = shapely.transform(geom_m, lambda a: np.column_stack(unproject(a, lon0, lat0)))
-        if not ll_geom.is_valid:  # round-off where a ring touches itself
-            ll_geom = shapely.set_precision(ll_geom, 1e-9)
+        if not ll_geom.is_valid:
+            # Round-off where a ring touches itself makes a bow-tie or a self-touching ring, on
+            # which set_precision alone raises "side location conflict": repair, then snap.
+            ll_geom = repair(ll_geom, grid_size=1e-9) or shapely.Polygon()
         if ll_geom.geom_type == "MultiPolygon" and len(ll_geom.geoms) == 1:
             ll_geom = ll_geom.geoms[0]
         out[g] = GridPolygon(

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from wangge.accounts.models import AreaAssignment, Role, User
+from wangge.areas.models import Area, Building
 from wangge.conftest import World
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +109,69 @@ def test_it_asks_anonymous_visitors_to_log_in(world: World) -> None:
     response = Client().get(f"/areas/{world.areas['grid_a1_1'].pk}/")
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
+
+
+def test_it_clusters_buildings_when_too_many_are_in_view_and_sends_points_inside_a_box(
+    world: World, client_for
+) -> None:
+    from wangge.areas import mapview
+
+    grid = world.areas["grid_a1_1"]
+    Building.objects.bulk_create(
+        Building(
+            name=f"地图{i}号楼",
+            grid=grid,
+            community=grid.community,
+            street=grid.street,
+            district=grid.district,
+            lon=122.95 + (i % 50) * 0.0004,
+            lat=41.10 + (i // 50) * 0.0004,
+        )
+        for i in range(mapview.POINT_LIMIT + 100)
+    )
+    client = client_for(Role.DISTRICT_ADMIN)
+    whole = client.get("/map/geojson/", HTTP_ACCEPT_ENCODING="gzip")
+    assert whole.status_code == 200 and whole["Content-Encoding"] == "gzip"
+    data = client.get("/map/geojson/").json()
+    kinds = {f["properties"]["kind"] for f in data["features"]}
+    assert "cluster" in kinds and "building" not in kinds
+    clusters = [f for f in data["features"] if f["properties"]["kind"] == "cluster"]
+    assert sum(f["properties"]["buildings"] for f in clusters) >= mapview.POINT_LIMIT + 100
+    assert data["extent"] and data["zoom"] >= mapview.MIN_ZOOM
+    # zoomed in on a corner: the buildings there, as points with their household counts
+    box = client.get("/map/geojson/", {"zoom": 18, "bbox": "122.9499,41.0999,122.9522,41.1012"}).json()
+    points = [f for f in box["features"] if f["properties"]["kind"] == "building"]
+    assert 0 < len(points) < 100
+    assert all(122.94 < f["geometry"]["coordinates"][0] < 122.96 for f in points)
+    assert "extent" not in box
+
+
+def test_it_simplifies_outlines_for_the_zoom_and_repairs_a_bow_tie(world: World, client_for) -> None:
+    import math
+
+    grid = world.areas["grid_a1_1"]
+    circle = [
+        [122.9 + 0.01 * math.cos(t / 500 * 2 * math.pi), 41.1 + 0.01 * math.sin(t / 500 * 2 * math.pi)]
+        for t in range(500)
+    ]
+    circle.append(circle[0])
+    bow_tie = [[122.8, 41.0], [122.81, 41.01], [122.81, 41.0], [122.8, 41.01], [122.8, 41.0]]
+    Area.objects.filter(pk=grid.pk).update(boundary={"type": "Polygon", "coordinates": [circle]})
+    Area.objects.filter(pk=world.areas["grid_a1_2"].pk).update(boundary={"type": "Polygon", "coordinates": [bow_tie]})
+    client = client_for(Role.DISTRICT_ADMIN)
+
+    def vertices(zoom: int) -> int:
+        features = client.get("/map/geojson/", {"zoom": zoom}).json()["features"]
+        shape = next(f["geometry"] for f in features if f["properties"]["id"] == grid.pk)
+        return len(shape["coordinates"][0])
+
+    assert vertices(10) < 40 < vertices(18)
+    features = client.get("/map/geojson/", {"zoom": 14}).json()["features"]
+    repaired = next(f["geometry"] for f in features if f["properties"]["id"] == world.areas["grid_a1_2"].pk)
+    assert repaired["type"] == "MultiPolygon"
+
+
+def test_it_ignores_a_nonsense_box_and_zoom(world: World, client_for) -> None:
+    client = client_for(Role.DISTRICT_ADMIN)
+    for query in ({"bbox": "1,2,3"}, {"bbox": "nan,0,1,1"}, {"zoom": "x"}, {"zoom": "1e999"}, {"bbox": "9,9,1,1"}):
+        assert client.get("/map/geojson/", query).status_code == 200

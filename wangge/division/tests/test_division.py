@@ -208,3 +208,57 @@ def test_open_work_follows_the_person_into_the_new_grid(world):
     assert ward.grid_id == world.areas["grid_a1_2"].pk
     assert enrolment.grid_id == incident.grid_id == ward.grid_id
     assert not Area.objects.filter(pk=world.areas["grid_a1_1"].pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_preview_repairs_a_bow_tie_community_boundary_instead_of_failing(crowded, client_for):
+    community = crowded.areas["community_a1"]
+    # a bow-tie over the buildings (they sit around 122.90-122.904, 41.12-41.122)
+    ring = [[122.89, 41.11], [122.92, 41.14], [122.92, 41.11], [122.89, 41.14], [122.89, 41.11]]
+    Area.objects.filter(pk=community.pk).update(boundary={"type": "Polygon", "coordinates": [ring]})
+    response = client_for("district_admin").get(f"/areas/{community.pk}/division/")
+    assert response.status_code == 200
+    features = response.context["proposed_geojson"]["features"]
+    assert features and all(f["geometry"]["type"] in ("Polygon", "MultiPolygon") for f in features)
+
+
+@pytest.mark.django_db
+def test_the_preview_says_which_boundary_could_not_be_repaired(crowded, client_for):
+    community = crowded.areas["community_a1"]
+    flat = [[122.89, 41.11], [122.90, 41.12], [122.91, 41.13], [122.89, 41.11]]
+    Area.objects.filter(pk=community.pk).update(boundary={"type": "Polygon", "coordinates": [flat]})
+    response = client_for("district_admin").get(f"/areas/{community.pk}/division/")
+    assert response.status_code == 200
+    assert response.context["proposed_geojson"]["features"]
+    warnings = [str(m) for m in response.context["messages"]]
+    assert any("无法修复" in m and community.name in m for m in warnings)
+
+
+@pytest.mark.django_db
+def test_a_districts_preview_is_computed_by_the_worker_with_progress_on_the_task_page(crowded, client_for):
+    from wangge.core.models import Task
+    from wangge.core.tasks import run_queued
+
+    district = crowded.areas["district"]
+    client = client_for("district_admin")
+    queued = client.get(f"/areas/{district.pk}/division/")
+    assert queued.status_code == 302 and "/tasks/" in queued["Location"]
+    # asking again while it waits joins the same task instead of queueing another
+    assert client.get(f"/areas/{district.pk}/division/")["Location"] == queued["Location"]
+    task = Task.objects.get(kind="division.preview")
+    assert b"<progress" in client.get(queued["Location"]).content
+    assert run_queued(worker="test") == 1
+    task.refresh_from_db()
+    assert task.status == Task.Status.DONE and task.progress == 100
+    done_page = client.get(queued["Location"]).content.decode()
+    assert task.result["url"].replace("&", "&amp;") in done_page and "FeatureCollection" not in done_page
+    page = client.get(task.result["url"])
+    assert page.status_code == 200
+    assert page.context["proposed_geojson"]["features"]
+    assert page.context["figures"]["households"] == task.result["preview"]["figures"]["households"]
+    # another user cannot read this task's result: the district is not theirs, and a task id of
+    # someone else's is ignored (their own preview is queued instead)
+    assert client_for("street_staff").get(task.result["url"]).status_code == 404
+    street = crowded.areas["street_a"]
+    theirs = client_for("street_staff").get(f"/areas/{street.pk}/division/?task={task.pk}")
+    assert theirs.status_code == 302 and theirs["Location"] != queued["Location"]

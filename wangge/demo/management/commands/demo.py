@@ -72,6 +72,10 @@ class Command(BaseCommand):
                 _("数据库中已有不是演示数据创建的%(what)s；重建会删除全部区域和居民数据。确需重建请加 --force。")
                 % {"what": _("账号") if str(exc) == "accounts" else _("其他区的区域")}
             ) from None
+        from wangge.registry import rollups
+
+        # after a bulk load: per-area counts and the planner's statistics, before anyone browses
+        rollups.refresh(analyze=True)
         lines = [
             _("街道 %(n)s 个") % {"n": summary.streets},
             _("社区 %(n)s 个（其中村 %(v)s 个）") % {"n": summary.communities, "v": summary.villages},
