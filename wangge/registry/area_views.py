@@ -24,7 +24,7 @@ from wangge.accounts import policy
 from wangge.accounts.models import Role, User
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within, buildings_visible_to, get_area, get_building
-from wangge.registry import summary
+from wangge.registry import population, summary
 from wangge.registry.actions import household_create
 from wangge.registry.models import Resident
 from wangge.registry.queries import households_visible_to
@@ -46,6 +46,7 @@ def area(request: HttpRequest, pk: int) -> HttpResponse:
         "area": node,
         "crumbs": summary.ancestors(user, node),
         "totals": summary.area_totals(user, node),
+        "headcounts": population.headcounts(user, node),
         "can_divide": policy.can_preview_division(user),
     }
     if node.level == Area.Level.GRID:
