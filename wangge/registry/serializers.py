@@ -101,10 +101,12 @@ class ResidentSummarySerializer(serializers.ModelSerializer[Resident]):
         return cache[model]
 
     def get_document_type_label(self, resident: Resident) -> str:
-        return self._labels(DocumentType).get(resident.document_type_id, resident.document_type_id)
+        code = str(resident.document_type_id)
+        return self._labels(DocumentType).get(code, code)
 
     def get_population_type_label(self, resident: Resident) -> str:
-        return self._labels(PopulationType).get(resident.population_type_id, resident.population_type_id)
+        code = str(resident.population_type_id)
+        return self._labels(PopulationType).get(code, code)
 
 
 class FloatingDetailSerializer(serializers.ModelSerializer[FloatingDetail]):

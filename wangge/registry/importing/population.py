@@ -122,10 +122,11 @@ class Reader:
         document_type = self.default_document
         text = cell("document_type")
         if text:
-            document_type = self.documents.get(_key(text))
-            if document_type is None:
+            found_document = self.documents.get(_key(text))
+            if found_document is None:
                 reject("document_type", _("未知的证件类型：%(name)s") % {"name": text})
-                document_type = self.default_document
+            else:
+                document_type = found_document
         population_type = None
         text = cell("population_type")
         if text:
@@ -226,7 +227,8 @@ def values(person: Person | None, old: dict[str, Any] | None) -> dict[str, Any]:
 
 def write_details(pairs: list[tuple[int, Person | None]]) -> None:
     """Create or update the floating and foreign records the rows carry (their filled cells only)."""
-    for model, attr in ((FloatingDetail, "floating"), (ForeignDetail, "foreign")):
+    models: tuple[tuple[Any, str], ...] = ((FloatingDetail, "floating"), (ForeignDetail, "foreign"))
+    for model, attr in models:
         given = {pk: getattr(person, attr) for pk, person in pairs if person and getattr(person, attr)}
         if not given:
             continue
@@ -234,7 +236,7 @@ def write_details(pairs: list[tuple[int, Person | None]]) -> None:
         existing: dict[int, Any] = {}
         for start in range(0, len(ids), 900):  # under SQLite's historical limit of 999 parameters
             chunk = ids[start : start + 900]
-            existing.update((d.resident_id, d) for d in model.objects.filter(resident_id__in=chunk))  # type: ignore[attr-defined]
+            existing.update((d.resident_id, d) for d in model.objects.filter(resident_id__in=chunk))
         created = []
         for pk, fields in given.items():
             record = existing.get(pk)
@@ -244,4 +246,4 @@ def write_details(pairs: list[tuple[int, Person | None]]) -> None:
             for name, value in fields.items():
                 setattr(record, name, value)
             record.save(update_fields=list(fields))
-        model.objects.bulk_create(created, batch_size=2000)  # type: ignore[attr-defined]
+        model.objects.bulk_create(created, batch_size=2000)

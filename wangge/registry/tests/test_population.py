@@ -321,3 +321,31 @@ def test_the_headcounts_count_living_residents_by_type_per_child_area(world: Wor
     # A grid worker's counts are their grid's alone.
     mine = headcounts(world.user(Role.GRID_WORKER), world.areas["community_a1"])
     assert mine.total.total == 2
+
+
+# --- code tables --------------------------------------------------------------------------------
+
+
+def test_a_district_administrator_adds_a_document_type_in_the_admin_and_it_is_used(
+    world: World, client_for: Any
+) -> None:
+    admin = client_for(Role.DISTRICT_ADMIN)
+    assert admin.get("/admin/registry/populationtype/").status_code == 200
+    response = admin.post(
+        "/admin/registry/documenttype/add/",
+        {"code": "officer_card", "name": "军官证", "name_en": "Officer's card", "format": "free", "order": 9},
+    )
+    assert response.status_code == 302
+    form = client_for(Role.GRID_WORKER).get(f"/households/{world.households['grid_a1_1'].pk}/").content.decode()
+    assert "军官证" in form
+    person = actions.resident_register(
+        by=None,
+        household=world.households["grid_a1_1"],
+        name="刘卫国",
+        id_number="军字第 0012 号",
+        document_type="officer_card",
+        sex="M",
+        birth_date=dt.date(1970, 1, 1),
+    )
+    assert person.id_number == "军字第0012号"
+    assert person.search_keys.filter(key="#军字第0012号").exists()
