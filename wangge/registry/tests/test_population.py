@@ -349,3 +349,49 @@ def test_a_district_administrator_adds_a_document_type_in_the_admin_and_it_is_us
     )
     assert person.id_number == "军字第0012号"
     assert person.search_keys.filter(key="#军字第0012号").exists()
+
+
+def test_the_api_registers_a_taiwan_resident_and_shows_the_details_masked(world: World, client_for: Any) -> None:
+    worker = client_for(Role.GRID_WORKER)
+    response = worker.post(
+        "/api/v1/residents/",
+        {
+            "household": world.households["grid_a1_1"].pk,
+            "name": "林志明",
+            "id_number": "1234567",
+            "document_type": "taiwan_pass",
+            "sex": "M",
+            "birth_date": "1988-08-08",
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "8位" in response.json()["id_number"][0]
+    response = worker.post(
+        "/api/v1/residents/",
+        {
+            "household": world.households["grid_a1_1"].pk,
+            "name": "林志明",
+            "id_number": "12345678",
+            "document_type": "taiwan_pass",
+            "population_type": "floating",
+            "sex": "M",
+            "birth_date": "1988-08-08",
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["document_type"], body["population_type_label"], body["id_number"]) == (
+        "taiwan_pass",
+        "流动人口",
+        "********",
+    )
+    person = Resident.objects.get(id_number="12345678")
+    actions.resident_population_set(
+        by=None, resident=person, population_type="floating", floating={"permit_number": "210304202400123"}
+    )
+    masked = client_for(Role.DEPARTMENT).get(f"/api/v1/residents/{person.pk}/").json()
+    assert masked["floating"]["permit_number"] == idnumbers.mask("210304202400123")
+    full = worker.get(f"/api/v1/residents/{person.pk}/").json()
+    assert full["floating"]["permit_number"] == "210304202400123"
