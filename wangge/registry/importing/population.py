@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from wangge.core import documents
 from wangge.core.chinese import to_simplified
+from wangge.registry.importing.columns import POPULATION_KEYS
 from wangge.registry.models import (
     NATIONAL_ID,
     REGISTERED,
@@ -113,12 +114,17 @@ class Number:
 
 
 class Reader:
-    def __init__(self) -> None:
+    def __init__(self, *, present: Iterable[str]) -> None:
+        # A file without any of these columns (most of them) costs nothing per row.
+        self.used = bool(set(present) & set(POPULATION_KEYS))
         self.documents = _lookup(DocumentType.objects.all())
         self.populations = _lookup(PopulationType.objects.all())
         self.default_document = DocumentType.objects.get(code=NATIONAL_ID)
 
-    def read(self, cell: Callable[[str], str], reject: Complaint, warn: Complaint) -> Person:
+    def read(self, cell: Callable[[str], str], reject: Complaint, warn: Complaint) -> Person | None:
+        """What the row says, or ``None`` when the file has none of these columns."""
+        if not self.used:
+            return None
         document_type = self.default_document
         text = cell("document_type")
         if text:

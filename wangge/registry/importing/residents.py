@@ -384,7 +384,7 @@ class _Validator:
         self.allowed = allowed_communities(by)
         self.communities = _Communities()
         self.categories = _Categories()
-        self.population = pop.Reader()
+        self.population = pop.Reader(present=self.index)
         self.folders = {**FOLDERS, "category": self.categories.find}
         self.seen: dict[str, int] = {}
         # Address parts and words repeat thousands of times in a district's table: fold each once.
@@ -450,7 +450,7 @@ class _Validator:
             reject("id_number", _("缺少公民身份号码"))
         elif _SCIENTIFIC.fullmatch(raw_id):
             reject("id_number", _("身份号码被 Excel 存成了数字（科学计数法），请将该列设为文本格式后重新填写"))
-        elif not person.national_id:
+        elif person is not None and not person.national_id:
             parsed = self.population.number(person, raw_id, reject)
         else:
             try:
