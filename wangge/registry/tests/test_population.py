@@ -395,3 +395,17 @@ def test_the_api_registers_a_taiwan_resident_and_shows_the_details_masked(world:
     assert masked["floating"]["permit_number"] == idnumbers.mask("210304202400123")
     full = worker.get(f"/api/v1/residents/{person.pk}/").json()
     assert full["floating"]["permit_number"] == "210304202400123"
+
+
+def test_the_shipped_types_come_back_after_a_flush_but_edits_are_kept() -> None:
+    from wangge.registry.codes import ensure_defaults
+    from wangge.registry.models import DocumentType, PopulationType
+
+    DocumentType.objects.filter(code="passport").update(name_en="Passport (any country)")
+    DocumentType.objects.filter(code="taiwan_pass").update(code="tw_pass")
+    Resident.objects.all().delete()
+    PopulationType.objects.all().delete()
+    ensure_defaults()
+    assert PopulationType.objects.count() == 4
+    assert DocumentType.objects.get(code="passport").name_en == "Passport (any country)"
+    assert not DocumentType.objects.filter(code="taiwan_pass").exists()  # re-coded, name kept
