@@ -61,7 +61,7 @@ def seed(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0004_search_key_street_index'),
+        ('registry', '0005_resident_imports_recorded_for_undo'),
     ]
 
     operations = [
