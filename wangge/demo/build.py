@@ -33,6 +33,7 @@ from wangge.core.audit import audit
 from wangge.core.models import AuditEntry
 from wangge.demo import DEFAULT_RESIDENTS, divisions, geometry, people
 from wangge.demo import accounts as demo_accounts
+from wangge.demo import population as demo_population
 from wangge.demo import protection as demo_protection
 from wangge.registry import search
 from wangge.registry.models import CareCategory, CareTag, Guardianship, Household, Resident
@@ -62,6 +63,7 @@ class Summary:
     seconds: float = 0.0
     accounts: list[demo_accounts.DemoAccount] = field(default_factory=list)
     protection: demo_protection.Story = field(default_factory=demo_protection.Story)
+    population: demo_population.Counts = field(default_factory=demo_population.Counts)
 
     @property
     def dementia(self) -> int:
@@ -193,6 +195,7 @@ class _Builder:
             )
         )
         self._care_tags()
+        self.summary.population = demo_population.assign(seed=self.seed, today=self.today)
         self._accounts(all_accounts=all_accounts)
         ages = np.array(self.r_age)
         self.summary.residents = len(ages)

@@ -16,19 +16,61 @@ from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 
 from wangge.areas.models import Building, models_with_a_grid
-from wangge.core import idnumbers
+from wangge.core import documents
 from wangge.core.audit import Action, audit
-from wangge.registry.models import CareCategory, CareTag, Household, LifeEvent, Resident
+from wangge.registry.models import (
+    NATIONAL_ID,
+    REGISTERED,
+    CareCategory,
+    CareTag,
+    DocumentType,
+    FloatingDetail,
+    ForeignDetail,
+    Household,
+    LifeEvent,
+    PopulationType,
+    Resident,
+)
 from wangge.registry.search import index_residents
 
 EDITABLE_FIELDS = frozenset({"name", "phone", "relationship", "ethnicity"})
 
 
-def _parse_id(number: str) -> idnumbers.IDNumber:
+def _document_type(code: str) -> DocumentType:
     try:
-        return idnumbers.parse(number)
-    except idnumbers.InvalidIDNumber as exc:
+        return DocumentType.objects.get(code=code)
+    except DocumentType.DoesNotExist:
+        raise ValidationError({"document_type": _("未知的证件类型：%(code)s") % {"code": code}}) from None
+
+
+def _population_type(code: str) -> PopulationType:
+    try:
+        return PopulationType.objects.get(code=code)
+    except PopulationType.DoesNotExist:
+        raise ValidationError({"population_type": _("未知的人口类型：%(code)s") % {"code": code}}) from None
+
+
+def _parse_document(
+    document_type: DocumentType, number: str, *, sex: str, birth_date: dt.date | None
+) -> documents.Document:
+    """The number validated by its type's rule, with the holder's birth date and sex: read from
+    the number where it carries them, otherwise as entered (then both are required)."""
+    try:
+        parsed = documents.parse(document_type.format, number)
+    except documents.InvalidDocument as exc:
         raise ValidationError({"id_number": str(exc)}) from None
+    if parsed.birth_date is not None:
+        return parsed
+    errors = {}
+    if sex not in Resident.Sex.values:
+        errors["sex"] = _("该证件号码不含性别，请选择性别")
+    if birth_date is None:
+        errors["birth_date"] = _("该证件号码不含出生日期，请填写出生日期")
+    elif birth_date > dt.date.today() or birth_date.year < 1880:
+        errors["birth_date"] = _("出生日期 %(date)s 不可能") % {"date": birth_date.isoformat()}
+    if errors:
+        raise ValidationError(errors)
+    return documents.Document(parsed.number, birth_date, sex, parsed.warnings)
 
 
 def household_create(*, by: Any, building: Building, entrance: str = "", room: str) -> Household:
@@ -56,13 +98,27 @@ def resident_register(
     ethnicity: str = "",
     event: str = LifeEvent.Kind.MOVE_IN,
     date: dt.date | None = None,
+    document_type: str = NATIONAL_ID,
+    population_type: str = REGISTERED,
+    sex: str = "",
+    birth_date: dt.date | None = None,
+    separation: str = Resident.Separation.NONE,
 ) -> Resident:
-    """Add a person to a household: a move-in by default, a birth with ``event="birth"``."""
+    """Add a person to a household: a move-in by default, a birth with ``event="birth"``.
+
+    ``id_number`` is the number of a ``document_type`` (the national ID by default); ``sex``
+    and ``birth_date`` are needed only for documents whose number does not carry them.
+    """
     name = name.strip()
     if not name:
         raise ValidationError({"name": _("请填写姓名")})
-    parsed = _parse_id(id_number)
-    duplicate = ValidationError({"id_number": _("该身份号码已登记")})
+    doc_type = _document_type(document_type)
+    parsed = _parse_document(doc_type, id_number, sex=sex, birth_date=birth_date)
+    assert parsed.birth_date is not None and parsed.sex is not None
+    pop_type = _population_type(population_type)
+    if separation not in Resident.Separation.values:
+        raise ValidationError({"separation": _("未知的人户分离情况")})
+    duplicate = ValidationError({"id_number": _("该证件号码已登记")})
     if Resident.objects.filter(id_number=parsed.number).exists():
         raise duplicate
     with transaction.atomic():
@@ -70,6 +126,9 @@ def resident_register(
             household=household,
             name=name,
             id_number=parsed.number,
+            document_type=doc_type,
+            population_type=pop_type,
+            separation=separation,
             sex=parsed.sex,
             birth_date=parsed.birth_date,
             phone=phone.strip(),
@@ -99,6 +158,57 @@ def resident_register(
             obj=resident,
             summary=_("登记居民 %(name)s 入住 %(a)s") % {"name": name, "a": household.address},
             detail={"event": event, "warnings": list(parsed.warnings)},
+        )
+    return resident
+
+
+FLOATING_FIELDS = ("permit_number", "origin", "arrival_date", "reason", "expected_stay")
+FOREIGN_FIELDS = ("nationality", "visa_type", "visa_expiry")
+
+
+def resident_population_set(
+    *,
+    by: Any,
+    resident: Resident,
+    population_type: str,
+    separation: str = Resident.Separation.NONE,
+    floating: dict[str, Any] | None = None,
+    foreign: dict[str, Any] | None = None,
+) -> Resident:
+    """Set a person's population type and 人户分离, with the 流动 or 境外 details that go with it.
+
+    Details of the other kinds are kept (a person who was floating and settles keeps the record
+    of their arrival); ``floating`` / ``foreign`` replace the record of that kind when given.
+    """
+    pop_type = _population_type(population_type)
+    if separation not in Resident.Separation.values:
+        raise ValidationError({"separation": _("未知的人户分离情况")})
+    unknown = set(floating or {}) - set(FLOATING_FIELDS) | set(foreign or {}) - set(FOREIGN_FIELDS)
+    if unknown:
+        raise ValidationError({field: _("该字段不能直接修改") for field in unknown})
+    before = {"population_type": resident.population_type_id, "separation": resident.separation}
+    with transaction.atomic():
+        resident.population_type = pop_type
+        resident.separation = separation
+        resident.save(update_fields=["population_type", "separation", "updated_at"])
+        if floating is not None:
+            values = {k: v.strip() if isinstance(v, str) else v for k, v in floating.items()}
+            FloatingDetail.objects.update_or_create(resident=resident, defaults=values)
+        if foreign is not None:
+            values = {k: v.strip() if isinstance(v, str) else v for k, v in foreign.items()}
+            ForeignDetail.objects.update_or_create(resident=resident, defaults=values)
+        audit(
+            actor=by,
+            action=Action.UPDATE,
+            obj=resident,
+            summary=_("修改 %(name)s 的人口类型为%(type)s") % {"name": resident.name, "type": pop_type.name},
+            detail={
+                "before": before,
+                "population_type": pop_type.code,
+                "separation": separation,
+                "floating_fields": sorted(floating or {}),
+                "foreign_fields": sorted(foreign or {}),
+            },
         )
     return resident
 

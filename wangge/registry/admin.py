@@ -18,13 +18,28 @@ from django.utils.translation import gettext_lazy
 from wangge.accounts.admin import DistrictAdminMixin, ReadOnlyAdminMixin
 from wangge.core import idnumbers
 from wangge.core.audit import Action, audit
-from wangge.registry.models import CareCategory, CareTag, Household, LifeEvent, Resident
+from wangge.registry.models import CareCategory, CareTag, DocumentType, Household, LifeEvent, PopulationType, Resident
 from wangge.registry.queries import get_resident, households_visible_to, residents_visible_to
 
 
 @admin.register(CareCategory)
 class CareCategoryAdmin(DistrictAdminMixin, admin.ModelAdmin[CareCategory]):
     list_display = ["code", "name", "name_en", "aliases"]
+    search_fields = ["code", "name", "aliases"]
+
+
+@admin.register(PopulationType)
+class PopulationTypeAdmin(DistrictAdminMixin, admin.ModelAdmin[PopulationType]):
+    list_display = ["code", "name", "name_en", "standard_code", "aliases", "order"]
+    list_editable = ["order"]
+    search_fields = ["code", "name", "aliases"]
+
+
+@admin.register(DocumentType)
+class DocumentTypeAdmin(DistrictAdminMixin, admin.ModelAdmin[DocumentType]):
+    list_display = ["code", "name", "name_en", "format", "standard_code", "aliases", "order"]
+    list_editable = ["order"]
+    list_filter = ["format"]
     search_fields = ["code", "name", "aliases"]
 
 

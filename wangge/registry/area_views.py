@@ -26,7 +26,7 @@ from wangge.accounts.models import Role, User
 from wangge.areas import mapview
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within, buildings_visible_to, get_area, get_building
-from wangge.registry import rollups, summary
+from wangge.registry import population, rollups, summary
 from wangge.registry.actions import household_create
 from wangge.registry.models import Resident
 from wangge.registry.queries import households_visible_to
@@ -48,6 +48,7 @@ def area(request: HttpRequest, pk: int) -> HttpResponse:
         "area": node,
         "crumbs": summary.ancestors(user, node),
         "totals": summary.area_totals(user, node),
+        "headcounts": population.headcounts(user, node),
         "can_divide": policy.can_preview_division(user),
     }
     if node.level == Area.Level.GRID:

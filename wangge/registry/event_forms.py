@@ -13,7 +13,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from wangge.core.widgets import DateInput
-from wangge.registry.models import CareCategory, LifeEvent, Resident
+from wangge.registry.models import (
+    NATIONAL_ID,
+    REGISTERED,
+    CareCategory,
+    DocumentType,
+    LifeEvent,
+    PopulationType,
+    Resident,
+)
 
 
 def _date_field(label: Any = None) -> forms.DateField:
@@ -27,12 +35,68 @@ class ResidentRegisterForm(forms.Form):
         initial=LifeEvent.Kind.MOVE_IN,
     )
     name = forms.CharField(label=_("姓名"), max_length=60)
-    id_number = forms.CharField(label=_("公民身份号码"), max_length=24)
+    # Not required: a form posted without them (an older page) means the national ID, 户籍.
+    document_type = forms.ChoiceField(label=_("证件类型"), initial=NATIONAL_ID, required=False)
+    id_number = forms.CharField(label=_("证件号码"), max_length=60)
+    sex = forms.ChoiceField(
+        label=_("性别"),
+        choices=[("", "—"), *Resident.Sex.choices],
+        required=False,
+        help_text=_("身份证、居住证号码已含性别和出生日期，可不填"),
+    )
+    birth_date = forms.DateField(label=_("出生日期"), required=False, widget=DateInput)
+    population_type = forms.ChoiceField(label=_("人口类型"), initial=REGISTERED, required=False)
+    separation = forms.ChoiceField(label=_("人户分离"), choices=Resident.Separation.choices, required=False)
     phone = forms.CharField(label=_("联系电话"), max_length=20, required=False)
     relationship = forms.ChoiceField(
         label=_("与户主关系"), choices=Resident.Relationship.choices, initial=Resident.Relationship.OTHER
     )
     date = forms.DateField(label=_("迁入日期"), required=False, widget=DateInput, help_text=_("出生登记可不填"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["document_type"].choices = code_choices(DocumentType)  # type: ignore[attr-defined]
+        self.fields["population_type"].choices = code_choices(PopulationType)  # type: ignore[attr-defined]
+
+
+def code_choices(model: type[DocumentType] | type[PopulationType]) -> list[tuple[str, str]]:
+    """A code table's rows as choices, in the page's language; read when the form is made,
+    so an administrator's new row shows without a restart."""
+    return [(row.code, row.label()) for row in model.objects.all()]
+
+
+class PopulationForm(forms.Form):
+    """人口类型, 人户分离 and the 流动 / 境外 details, on the resident's page."""
+
+    population_type = forms.ChoiceField(label=_("人口类型"))
+    separation = forms.ChoiceField(label=_("人户分离"), choices=Resident.Separation.choices, required=False)
+    permit_number = forms.CharField(label=_("居住证号码"), max_length=40, required=False)
+    origin = forms.CharField(label=_("户籍地"), max_length=100, required=False)
+    arrival_date = forms.DateField(label=_("来本地日期"), required=False, widget=DateInput)
+    reason = forms.CharField(label=_("来本地事由"), max_length=60, required=False)
+    expected_stay = forms.CharField(label=_("拟居住期限"), max_length=60, required=False)
+    nationality = forms.CharField(label=_("国籍"), max_length=60, required=False)
+    visa_type = forms.CharField(label=_("签证（居留许可）种类"), max_length=60, required=False)
+    visa_expiry = forms.DateField(label=_("签证（居留许可）有效期至"), required=False, widget=DateInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["population_type"].choices = code_choices(PopulationType)  # type: ignore[attr-defined]
+
+    @classmethod
+    def for_resident(cls, resident: Resident) -> PopulationForm:
+        initial: dict[str, Any] = {"population_type": resident.population_type_id, "separation": resident.separation}
+        for attr in ("floating", "foreign"):
+            detail = getattr(resident, attr, None)
+            if detail is not None:
+                initial.update({f: getattr(detail, f) for f in FIELDS_OF[attr]})
+        return cls(initial=initial)
+
+
+FIELDS_OF = {
+    "floating": ("permit_number", "origin", "arrival_date", "reason", "expected_stay"),
+    "foreign": ("nationality", "visa_type", "visa_expiry"),
+}
 
 
 class MoveInExistingForm(forms.Form):

@@ -25,7 +25,7 @@ from wangge.accounts import policy
 from wangge.areas.serializers import choice_label
 from wangge.core import idnumbers
 from wangge.core.audit import Action, audit
-from wangge.registry.models import Resident
+from wangge.registry.models import DocumentType, PopulationType, Resident
 from wangge.registry.queries import residents_visible_to
 from wangge.registry.serializers import age_on
 
@@ -44,7 +44,7 @@ def _cell(value: Any) -> str:
 def header() -> list[str]:
     return [
         _("姓名"),
-        _("公民身份号码"),
+        _("证件号码"),
         _("性别"),
         _("年龄"),
         _("联系电话"),
@@ -56,6 +56,9 @@ def header() -> list[str]:
         _("楼栋"),
         _("单元"),
         _("房号"),
+        _("证件类型"),
+        _("人口类型"),
+        _("人户分离"),
     ]
 
 
@@ -78,13 +81,17 @@ COLUMNS = (
     "household__building__name",
     "household__entrance",
     "household__room",
+    "document_type_id",
+    "population_type_id",
+    "separation",
 )
 
 
-def _row(values: tuple[Any, ...], today: Any) -> list[str]:
+def _row(values: tuple[Any, ...], today: Any, labels: dict[str, str]) -> list[str]:
     (
         name, id_number, sex, birth_date, phone, relationship, status,
         street_short, street, community_short, community, grid_short, grid, building, entrance, room,
+        document_type, population_type, separation,
     ) = values  # fmt: skip
     return [
         _cell(name),
@@ -100,7 +107,17 @@ def _row(values: tuple[Any, ...], today: Any) -> list[str]:
         _cell(building or ""),
         _cell(entrance or ""),
         _cell(room or ""),
+        _cell(labels.get("d:" + document_type, document_type)),
+        _cell(labels.get("p:" + population_type, population_type)),
+        choice_label(Resident.Separation, separation) if separation else "",
     ]
+
+
+def _labels() -> dict[str, str]:
+    """Code-table names by ``d:``/``p:`` + code, read once per export."""
+    labels = {"d:" + row.code: row.label() for row in DocumentType.objects.all()}
+    labels.update({"p:" + row.code: row.label() for row in PopulationType.objects.all()})
+    return labels
 
 
 def residents_for_export(*, by: Any, grid: int | None = None, community: int | None = None) -> QuerySet[Resident]:
@@ -135,8 +152,9 @@ def _chunks(residents: QuerySet[Resident]) -> Iterator[str]:
     writer = csv.writer(buffer)
     buffer.write(BOM)
     writer.writerow(header())
+    labels = _labels()
     for index, values in enumerate(residents.values_list(*COLUMNS).iterator(chunk_size=CHUNK), start=1):
-        writer.writerow(_row(values, today))
+        writer.writerow(_row(values, today, labels))
         if index % CHUNK == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -101,6 +101,65 @@ class Household(Scoped):
         return f"{self.building.name}{entrance}{self.room}"
 
 
+class CodeTable(models.Model):
+    """A code table shipped with defaults by a data migration and editable in the admin.
+
+    ``code`` is what rows point at (a readable key, stable across deployments); ``standard_code``
+    is the value of the national standard where one could be confirmed from a public source.
+    """
+
+    code = models.SlugField(_("代码"), max_length=30, unique=True)
+    name = models.CharField(_("名称"), max_length=40, unique=True)
+    name_en = models.CharField(_("英文名称"), max_length=60, blank=True)
+    standard_code = models.CharField(_("标准代码"), max_length=10, blank=True)
+    aliases = models.CharField(_("别名"), max_length=200, blank=True, help_text=_("导入时也能识别的名称，用逗号分隔"))
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def label(self) -> str:
+        """The name in the active language (the English is a column, the table being data)."""
+        from django.utils.translation import get_language
+
+        return self.name_en if (get_language() or "").startswith("en") and self.name_en else self.name
+
+
+class PopulationType(CodeTable):
+    """实有人口的类型: 户籍, 流动, 境外, 未落户, and whatever a district adds."""
+
+    class Meta(CodeTable.Meta):
+        verbose_name = _("人口类型")
+        verbose_name_plural = _("人口类型")
+
+
+class DocumentType(CodeTable):
+    """身份证件的类型; ``format`` names the rule in ``wangge.core.documents`` its numbers follow."""
+
+    class Format(models.TextChoices):
+        NATIONAL_ID = "national_id", _("公民身份号码")
+        RESIDENCE_PERMIT = "residence_permit", _("港澳台居民居住证号码")
+        FOREIGN_PERMANENT = "foreign_permanent", _("外国人永久居留身份证号码")
+        HK_MACAO_PASS = "hk_macao_pass", _("港澳居民来往内地通行证号码")
+        TAIWAN_PASS = "taiwan_pass", _("台湾居民来往大陆通行证号码")
+        PASSPORT = "passport", _("护照号码")
+        FREE = "free", _("不校验")
+
+    format = models.CharField(_("号码规则"), max_length=20, choices=Format.choices, default=Format.FREE)
+
+    class Meta(CodeTable.Meta):
+        verbose_name = _("证件类型")
+        verbose_name_plural = _("证件类型")
+
+
+NATIONAL_ID = "resident_id_card"  # DocumentType.code of 居民身份证
+REGISTERED = "registered"  # PopulationType.code of 户籍人口
+
+
 class Resident(Scoped):
     class Sex(models.TextChoices):
         MALE = "M", _("男")
@@ -122,11 +181,36 @@ class Resident(Scoped):
         CHILD_IN_LAW = "child_in_law", _("儿媳/女婿")
         OTHER = "other", _("其他")
 
+    class Separation(models.TextChoices):
+        """人户分离: where the person lives against where their 户口 is registered."""
+
+        NONE = "", _("无")
+        AWAY = "away", _("户在人不在（户籍在本地，居住在外地）")
+        HERE = "here", _("人在户不在（居住在本地，户籍在外地）")
+
     household = models.ForeignKey(
         Household, verbose_name=_("住户"), null=True, blank=True, related_name="members", on_delete=models.PROTECT
     )
     name = models.CharField(_("姓名"), max_length=60)
-    id_number = models.CharField(_("公民身份号码"), max_length=18, unique=True)
+    # The number of the document below; for the national ID the 公民身份号码. Unique across
+    # types, as the import, the API and the pages find a person by number alone.
+    id_number = models.CharField(_("证件号码"), max_length=40, unique=True)
+    document_type = models.ForeignKey(
+        DocumentType,
+        verbose_name=_("证件类型"),
+        to_field="code",
+        default=NATIONAL_ID,
+        related_name="+",
+        on_delete=models.PROTECT,
+    )
+    population_type = models.ForeignKey(
+        PopulationType,
+        verbose_name=_("人口类型"),
+        to_field="code",
+        default=REGISTERED,
+        related_name="+",
+        on_delete=models.PROTECT,
+    )
     sex = models.CharField(_("性别"), max_length=1, choices=Sex.choices)
     birth_date = models.DateField(_("出生日期"), db_index=True)
     phone = models.CharField(_("联系电话"), max_length=20, blank=True)
@@ -135,6 +219,9 @@ class Resident(Scoped):
     )
     status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.LIVING, db_index=True)
     ethnicity = models.CharField(_("民族"), max_length=20, blank=True)
+    separation = models.CharField(
+        _("人户分离"), max_length=12, choices=Separation.choices, default=Separation.NONE, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     import_run = models.ForeignKey(
@@ -148,6 +235,40 @@ class Resident(Scoped):
 
     def __str__(self) -> str:
         return self.name
+
+
+class FloatingDetail(models.Model):
+    """What a 流动人口 registration records beyond the person."""
+
+    resident = models.OneToOneField(Resident, related_name="floating", on_delete=models.CASCADE)
+    permit_number = models.CharField(_("居住证号码"), max_length=40, blank=True)
+    origin = models.CharField(_("户籍地"), max_length=100, blank=True)
+    arrival_date = models.DateField(_("来本地日期"), null=True, blank=True)
+    reason = models.CharField(_("来本地事由"), max_length=60, blank=True)
+    expected_stay = models.CharField(_("拟居住期限"), max_length=60, blank=True)
+
+    class Meta:
+        verbose_name = _("流动人口信息")
+        verbose_name_plural = _("流动人口信息")
+
+    def __str__(self) -> str:
+        return str(self.resident)
+
+
+class ForeignDetail(models.Model):
+    """What a 境外人员 registration records beyond the person and their document."""
+
+    resident = models.OneToOneField(Resident, related_name="foreign", on_delete=models.CASCADE)
+    nationality = models.CharField(_("国籍"), max_length=60, blank=True)
+    visa_type = models.CharField(_("签证（居留许可）种类"), max_length=60, blank=True)
+    visa_expiry = models.DateField(_("签证（居留许可）有效期至"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("境外人员信息")
+        verbose_name_plural = _("境外人员信息")
+
+    def __str__(self) -> str:
+        return str(self.resident)
 
 
 class CareCategory(models.Model):
@@ -277,6 +398,9 @@ class AreaCount(models.Model):
     households = models.PositiveIntegerField(_("住户数"), default=0)
     residents = models.PositiveIntegerField(_("在册居民数"), default=0)
     grids = models.PositiveIntegerField(_("网格数"), default=0)
+    #: living residents by population type code, and by type code per child area (``"<pk>"``)
+    by_type = models.JSONField(_("按人口类型"), default=dict, blank=True)
+    children_by_type = models.JSONField(_("下级区域按人口类型"), default=dict, blank=True)
     refreshed_at = models.DateTimeField(_("统计时间"))
 
     class Meta:

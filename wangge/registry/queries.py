@@ -64,7 +64,13 @@ def sees_many_communities(user: Any) -> bool:
 
 def get_resident(user: Any, pk: Any) -> Resident:
     try:
-        return residents_visible_to(user).select_related("household__building", "grid", "community").get(pk=pk)
+        return (
+            residents_visible_to(user)
+            .select_related(
+                "household__building", "grid", "community", "population_type", "document_type", "floating", "foreign"
+            )
+            .get(pk=pk)
+        )
     except (Resident.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
 

@@ -37,6 +37,34 @@ def _grouped(queryset: Any, column: str) -> dict[int, int]:
     }
 
 
+def _by_type(living: Any) -> tuple[dict[int, dict[str, int]], dict[int, dict[str, dict[str, int]]]]:
+    """Living residents per area and population type, and per child area (the headcount table).
+
+    One grouped query per level pair: (grid), (community, grid), (street, community) and
+    (district, street); residents not yet in a child area are under the key ``"none"``.
+    """
+    own: dict[int, dict[str, int]] = {}
+    children: dict[int, dict[str, dict[str, int]]] = {}
+    pairs: tuple[tuple[str, str | None], ...] = (
+        (Area.Level.DISTRICT, Area.Level.STREET),
+        (Area.Level.STREET, Area.Level.COMMUNITY),
+        (Area.Level.COMMUNITY, Area.Level.GRID),
+        (Area.Level.GRID, None),
+    )
+    for level, child in pairs:
+        columns = [level, "population_type", *([child] if child else [])]
+        rows = living.exclude(**{level: None}).values(*columns).annotate(n=Count("id")).order_by()
+        for row in rows:
+            area, code, n = row[level], row["population_type"], row["n"]
+            mine = own.setdefault(area, {})
+            mine[code] = mine.get(code, 0) + n
+            if child:
+                key = str(row[child]) if row[child] is not None else "none"
+                cell = children.setdefault(area, {}).setdefault(key, {})
+                cell[code] = cell.get(code, 0) + n
+    return own, children
+
+
 def refresh(now: dt.datetime | None = None, *, analyze: bool = False) -> int:
     """Recount every area; returns the number of rows written. ``analyze`` refreshes the
     planner's statistics too (after a bulk load)."""
@@ -50,6 +78,7 @@ def refresh(now: dt.datetime | None = None, *, analyze: bool = False) -> int:
         residents.update(_grouped(living, level))
         if level != Area.Level.GRID:
             grids.update(_grouped(Area.objects.filter(level=Area.Level.GRID), level))
+    by_type, children_by_type = _by_type(living)
     ids = list(Area.objects.values_list("pk", flat=True))
     rows = [
         AreaCount(
@@ -57,6 +86,8 @@ def refresh(now: dt.datetime | None = None, *, analyze: bool = False) -> int:
             households=households.get(pk, 0),
             residents=residents.get(pk, 0),
             grids=grids.get(pk, 0),
+            by_type=by_type.get(pk, {}),
+            children_by_type=children_by_type.get(pk, {}),
             refreshed_at=now,
         )
         for pk in ids

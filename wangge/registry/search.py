@@ -63,8 +63,10 @@ def keys_for(name: str, id_number: str, phone: str) -> list[str]:
     for reading in chinese.pinyin_readings(simplified):
         keys.append(reading.full)
         keys.append(reading.initials)
-    if id_number:
-        keys.append(ID_PREFIX + id_number.strip().upper())
+    number = "".join(ch for ch in (id_number or "").upper() if ch.isalnum())
+    if number:
+        # Any document's number (queries keep only letters and digits, so the key does too).
+        keys.append(ID_PREFIX + number)
     digits = _digits(phone or "")
     if len(digits) >= 4:
         keys.append(PHONE_PREFIX + digits[-4:])
@@ -176,6 +178,8 @@ class ParsedQuery:
     prefixes: tuple[str, ...] = ()
     # A full mobile number: phone-key matches must also have exactly this number.
     phone: str = ""
+    # Only whole keys match (a document number typed by someone who sees numbers masked).
+    exact: bool = False
     hint: str = field(default="", compare=False)
 
 
@@ -194,6 +198,10 @@ def parse_query(raw: str, *, masked: bool = False) -> ParsedQuery:
         return ParsedQuery(text="", kind=Kind.NONE)
     if text.isdigit() or (text[:-1].isdigit() and text[-1] == "x"):
         parsed = _parse_number(text.upper())
+        return _only_full_numbers(parsed) if masked else parsed
+    if text.isascii() and any(ch.isdigit() for ch in text):
+        # Letters and digits: a passport, pass or permanent-residence card number (never a name).
+        parsed = _parse_document(text.upper())
         return _only_full_numbers(parsed) if masked else parsed
     if text.isascii():
         return ParsedQuery(text=text, kind=Kind.PINYIN, prefixes=(text,))
@@ -221,19 +229,33 @@ def _parse_number(text: str) -> ParsedQuery:
     return ParsedQuery(text=text, kind=Kind.ID_NUMBER, prefixes=(ID_PREFIX + text,))
 
 
+def _parse_document(text: str) -> ParsedQuery:
+    if len(text) < 5:
+        return ParsedQuery(text=text, kind=Kind.NONE, hint=_("请至少输入证件号码的前5位。"))
+    return ParsedQuery(text=text, kind=Kind.ID_NUMBER, prefixes=(ID_PREFIX + text[:KEY_MAX],))
+
+
 def _only_full_numbers(parsed: ParsedQuery) -> ParsedQuery:
-    """A number query as a searcher who sees masked values may make it: full values only."""
-    full_id = [p for p in parsed.prefixes if p.startswith(ID_PREFIX) and len(p) == len(ID_PREFIX) + 18]
+    """A number query as a searcher who sees masked values may make it: full values only.
+
+    A document number matches only as a whole key, so no prefix reveals the hidden digits
+    one at a time; which length is "whole" depends on the document, hence the exact match
+    rather than a length rule.
+    """
     if parsed.kind == Kind.PHONE:
         # The last four (shown by the mask) or a whole number checked against the whole phone;
         # never the 11 digits as the start of an ID number.
         return replace(parsed, prefixes=tuple(p for p in parsed.prefixes if p.startswith(PHONE_PREFIX)))
-    if parsed.kind == Kind.ID_NUMBER and full_id:
-        return replace(parsed, prefixes=tuple(full_id))
     if parsed.kind == Kind.ID_NUMBER:
-        return ParsedQuery(
-            text=parsed.text, kind=Kind.NONE, hint=_("请输入完整的身份号码（18位），或手机号后四位、完整手机号。")
+        full_id = len(parsed.text) == 18 or len(parsed.prefixes[0]) == len(ID_PREFIX) + 18
+        hint = (
+            ""
+            if full_id
+            else _(
+                "只能按完整的证件号码查找：请输入完整的身份号码（18位）或其他证件的完整号码，或手机号后四位、完整手机号。"
+            )
         )
+        return replace(parsed, exact=True, hint=hint)
     return parsed
 
 
@@ -254,7 +276,7 @@ class Match(IntEnum):
 
 def _match(key: str, prefix: str, *, name_length: int, whole_phone: bool) -> Match:
     if key.startswith(ID_PREFIX):
-        return Match.EXACT if key == prefix and len(key) == len(ID_PREFIX) + 18 else Match.NUMBER
+        return Match.EXACT if key == prefix else Match.NUMBER
     if key.startswith(PHONE_PREFIX):
         return Match.EXACT if whole_phone else Match.NUMBER
     if not key.isascii():
@@ -304,6 +326,12 @@ def _scope_grids(user: Any) -> frozenset[int]:
     return frozenset()
 
 
+def _range(visible: QuerySet[SearchKey], parsed: ParsedQuery, prefix: str) -> QuerySet[SearchKey]:
+    if parsed.exact:
+        return visible.filter(key=prefix)
+    return visible.filter(key__gte=prefix, key__lt=prefix + TOP)
+
+
 def _scan(
     visible: QuerySet[SearchKey], parsed: ParsedQuery, grids: frozenset[int]
 ) -> tuple[dict[int, _Candidate], bool]:
@@ -324,7 +352,7 @@ def _scan(
         # A whole phone number is checked against the phone itself, so read every resident
         # sharing its last four (a few dozen in a district) rather than a ranked pool.
         pool = COUNT_SCAN if parsed.phone and prefix.startswith(PHONE_PREFIX) else POOL
-        scan = visible.filter(key__gte=prefix, key__lt=prefix + TOP).order_by("key")
+        scan = _range(visible, parsed, prefix).order_by("key")
         sql, params = scan.values_list("resident_id", "key", "grid_id")[:pool].query.sql_with_params()
         statement = (
             f"SELECT k.resident_id, k.key, k.grid_id, r.name, r.status, r.phone,"
@@ -364,7 +392,7 @@ def _count(visible: QuerySet[SearchKey], parsed: ParsedQuery) -> tuple[int, bool
     seen = 0
     exact = True
     for prefix in parsed.prefixes:
-        scan = visible.filter(key__gte=prefix, key__lt=prefix + TOP).order_by("key")[:COUNT_SCAN]
+        scan = _range(visible, parsed, prefix).order_by("key")[:COUNT_SCAN]
         counted = scan.aggregate(keys=Count("resident_id"), people=Count("resident_id", distinct=True))
         seen += counted["people"]
         exact = exact and counted["keys"] < COUNT_SCAN

@@ -18,8 +18,19 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from wangge.areas.serializers import ChoiceLabelField
-from wangge.core import idnumbers
-from wangge.registry.models import CareTag, Household, LifeEvent, Resident
+from wangge.core import documents, idnumbers
+from wangge.registry.models import (
+    NATIONAL_ID,
+    REGISTERED,
+    CareTag,
+    DocumentType,
+    FloatingDetail,
+    ForeignDetail,
+    Household,
+    LifeEvent,
+    PopulationType,
+    Resident,
+)
 
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{2,19}$")
 
@@ -31,7 +42,12 @@ def age_on(birth_date: dt.date, today: dt.date) -> int:
 class ResidentSummarySerializer(serializers.ModelSerializer[Resident]):
     """A resident as lists show them, to every role: ID number and phone masked."""
 
-    id_number = serializers.SerializerMethodField(help_text=_("公民身份号码（脱敏）"))
+    id_number = serializers.SerializerMethodField(help_text=_("证件号码（脱敏）；居民身份证即公民身份号码"))
+    document_type = serializers.CharField(source="document_type_id", read_only=True, help_text=_("证件类型代码"))
+    document_type_label = serializers.SerializerMethodField()
+    population_type = serializers.CharField(source="population_type_id", read_only=True, help_text=_("人口类型代码"))
+    population_type_label = serializers.SerializerMethodField()
+    separation_label = ChoiceLabelField(Resident.Separation, source="separation")
     phone = serializers.SerializerMethodField(help_text=_("联系电话（脱敏）"))
     age = serializers.SerializerMethodField()
     sex_label = ChoiceLabelField(Resident.Sex, source="sex")
@@ -55,6 +71,12 @@ class ResidentSummarySerializer(serializers.ModelSerializer[Resident]):
             "household",
             "grid",
             "community",
+            "document_type",
+            "document_type_label",
+            "population_type",
+            "population_type_label",
+            "separation",
+            "separation_label",
         ]
         read_only_fields = fields
 
@@ -70,6 +92,35 @@ class ResidentSummarySerializer(serializers.ModelSerializer[Resident]):
 
     def get_age(self, resident: Resident) -> int:
         return age_on(resident.birth_date, timezone.localdate())
+
+    def _labels(self, model: type[DocumentType] | type[PopulationType]) -> dict[str, str]:
+        # One read of the (small) code table per response, not one per listed resident.
+        cache: dict[Any, dict[str, str]] = self.root.__dict__.setdefault("_code_labels", {})
+        if model not in cache:
+            cache[model] = {row.code: row.label() for row in model.objects.all()}
+        return cache[model]
+
+    def get_document_type_label(self, resident: Resident) -> str:
+        code = str(resident.document_type_id)
+        return self._labels(DocumentType).get(code, code)
+
+    def get_population_type_label(self, resident: Resident) -> str:
+        code = str(resident.population_type_id)
+        return self._labels(PopulationType).get(code, code)
+
+
+class FloatingDetailSerializer(serializers.ModelSerializer[FloatingDetail]):
+    class Meta:
+        model = FloatingDetail
+        fields = ["permit_number", "origin", "arrival_date", "reason", "expected_stay"]
+        read_only_fields = fields
+
+
+class ForeignDetailSerializer(serializers.ModelSerializer[ForeignDetail]):
+    class Meta:
+        model = ForeignDetail
+        fields = ["nationality", "visa_type", "visa_expiry"]
+        read_only_fields = fields
 
 
 class CareTagSerializer(serializers.ModelSerializer[CareTag]):
@@ -100,6 +151,8 @@ class ResidentDetailSerializer(ResidentSummarySerializer):
     address = serializers.SerializerMethodField()
     care_categories = serializers.SerializerMethodField(help_text=_("人员类别；无权查看时为 null"))
     events = LifeEventSerializer(many=True, read_only=True)
+    floating = serializers.SerializerMethodField(help_text=_("流动人口信息（居住证号码脱敏）；无则为 null"))
+    foreign = serializers.SerializerMethodField(help_text=_("境外人员信息；无则为 null"))
 
     class Meta(ResidentSummarySerializer.Meta):
         fields = [
@@ -110,6 +163,8 @@ class ResidentDetailSerializer(ResidentSummarySerializer):
             "address",
             "care_categories",
             "events",
+            "floating",
+            "foreign",
         ]
         read_only_fields = fields
 
@@ -122,6 +177,21 @@ class ResidentDetailSerializer(ResidentSummarySerializer):
 
     def get_address(self, resident: Resident) -> str:
         return resident.household.address if resident.household is not None else ""
+
+    @extend_schema_field(FloatingDetailSerializer(allow_null=True))
+    def get_floating(self, resident: Resident) -> dict[str, Any] | None:
+        detail = getattr(resident, "floating", None)
+        if detail is None:
+            return None
+        data = dict(FloatingDetailSerializer(detail).data)
+        if not self.full:
+            data["permit_number"] = idnumbers.mask(detail.permit_number)
+        return data
+
+    @extend_schema_field(ForeignDetailSerializer(allow_null=True))
+    def get_foreign(self, resident: Resident) -> dict[str, Any] | None:
+        detail = getattr(resident, "foreign", None)
+        return dict(ForeignDetailSerializer(detail).data) if detail is not None else None
 
     @extend_schema_field(CareTagSerializer(many=True, allow_null=True))
     def get_care_categories(self, resident: Resident) -> list[dict[str, Any]] | None:
@@ -166,7 +236,18 @@ class HouseholdSerializer(serializers.ModelSerializer[Household]):
 class ResidentCreateSerializer(serializers.Serializer[Any]):
     household = serializers.IntegerField(help_text=_("住户编号"))
     name = serializers.CharField(max_length=60)
-    id_number = serializers.CharField(max_length=24, help_text=_("18位（或旧版15位）公民身份号码"))
+    id_number = serializers.CharField(
+        max_length=60, help_text=_("证件号码；居民身份证为18位（或旧版15位）公民身份号码")
+    )
+    document_type = serializers.CharField(max_length=30, required=False, default=NATIONAL_ID)
+    population_type = serializers.CharField(max_length=30, required=False, default=REGISTERED)
+    sex = serializers.ChoiceField(
+        choices=Resident.Sex.choices, required=False, default="", help_text=_("证件号码不含性别时必填")
+    )
+    birth_date = serializers.DateField(
+        required=False, allow_null=True, default=None, help_text=_("证件号码不含出生日期时必填")
+    )
+    separation = serializers.ChoiceField(choices=Resident.Separation.choices, required=False, default="")
     phone = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
     relationship = serializers.ChoiceField(choices=Resident.Relationship.choices, default=Resident.Relationship.OTHER)
     ethnicity = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
@@ -178,9 +259,14 @@ class ResidentCreateSerializer(serializers.Serializer[Any]):
         return value
 
     def validate_id_number(self, value: str) -> str:
+        # Checked here as well as by the action, so a bad number is reported with the other fields.
+        code = self.initial_data.get("document_type") or NATIONAL_ID
+        fmt = DocumentType.objects.filter(code=code).values_list("format", flat=True).first()
+        if fmt is None:
+            return value  # the action reports the unknown type
         try:
-            return idnumbers.parse(value).number
-        except idnumbers.InvalidIDNumber as exc:
+            return documents.parse(fmt, value).number
+        except documents.InvalidDocument as exc:
             raise serializers.ValidationError(str(exc)) from None
 
     def validate_phone(self, value: str) -> str:

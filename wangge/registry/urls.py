@@ -26,6 +26,7 @@ urlpatterns: list = [
     path("households/<int:pk>/move-in/", pages.household_move_in, name="household_move_in"),
     path("residents/<int:pk>/", pages.resident, name="resident"),
     path("residents/<int:pk>/events/<slug:kind>/", pages.resident_event, name="resident_event"),
+    path("residents/<int:pk>/population/", pages.resident_population, name="resident_population"),
     path("residents/<int:pk>/care/", pages.care_tag_add, name="care_tag_add"),
     path("residents/<int:pk>/care/<slug:code>/remove/", pages.care_tag_remove, name="care_tag_remove"),
 ]

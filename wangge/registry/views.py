@@ -22,19 +22,21 @@ from django.views.decorators.http import require_POST
 
 from wangge.accounts import policy
 from wangge.areas.models import Area
-from wangge.core import confirm
+from wangge.core import confirm, documents
 from wangge.core.idnumbers import InvalidIDNumber, parse
 from wangge.registry import actions, summary
 from wangge.registry.event_forms import (
+    FIELDS_OF,
     CareTagForm,
     DeathForm,
     MarriageForm,
     MoveInExistingForm,
     MoveOutForm,
+    PopulationForm,
     ResidentRegisterForm,
     care_label,
 )
-from wangge.registry.models import CareCategory, Household, LifeEvent, Resident
+from wangge.registry.models import NATIONAL_ID, REGISTERED, CareCategory, Household, LifeEvent, Resident
 from wangge.registry.queries import get_household, get_resident, resident_seen_in_full, residents_visible_to
 
 
@@ -59,7 +61,7 @@ def _by_id_number(user: Any, raw: str) -> Resident | None:
     try:
         number = parse(raw).number
     except InvalidIDNumber:
-        number = raw.strip().upper()
+        number = documents.normalise(raw)  # another document's number, as stored
     return residents_visible_to(user).filter(id_number=number).first()
 
 
@@ -100,6 +102,16 @@ def household(request: HttpRequest, pk: int) -> HttpResponse:
     return _household_page(request, get_household(request.user, pk))
 
 
+def _person(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "document_type": data["document_type"] or NATIONAL_ID,
+        "population_type": data["population_type"] or REGISTERED,
+        "sex": data["sex"],
+        "birth_date": data["birth_date"],
+        "separation": data["separation"],
+    }
+
+
 @login_required
 @require_POST
 def household_register(request: HttpRequest, pk: int) -> HttpResponse:
@@ -112,12 +124,15 @@ def household_register(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             if data["kind"] == LifeEvent.Kind.BIRTH:
-                resident = actions.birth_register(
+                resident = actions.resident_register(
                     by=user,
                     household=target,
                     name=data["name"],
                     id_number=data["id_number"],
+                    phone=data["phone"],
                     relationship=data["relationship"],
+                    event=LifeEvent.Kind.BIRTH,
+                    **_person(data),
                 )
             else:
                 resident = actions.resident_register(
@@ -129,6 +144,7 @@ def household_register(request: HttpRequest, pk: int) -> HttpResponse:
                     relationship=data["relationship"],
                     event=LifeEvent.Kind.MOVE_IN,
                     date=data["date"],
+                    **_person(data),
                 )
         except ValidationError as exc:
             _add_errors(form, exc)
@@ -193,6 +209,9 @@ def _resident_page(
         "guardians": resident.guardianships.select_related("guardian") if full else [],
         "forms": {name: bound.get(name) or cls() for name, cls in EVENT_FORMS.items()},
         "care_form": bound.get("care") or CareTagForm(),
+        "population_form": bound.get("population") or PopulationForm.for_resident(resident),
+        "floating": getattr(resident, "floating", None),
+        "foreign": getattr(resident, "foreign", None),
         "open_form": next(iter(bound), ""),
         "is_living": resident.status == Resident.Status.LIVING,
         "is_deceased": resident.status == Resident.Status.DECEASED,
@@ -280,6 +299,35 @@ def _confirm_event(request: HttpRequest, person: Resident, kind: str, data: dict
         button=button,
         cancel_url=reverse("registry:resident", args=[person.pk]),
     )
+
+
+@login_required
+@require_POST
+def resident_population(request: HttpRequest, pk: int) -> HttpResponse:
+    user: Any = request.user
+    person = get_resident(user, pk)
+    if not policy.can_edit_registry(user):
+        raise Http404
+    form = PopulationForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        code = data["population_type"]
+        try:
+            actions.resident_population_set(
+                by=user,
+                resident=person,
+                population_type=code,
+                separation=data["separation"],
+                # The details of the chosen kind only; those of another kind are kept as they are.
+                floating={f: data[f] for f in FIELDS_OF["floating"]} if code == "floating" else None,
+                foreign={f: data[f] for f in FIELDS_OF["foreign"]} if code == "foreign" else None,
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("已保存 %(name)s 的人口类型") % {"name": person.name})
+            return redirect("registry:resident", pk=person.pk)
+    return _resident_page(request, person, status=400, bound={"population": form})
 
 
 @login_required

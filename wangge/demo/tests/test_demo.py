@@ -28,7 +28,7 @@ from shapely.geometry import Point, shape
 
 from wangge.accounts.models import AreaAssignment, Role, User
 from wangge.areas.models import Area, Building, Membership, Organisation
-from wangge.core import idnumbers
+from wangge.core import documents, idnumbers
 from wangge.core.management.commands.serve import parse_bind, url_for
 from wangge.core.models import AuditEntry
 from wangge.demo import accounts as demo_accounts
@@ -38,7 +38,7 @@ from wangge.demo.divisions import DATA
 from wangge.protection import queries, zones
 from wangge.protection.incidents import labels
 from wangge.protection.models import Alert, Enrolment, Incident, IncidentUpdate, Location, Notification
-from wangge.registry.models import CareTag, Guardianship, Household, Resident, SearchKey
+from wangge.registry.models import CareTag, FloatingDetail, Guardianship, Household, Resident, SearchKey
 from wangge.registry.search import keys_for
 
 RESIDENTS = 2000
@@ -181,9 +181,11 @@ def test_it_cuts_communities_into_grids_of_about_300_households(demo: Any) -> No
 
 @pytest.mark.django_db
 def test_it_gives_every_resident_a_valid_unique_lishan_id_number(demo: Any) -> None:
-    residents = list(Resident.objects.all())
-    assert len(residents) == RESIDENTS
-    assert len({r.id_number for r in residents}) == RESIDENTS
+    everyone = list(Resident.objects.all())
+    assert len(everyone) == RESIDENTS
+    assert len({r.id_number for r in everyone}) == RESIDENTS
+    residents = [r for r in everyone if r.document_type_id == "resident_id_card"]
+    assert len(residents) == RESIDENTS - demo.population.foreign  # foreign nationals hold other documents
     for resident in residents:
         parsed = idnumbers.parse(resident.id_number)
         assert parsed.area_code == "210304"
@@ -191,6 +193,25 @@ def test_it_gives_every_resident_a_valid_unique_lishan_id_number(demo: Any) -> N
         assert parsed.sex == resident.sex
         assert 2 <= len(resident.name) <= 4
         assert resident.phone == "" or (len(resident.phone) == 11 and resident.phone.startswith("1"))
+
+
+@pytest.mark.django_db
+def test_it_gives_the_district_a_floating_share_foreign_nationals_and_people_living_apart(demo: Any) -> None:
+    counts = dict(Resident.objects.values_list("population_type").annotate(n=Count("id")))
+    assert 0.10 * RESIDENTS < counts["floating"] < 0.22 * RESIDENTS
+    assert FloatingDetail.objects.count() == counts["floating"]
+    assert FloatingDetail.objects.exclude(permit_number="").exists()
+    foreign = list(Resident.objects.filter(population_type="foreign").select_related("foreign"))
+    assert len(foreign) == demo.population.foreign >= 10
+    for person in foreign:
+        fmt = "passport" if person.document_type_id == "passport" else "foreign_permanent"
+        assert documents.parse(fmt, person.id_number).number == person.id_number
+        assert person.foreign.nationality
+        assert person.search_keys.filter(key="#" + person.id_number).exists()
+    assert {p.document_type_id for p in foreign} == {"passport", "foreign_permanent_id"}
+    assert all(p.id_number.startswith("9") for p in foreign if p.document_type_id == "foreign_permanent_id")
+    separated = dict(Resident.objects.exclude(separation="").values_list("separation").annotate(n=Count("id")))
+    assert separated["away"] > 0 and separated["here"] > 0
 
 
 @pytest.mark.django_db

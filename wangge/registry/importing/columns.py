@@ -52,6 +52,41 @@ COLUMNS = (
     ),
     # The template's example row says so here; a row with anything in this column is skipped.
     Column("example", _("示例行标记"), "example", ("示例行标记", "示例", "示例行", "样例", "example", "sample")),
+    # 实有人口: optional columns; a file without them imports national IDs and 户籍 as before.
+    Column("document_type", _("证件类型"), "document_type", ("证件类型", "证件种类", "身份证件类型", "idtype")),
+    Column("population_type", _("人口类型"), "population_type", ("人口类型", "人口类别", "populationtype")),
+    Column("sex", _("性别"), "sex", ("性别", "gender")),
+    Column("birth_date", _("出生日期"), "birth_date", ("出生日期", "出生年月日", "生日", "dateofbirth", "dob")),
+    Column("separation", _("人户分离"), "separation", ("人户分离", "人户分离情况")),
+    Column("permit_number", _("居住证号码"), "residence_permit_number", ("居住证号码", "居住证号", "居住证编号")),
+    Column("origin", _("户籍地"), "origin", ("户籍地", "户籍地址", "户籍所在地", "原籍", "来源地")),
+    Column("arrival_date", _("来本地日期"), "arrival_date", ("来本地日期", "来本地时间", "来本地日期时间", "到达日期")),
+    Column("reason", _("来本地事由"), "reason", ("来本地事由", "来本地原因", "暂住事由", "流入原因")),
+    Column("expected_stay", _("拟居住期限"), "expected_stay", ("拟居住期限", "拟居住时间", "拟居住时限")),
+    Column("nationality", _("国籍"), "nationality", ("国籍", "国籍地区", "国籍（地区）", "country")),
+    Column("visa_type", _("签证种类"), "visa_type", ("签证种类", "签证类型", "签证（居留许可）种类", "visa")),
+    Column(
+        "visa_expiry",
+        _("签证有效期至"),
+        "visa_expiry",
+        ("签证有效期至", "签证有效期", "签证到期日期", "签证（居留许可）有效期至", "visaexpiry"),
+    ),
+)
+# The columns a spreadsheet without them leaves at their defaults (``importing.population``).
+POPULATION_KEYS = (
+    "document_type",
+    "population_type",
+    "sex",
+    "birth_date",
+    "separation",
+    "permit_number",
+    "origin",
+    "arrival_date",
+    "reason",
+    "expected_stay",
+    "nationality",
+    "visa_type",
+    "visa_expiry",
 )
 # The template's example person: also recognised in a template downloaded before the marker
 # column existed, so an unchanged old template imports nobody either.

@@ -44,6 +44,7 @@ from wangge.core.chinese import to_simplified
 from wangge.core.scope import assigned_areas
 from wangge.registry import search
 from wangge.registry.importing import columns as cols
+from wangge.registry.importing import population as pop
 from wangge.registry.importing.reading import ImportFileError, read_table
 from wangge.registry.models import CareCategory, CareTag, Household, LifeEvent, Resident, ResidentImport
 
@@ -162,6 +163,7 @@ class Row:
     room: str
     relationship: str | None  # None: blank or unknown, keep what the registry has
     categories: list[int]
+    person: pop.Person | None = None  # document and population type (importing.population)
 
 
 def chunk_rows() -> int:
@@ -382,6 +384,7 @@ class _Validator:
         self.allowed = allowed_communities(by)
         self.communities = _Communities()
         self.categories = _Categories()
+        self.population = pop.Reader(present=self.index)
         self.folders = {**FOLDERS, "category": self.categories.find}
         self.seen: dict[str, int] = {}
         # Address parts and words repeat thousands of times in a district's table: fold each once.
@@ -440,12 +443,15 @@ class _Validator:
         elif len(name) > NAME_MAX:
             reject("name", _("姓名超过 %(n)d 个字") % {"n": NAME_MAX})
 
-        parsed = None
+        person = self.population.read(cell, reject, warn)
+        parsed: idnumbers.IDNumber | pop.Number | None = None
         raw_id = cell("id_number")
         if not raw_id:
             reject("id_number", _("缺少公民身份号码"))
         elif _SCIENTIFIC.fullmatch(raw_id):
             reject("id_number", _("身份号码被 Excel 存成了数字（科学计数法），请将该列设为文本格式后重新填写"))
+        elif person is not None and not person.national_id:
+            parsed = self.population.number(person, raw_id, reject)
         else:
             try:
                 parsed = idnumbers.parse(raw_id)
@@ -537,6 +543,7 @@ class _Validator:
             room=room,
             relationship=relationship,
             categories=category_ids,
+            person=person,
         )
 
 
@@ -576,6 +583,7 @@ CHANGEABLE = (
     "community_id",
     "street_id",
     "district_id",
+    *pop.CHANGEABLE,
 )
 KEYED = ("name", "phone", "grid_id", "community_id", "street_id", "district_id")
 RESIDENT_FIELDS = ("id", "id_number", *CHANGEABLE)
@@ -724,6 +732,7 @@ class _Writer:
         moves: list[tuple[int, int | None, int | None]] = []
         new_tags: list[tuple[int, int]] = []
         heads: list[tuple[list[int | None], Row]] = []
+        details: list[tuple[int, pop.Person | None]] = []
         for row in rows:
             household, scope = self._household(row)
             old = existing.get(row.id_number)
@@ -746,6 +755,7 @@ class _Writer:
                 "sex": row.sex,
                 "birth_date": row.birth_date,
                 **scope.areas(),
+                **pop.values(row.person, old),
             }
             if values["relationship"] == Resident.Relationship.HEAD:
                 heads.append((household, row))
@@ -753,6 +763,7 @@ class _Writer:
                 created.append((row, values))
                 continue
             pk = old["id"]
+            details.append((pk, row.person))
             missing_tags = [(pk, category) for category in row.categories if (pk, category) not in tags]
             new_tags.extend(missing_tags)
             if _changeable(values) != _changeable(old):
@@ -770,12 +781,14 @@ class _Writer:
         new_ids = self._insert_residents(created)
         for row, values in created:
             pk = new_ids[row.id_number]
+            details.append((pk, row.person))
             new_tags.extend((pk, category) for category in row.categories)
             reindex.append(search.Subject.of_row(pk, values, id_number=row.id_number))
         self._update_residents(changed)
         self._add_tags(new_tags)
         self._set_heads(heads, new_ids, existing)
         self._record_moves(moves)
+        pop.write_details(details)
         self.result.search_keys += search.write_search_keys(reindex, replace=bool(changed))
 
     def _insert_residents(self, created: list[tuple[Row, dict[str, Any]]]) -> dict[str, int]:

@@ -13,10 +13,10 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from wangge.core import idnumbers
-from wangge.registry.importing.columns import COLUMNS, EXAMPLE_ID_NUMBER, EXAMPLE_NAME
+from wangge.registry.importing.columns import COLUMNS, EXAMPLE_ID_NUMBER, EXAMPLE_NAME, POPULATION_KEYS
 
 # Columns typed as text so Excel keeps ID numbers whole and leading zeros of landlines.
-TEXT_COLUMNS = {"id_number", "phone", "entrance", "room"}
+TEXT_COLUMNS = {"id_number", "phone", "entrance", "room", "permit_number", "birth_date", "arrival_date", "visa_expiry"}
 
 
 def template_xlsx(*, community: str = "光明社区") -> bytes:
@@ -31,6 +31,10 @@ def template_xlsx(*, community: str = "光明社区") -> bytes:
         "relationship": _("户主"),
         "categories": _("独居老人、低保"),
         "example": _("示例"),
+        # 实有人口: blank for a registered resident with a national ID (the defaults).
+        "document_type": _("居民身份证"),
+        "population_type": _("户籍人口"),
+        **dict.fromkeys(POPULATION_KEYS[2:], ""),
     }
     assert example["id_number"] == EXAMPLE_ID_NUMBER and example["name"] == EXAMPLE_NAME
     workbook = Workbook()

@@ -296,7 +296,7 @@ def test_it_exports_masked_residents_in_scope_as_csv_with_bom(world: World, clie
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     rows = export_rows(response)
-    assert rows[0][:2] == ["姓名", "公民身份号码"]
+    assert rows[0][:2] == ["姓名", "证件号码"]
     names = {row[0] for row in rows[1:]}
     assert names == {"王建国", "李秀英", "赵志强"}
     assert all("*" in row[1] for row in rows[1:])

@@ -496,11 +496,13 @@ def test_the_template_download_is_a_workbook_that_imports_as_is(client_for: Call
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert sheet is not None
-    assert [cell.value for cell in sheet[1]] == [*HEADER, "示例行标记"]
+    header = [cell.value for cell in sheet[1]]
+    assert header[: len(HEADER) + 1] == [*HEADER, "示例行标记"]
+    assert header[len(HEADER) + 1 : len(HEADER) + 3] == ["证件类型", "人口类型"]  # 实有人口, optional
     example = [cell.value for cell in sheet[2]]
     assert idnumbers.parse(str(example[1])).number == example[1]
     assert example[3] == "灵西社区"  # a community the downloader can import into
-    assert example[-1] == "示例"
+    assert example[len(HEADER)] == "示例"  # the marker column, before the optional 实有人口 ones
     result = run(response.content, file_name="template.xlsx")
     # Uploaded unchanged, the template's example person does not become a resident.
     assert (result.created, result.rejected, result.examples) == (0, 0, 1)

@@ -1,0 +1,51 @@
+"""The shipped rows of the registry's code tables, put back when missing after a migrate or flush.
+
+Residents point at a population type and a document type by code, with 户籍 and 居民身份证 as
+defaults, so those rows must always exist. Migration 0005 ships them; ``post_migrate`` (which
+Django also sends after ``flush``, as between transactional tests) re-creates any that are
+missing, without touching rows an administrator has edited.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+POPULATION_TYPES = [
+    # code, name, English, aliases
+    ("registered", "户籍人口", "Registered (hukou here)", "户籍,常住户籍,本地户籍"),
+    ("floating", "流动人口", "Floating population", "流动,外来人口,暂住人口,外来"),
+    ("foreign", "境外人员", "Foreign national", "境外,外籍,外籍人员,外国人"),
+    ("unregistered", "未落户人员", "Unregistered (no hukou)", "未落户,无户口,待落户"),
+]
+
+DOCUMENT_TYPES = [
+    # code, name, English, format, aliases
+    ("resident_id_card", "居民身份证", "Resident identity card", "national_id", "身份证,公民身份号码,二代身份证"),
+    ("hk_macao_residence_permit", "港澳居民居住证", "Residence permit for Hong Kong and Macao residents",
+     "residence_permit", "港澳居住证"),
+    ("taiwan_residence_permit", "台湾居民居住证", "Residence permit for Taiwan residents", "residence_permit",
+     "台湾居住证"),
+    ("foreign_permanent_id", "外国人永久居留身份证", "Foreign permanent resident ID card", "foreign_permanent",
+     "永居证,外国人永久居留证,绿卡"),
+    ("passport", "护照", "Passport", "passport", "普通护照,外国护照,中国护照"),
+    ("hk_macao_pass", "港澳居民来往内地通行证", "Mainland travel permit for Hong Kong and Macao residents",
+     "hk_macao_pass", "回乡证,港澳通行证"),
+    ("taiwan_pass", "台湾居民来往大陆通行证", "Mainland travel permit for Taiwan residents", "taiwan_pass",
+     "台胞证"),
+    ("other", "其他证件", "Other document", "free", "其他"),
+]  # fmt: skip
+
+
+def ensure_defaults(**kwargs: Any) -> None:
+    """A ``post_migrate`` receiver: create the shipped rows that are missing (by code)."""
+    from wangge.registry.models import DocumentType, PopulationType
+
+    # A row an administrator re-coded keeps its name: neither is created again.
+    have = {v for row in PopulationType.objects.values_list("code", "name") for v in row}
+    for order, (code, name, name_en, aliases) in enumerate(POPULATION_TYPES):
+        if code not in have and name not in have:
+            PopulationType.objects.create(code=code, name=name, name_en=name_en, aliases=aliases, order=order)
+    have = {v for row in DocumentType.objects.values_list("code", "name") for v in row}
+    for order, (code, name, name_en, fmt, aliases) in enumerate(DOCUMENT_TYPES):
+        if code not in have and name not in have:
+            DocumentType.objects.create(code=code, name=name, name_en=name_en, format=fmt, aliases=aliases, order=order)
