@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "wangge.areas",
     "wangge.registry",
     "wangge.protection",
+    "wangge.cases",
     "wangge.division",
     "wangge.web",
     "wangge.demo",
