@@ -119,7 +119,12 @@ def test_it_lists_overdue_and_due_soon_cases(world: World, pension: Category) ->
     office = world.user(Role.PETITION_OFFICE)
     long_ago = timezone.now() - dt.timedelta(days=20)
     late = actions.case_receive(
-        by=office, category=pension, text="旧案", channel="phone", petitioners=[world.residents["b1_1_head"]], now=long_ago
+        by=office,
+        category=pension,
+        text="旧案",
+        channel="phone",
+        petitioners=[world.residents["b1_1_head"]],
+        now=long_ago,
     )
     soon = actions.case_receive(
         by=office,

@@ -75,7 +75,9 @@ def test_it_hides_another_departments_cases_from_a_department_handler(
     theirs = petition(world, "a1_1_head", pension, housing)
     ours = petition(world, "a1_2_head", pension, civil_affairs)
     helping = petition(world, "b1_1_head", pension, housing)
-    actions.case_assign(case=helping, by=world.user(Role.DISTRICT_ADMIN), department=housing, co_departments=[civil_affairs])
+    actions.case_assign(
+        case=helping, by=world.user(Role.DISTRICT_ADMIN), department=housing, co_departments=[civil_affairs]
+    )
     handler = client_for(Role.DEPARTMENT)
     assert_hidden(handler, theirs)
     for case in (ours, helping):
@@ -85,14 +87,10 @@ def test_it_hides_another_departments_cases_from_a_department_handler(
     assert listed == {ours.pk, helping.pk}
 
 
-def test_it_refuses_an_out_of_scope_petitioner_at_intake(
-    world: World, client_for: Any, pension: Category
-) -> None:
+def test_it_refuses_an_out_of_scope_petitioner_at_intake(world: World, client_for: Any, pension: Category) -> None:
     worker = client_for(Role.GRID_WORKER)
     outsider = world.residents["a1_2_head"]
-    page = worker.post(
-        f"{reverse('cases:field')}?resident={outsider.pk}", {"category": pension.pk, "text": "求助"}
-    )
+    page = worker.post(f"{reverse('cases:field')}?resident={outsider.pk}", {"category": pension.pk, "text": "求助"})
     assert page.status_code == 404
     api = worker.post(
         "/api/v1/cases/",
