@@ -104,3 +104,64 @@ def test_it_counts_cases_by_area_and_date_range(world: World, pension: Category)
 def test_it_refuses_bad_stats_arguments_clearly(world: World, args: list[str]) -> None:
     with pytest.raises(CommandError):
         call_command("cases", "stats", *args)
+
+
+def test_it_lists_cases_by_tab_with_their_clocks(world: World, client_for: Any, pension: Category) -> None:
+    import datetime as dt
+
+    office = world.user(Role.PETITION_OFFICE)
+    late = actions.case_receive(
+        by=office,
+        category=pension,
+        text="旧案",
+        channel="letter",
+        petitioners=[world.residents["b1_1_head"]],
+        now=timezone.now() - dt.timedelta(days=16),
+    )
+    fresh = received(world, pension, "a1_2_head")
+    client = client_for(Role.PETITION_OFFICE)
+    mine = client.get(reverse("cases:list")).content.decode()
+    assert late.number in mine and fresh.number in mine
+    overdue = client.get(reverse("cases:list"), {"tab": "overdue"}).content.decode()
+    assert late.number in overdue and fresh.number not in overdue
+    assert "已超期" in overdue
+    assert fresh.number not in client.get(reverse("cases:list"), {"tab": "due"}).content.decode()
+    # The grid worker of A1-1 sees neither (B1-1 and A1-2 are not theirs).
+    theirs = client_for(Role.GRID_WORKER).get(reverse("cases:list"), {"tab": "all"}).content.decode()
+    assert late.number not in theirs and fresh.number not in theirs
+    assert client_for(Role.AUDITOR).get(reverse("cases:list")).status_code == 404
+
+
+def test_it_registers_a_petitioner_who_is_not_in_the_registry_at_the_desk(
+    world: World, client_for: Any, pension: Category
+) -> None:
+    community = world.areas["community_a1"]
+    response = client_for(Role.COMMUNITY_STAFF).post(
+        reverse("cases:intake"),
+        {
+            "channel": "phone",
+            "category": pension.pk,
+            "text": "外地来的老人反映养老金问题",
+            "contact_name": "陈老汉",
+            "contact_phone": "13512345678",
+            "collective_count": 1,
+            "area": community.pk,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    case = Case.objects.get()
+    assert case.contact_name == "陈老汉" and case.community == community and case.grid is None
+    # An area outside the user's is not offered, and not accepted.
+    other = client_for(Role.COMMUNITY_STAFF).post(
+        reverse("cases:intake"),
+        {
+            "channel": "phone",
+            "category": pension.pk,
+            "text": "x",
+            "contact_name": "某人",
+            "collective_count": 1,
+            "area": world.areas["community_b1"].pk,
+        },
+    )
+    assert other.status_code == 400
+    assert Case.objects.count() == 1
