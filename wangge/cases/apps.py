@@ -7,3 +7,8 @@ class CasesConfig(AppConfig):
     label = "cases"
     verbose_name = _("信访与网格事件")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from wangge.cases import audit_objects
+
+        audit_objects.connect()

@@ -165,3 +165,16 @@ def test_it_registers_a_petitioner_who_is_not_in_the_registry_at_the_desk(
     )
     assert other.status_code == 400
     assert Case.objects.count() == 1
+
+
+def test_it_names_and_links_a_case_in_the_audit_log_for_a_reader_who_may_see_it(
+    world: World, pension: Category
+) -> None:
+    from wangge.core.audit_objects import describe
+
+    case = received(world, pension)
+    entries = list(AuditEntry.objects.filter(object_type="cases.case"))
+    admin = describe(world.user(Role.DISTRICT_ADMIN), entries)[("cases.case", str(case.pk))]
+    assert case.number in admin.name and admin.url == reverse("cases:detail", args=[case.pk])
+    auditor = describe(world.user(Role.AUDITOR), entries)[("cases.case", str(case.pk))]
+    assert auditor.url == "" and pension.name not in auditor.name
