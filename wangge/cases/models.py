@@ -54,8 +54,8 @@ class Category(models.Model):
     )
     home_visit_required = models.BooleanField(_("须入户走访"), default=True)
     sensitive = models.BooleanField(_("敏感"), default=False)
-    # Grid events use these limits; petitions use the statutory clocks (wangge.cases.clocks)
-    # unless a limit is set here.
+    # Grid events use these limits. Petitions use the statutory clocks (wangge.cases.clocks);
+    # a petition category's solve_days, when set, is a stricter local handling limit.
     respond_hours = models.PositiveIntegerField(_("响应时限（小时）"), null=True, blank=True)
     solve_days = models.PositiveIntegerField(_("办结时限（天）"), null=True, blank=True)
     active = models.BooleanField(_("启用"), default=True)
