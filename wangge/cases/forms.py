@@ -159,7 +159,10 @@ def next_steps(user: Any, case: Case) -> list[str]:
             steps.append("merit")
     if case.status in (Case.Status.ACCEPTED, Case.Status.CLOSED) and work:
         steps.append("resolution")
-    if case.resolution and case.verified_at is None and decide and case.resolution_by_id != user.pk:
+    lead = case.lead_department
+    # The handler may not verify their own work (the action refuses it too).
+    handles = case.resolution_by_id == user.pk or (lead is not None and lead.members.filter(pk=user.pk).exists())
+    if case.resolution and case.verified_at is None and decide and not handles:
         steps.append("verify")
     if case.resolution and work and case.status != Case.Status.DECLINED:
         steps.append("satisfaction")
