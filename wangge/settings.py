@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "wangge.areas",
     "wangge.registry",
     "wangge.protection",
+    "wangge.cases",
     "wangge.division",
     "wangge.web",
     "wangge.demo",
@@ -198,6 +199,10 @@ SPECTACULAR_SETTINGS = {
         "SafeZoneKindEnum": "wangge.protection.models.SafeZone.Kind",
         "IncidentUpdateKindEnum": "wangge.protection.models.IncidentUpdate.Kind",
         "ResponderKindEnum": "wangge.protection.models.Responder.Kind",
+        "CaseKindEnum": "wangge.cases.models.Kind",
+        "CaseStatusEnum": "wangge.cases.models.Case.Status",
+        "CaseStepKindEnum": "wangge.cases.models.Step.Kind",
+        "ResidentStatusEnum": "wangge.registry.models.Resident.Status",
     },
 }
 

@@ -11,6 +11,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("wangge.registry.api")),
     path("", include("wangge.accounts.api")),
     path("", include("wangge.protection.api")),
+    path("", include("wangge.cases.api")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script for the CSP.
     path("docs/", api_docs_page(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="api-docs"),
@@ -25,6 +26,7 @@ urlpatterns = [
     path("", include("wangge.accounts.urls")),
     path("", include("wangge.registry.urls")),
     path("", include("wangge.protection.urls")),
+    path("", include("wangge.cases.urls")),
     path("", include("wangge.division.urls")),
     path("", include("wangge.web.urls")),
 ]

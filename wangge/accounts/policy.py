@@ -253,3 +253,44 @@ def can_read_locations(user: Any, enrolment: Any, purpose: str) -> bool:
     if searching.filter(responders__user=user, responders__shares_location=True).exists():
         return True
     return reads_district_locations(user) and _in_assigned_areas(user, enrolment)
+
+
+# Petitions and grid events (wangge.cases). Where is the scoped queries' job: area columns for
+# everyone, and a department handler only the cases of their departments.
+
+CASE_ROLES = frozenset(
+    {
+        Role.DISTRICT_ADMIN,
+        Role.STREET_STAFF,
+        Role.COMMUNITY_STAFF,
+        Role.GRID_WORKER,
+        Role.PETITION_OFFICE,
+        Role.DEPARTMENT,
+    }
+)
+# Who registers a case: the reception desk and grid workers from the field.
+CASE_INTAKE_ROLES = CASE_ROLES - {Role.DEPARTMENT}
+# Who decides on acceptance, assigns, transfers, rules on merit, verifies and closes.
+CASE_DECIDE_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF, Role.PETITION_OFFICE})
+
+
+def can_view_cases(user: Any) -> bool:
+    return _role_in(user, CASE_ROLES)
+
+
+def sees_only_department_cases(user: Any) -> bool:
+    """A department handler reads only the cases their departments lead or help with."""
+    return _role_is(user, Role.DEPARTMENT)
+
+
+def can_take_cases(user: Any) -> bool:
+    return _role_in(user, CASE_INTAKE_ROLES)
+
+
+def can_decide_cases(user: Any) -> bool:
+    return _role_in(user, CASE_DECIDE_ROLES)
+
+
+def can_work_cases(user: Any) -> bool:
+    """Home visits, replies and resolutions: everyone who sees the case in their scope."""
+    return _role_in(user, CASE_ROLES)

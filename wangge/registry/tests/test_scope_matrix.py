@@ -327,3 +327,36 @@ def test_it_exports_nothing_when_the_export_cannot_be_audited(world: World, monk
     response = worker_with_broken_audit(world, monkeypatch).get("/api/v1/residents/export/")
     assert response.status_code == 500
     assert "王建国" not in response.content.decode()
+
+
+# Cases (petitions and grid events) -----------------------------------------------------------
+
+
+@matrix
+def test_it_opens_in_scope_cases_and_404s_the_rest(world: World, client_for: Any, case: Case) -> None:
+    from wangge.cases import actions as case_actions
+    from wangge.cases.models import Category, Department
+
+    # Every case is led by civil affairs, where the department handler works.
+    civil_affairs = Department.objects.get(code="civil-affairs")
+    civil_affairs.members.add(world.user(Role.DEPARTMENT))
+    admin = world.user(Role.DISTRICT_ADMIN)
+    category = Category.objects.get(code="social-assistance")
+
+    def petition_of(key: str) -> Any:
+        made = case_actions.case_receive(
+            by=admin, category=category, text="求助", channel="walk_in", petitioners=[world.residents[key]]
+        )
+        return case_actions.case_accept(case=made, by=admin)
+
+    client = client_for(case.role)
+    out = petition_of(case.resident_out)
+    for url in (reverse("cases:detail", args=[out.pk]), f"/api/v1/cases/{out.pk}/"):
+        assert client.get(url).status_code == 404, url
+    if case.resident_in and policy.can_view_cases(world.user(case.role)):
+        inside = petition_of(case.resident_in)
+        for url in (reverse("cases:detail", args=[inside.pk]), f"/api/v1/cases/{inside.pk}/"):
+            assert client.get(url).status_code == 200, url
+        assert inside.pk in all_ids(client, "/api/v1/cases/")
+    if policy.can_view_cases(world.user(case.role)):
+        assert out.pk not in all_ids(client, "/api/v1/cases/")

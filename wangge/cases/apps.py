@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CasesConfig(AppConfig):
+    name = "wangge.cases"
+    label = "cases"
+    verbose_name = _("信访与网格事件")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from wangge.cases import audit_objects
+
+        audit_objects.connect()

@@ -1,0 +1,171 @@
+"""Forms of the case pages: the two intakes and one form per next step of a case."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from wangge.accounts import policy
+from wangge.areas.models import Area
+from wangge.cases.models import Case, Category, Department
+
+
+class IntakeForm(forms.Form):
+    """The reception desk: a walk-in, a call, a letter or a leader's reception day."""
+
+    channel = forms.ChoiceField(
+        label=_("渠道"),
+        choices=[(c.value, c.label) for c in Case.Channel if c != Case.Channel.FIELD],
+    )
+    category = forms.ModelChoiceField(label=_("类别"), queryset=Category.objects.none())
+    text = forms.CharField(label=_("反映内容"), widget=forms.Textarea(attrs={"rows": 5}), max_length=5000)
+    contact_name = forms.CharField(label=_("反映人姓名（未登记时填写）"), required=False, max_length=60)
+    contact_phone = forms.CharField(label=_("联系电话"), required=False, max_length=20)
+    collective_count = forms.IntegerField(label=_("人数"), min_value=1, max_value=10000, initial=1)
+    area = forms.ModelChoiceField(
+        label=_("所在网格或社区（未选反映人时）"), queryset=Area.objects.none(), required=False
+    )
+
+    def __init__(self, *args: Any, areas: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = Category.objects.filter(active=True)  # type: ignore[attr-defined]
+        self.fields["area"].queryset = areas  # type: ignore[attr-defined]
+
+
+class FieldIntakeForm(forms.Form):
+    """A grid worker in the field: category and text; the resident comes from the search."""
+
+    category = forms.ModelChoiceField(label=_("类别"), queryset=Category.objects.none())
+    text = forms.CharField(label=_("情况描述"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
+    area = forms.ModelChoiceField(label=_("网格（匿名事件时）"), queryset=Area.objects.none(), required=False)
+
+    def __init__(self, *args: Any, areas: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = Category.objects.filter(active=True)  # type: ignore[attr-defined]
+        self.fields["area"].queryset = areas  # type: ignore[attr-defined]
+
+
+def _departments() -> Any:
+    return Department.objects.filter(active=True)
+
+
+class AcceptForm(forms.Form):
+    decision = forms.ChoiceField(label=_("决定"), choices=[("accept", _("受理")), ("decline", _("不予受理"))])
+    note = forms.CharField(label=_("说明（不予受理时必填）"), required=False, max_length=2000)
+
+
+class VisitForm(forms.Form):
+    met = forms.CharField(label=_("见到的人"), max_length=200)
+    found = forms.CharField(label=_("了解到的情况"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+
+
+class ExemptForm(forms.Form):
+    reason = forms.CharField(label=_("免于走访的原因"), max_length=200)
+
+
+class AssignForm(forms.Form):
+    department = forms.ModelChoiceField(label=_("承办部门"), queryset=Department.objects.none())
+    co_departments = forms.ModelMultipleChoiceField(
+        label=_("协办部门"), queryset=Department.objects.none(), required=False
+    )
+    note = forms.CharField(label=_("说明"), required=False, max_length=2000)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = _departments()  # type: ignore[attr-defined]
+        self.fields["co_departments"].queryset = _departments()  # type: ignore[attr-defined]
+
+
+class TransferForm(forms.Form):
+    department = forms.ModelChoiceField(label=_("转给部门"), queryset=Department.objects.none())
+    reason = forms.CharField(label=_("转办理由"), max_length=2000)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = _departments()  # type: ignore[attr-defined]
+
+
+class ExtendForm(forms.Form):
+    days = forms.IntegerField(label=_("延长天数"), min_value=1, max_value=30)
+    reason = forms.CharField(label=_("延期理由"), max_length=2000)
+
+
+class ReplyForm(forms.Form):
+    text = forms.CharField(label=_("书面答复"), widget=forms.Textarea(attrs={"rows": 4}), max_length=10000)
+
+
+class MeritForm(forms.Form):
+    merit = forms.ChoiceField(label=_("定性"), choices=Case.Merit.choices)
+    note = forms.CharField(label=_("说明"), required=False, max_length=2000)
+
+
+class ResolutionForm(forms.Form):
+    resolution = forms.ChoiceField(label=_("问题解决情况"), choices=Case.Resolution.choices)
+    done = forms.CharField(label=_("做了什么"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    done_by = forms.CharField(label=_("由谁解决"), required=False, max_length=200)
+    cost_yuan = forms.DecimalField(label=_("花费（元）"), required=False, min_value=0, max_digits=12, decimal_places=2)
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label=_("说明"), required=False, max_length=2000)
+
+
+class SatisfactionForm(forms.Form):
+    satisfaction = forms.ChoiceField(label=_("满意度（走访询问）"), choices=Case.Satisfaction.choices)
+    note = forms.CharField(label=_("说明"), required=False, max_length=2000)
+
+
+# step name → (form, button label)
+STEP_FORMS: dict[str, tuple[type[forms.Form], Any]] = {
+    "accept": (AcceptForm, _("受理决定")),
+    "visit": (VisitForm, _("登记入户走访")),
+    "exempt": (ExemptForm, _("免于走访")),
+    "assign": (AssignForm, _("交办")),
+    "transfer": (TransferForm, _("转办")),
+    "extend": (ExtendForm, _("延期")),
+    "reply": (ReplyForm, _("书面答复")),
+    "merit": (MeritForm, _("定性")),
+    "resolution": (ResolutionForm, _("登记问题解决情况")),
+    "verify": (NoteForm, _("核查")),
+    "satisfaction": (SatisfactionForm, _("登记满意度")),
+    "close": (NoteForm, _("办结")),
+}
+
+
+def next_steps(user: Any, case: Case) -> list[str]:
+    """The steps the user may take on the case now (the actions still check everything)."""
+    decide = policy.can_decide_cases(user)
+    work = policy.can_work_cases(user)
+    steps: list[str] = []
+    if case.status == Case.Status.RECEIVED and decide:
+        steps.append("accept")
+    if case.is_open and work and case.needs_home_visit:
+        steps.append("visit")
+        if decide and case.visited_at is None and not case.visit_exempt_reason:
+            steps.append("exempt")
+    if case.status == Case.Status.ACCEPTED:
+        if decide:
+            steps.append("assign")
+        if work and case.lead_department_id:
+            steps.append("transfer")
+        if decide and not case.extension_days:
+            steps.append("extend")
+        visit_ok = not case.needs_home_visit or case.visit_done
+        if work and visit_ok and case.replied_at is None:
+            steps.append("reply")
+        if decide and visit_ok and case.is_petition:
+            steps.append("merit")
+    if case.status in (Case.Status.ACCEPTED, Case.Status.CLOSED) and work:
+        steps.append("resolution")
+    lead = case.lead_department
+    # The handler may not verify their own work (the action refuses it too).
+    handles = case.resolution_by_id == user.pk or (lead is not None and lead.members.filter(pk=user.pk).exists())
+    if case.resolution and case.verified_at is None and decide and not handles:
+        steps.append("verify")
+    if case.resolution and work and case.status != Case.Status.DECLINED:
+        steps.append("satisfaction")
+    if case.status == Case.Status.ACCEPTED and decide and case.verified_at is not None:
+        steps.append("close")
+    return steps

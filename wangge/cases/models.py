@@ -1,0 +1,222 @@
+"""Petitions (信访) and grid events (网格事件): one case model, categories and departments as data,
+and one timeline of steps per case.
+
+A case keeps two outcomes apart: the *merit* of a petition (有理/部分有理/无理) and the
+*resolution* of the need behind it. A petition closed as 无理 whose need is unsolved stays on the
+community's list of needs.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from wangge.registry.models import Resident, Scoped
+
+
+class Kind(models.TextChoices):
+    PETITION = "petition", _("信访")
+    EVENT = "event", _("网格事件")
+
+
+class Department(models.Model):
+    """A department that handles cases (民政, 人社, 住建, a street office, a community …)."""
+
+    code = models.SlugField(_("代码"), max_length=40, unique=True)
+    name = models.CharField(_("名称"), max_length=60)
+    active = models.BooleanField(_("启用"), default=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("经办人"),
+        blank=True,
+        related_name="case_departments",
+        help_text=_("职能部门角色的账号只能看到本部门承办或协办的案件"),
+    )
+
+    class Meta:
+        verbose_name = _("承办部门")
+        verbose_name_plural = _("承办部门")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Category(models.Model):
+    """What a case is about, with its time limits and who normally handles it."""
+
+    code = models.SlugField(_("代码"), max_length=40, unique=True)
+    name = models.CharField(_("名称"), max_length=60)
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
+    department = models.ForeignKey(
+        Department, verbose_name=_("责任部门"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    home_visit_required = models.BooleanField(_("须入户走访"), default=True)
+    sensitive = models.BooleanField(_("敏感"), default=False)
+    # Grid events use these limits. Petitions use the statutory clocks (wangge.cases.clocks);
+    # a petition category's solve_days, when set, is a stricter local handling limit.
+    respond_hours = models.PositiveIntegerField(_("响应时限（小时）"), null=True, blank=True)
+    solve_days = models.PositiveIntegerField(_("办结时限（天）"), null=True, blank=True)
+    active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("案件类别")
+        verbose_name_plural = _("案件类别")
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Case(Scoped):
+    class Channel(models.TextChoices):
+        WALK_IN = "walk_in", _("来访")
+        PHONE = "phone", _("来电")
+        LETTER = "letter", _("来信")
+        FIELD = "field", _("网格员上报")
+        LEADER_DAY = "leader_day", _("领导接访日")
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("已登记")
+        ACCEPTED = "accepted", _("已受理")
+        DECLINED = "declined", _("不予受理")
+        CLOSED = "closed", _("已办结")
+
+    class Merit(models.TextChoices):
+        REASONABLE = "reasonable", _("有理")
+        PARTLY = "partly", _("部分有理")
+        UNREASONABLE = "unreasonable", _("无理")
+        NOT_PETITION = "not_petition", _("非信访事项")
+
+    class Resolution(models.TextChoices):
+        SOLVED = "solved", _("已解决")
+        PARTLY = "partly", _("部分解决")
+        NOT_SOLVED = "not_solved", _("未解决")
+        DECLINED = "declined", _("居民拒绝")
+
+    class Satisfaction(models.TextChoices):
+        SATISFIED = "satisfied", _("满意")
+        BASICALLY = "basically", _("基本满意")
+        DISSATISFIED = "dissatisfied", _("不满意")
+
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
+    category = models.ForeignKey(Category, verbose_name=_("类别"), on_delete=models.PROTECT, related_name="cases")
+    text = models.TextField(_("反映内容"))
+    channel = models.CharField(_("渠道"), max_length=12, choices=Channel.choices)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    petitioners = models.ManyToManyField(Resident, verbose_name=_("反映人"), blank=True, related_name="cases")
+    contact_name = models.CharField(_("反映人姓名（未登记）"), max_length=60, blank=True)
+    contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    collective_count = models.PositiveIntegerField(_("人数"), default=1)
+
+    received_at = models.DateTimeField(_("登记时间"), db_index=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("登记人"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    accept_due = models.DateTimeField(_("受理期限"))
+    accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
+    handle_due = models.DateTimeField(_("办理期限"), null=True, blank=True)
+    extension_days = models.PositiveIntegerField(_("延期天数"), default=0)
+    visited_at = models.DateTimeField(_("走访时间"), null=True, blank=True)
+    visit_exempt_reason = models.CharField(_("免于走访原因"), max_length=200, blank=True)
+
+    lead_department = models.ForeignKey(
+        Department, verbose_name=_("承办部门"), null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    co_departments = models.ManyToManyField(Department, verbose_name=_("协办部门"), blank=True, related_name="co_cases")
+    replied_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
+    merit = models.CharField(_("定性"), max_length=14, choices=Merit.choices, blank=True)
+    resolution = models.CharField(_("问题解决情况"), max_length=12, choices=Resolution.choices, blank=True)
+    resolution_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("解决情况登记人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(_("解决时间"), null=True, blank=True)
+    cost_yuan = models.DecimalField(_("花费（元）"), max_digits=12, decimal_places=2, null=True, blank=True)
+    verified_at = models.DateTimeField(_("核查时间"), null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("核查人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    satisfaction = models.CharField(_("满意度"), max_length=12, choices=Satisfaction.choices, blank=True)
+    closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("案件")
+        verbose_name_plural = _("案件")
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "accept_due"], name="case_status_accept_due_idx"),
+            models.Index(fields=["status", "handle_due"], name="case_status_handle_due_idx"),
+            models.Index(fields=["community", "received_at"], name="case_community_received_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.category.name}"
+
+    @property
+    def number(self) -> str:
+        return f"{self.received_at:%Y}-{self.pk:06d}" if self.pk else ""
+
+    @property
+    def is_petition(self) -> bool:
+        return self.kind == Kind.PETITION
+
+    @property
+    def needs_home_visit(self) -> bool:
+        """A petition always, an event when its category says so."""
+        return self.is_petition or self.category.home_visit_required
+
+    @property
+    def visit_done(self) -> bool:
+        return self.visited_at is not None or bool(self.visit_exempt_reason)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.RECEIVED, self.Status.ACCEPTED)
+
+
+class Step(models.Model):
+    """One entry of a case's timeline: every action on a case writes exactly one."""
+
+    class Kind(models.TextChoices):
+        RECEIVE = "receive", _("登记")
+        ACCEPT = "accept", _("受理")
+        DECLINE = "decline", _("不予受理")
+        VISIT = "visit", _("入户走访")
+        VISIT_EXEMPT = "visit_exempt", _("免于走访")
+        ASSIGN = "assign", _("交办")
+        TRANSFER = "transfer", _("转办")
+        EXTEND = "extend", _("延期")
+        REPLY = "reply", _("书面答复")
+        MERIT = "merit", _("定性")
+        RESOLUTION = "resolution", _("问题解决情况")
+        VERIFY = "verify", _("核查")
+        SATISFACTION = "satisfaction", _("满意度")
+        CLOSE = "close", _("办结")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="steps")
+    kind = models.CharField(_("步骤"), max_length=14, choices=Kind.choices)
+    at = models.DateTimeField(_("时间"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("经办人"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(_("说明"), blank=True)
+    data = models.JSONField(_("详情"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("案件步骤")
+        verbose_name_plural = _("案件步骤")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.at:%Y-%m-%d}"
