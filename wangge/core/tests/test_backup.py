@@ -24,7 +24,8 @@ for n in itertools.count(1):
     if stop.exists():
         break
     AuditEntry.objects.create(action="event", object_type="test.row", object_id=str(n), summary=f"row {n}")
-    progress.write_text(str(n))
+    progress.with_suffix(".tmp").write_text(str(n))
+    progress.with_suffix(".tmp").replace(progress)
 """
 DUMP = """
 import json
