@@ -33,6 +33,7 @@ from wangge.core.audit import audit
 from wangge.core.models import AuditEntry
 from wangge.demo import DEFAULT_RESIDENTS, divisions, geometry, people
 from wangge.demo import accounts as demo_accounts
+from wangge.demo import cases as demo_cases
 from wangge.demo import population as demo_population
 from wangge.demo import protection as demo_protection
 from wangge.registry import search
@@ -64,6 +65,7 @@ class Summary:
     accounts: list[demo_accounts.DemoAccount] = field(default_factory=list)
     protection: demo_protection.Story = field(default_factory=demo_protection.Story)
     population: demo_population.Counts = field(default_factory=demo_population.Counts)
+    cases: demo_cases.Story = field(default_factory=demo_cases.Story)
 
     @property
     def dementia(self) -> int:
@@ -562,6 +564,8 @@ class _Builder:
                     scope = f"{ward.name}（失智老人）的监护人"
             elif role == Role.AUDITOR:
                 scope = "审计日志"
+            elif role == Role.DEPARTMENT:
+                scope = f"{scope}（{demo_cases.department_name()}）"
             printed.append(demo_accounts.DemoAccount(username, role, password, scope, title))
         workers = [
             self.people.person(sex=self.py_rng.choice("MF"), age=self.py_rng.randint(25, 50), relationship="head")
@@ -582,6 +586,16 @@ class _Builder:
         Membership.objects.bulk_create(volunteers, batch_size=2000)
         self.summary.accounts = printed + extra
         self._protection(ward=ward, grid=grid, users=users)
+        self.summary.cases = demo_cases.build(
+            grids=self.grids,
+            residents=list(zip(self.r_pk, self.r_grid, self.r_age, strict=True)),
+            users=users,
+            workers=users_by_grid,
+            model_community=model.pk,
+            street=street.pk,
+            size=self.residents,
+            seed=self.seed,
+        )
 
     def _protection(self, *, ward: Resident | None, grid: Area, users: dict[str, Any]) -> None:
         """Enrol most people with dementia and play an alert and two searches (see

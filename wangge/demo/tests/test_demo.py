@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import shapely
 from django.core.management import CommandError, call_command
-from django.db.models import Count
+from django.db.models import Count, Max, Min
 from django.test import override_settings
 from django.utils import timezone
 from shapely.geometry import Point, shape
@@ -32,6 +32,7 @@ from wangge.core import documents, idnumbers
 from wangge.core.management.commands.serve import parse_bind, url_for
 from wangge.core.models import AuditEntry
 from wangge.demo import accounts as demo_accounts
+from wangge.demo import cases as demo_cases
 from wangge.demo import protection as demo_protection
 from wangge.demo.build import build, wipe
 from wangge.demo.divisions import DATA
@@ -49,6 +50,8 @@ def _remove_demo() -> None:
     wipe()
     # The demo's searches are audited under the demo accounts (guardian, volunteer, staff).
     AuditEntry.objects.filter(actor__username__in=list(demo_accounts.SHOWCASE)).delete()
+    # The demo's cases are audited under the grid workers too.
+    AuditEntry.objects.filter(actor__username__startswith=demo_accounts.GRID_WORKER_PREFIX).delete()
     User.objects.filter(username__in=list(demo_accounts.SHOWCASE)).delete()
     User.objects.filter(username__startswith=demo_accounts.GRID_WORKER_PREFIX).delete()
 
@@ -458,3 +461,120 @@ def test_it_plays_an_open_alert_a_search_under_way_and_a_closed_search(demo: Any
     # Invented phone numbers are sent nothing.
     assert not Notification.objects.exclude(channel="in_app").exists()
     assert demo.protection.enrolled == Enrolment.objects.count()
+
+
+# -- petitions and grid events (wangge.demo.cases) ----------------------------------------------
+
+
+@pytest.mark.django_db
+def test_it_plays_a_year_of_cases_through_the_cases_actions_in_every_state(demo: Any) -> None:
+    from wangge.cases.models import Case, Kind, Step
+
+    story = demo.cases
+    cases = Case.objects.all()
+    assert cases.count() == story.cases >= 100
+    assert 0.1 < cases.filter(kind=Kind.PETITION).count() / story.cases < 0.5
+    now = timezone.now()
+    received = cases.aggregate(first=Min("received_at"), last=Max("received_at"))
+    assert now - dt.timedelta(days=366) < received["first"] < now - dt.timedelta(days=200)
+    assert received["last"] <= now
+    # Every stage of the process has cases to show.
+    assert cases.filter(status=Case.Status.RECEIVED).exists()
+    assert cases.filter(status=Case.Status.DECLINED).exists()
+    accepted = cases.filter(status=Case.Status.ACCEPTED)
+    assert accepted.filter(visited_at=None, visit_exempt_reason="").exists()
+    assert accepted.exclude(visited_at=None).filter(replied_at=None, resolution="").exists()
+    assert accepted.exclude(lead_department=None).filter(steps__kind=Step.Kind.ASSIGN).exists()
+    assert accepted.exclude(replied_at=None).filter(resolution="").exists()
+    assert accepted.filter(resolution=Case.Resolution.SOLVED, verified_at=None).exists()
+    assert accepted.exclude(verified_at=None).exists()
+    closed = cases.filter(status=Case.Status.CLOSED)
+    assert closed.count() > story.cases / 3
+    assert closed.exclude(resolution=Case.Resolution.SOLVED).exists()  # closed, need not solved
+    assert cases.filter(kind=Kind.PETITION, collective_count__gt=1).exists()
+    # The steps are the actions' own, stamped when they happened, in order, each audited.
+    for case in closed.order_by("pk")[:20]:
+        steps = list(case.steps.all())
+        assert steps[0].kind == Step.Kind.RECEIVE and steps[-1].kind == Step.Kind.CLOSE
+        assert steps[0].at == case.received_at and steps[-1].at == case.closed_at
+        assert [s.at for s in steps] == sorted(s.at for s in steps)
+        assert all(s.at <= now for s in steps)
+    assert AuditEntry.objects.filter(object_type="cases.case").count() >= Step.objects.count()
+
+
+@pytest.mark.django_db
+def test_some_demo_cases_are_overdue_and_some_due_soon(demo: Any) -> None:
+    from wangge.cases import queries
+    from wangge.cases.models import Kind
+
+    admin = User.objects.get(username="demo-district")
+    overdue = queries.overdue(admin)
+    soon = queries.due_soon(admin)
+    assert overdue.filter(kind=Kind.PETITION).exists() and overdue.filter(kind=Kind.EVENT).exists()
+    assert soon.filter(kind=Kind.PETITION).exists() and soon.filter(kind=Kind.EVENT).exists()
+    assert overdue.count() < demo.cases.cases / 4  # left behind, not the rule
+
+
+@pytest.mark.django_db
+def test_the_pension_arrears_petition_is_closed_as_unreasonable_and_solved(demo: Any) -> None:
+    from wangge.cases import queries
+    from wangge.cases.models import Case, Step
+
+    case = Case.objects.get(pk=demo.cases.reference)
+    petitioner = case.petitioners.get()
+    assert petitioner.sex == "M" and petitioner.care_tags.filter(category__code="minimum_income").exists()
+    assert case.channel == Case.Channel.WALK_IN
+    assert case.merit == Case.Merit.UNREASONABLE
+    assert case.resolution == Case.Resolution.SOLVED and case.cost_yuan == demo_cases.STORY_ARREARS
+    assert case.lead_department.code == "civil-affairs"
+    assert case.satisfaction == Case.Satisfaction.SATISFIED
+    assert case.status == Case.Status.CLOSED and case.verified_by != case.resolution_by
+    assert list(case.steps.values_list("kind", flat=True)) == [
+        Step.Kind.RECEIVE,
+        Step.Kind.ACCEPT,
+        Step.Kind.VISIT,
+        Step.Kind.MERIT,
+        Step.Kind.ASSIGN,
+        Step.Kind.REPLY,
+        Step.Kind.RESOLUTION,
+        Step.Kind.VERIFY,
+        Step.Kind.SATISFACTION,
+        Step.Kind.CLOSE,
+    ]
+    assert "低保" in case.steps.get(kind=Step.Kind.VISIT).note
+    stats = queries.case_stats(area=None, date_from=None, date_to=None)
+    assert stats["solved_by_merit"]["unreasonable"] >= 1
+
+
+@pytest.mark.django_db
+def test_the_model_community_has_grid_events_but_no_petitions(demo: Any) -> None:
+    from wangge.cases import queries
+    from wangge.cases.models import Case, Kind
+
+    lingxi = Area.objects.get(level=Area.Level.COMMUNITY, short_name="灵西社区")
+    assert Case.objects.filter(community=lingxi, kind=Kind.EVENT).exists()
+    assert not Case.objects.filter(community=lingxi, kind=Kind.PETITION).exists()
+    stats = queries.case_stats(area=None, date_from=None, date_to=None)
+    assert lingxi.code in stats["zero_petition_communities"]
+
+
+@pytest.mark.django_db
+def test_the_demo_department_handler_sees_only_civil_affairs_cases(demo: Any, client: Any) -> None:
+    from wangge.cases import queries
+    from wangge.cases.models import Case, Department
+
+    handler = User.objects.get(username="demo-department")
+    assert handler.role == Role.DEPARTMENT
+    civil = Department.objects.get(code="civil-affairs")
+    assert list(handler.case_departments.all()) == [civil]
+    seen = queries.cases_visible_to(handler)
+    assert seen.exists() and seen.count() < Case.objects.count()
+    for case in seen:
+        assert case.lead_department_id == civil.pk or case.co_departments.filter(pk=civil.pk).exists()
+    assert seen.filter(pk=demo.cases.reference).exists()
+    other = Case.objects.exclude(pk__in=seen.values("pk")).first()
+    client.force_login(handler)
+    assert client.get(f"/cases/{other.pk}/").status_code == 404
+    assert client.get(f"/cases/{demo.cases.reference}/").status_code == 200
+    line = next(a for a in demo.accounts if a.username == "demo-department")
+    assert civil.name in line.scope

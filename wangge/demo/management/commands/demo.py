@@ -112,6 +112,12 @@ class Command(BaseCommand):
                     "m": minutes % 60,
                 }
             )
+        cases = summary.cases
+        if cases.cases:
+            self.stdout.write(
+                _("信访和网格事件：近一年 %(n)s 件（其中信访 %(p)s 件），各办理阶段都有；含“无力补缴养老保险欠费”的无理访，已解决并办结")
+                % {"n": cases.cases, "p": cases.petitions}
+            )
         self.stdout.write("")
         lines = account_lines(summary.accounts)
         path = write_accounts(lines, settings.DATA_DIR)
