@@ -151,7 +151,7 @@ class _Player:
     # -- actors ------------------------------------------------------------------------
 
     def worker(self, case: Case) -> Any:
-        return self.workers.get(case.grid_id) or self.users["demo-grid"]
+        return self.workers.get(case.grid_id or 0) or self.users["demo-grid"]
 
     def decider(self, case: Case) -> Any:
         if case.kind == Kind.PETITION:
@@ -199,7 +199,9 @@ class _Player:
         rng = self.rng
         text, found, done = rng.choice(TEXTS[category.code])
         petition = category.kind == Kind.PETITION
-        people = rng.sample(self.adults[grid.pk], min(len(self.adults[grid.pk]), rng.randint(3, 8) if collective else 1))
+        people = rng.sample(
+            self.adults[grid.pk], min(len(self.adults[grid.pk]), rng.randint(3, 8) if collective else 1)
+        )
         anonymous = not petition and rng.random() < 0.3
         if petition:
             channel = rng.choice(
@@ -271,8 +273,13 @@ class _Player:
             value = rng.choice(["solved"] * 8 + ["partly", "not_solved"])
             cost = Decimal(rng.randrange(200, 8000, 100)) if rng.random() < 0.3 else None
             return actions.resolution_record(
-                case=c, by=self.handler(c), resolution=value, done=done, done_by=str(c.lead_department or ""),
-                cost_yuan=cost, now=at,
+                case=c,
+                by=self.handler(c),
+                resolution=value,
+                done=done,
+                done_by=str(c.lead_department or ""),
+                cost_yuan=cost,
+                now=at,
             )
 
         def verify(c: Case, at: dt.datetime) -> Case:
@@ -367,9 +374,14 @@ class _Player:
         """The pension-arrears petition, played end to end over about two months."""
         users = self.users
         desk = office = users["demo-petition"]
-        worker = self.workers.get(petitioner.grid_id) or users["demo-grid"]
-        start = timezone.localtime(self.now - dt.timedelta(days=150)).replace(hour=9, minute=30, second=0, microsecond=0)
-        at = lambda days, hour=10: start + dt.timedelta(days=days, hours=hour - 9.5)  # noqa: E731
+        worker = self.workers.get(petitioner.grid_id or 0) or users["demo-grid"]
+        start = timezone.localtime(self.now - dt.timedelta(days=150)).replace(
+            hour=9, minute=30, second=0, microsecond=0
+        )
+
+        def at(days: int, hour: int = 10) -> dt.datetime:
+            return start + dt.timedelta(days=days, hours=hour - 9.5)
+
         civil = self.departments[DEPARTMENT]
         case = actions.case_receive(
             by=desk,
@@ -408,14 +420,20 @@ class _Player:
         case = actions.reply_write(
             case=case,
             by=users["demo-department"],
-            text="您要求免缴欠费办理退休的诉求不符合规定，不予支持。鉴于您家庭的实际困难，民政局将通过社会救助帮助您补缴欠费，人社局协助办理退休手续。",
+            text=(
+                "您要求免缴欠费办理退休的诉求不符合规定，不予支持。鉴于您家庭的实际困难，"
+                "民政局将通过社会救助帮助您补缴欠费，人社局协助办理退休手续。"
+            ),
             now=at(20),
         )
         case = actions.resolution_record(
             case=case,
             by=users["demo-department"],
             resolution=Case.Resolution.SOLVED,
-            done="社会救助资金代缴养老保险欠费 30,000 元，人社局办理补缴并核定退休；领取养老金后家庭收入超过低保标准，本人主动申请退出低保。",
+            done=(
+                "社会救助资金代缴养老保险欠费 30,000 元，人社局办理补缴并核定退休；"
+                "领取养老金后家庭收入超过低保标准，本人主动申请退出低保。"
+            ),
             done_by="民政局、人力资源和社会保障局",
             cost_yuan=STORY_ARREARS,
             now=at(52),

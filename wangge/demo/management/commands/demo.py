@@ -115,7 +115,7 @@ class Command(BaseCommand):
         cases = summary.cases
         if cases.cases:
             self.stdout.write(
-                _("信访和网格事件：近一年 %(n)s 件（其中信访 %(p)s 件），各办理阶段都有；含“无力补缴养老保险欠费”的无理访，已解决并办结")
+                _("信访和网格事件：近一年 %(n)s 件（其中信访 %(p)s 件），各办理阶段都有，含一件无理但已解决的信访")
                 % {"n": cases.cases, "p": cases.petitions}
             )
         self.stdout.write("")
