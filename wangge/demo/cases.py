@@ -353,8 +353,27 @@ class _Player:
             grid = rng.choice(self.grids)
             hours = (category.respond_hours or 24) - rng.uniform(1, 8)
             self.play(category=category, grid=grid, received_at=self.now - dt.timedelta(hours=hours), stop="received")
+        quick = [c for c in events if (c.solve_days or 7) <= 7]
+        for category in quick[:2]:  # accepted twelve days ago, still not resolved: overdue
+            self.play(category=category, grid=rng.choice(self.grids), received_at=self.now - 12 * day, stop="assigned")
         if not self.petition_grids:
             return
+        # One recent petition at every stage, however small the demo.
+        for stage in ("accepted", "visited", "assigned", "ruled", "replied", "solved", "verified", "satisfied"):
+            self.play(
+                category=rng.choice(petitions),
+                grid=rng.choice(self.petition_grids),
+                received_at=self.now - dt.timedelta(days=rng.uniform(3, 10)),
+                stop=stage,
+                quick=True,
+            )
+        self.play(
+            category=petitions[-1],
+            grid=rng.choice(self.petition_grids),
+            received_at=self.now - 30 * day,
+            stop=None,
+            declined=True,
+        )
         for category in petitions[:2]:
             grid = rng.choice(self.petition_grids)
             # Undecided on its 14th day: due soon; undecided on its 20th: overdue.
