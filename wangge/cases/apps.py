@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,5 +11,7 @@ class CasesConfig(AppConfig):
 
     def ready(self) -> None:
         from wangge.cases import audit_objects
+        from wangge.cases.defaults import ensure_defaults
 
         audit_objects.connect()
+        post_migrate.connect(ensure_defaults, sender=self, dispatch_uid="cases_defaults")

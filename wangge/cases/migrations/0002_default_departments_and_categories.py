@@ -2,50 +2,11 @@
 
 from django.db import migrations
 
-DEPARTMENTS = [
-    ("civil-affairs", "民政局"),
-    ("human-resources", "人力资源和社会保障局"),
-    ("housing", "住房和城乡建设局"),
-    ("street-office", "街道办事处"),
-    ("community", "社区居委会"),
-    ("urban-management", "城市管理局"),
-    ("petition-office", "信访局"),
-]
-
-# code, name, kind, department, home visit, sensitive, respond hours, solve days
-CATEGORIES = [
-    ("pension-social-security", "养老社保", "petition", "human-resources", True, True, None, None),
-    ("social-assistance", "低保救助", "petition", "civil-affairs", True, True, None, None),
-    ("housing-demolition", "住房拆迁", "petition", "housing", True, True, None, None),
-    ("wages-labour", "劳资纠纷", "petition", "human-resources", True, False, None, None),
-    ("other-petition", "其他信访", "petition", "petition-office", True, False, None, None),
-    ("facilities", "公共设施损坏", "event", "street-office", False, False, 24, 7),
-    ("neighbour-dispute", "邻里纠纷", "event", "community", True, False, 24, 7),
-    ("hazard", "安全隐患", "event", "urban-management", False, False, 2, 3),
-    ("unpaid-benefit", "待遇未发放", "event", "civil-affairs", True, True, 24, 15),
-    ("environment", "环境卫生", "event", "urban-management", False, False, 24, 3),
-]
+from wangge.cases.defaults import create_missing
 
 
 def create(apps, schema_editor):
-    Department = apps.get_model("cases", "Department")
-    Category = apps.get_model("cases", "Category")
-    departments = {}
-    for code, name in DEPARTMENTS:
-        departments[code], _ = Department.objects.get_or_create(code=code, defaults={"name": name})
-    for code, name, kind, department, visit, sensitive, hours, days in CATEGORIES:
-        Category.objects.get_or_create(
-            code=code,
-            defaults={
-                "name": name,
-                "kind": kind,
-                "department": departments[department],
-                "home_visit_required": visit,
-                "sensitive": sensitive,
-                "respond_hours": hours,
-                "solve_days": days,
-            },
-        )
+    create_missing(apps.get_model("cases", "Department"), apps.get_model("cases", "Category"))
 
 
 class Migration(migrations.Migration):
