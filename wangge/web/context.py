@@ -41,7 +41,7 @@ NAV: list[tuple[str, Any, Callable[[Any], bool]]] = [
     ("registry:tree", _("区域"), policy.can_browse_areas),
     ("registry:map", _("地图"), policy.can_see_map),
     ("protection:index", _("防走失"), policy.can_see_protection),
-    ("cases:list", _("案件"), policy.can_view_cases),
+    ("cases:list", _("信访事件"), policy.can_view_cases),
     ("registry:import", _("导入"), policy.can_import),
     ("audit_log", _("审计日志"), policy.can_read_audit_log),
 ]
