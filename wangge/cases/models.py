@@ -109,6 +109,11 @@ class Case(Scoped):
     contact_name = models.CharField(_("反映人姓名（未登记）"), max_length=60, blank=True)
     contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     collective_count = models.PositiveIntegerField(_("人数"), default=1)
+    # Where the problem is (a broken light, a hazard): from the worker's phone, a map pick or an
+    # Open311 report. WGS-84, as every device sends it; maps convert for display.
+    lon = models.FloatField(_("经度"), null=True, blank=True)
+    lat = models.FloatField(_("纬度"), null=True, blank=True)
+    address = models.CharField(_("地点"), max_length=200, blank=True)
 
     received_at = models.DateTimeField(_("登记时间"), db_index=True)
     received_by = models.ForeignKey(
