@@ -19,7 +19,7 @@ import orjson
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.urls import re_path, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -93,12 +93,14 @@ def open311_view(methods: Iterable[str]) -> Callable[[Callable[..., HttpResponse
                 response = error(fmt, 405, _("不支持的请求方法"))
                 response["Allow"] = ", ".join(sorted(allowed))
                 return response
-            try:
-                return view(request, fmt, **kwargs)
-            except Open311Error as exc:
-                return error(fmt, exc.status, *exc.descriptions)
-            except (RequestDataTooBig, TooManyFieldsSent):
-                return error(fmt, 413, _("请求内容过大"))
+            # Client apps say their language with Accept-Language, as on /api/ (pages use the cookie).
+            with translation.override(translation.get_language_from_request(request)):
+                try:
+                    return view(request, fmt, **kwargs)
+                except Open311Error as exc:
+                    return error(fmt, exc.status, *exc.descriptions)
+                except (RequestDataTooBig, TooManyFieldsSent):
+                    return error(fmt, 413, _("请求内容过大"))
 
         wrapped.__name__ = view.__name__
         wrapped.__doc__ = view.__doc__
