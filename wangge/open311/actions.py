@@ -61,7 +61,6 @@ def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-@transaction.atomic
 def report_submit(
     *,
     category: Category,
@@ -81,9 +80,49 @@ def report_submit(
 ) -> Report:
     """A resident's report: the point is placed in its grid and the case lands in that grid's
     queue. Refused (ValidationError) when the point lies in no grid of the district."""
+    # The grid is looked up before the transaction: on SQLite a write transaction holds the
+    # database's one write lock from its first statement, and every other POST waits for it.
     grid = grid_at(lon=lon, lat=lat)
     if grid is None:
         raise ValidationError(_("该位置不在本区任何网格内"))
+    with transaction.atomic():
+        return _report_create(
+            category=category,
+            text=text,
+            channel=channel,
+            grid=grid,
+            lat=lat,
+            lon=lon,
+            address=address,
+            name=name,
+            phone=phone,
+            email=email,
+            media_url=media_url,
+            device_id=device_id,
+            account_id=account_id,
+            client_app=client_app,
+            now=now,
+        )
+
+
+def _report_create(
+    *,
+    category: Category,
+    text: str,
+    channel: str,
+    grid: Any,
+    lat: float,
+    lon: float,
+    address: str,
+    name: str,
+    phone: str,
+    email: str,
+    media_url: str,
+    device_id: str,
+    account_id: str,
+    client_app: ClientApp | None,
+    now: dt.datetime | None,
+) -> Report:
     case = case_actions.case_report(
         category=category,
         text=text,

@@ -53,6 +53,8 @@ class Report(models.Model):
     class Meta:
         verbose_name = _("居民上报")
         verbose_name_plural = _("居民上报")
+        # An app's rate limit counts its reports of the last minute.
+        indexes = [models.Index(fields=["client_app", "created_at"], name="open311_report_app_created_idx")]
 
     def __str__(self) -> str:
         return self.code
