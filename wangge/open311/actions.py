@@ -54,6 +54,9 @@ def client_app_revoke(*, app: ClientApp, by: Any = None, now: dt.datetime | None
     app.revoked_at = now or timezone.now()
     app.save(update_fields=["active", "revoked_at"])
     audit(actor=by, action=Action.UPDATE, obj=app, summary=_("吊销 Open311 应用 %(name)s") % {"name": app.name})
+    from wangge.open311.queries import forget_keys
+
+    forget_keys()  # forgetting early only costs a lookup
     return app
 
 
