@@ -128,8 +128,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def children_cpu(pid: int) -> float:
-    """User+system seconds of the gunicorn workers (children of the master)."""
+def cpu_of(match: Any) -> float:
+    """User+system seconds of the processes whose (pid, parent pid) ``match`` accepts."""
     total = 0.0
     tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
@@ -139,9 +139,25 @@ def children_cpu(pid: int) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == pid:
+        if match(int(entry.name), int(fields[1])):
             total += (int(fields[11]) + int(fields[12])) / tick
     return total
+
+
+def children_cpu(pid: int) -> float:
+    """The gunicorn workers (children of the master)."""
+    return cpu_of(lambda _pid, parent: parent == pid)
+
+
+def backends(db: str) -> set[int]:
+    """PostgreSQL backends serving the benchmark database (the workers keep theirs: CONN_MAX_AGE)."""
+    if db != "postgres":
+        return set()
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [PG_NAME]).fetchall()
+    return {int(row[0]) for row in rows}
 
 
 def hammer(send: Any, total: int, concurrency: int) -> tuple[list[float], list[int], float]:
@@ -274,13 +290,17 @@ def main() -> int:
             )
             return int(response.status_code)
 
+        before = {pid: cpu_of(lambda p, _parent, pid=pid: p == pid) for pid in backends(args.db)}
         cpu0 = children_cpu(server.pid)
         latencies, codes, wall = hammer(post, args.posts, args.concurrency)
         cpu = children_cpu(server.pid) - cpu0
+        # per backend (one that appeared during the run counts from zero; one that left is lost)
+        db_cpu = sum(cpu_of(lambda p, _parent, pid=pid: p == pid) - before.get(pid, 0.0) for pid in backends(args.db))
         print(
             f"POST requests.json x{args.posts} (c={args.concurrency}, {args.workers} workers): "
             f"{args.posts / wall:.0f} req/s, p50 {pct(latencies, 50):.1f} ms, p95 {pct(latencies, 95):.1f} ms, "
-            f"worker CPU {cpu / args.posts * 1000:.2f} ms/POST, non-200 {sum(c != 200 for c in codes)}",
+            f"worker CPU {cpu / args.posts * 1000:.2f} ms/POST, PostgreSQL backends {db_cpu / args.posts * 1000:.2f}"
+            f" ms/POST, non-200 {sum(c != 200 for c in codes)}",
             flush=True,
         )
     finally:
