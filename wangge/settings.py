@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "wangge.web",
     "wangge.demo",
     "wangge.ops",
+    "wangge.open311",
     # After wangge.web, whose templates override drf-spectacular's Redoc page (no Google Fonts).
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from here, not a CDN

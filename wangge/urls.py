@@ -29,4 +29,5 @@ urlpatterns = [
     path("", include("wangge.cases.urls")),
     path("", include("wangge.division.urls")),
     path("", include("wangge.web.urls")),
+    path("", include("wangge.open311.urls")),
 ]

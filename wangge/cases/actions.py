@@ -407,3 +407,81 @@ def case_close(*, case: Case, by: Any, note: str = "", now: dt.datetime | None =
     case.save(update_fields=["status", "closed_at"])
     _step(case, kind=Step.Kind.CLOSE, by=by, at=now, note=note.strip())
     return case
+
+
+@transaction.atomic
+def case_report(
+    *,
+    category: Category,
+    text: str,
+    channel: str,
+    area: Area,
+    contact_name: str = "",
+    contact_phone: str = "",
+    lon: float | None = None,
+    lat: float | None = None,
+    address: str = "",
+    client: str = "",
+    now: dt.datetime | None = None,
+) -> Case:
+    """A resident's own report through a public channel (an Open311 client app, the /report/
+    page): nobody signed in registers it, so it is received by the system (``by`` None) into the
+    queue of the grid (or community) it lies in. Anonymous events are welcome; a petition needs
+    a name, as at the desk."""
+    from wangge.cases.models import PUBLIC_CHANNELS  # here, not on top: keeps merges of this file small
+
+    now = now or timezone.now()
+    if channel not in PUBLIC_CHANNELS:
+        raise ValidationError(_("请选择渠道"))
+    if not category.active:
+        raise ValidationError(_("该类别已停用"))
+    contact_name = contact_name.strip()[:60]
+    if category.kind == Kind.PETITION and not contact_name:
+        raise ValidationError(_("信访不能匿名：请选择反映人或填写其姓名"))
+    case = Case(
+        kind=category.kind,
+        category=category,
+        text=_required_text(text, _("请填写反映内容"))[:5000],
+        channel=channel,
+        contact_name=contact_name,
+        contact_phone=contact_phone.strip()[:20],
+        lon=lon,
+        lat=lat,
+        address=address.strip()[:200],
+        received_at=now,
+        received_by=None,
+    )
+    _scope_from_area(case, area)
+    if category.kind == Kind.PETITION:
+        case.accept_due = clocks.petition_accept_due(now, _tz())
+    else:
+        case.accept_due = clocks.event_accept_due(now, respond_hours=category.respond_hours)
+    case.save()
+    data: dict[str, Any] = {"channel": channel, "category": category.code}
+    if client:
+        data["client"] = client
+    _step(case, kind=Step.Kind.RECEIVE, by=None, at=now, data=data)
+    return case
+
+
+@transaction.atomic
+def satisfaction_from_resident(
+    *, case: Case, satisfaction: str, note: str = "", now: dt.datetime | None = None
+) -> Case:
+    """The reporter's own rating, given on the public tracking page once the need is resolved.
+    Whoever holds the tracking code is the reporter; a rating may be changed until closing."""
+    from wangge.cases.models import PUBLIC_CHANNELS
+
+    now = now or timezone.now()
+    case = _locked(case)
+    if case.channel not in PUBLIC_CHANNELS:
+        raise ValidationError(_("只有居民自行上报的案件可在此评价"))
+    _require_status(case, Case.Status.ACCEPTED, Case.Status.CLOSED)
+    if not case.resolution:
+        raise ValidationError(_("尚未登记问题解决情况"))
+    if satisfaction not in Case.Satisfaction.values:
+        raise ValidationError(_("请选择满意度"))
+    case.satisfaction = satisfaction
+    case.save(update_fields=["satisfaction"])
+    _step(case, kind=Step.Kind.SATISFACTION, by=None, at=now, note=note.strip()[:500], data={"via": "resident"})
+    return case

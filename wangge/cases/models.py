@@ -76,6 +76,8 @@ class Case(Scoped):
         LETTER = "letter", _("来信")
         FIELD = "field", _("网格员上报")
         LEADER_DAY = "leader_day", _("领导接访日")
+        OPEN311 = "open311", _("Open311 应用")
+        WEB = "web", _("居民网上报事")
 
     class Status(models.TextChoices):
         RECEIVED = "received", _("已登记")
@@ -163,6 +165,8 @@ class Case(Scoped):
             models.Index(fields=["status", "accept_due"], name="case_status_accept_due_idx"),
             models.Index(fields=["status", "handle_due"], name="case_status_handle_due_idx"),
             models.Index(fields=["community", "received_at"], name="case_community_received_idx"),
+            # Open311's GET requests filters public categories by date (wangge.open311).
+            models.Index(fields=["category", "received_at"], name="case_category_received_idx"),
         ]
 
     def __str__(self) -> str:
@@ -225,3 +229,8 @@ class Step(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} {self.at:%Y-%m-%d}"
+
+
+# Channels through which residents report themselves (Open311 clients, the /report/ page): no
+# staff member registers these cases, and they may be shown publicly (wangge.open311).
+PUBLIC_CHANNELS = (Case.Channel.OPEN311, Case.Channel.WEB)

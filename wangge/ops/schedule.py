@@ -18,3 +18,8 @@ def register() -> None:
 
     for name, (every, function) in JOBS.items():
         register_job(f"protection.{name}", every=every, run=function)
+
+    # Residents who reported through Open311 or /report/ hear of status changes (issue 13).
+    from wangge.open311.actions import notify_status_changes
+
+    register_job("open311.notify", every=60, run=lambda now: notify_status_changes(now))

@@ -1,0 +1,314 @@
+"""Open311 GeoReport v2 under gunicorn: GET requests.json p50/p95 over a large case table, and
+POST requests.json throughput with the CPU each POST costs the web workers (issue 13).
+
+    python bench/open311.py --db postgres                      # 1,000,000 cases (built once, kept)
+    python bench/open311.py --db sqlite --cases 100000 --posts 1000
+
+The cases are written once into a kept data directory (``/var/tmp/wangge-bench-open311``; on
+PostgreSQL the database ``wangge_bench_open311``) and reused when the table holds that many;
+received over the last 365 days in all ten shipped categories, so the default 90-day window of a
+GET holds ~250,000 cases of which 1,000 are answered. gunicorn (``--workers`` sync workers) is
+started on a free port; ``--concurrency`` client threads send the requests over HTTP. CPU per POST
+is the gunicorn workers' user+system time (from /proc) over the POST phase divided by the POSTs;
+the database server's CPU is not in it. Load average is printed before and after: prefix the
+command with /tmp/quietrun.sh on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_SERVER = "postgres://postgres@127.0.0.1:5432"
+PG_NAME = "wangge_bench_open311"
+
+
+def loadavg() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def configure(db: str, data_dir: Path) -> dict[str, str]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["WANGGE_DATA_DIR"] = str(data_dir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wangge.settings")
+    if db == "postgres":
+        import psycopg
+
+        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [PG_NAME]).fetchone():
+                conn.execute(f"CREATE DATABASE {PG_NAME}")
+        os.environ["DATABASE_URL"] = f"{PG_SERVER}/{PG_NAME}"
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    return dict(os.environ)
+
+
+def square(lon: float, lat: float, size: float) -> dict[str, Any]:
+    ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def build(cases: int) -> None:
+    """A district of 16 grids, and ``cases`` cases spread over the last year."""
+    import datetime as dt
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from wangge.areas.models import Area
+    from wangge.cases.models import Case, Category
+
+    if not Area.objects.filter(level="grid").exists():
+        district = Area.objects.create(
+            name="立山区", level="district", boundary=square(122.9, 41.1, 0.2), code="210304"
+        )
+        street = Area.objects.create(
+            name="友好街道", level="street", parent=district, boundary=square(122.9, 41.1, 0.2)
+        )
+        community = Area.objects.create(
+            name="灵西社区", level="community", parent=street, boundary=square(122.9, 41.1, 0.2)
+        )
+        for i in range(16):
+            Area.objects.create(
+                name=f"第{i + 1}网格",
+                level="grid",
+                parent=community,
+                boundary=square(122.9 + 0.05 * (i % 4), 41.1 + 0.05 * (i // 4), 0.05),
+            )
+    grids = list(Area.objects.filter(level="grid"))
+    categories = list(Category.objects.all())
+    have = Case.objects.count()
+    if have >= cases * 0.99:
+        print(f"reusing {have} cases", flush=True)
+        return
+    rng = random.Random(13)
+    now = timezone.now()
+    started = time.perf_counter()
+    statuses = ["received", "accepted", "closed", "closed", "declined"]
+    for offset in range(have, cases, 10_000):
+        batch = []
+        for _ in range(min(10_000, cases - offset)):
+            grid, category = rng.choice(grids), rng.choice(categories)
+            received = now - dt.timedelta(seconds=rng.randrange(365 * 86400))
+            case = Case(
+                kind=category.kind,
+                category=category,
+                text="楼道灯坏了",
+                channel=rng.choice(["field", "phone", "open311", "web"]),
+                status=rng.choice(statuses),
+                received_at=received,
+                accept_due=received + dt.timedelta(days=1),
+                lat=41.12,
+                lon=122.93,
+                address="3号楼",
+                grid_id=grid.pk,
+                community_id=grid.community_id,
+                street_id=grid.street_id,
+                district_id=grid.district_id,
+            )
+            batch.append(case)
+        Case.objects.bulk_create(batch, batch_size=2000)
+        print(f"  {offset + len(batch)} cases, {time.perf_counter() - started:.0f} s", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_of(match: Any) -> float:
+    """User+system seconds of the processes whose (pid, parent pid) ``match`` accepts."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if match(int(entry.name), int(fields[1])):
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def children_cpu(pid: int) -> float:
+    """The gunicorn workers (children of the master)."""
+    return cpu_of(lambda _pid, parent: parent == pid)
+
+
+def backends(db: str) -> set[int]:
+    """PostgreSQL backends serving the benchmark database (the workers keep theirs: CONN_MAX_AGE)."""
+    if db != "postgres":
+        return set()
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [PG_NAME]).fetchall()
+    return {int(row[0]) for row in rows}
+
+
+def hammer(send: Any, total: int, concurrency: int) -> tuple[list[float], list[int], float]:
+    latencies: list[float] = []
+    codes: list[int] = []
+    lock = threading.Lock()
+    counter = iter(range(total))
+
+    def run() -> None:
+        import requests
+
+        session = requests.Session()
+        while True:
+            with lock:
+                if next(counter, None) is None:
+                    return
+            t0 = time.perf_counter()
+            status = send(session)
+            elapsed = time.perf_counter() - t0
+            with lock:
+                latencies.append(elapsed)
+                codes.append(status)
+
+    threads = [threading.Thread(target=run) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies, codes, time.perf_counter() - started
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--data-dir", type=Path, default=Path("/var/tmp/wangge-bench-open311"))
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--gets", type=int, default=200)
+    parser.add_argument("--get-concurrency", type=int, default=1)
+    parser.add_argument("--posts", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=8, help="client threads for the POSTs")
+    parser.add_argument("--build-only", action="store_true", help="write the cases and stop")
+    args = parser.parse_args()
+
+    data_dir = args.data_dir if args.db == "postgres" else args.data_dir.with_name(args.data_dir.name + "-sqlite")
+    env = configure(args.db, data_dir)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    build(args.cases)
+    if args.build_only:
+        return 0
+    from wangge.open311 import actions
+    from wangge.open311.models import ClientApp
+
+    ClientApp.objects.filter(name="bench").delete()
+    _app, key = actions.client_app_create(name=f"bench-{time.time():.0f}", per_minute=10**9)
+    from django.db import connection
+
+    connection.close()
+
+    port = free_port()
+    print(f"load before: {loadavg()}", flush=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "wangge.wsgi",
+            "-w",
+            str(args.workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    base = f"http://127.0.0.1:{port}/open311/v2"
+    try:
+        import requests
+
+        for _ in range(100):
+            try:
+                requests.get(f"{base}/services.json", timeout=30)
+                break
+            except requests.RequestException:
+                time.sleep(0.2)
+        # warm every worker: tree of grids, categories, connection
+        for _ in range(args.workers * 4):
+            requests.get(f"{base}/requests.json", timeout=60)
+
+        sizes: list[int] = []
+
+        def get(session: Any) -> int:
+            response = session.get(f"{base}/requests.json", timeout=60)
+            sizes.append(len(response.json()))
+            return int(response.status_code)
+
+        latencies, codes, _wall = hammer(get, args.gets, args.get_concurrency)
+        print(
+            f"GET requests.json x{args.gets} (c={args.get_concurrency}): p50 {pct(latencies, 50):.1f} ms, "
+            f"p95 {pct(latencies, 95):.1f} ms, results {min(sizes)}-{max(sizes)}, "
+            f"non-200 {sum(c != 200 for c in codes)}",
+            flush=True,
+        )
+
+        def post(session: Any) -> int:
+            response = session.post(
+                f"{base}/requests.json",
+                data={
+                    "api_key": key,
+                    "service_code": "facilities",
+                    "lat": f"{41.11 + random.random() * 0.18:.5f}",
+                    "long": f"{122.91 + random.random() * 0.18:.5f}",
+                    "description": "路灯坏了",
+                    "phone": "13912345678",
+                },
+                timeout=60,
+            )
+            return int(response.status_code)
+
+        before = {pid: cpu_of(lambda p, _parent, pid=pid: p == pid) for pid in backends(args.db)}
+        cpu0 = children_cpu(server.pid)
+        latencies, codes, wall = hammer(post, args.posts, args.concurrency)
+        cpu = children_cpu(server.pid) - cpu0
+        # per backend (one that appeared during the run counts from zero; one that left is lost)
+        db_cpu = sum(cpu_of(lambda p, _parent, pid=pid: p == pid) - before.get(pid, 0.0) for pid in backends(args.db))
+        print(
+            f"POST requests.json x{args.posts} (c={args.concurrency}, {args.workers} workers): "
+            f"{args.posts / wall:.0f} req/s, p50 {pct(latencies, 50):.1f} ms, p95 {pct(latencies, 95):.1f} ms, "
+            f"worker CPU {cpu / args.posts * 1000:.2f} ms/POST, PostgreSQL backends {db_cpu / args.posts * 1000:.2f}"
+            f" ms/POST, non-200 {sum(c != 200 for c in codes)}",
+            flush=True,
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(f"load after: {loadavg()}  ({args.db}, {os.cpu_count()} cores)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""The resident's pages: /report/ (no account; a phone first) and /report/<code>/ to follow it."""
+
+from __future__ import annotations
+
+import segno
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from wangge.cases.models import Case
+from wangge.cases.queries import clock_of
+from wangge.core.middleware import client_ip
+from wangge.open311 import actions, limits, queries
+from wangge.open311.forms import RatingForm, ReportForm
+
+PER_ADDRESS_HOUR = 10
+PER_PHONE_DAY = 5
+
+
+@require_http_methods(["GET", "POST"])
+def report(request: HttpRequest) -> HttpResponse:
+    form = ReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if data["website"]:
+            form.add_error(None, _("提交失败，请稍后再试"))  # a bot: tell it nothing useful
+        elif not limits.allow("address", client_ip(request) or "-", limit=PER_ADDRESS_HOUR, seconds=3600):
+            form.add_error(None, _("提交过于频繁，请一小时后再试"))
+        elif data["phone"] and not limits.allow("phone", data["phone"], limit=PER_PHONE_DAY, seconds=86400):
+            form.add_error("phone", _("该手机号今天提交次数过多"))
+        else:
+            try:
+                made = actions.report_submit(
+                    category=data["category"],
+                    text=data["text"],
+                    channel=Case.Channel.WEB,
+                    lat=data["lat"],
+                    lon=data["lon"],
+                    address=data["address"],
+                    phone=data["phone"] or "",
+                )
+            except ValidationError as exc:
+                for message in exc.messages:
+                    form.add_error(None, message)
+            else:
+                return redirect("open311-track", code=made.code)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "open311/report.html", {"form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def track(request: HttpRequest, code: str) -> HttpResponse:
+    found = queries.report_by_code(code)
+    if found is None:
+        raise Http404
+    case = found.case
+    rating = RatingForm(request.POST or None)
+    can_rate = bool(case.resolution) and case.status in (Case.Status.ACCEPTED, Case.Status.CLOSED)
+    if request.method == "POST" and can_rate and rating.is_valid():
+        try:
+            actions.resident_rating(
+                case=case, satisfaction=rating.cleaned_data["satisfaction"], note=rating.cleaned_data["note"]
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                rating.add_error(None, message)
+        else:
+            return redirect("open311-track", code=found.code)
+    url = request.build_absolute_uri(reverse("open311-track", args=[found.code]))
+    context = {
+        "report": found,
+        "case": case,
+        "clock": clock_of(case),
+        "open311_status": queries.open311_status(case.status),
+        "updates": queries.public_steps(case),
+        "rating": rating,
+        "can_rate": can_rate,
+        "qr": segno.make(url, error="m").svg_data_uri(scale=4),
+        "url": url,
+    }
+    return render(request, "open311/track.html", context, status=400 if request.method == "POST" else 200)
