@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 
@@ -68,6 +69,14 @@ def get_household(user: Any, pk: Any) -> Household:
         raise Http404 from None
 
 
+def visit_recorded(user: Any, client_id: Any) -> bool:
+    """Whether the user already recorded the visit with this client id."""
+    try:
+        return visits_visible_to(user).filter(client_id=client_id, recorded_by=user).exists()
+    except (ValueError, TypeError, ValidationError):
+        return False
+
+
 def rules() -> QuerySet[Rule]:
     return Rule.objects.all()
 
@@ -111,14 +120,6 @@ def worklist(user: Any, *, today: dt.date, days: int = 0) -> list[Stop]:
         assert task.household is not None and task.household_id is not None
         stops.setdefault(task.household_id, Stop(household=task.household)).tasks.append(task)
     return list(stops.values())
-
-
-def upcoming_count(user: Any, *, today: dt.date) -> int:
-    return (
-        tasks_visible_to(user)
-        .filter(status=Task.Status.OPEN, due__gt=today, due__lte=today + dt.timedelta(days=UPCOMING_DAYS))
-        .count()
-    )
 
 
 def open_tasks_of(user: Any, household: Household) -> list[Task]:

@@ -27,14 +27,13 @@ def today(request: HttpRequest) -> HttpResponse:
     if not policy.can_see_worklist(user):
         raise Http404
     day = timezone.localdate()
-    stops = queries.worklist(user, today=day)
+    stops = queries.worklist(user, today=day, days=queries.UPCOMING_DAYS)
     for stop in stops:
         stop.client_id = uuid.uuid4()  # type: ignore[attr-defined]
     context = {
         "stops": stops,
         "today": day,
         "tasks": sum(len(s.tasks) for s in stops),
-        "upcoming": queries.upcoming_count(user, today=day),
         "can_see_coverage": policy.can_see_coverage(user),
     }
     return render(request, "worklist/today.html", context)
@@ -47,6 +46,8 @@ def visit(request: HttpRequest, household: int) -> HttpResponse:
     if not policy.can_record_visits(user):
         raise Http404
     home = queries.get_household(user, household)
+    if request.method == "POST" and queries.visit_recorded(user, request.POST.get("client_id")):
+        return redirect("worklist:today")  # a double tap or a resend: the visit is stored already
     tasks = queries.open_tasks_of(user, home)
     residents = list(Resident.objects.filter(household=home, status=Resident.Status.LIVING).order_by("pk"))
     can_open_case = policy.can_take_cases(user)

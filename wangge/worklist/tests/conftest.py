@@ -56,8 +56,8 @@ def neighbour_worker(world: World) -> User:
     return user
 
 
-def ages(years: int, *, days: int = 0) -> dt.date:
-    """The birth date of someone whose ``years``-th birthday is ``days`` after TODAY."""
+def ages(years: int, *, days: int = 0, today: dt.date = TODAY) -> dt.date:
+    """The birth date of someone whose ``years``-th birthday is ``days`` after ``today``."""
     from wangge.worklist.conditions import shift
 
-    return shift(TODAY, years=-years) + dt.timedelta(days=days)
+    return shift(today, years=-years) + dt.timedelta(days=days)
