@@ -165,3 +165,14 @@ def test_the_api_lists_rules_and_previews_one(world: World, client_for: Any) -> 
     preview = client.get(reverse("api-worklist-rule-preview", args=["dementia-protection"]))
     assert preview.json() == {"tasks": 1, "grids": 1}  # the world's ward, not yet enrolled
     assert client_for(Role.AUDITOR).get(reverse("api-worklist-rules")).status_code == 404
+
+
+def test_the_visits_tab_is_offered_to_those_who_visit(world: World, client_for: Any) -> None:
+    from wangge.web.context import nav_items
+
+    for role in (Role.DISTRICT_ADMIN, Role.COMMUNITY_STAFF, Role.GRID_WORKER):
+        assert "走访" in [str(item.label) for item in nav_items(world.user(role), "/")], role
+    for role in (Role.AUDITOR, Role.DEPARTMENT, Role.GUARDIAN):
+        assert "走访" not in [str(item.label) for item in nav_items(world.user(role), "/")], role
+        assert client_for(role).get(reverse("worklist:today")).status_code == 404
+    assert len(nav_items(world.user(Role.DISTRICT_ADMIN), "/")) == 8

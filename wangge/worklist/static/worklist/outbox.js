@@ -85,5 +85,7 @@
   });
   load().forEach(function (item) { mark(item.visit.household, "queued"); });
   window.addEventListener("online", flush);
+  // Some phones miss the "online" event on a flaky connection: try again now and then too.
+  window.setInterval(function () { if (load().length) flush(); }, 5000);
   flush();
 })();
