@@ -60,7 +60,7 @@ def main() -> int:
     parser.add_argument("--residents", type=int, default=520_000)
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--rebuild", action="store_true")
-    parser.add_argument("--seed", type=int, default=1, help="the demo's seed (100,000 with seed 1 fails in geometry)")
+    parser.add_argument("--seed", type=int, default=1, help="the demo's seed")
     args = parser.parse_args()
     env = configure(args.db, args.residents)
     subprocess.run([sys.executable, "-m", "wangge", "migrate", "-v", "0"], env=env, check=True, cwd=ROOT)
