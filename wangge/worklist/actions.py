@@ -287,11 +287,8 @@ def visit_record(
     return visit, True
 
 
-@transaction.atomic
-def helper_link(*, by: Any, helper: Any, household: Household, since: dt.date | None = None) -> HelperLink:
-    """Link a party member or volunteer of the household's grid to it (党员联系户)."""
-    if not policy.can_link_helpers(by):
-        raise PermissionDenied
+def helper_organisation(*, helper: Any, household: Household) -> Organisation:
+    """The party branch or volunteer team of the household's grid that ``helper`` belongs to."""
     if household.grid_id is None:
         raise ValidationError(_("该住户尚未划入网格"))
     organisation = (
@@ -305,6 +302,15 @@ def helper_link(*, by: Any, helper: Any, household: Household, since: dt.date | 
     )
     if organisation is None:
         raise ValidationError(_("此人不是该网格党支部或志愿服务队的成员"))
+    return organisation
+
+
+@transaction.atomic
+def helper_link(*, by: Any, helper: Any, household: Household, since: dt.date | None = None) -> HelperLink:
+    """Link a party member or volunteer of the household's grid to it (党员联系户)."""
+    if not policy.can_link_helpers(by):
+        raise PermissionDenied
+    organisation = helper_organisation(helper=helper, household=household)
     link, created = HelperLink.objects.get_or_create(
         helper=helper,
         household=household,

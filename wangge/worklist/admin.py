@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -14,7 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from wangge.accounts.admin import DistrictAdminMixin
 from wangge.worklist import actions
-from wangge.worklist.models import Rule
+from wangge.worklist.models import HelperLink, Rule
 
 
 @admin.register(Rule)
@@ -38,3 +39,31 @@ class RuleAdmin(DistrictAdminMixin, admin.ModelAdmin[Rule]):
                 % {"rule": rule.name, "tasks": figures["tasks"], "grids": figures["grids"]},
                 messages.INFO,
             )
+
+
+class HelperLinkForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = HelperLink
+        fields = ["helper", "household", "since"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("helper") and data.get("household"):
+            actions.helper_organisation(helper=data["helper"], household=data["household"])
+        return data
+
+
+@admin.register(HelperLink)
+class HelperLinkAdmin(DistrictAdminMixin, admin.ModelAdmin[HelperLink]):
+    """党员联系户: a new link goes through ``actions.helper_link`` (the organisation and the area
+    columns come from the household's grid)."""
+
+    form = HelperLinkForm
+    list_display = ["helper", "household", "organisation", "since"]
+    raw_id_fields = ["helper", "household"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        obj.pk = actions.helper_link(by=request.user, helper=obj.helper, household=obj.household, since=obj.since).pk

@@ -24,6 +24,7 @@ from wangge.worklist import actions, queries
 from wangge.worklist.models import Rule, Task, Visit
 
 TAGS = ["worklist"]
+MAX_ID = 2**63 - 1  # larger ids overflow SQLite's integers
 
 
 class RuleSerializer(serializers.ModelSerializer[Rule]):
@@ -46,16 +47,29 @@ class TaskSerializer(serializers.ModelSerializer[Task]):
 
 
 class VisitSerializer(serializers.ModelSerializer[Visit]):
-    tasks = serializers.ListField(child=serializers.IntegerField(), write_only=True, required=False, default=list)
-    household = serializers.IntegerField(source="household_id")
-    resident = serializers.IntegerField(source="resident_id", required=False, allow_null=True, default=None)
+    tasks = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        write_only=True,
+        required=False,
+        default=list,
+        max_length=100,
+    )
+    household = serializers.IntegerField(source="household_id", min_value=1, max_value=MAX_ID)
+    resident = serializers.IntegerField(
+        source="resident_id", required=False, allow_null=True, default=None, min_value=1, max_value=MAX_ID
+    )
 
     class Meta:
         model = Visit
         fields = ["id", "client_id", "household", "resident", "kind", "met", "notes", "follow_up", "lon", "lat",
                   "visited_at", "recorded_by", "case", "tasks"]  # fmt: skip
         read_only_fields = ["id", "recorded_by", "case"]
-        extra_kwargs = {"client_id": {"validators": []}, "visited_at": {"required": False}}
+        extra_kwargs = {
+            "client_id": {"validators": []},
+            "visited_at": {"required": False},
+            "lon": {"min_value": -180, "max_value": 180},
+            "lat": {"min_value": -90, "max_value": 90},
+        }
 
 
 def _require(allowed: bool) -> None:

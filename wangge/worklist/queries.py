@@ -131,6 +131,11 @@ def open_tasks_of(user: Any, household: Household) -> list[Task]:
     )
 
 
+def due_by(tasks: list[Task], *, today: dt.date, days: int) -> list[Task]:
+    """The tasks the worklist shows: due by ``today + days``."""
+    return [t for t in tasks if t.due <= today + dt.timedelta(days=days)]
+
+
 @dataclass
 class GridCoverage:
     grid: Area

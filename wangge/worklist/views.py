@@ -51,8 +51,15 @@ def visit(request: HttpRequest, household: int) -> HttpResponse:
     tasks = queries.open_tasks_of(user, home)
     residents = list(Resident.objects.filter(household=home, status=Resident.Status.LIVING).order_by("pk"))
     can_open_case = policy.can_take_cases(user)
+    posted: Any = request.POST
+    if request.method == "POST" and request.GET.get("quick"):
+        # The worklist's one-tap button: a home visit completing the tasks the list showed.
+        shown = queries.due_by(tasks, today=timezone.localdate(), days=queries.UPCOMING_DAYS)
+        posted = posted.copy()
+        posted.setlist("tasks", [str(t.pk) for t in shown])
+        posted.setdefault("kind", "home")
     form = VisitForm(
-        request.POST or None,
+        posted or None,
         request.FILES or None,
         tasks=tasks,
         residents=residents,

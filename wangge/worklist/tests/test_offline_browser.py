@@ -36,7 +36,7 @@ def test_a_visit_recorded_offline_is_sent_once_when_the_connection_returns(
     stop = page.locator(f"#stop-{task.household_id}")
     assert "陈淑珍" in stop.inner_text()
     page.context.set_offline(True)
-    stop.locator("form.quickvisit button").tap()
+    stop.locator("button[data-household]").tap()
     page.wait_for_selector(f'#stop-{task.household_id}[data-outbox="queued"]')
     assert not Visit.objects.exists()
     page.context.set_offline(False)

@@ -25,7 +25,7 @@
   function mark(household, key) {
     var row = document.getElementById("stop-" + household);
     if (!row) return;
-    var button = row.querySelector("form.quickvisit button");
+    var button = row.querySelector("button[data-household]");
     if (button) { button.disabled = key !== "failed"; button.textContent = texts[key] || key; }
     row.setAttribute("data-outbox", key);
   }
@@ -62,15 +62,18 @@
     });
   }
 
-  Array.prototype.forEach.call(document.querySelectorAll("form.quickvisit"), function (form) {
+  var form = document.getElementById("quickvisits");
+  if (form) {
     form.addEventListener("submit", function (event) {
+      var button = event.submitter;
+      if (!button || !button.getAttribute("data-household")) return;
       event.preventDefault();
-      var data = new FormData(form);
+      var tasks = button.getAttribute("data-tasks");
       var visit = {
-        client_id: data.get("client_id"),
-        household: Number(form.getAttribute("data-household")),
-        kind: data.get("kind"),
-        tasks: data.getAll("tasks").map(Number),
+        client_id: button.value,
+        household: Number(button.getAttribute("data-household")),
+        kind: "home",
+        tasks: tasks ? tasks.split(",").map(Number) : [],
         visited_at: new Date().toISOString()
       };
       var items = load();
@@ -82,7 +85,7 @@
       show();
       flush();
     });
-  });
+  }
   load().forEach(function (item) { mark(item.visit.household, "queued"); });
   window.addEventListener("online", flush);
   // Some phones miss the "online" event on a flaky connection: try again now and then too.
