@@ -48,12 +48,23 @@ class Summary:
     open: int = 0
 
 
-def _period(rule: Rule, anchor: dt.date | None, key: str, today: dt.date) -> tuple[str, dt.date, dt.date]:
-    """(period key, anchor, due) of the task the rule makes for one candidate today."""
+def _period(
+    rule: Rule, anchor: dt.date | None, key: str, today: dt.date, resident_id: int
+) -> tuple[str, dt.date, dt.date]:
+    """(period key, anchor, due) of the task the rule makes for one candidate today.
+
+    A recurring check without an anchor starts each person's period on a day of their own (by
+    their id), so a grid's weekly checks and annual reviews spread over the week and the year
+    instead of all falling due on one day. A task made late in its period (a new person, a
+    rule just switched on) is due within the rule's time from today, before the period ends.
+    """
     if rule.every_days:
-        start = anchor or EPOCH
+        start = anchor or EPOCH + dt.timedelta(days=resident_id % rule.every_days)
         start += dt.timedelta(days=(today - start).days // rule.every_days * rule.every_days)
-        return start.isoformat(), start, start + dt.timedelta(days=rule.due_days)
+        due = start + dt.timedelta(days=rule.due_days)
+        if due < today:
+            due = min(today + dt.timedelta(days=rule.due_days), start + dt.timedelta(days=rule.every_days - 1))
+        return start.isoformat(), start, due
     if anchor is None:
         return key, today, today + dt.timedelta(days=rule.due_days)
     return key, anchor, anchor + dt.timedelta(days=rule.due_days)
@@ -73,7 +84,7 @@ def _helpers(household_ids: set[int]) -> dict[int, int]:
 def _generate_rule(rule: Rule, today: dt.date, now: dt.datetime, summary: Summary) -> None:
     wanted: dict[tuple[int, str], tuple[conditions.Candidate, dt.date, dt.date]] = {}
     for candidate in conditions.candidates(rule.condition, today):
-        period, anchor, due = _period(rule, candidate.anchor, candidate.key, today)
+        period, anchor, due = _period(rule, candidate.anchor, candidate.key, today, candidate.resident_id)
         wanted[(candidate.resident_id, period)] = (candidate, anchor, due)
     anchored = rule.every_days is None and bool(rule.condition.get("anchor"))
     lapsed: list[int] = []
@@ -160,7 +171,7 @@ def rule_preview(*, rule: Rule, today: dt.date | None = None) -> dict[str, int]:
     residents: set[tuple[int, str]] = set()
     grids: set[int | None] = set()
     for candidate in conditions.candidates(rule.condition, today):
-        period, _anchor, _due = _period(rule, candidate.anchor, candidate.key, today)
+        period, _anchor, _due = _period(rule, candidate.anchor, candidate.key, today, candidate.resident_id)
         residents.add((candidate.resident_id, period))
         grids.add(candidate.grid_id)
     return {"tasks": len(residents), "grids": len(grids - {None})}

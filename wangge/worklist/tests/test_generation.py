@@ -106,3 +106,14 @@ def test_the_periodic_job_generates_the_days_tasks(world: World, person: Make) -
 
     result = jobs.run(timezone.make_aware(dt.datetime.combine(TODAY, dt.time(1))))
     assert result["created"] == Task.objects.filter(rule__code="longevity-allowance").count() + 1
+
+
+def test_annual_reviews_spread_over_the_year_and_none_is_overdue_when_made(world: World, person: Make) -> None:
+    for _ in range(6):
+        person(ages(50), care=("minimum_income",))
+    actions.generate(today=TODAY)
+    reviews = Task.objects.filter(rule__code="minimum-income-review")
+    assert reviews.count() == 6
+    assert len({t.anchor for t in reviews}) == 6  # each household's year starts on a day of its own
+    assert all(TODAY <= t.due < t.anchor + dt.timedelta(days=365) for t in reviews)
+    assert not reviews.filter(escalated_at__isnull=False).exists()
