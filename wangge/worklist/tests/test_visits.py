@@ -177,3 +177,33 @@ def test_the_visits_tab_is_offered_to_those_who_visit(world: World, client_for: 
         assert "走访" not in [str(item.label) for item in nav_items(world.user(role), "/")], role
         assert client_for(role).get(reverse("worklist:today")).status_code == 404
     assert len(nav_items(world.user(Role.DISTRICT_ADMIN), "/")) == 8
+
+
+def test_the_visit_form_stores_notes_a_photo_and_the_place(world: World, task: Task, client_for: Any) -> None:
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "red").save(buffer, format="JPEG")
+    client = client_for(Role.GRID_WORKER)
+    url = reverse("worklist:visit", args=[task.household_id])
+    form = client.get(url).content.decode()
+    assert "陈淑珍" in form and 'name="client_id"' in form
+    body = {
+        "client_id": str(uuid.uuid4()),
+        "kind": "home",
+        "tasks": [str(task.pk)],
+        "resident": str(task.resident_id),
+        "notes": "身体状况良好",
+        "follow_up": "on",
+        "lon": "122.91",
+        "lat": "41.12",
+        "photo": SimpleUploadedFile("visit.jpg", buffer.getvalue(), content_type="image/jpeg"),
+    }
+    assert client.post(url, body).status_code == 302
+    visit = Visit.objects.get()
+    assert visit.photo.name.startswith("visits/") and visit.photo.storage.exists(visit.photo.name)
+    visit.photo.storage.delete(visit.photo.name)
+    assert (visit.met, visit.notes, visit.follow_up, visit.lon) == ("陈淑珍", "身体状况良好", True, 122.91)
