@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "wangge.protection",
     "wangge.cases",
     "wangge.division",
+    "wangge.worklist",
     "wangge.web",
     "wangge.demo",
     "wangge.ops",

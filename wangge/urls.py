@@ -12,6 +12,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("wangge.accounts.api")),
     path("", include("wangge.protection.api")),
     path("", include("wangge.cases.api")),
+    path("", include("wangge.worklist.api")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script for the CSP.
     path("docs/", api_docs_page(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="api-docs"),
@@ -28,6 +29,7 @@ urlpatterns = [
     path("", include("wangge.protection.urls")),
     path("", include("wangge.cases.urls")),
     path("", include("wangge.division.urls")),
+    path("", include("wangge.worklist.urls")),
     path("", include("wangge.web.urls")),
     path("", include("wangge.open311.urls")),
 ]

@@ -294,3 +294,46 @@ def can_decide_cases(user: Any) -> bool:
 def can_work_cases(user: Any) -> bool:
     """Home visits, replies and resolutions: everyone who sees the case in their scope."""
     return _role_in(user, CASE_ROLES)
+
+
+# The worklist: tasks, visits and coverage (issue 12)
+
+# Staff who work the tasks and visits of their areas; party members and volunteers work only the
+# households linked to them, whatever their role.
+WORKLIST_STAFF_ROLES = REGISTRY_WRITE_ROLES
+COVERAGE_ROLES = frozenset({Role.DISTRICT_ADMIN, Role.STREET_STAFF, Role.COMMUNITY_STAFF})
+
+
+def is_worklist_staff(user: Any) -> bool:
+    return _role_in(user, WORKLIST_STAFF_ROLES)
+
+
+def is_helper(user: Any) -> bool:
+    """A party member or volunteer account (a member of an organisation on a grid)."""
+    if not is_active(user) or _role_in(user, WORKLIST_STAFF_ROLES):
+        return False
+    cached = getattr(user, "_wangge_helper", None)
+    if cached is None:
+        cached = user._wangge_helper = user.memberships.exists()
+    return bool(cached)
+
+
+def can_see_worklist(user: Any) -> bool:
+    """The navigation offers the worklist (走访)."""
+    return is_worklist_staff(user) or is_helper(user)
+
+
+def can_record_visits(user: Any) -> bool:
+    return is_worklist_staff(user) or is_helper(user)
+
+
+def can_see_coverage(user: Any) -> bool:
+    return _role_in(user, COVERAGE_ROLES)
+
+
+def can_edit_rules(user: Any) -> bool:
+    return _role_is(user, Role.DISTRICT_ADMIN)
+
+
+def can_link_helpers(user: Any) -> bool:
+    return _role_in(user, COVERAGE_ROLES)

@@ -36,6 +36,7 @@ from wangge.demo import accounts as demo_accounts
 from wangge.demo import cases as demo_cases
 from wangge.demo import population as demo_population
 from wangge.demo import protection as demo_protection
+from wangge.demo import worklist as demo_worklist
 from wangge.registry import search
 from wangge.registry.models import CareCategory, CareTag, Guardianship, Household, Resident
 
@@ -66,6 +67,7 @@ class Summary:
     protection: demo_protection.Story = field(default_factory=demo_protection.Story)
     population: demo_population.Counts = field(default_factory=demo_population.Counts)
     cases: demo_cases.Story = field(default_factory=demo_cases.Story)
+    worklist: demo_worklist.Story = field(default_factory=demo_worklist.Story)
 
     @property
     def dementia(self) -> int:
@@ -595,6 +597,14 @@ class _Builder:
             street=street.pk,
             size=self.residents,
             seed=self.seed,
+        )
+        self.summary.worklist = demo_worklist.build(
+            grids=self.grids,
+            workers=users_by_grid,
+            volunteer=users[demo_accounts.VOLUNTEER],
+            grid=grid,
+            seed=self.seed,
+            today=self.today,
         )
 
     def _protection(self, *, ward: Resident | None, grid: Area, users: dict[str, Any]) -> None:

@@ -97,7 +97,9 @@ def voronoi_tiles(seeds: np.ndarray, within: BaseGeometry) -> list[BaseGeometry]
     for x, y in seeds:
         point = Point(x, y)
         hits = [int(i) for i in tree.query(point, predicate="intersects")]
-        cell = parts[hits[0]]
+        # GEOS can leave a seed a hair outside every cell (seen at 100,000 and 120,000
+        # residents): its cell is then the nearest one.
+        cell = parts[hits[0] if hits else int(tree.nearest(point))]
         if not cell.is_valid:  # buildings in exact rows can leave a degenerate cell
             cell = polygonal(cell)
         out.append(polygonal(cell.intersection(within)))

@@ -16,6 +16,11 @@ def register() -> None:
     # Per-area counts for the district's and streets' pages (issue 16): at most EVERY s old.
     register_job("registry.area_counts", every=rollups.EVERY, run=lambda now: rollups.refresh(now))
 
+    from wangge.worklist import jobs as worklist_jobs
+
+    # The day's service tasks (issue 12); idempotent, so the hourly run is cheap after the first.
+    register_job("worklist.generate", every=worklist_jobs.EVERY, run=worklist_jobs.run)
+
     for name, (every, function) in JOBS.items():
         register_job(f"protection.{name}", every=every, run=function)
 

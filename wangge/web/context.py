@@ -42,6 +42,7 @@ NAV: list[tuple[str, Any, Callable[[Any], bool]]] = [
     ("registry:map", _("地图"), policy.can_see_map),
     ("protection:index", _("防走失"), policy.can_see_protection),
     ("cases:list", _("信访事件"), policy.can_view_cases),
+    ("worklist:today", _("走访"), policy.can_see_worklist),
     ("registry:import", _("导入"), policy.can_import),
     ("audit_log", _("审计日志"), policy.can_read_audit_log),
 ]

@@ -578,3 +578,38 @@ def test_the_demo_department_handler_sees_only_civil_affairs_cases(demo: Any, cl
     assert client.get(f"/cases/{demo.cases.reference}/").status_code == 200
     line = next(a for a in demo.accounts if a.username == "demo-department")
     assert civil.name in line.scope
+
+
+@pytest.mark.django_db
+def test_every_grid_worker_has_a_morning_of_tasks_with_a_history_of_visits(demo: Any, client: Any) -> None:
+    from django.utils import timezone
+
+    from wangge.worklist import queries
+    from wangge.worklist.models import Task, Visit
+
+    story = demo.worklist
+    assert story.visits > 0 and story.open > 0
+    assert Task.objects.filter(status=Task.Status.DONE, visit__isnull=False).exists()
+    assert Task.objects.filter(status=Task.Status.MISSED).exists()  # a weekly check not made
+    worker = User.objects.get(username="demo-grid")
+    stops = queries.worklist(worker, today=timezone.localdate(), days=queries.UPCOMING_DAYS)
+    assert stops and all(stop.tasks for stop in stops)
+    client.force_login(worker)
+    page = client.get("/worklist/")
+    assert page.status_code == 200 and stops[0].household.address in page.content.decode()
+    staff = User.objects.get(username="demo-community")
+    figures = queries.coverage(staff, today=timezone.localdate())
+    assert figures and all(0 < row.visited < row.households for row in figures if row.households > 20)
+    assert Visit.objects.filter(recorded_by__isnull=True).count() == 0
+
+
+@pytest.mark.django_db
+def test_the_demo_volunteer_sees_only_the_households_they_look_after(demo: Any, client: Any) -> None:
+    from wangge.worklist import queries
+    from wangge.worklist.models import HelperLink
+
+    volunteer = User.objects.get(username="demo-volunteer")
+    linked = set(HelperLink.objects.filter(helper=volunteer).values_list("household_id", flat=True))
+    assert 0 < len(linked) == demo.worklist.volunteer_households
+    assert set(queries.households_to_visit(volunteer).values_list("pk", flat=True)) == linked
+    assert {t.household_id for t in queries.tasks_visible_to(volunteer)} <= linked

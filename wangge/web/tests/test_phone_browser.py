@@ -176,7 +176,7 @@ def test_every_tab_fits_a_390_px_screen(
         page.get_by_role("button", name="English").click()
         page.wait_for_load_state()
     tabs = page.locator("nav.mainnav a")
-    assert tabs.count() == 7
+    assert tabs.count() == 8
     for index in range(tabs.count()):
         tab = box(tabs.nth(index))
         assert tab["x"] >= 0 and tab["x"] + tab["width"] <= 390, tabs.nth(index).inner_text()

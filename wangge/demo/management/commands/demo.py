@@ -118,6 +118,12 @@ class Command(BaseCommand):
                 _("信访和网格事件：近一年 %(n)s 件（其中信访 %(p)s 件），各办理阶段都有，含一件无理但已解决的信访")
                 % {"n": cases.cases, "p": cases.petitions}
             )
+        worklist = summary.worklist
+        if worklist.tasks:
+            self.stdout.write(
+                _("走访：%(visits)s 次走访记录，今天 %(open)s 项待办服务任务（%(escalated)s 项逾期已上报社区）")
+                % {"visits": worklist.visits, "open": worklist.open, "escalated": worklist.escalated}
+            )
         self.stdout.write("")
         lines = account_lines(summary.accounts)
         path = write_accounts(lines, settings.DATA_DIR)
