@@ -16,5 +16,10 @@ def register() -> None:
     # Per-area counts for the district's and streets' pages (issue 16): at most EVERY s old.
     register_job("registry.area_counts", every=rollups.EVERY, run=lambda now: rollups.refresh(now))
 
+    from wangge.cases import stats as case_stats
+
+    # Monthly case figures for the statistics page (issue 11): at most EVERY s old.
+    register_job("cases.monthly_counts", every=case_stats.EVERY, run=lambda now: case_stats.refresh(now))
+
     for name, (every, function) in JOBS.items():
         register_job(f"protection.{name}", every=every, run=function)

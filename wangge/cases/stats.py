@@ -1,0 +1,383 @@
+"""The figures leaders are judged by, per area and any date range: received, accepted, on time,
+the three 12345 rates (响应率, 解决率, 满意率), solved against closed, days to solve, repeat and
+cross-level rates, by category, by community and by month, and the communities with no petition.
+
+A district's ten years are a million cases, so whole months come from ``CaseMonth`` (one row per
+month, community, kind and category, rebuilt by the periodic job ``cases.monthly_counts`` every
+``EVERY`` seconds) and only the partial months at the ends of the range, and every month from the
+last refresh's own month on, are counted live. The same aggregate expressions (``measures``) fill
+the rollup and count live, so both halves mean the same thing.
+
+Scope: the rollup has district, street and community columns and is filtered by the user's
+assignments like the cases; users it cannot serve exactly (a grid worker, a department handler,
+who see only part of a community) are counted live over their scoped cases, which are few.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from wangge.accounts import policy
+from wangge.areas.models import Area
+from wangge.areas.queries import areas_within
+from wangge.cases import queries
+from wangge.cases.models import Case, CaseMonth, Category, Kind
+from wangge.core.scope import area_filter, assigned_areas
+
+#: seconds between rebuilds of ``CaseMonth`` by the worker
+EVERY = 600
+ROLLUP_LEVELS = (Area.Level.DISTRICT, Area.Level.STREET, Area.Level.COMMUNITY)
+MERITS = ("reasonable", "partly", "unreasonable", "not_petition")
+CONTENT = (Case.Satisfaction.SATISFIED, Case.Satisfaction.BASICALLY)
+
+
+def measures() -> dict[str, Any]:
+    """Aggregates over cases, one per ``CaseMonth`` counter."""
+    petition = Q(kind=Kind.PETITION)
+    event = Q(kind=Kind.EVENT)
+    solved = Q(resolution=Case.Resolution.SOLVED)
+    closed = Q(status=Case.Status.CLOSED)
+
+    def count(condition: Q | None = None) -> Count:
+        return Count("id", filter=condition)
+
+    figures: dict[str, Any] = {
+        "received": count(),
+        "petitions": count(petition),
+        "accepted": count(Q(accepted_at__isnull=False)),
+        "declined": count(Q(status=Case.Status.DECLINED)),
+        "open": count(Q(status__in=queries.OPEN)),
+        "closed": count(closed),
+        # Decided (accepted or declined) before the acceptance limit: the response rate.
+        "decided_on_time": count(
+            Q(accepted_at__lt=F("accept_due")) | Q(status=Case.Status.DECLINED, closed_at__lt=F("accept_due"))
+        ),
+        # The handling clock stopped: a petition answered in writing, an event resolved.
+        "handled": count((petition & Q(replied_at__isnull=False)) | (event & Q(resolved_at__isnull=False))),
+        "handled_on_time": count(
+            (petition & Q(replied_at__lt=F("handle_due"))) | (event & Q(resolved_at__lt=F("handle_due")))
+        ),
+        "solved": count(solved),
+        "partly_solved": count(Q(resolution=Case.Resolution.PARTLY)),
+        "closed_unsolved": count(closed & ~solved),
+        "solved_open": count(solved & ~closed),
+        "solve_seconds": Sum(
+            ExpressionWrapper(F("resolved_at") - F("received_at"), output_field=DurationField()), filter=solved
+        ),
+        "rated": count(~Q(satisfaction="")),
+        "content": count(Q(satisfaction__in=CONTENT)),
+        "dissatisfied": count(Q(satisfaction=Case.Satisfaction.DISSATISFIED)),
+        "repeats": count(Q(repeat_mark__isnull=False)),
+        "cross_level": count(Q(cross_level_mark__isnull=False)),
+    }
+    for merit in MERITS:
+        figures[f"merit_{merit}"] = count(Q(merit=merit))
+        figures[f"solved_{merit}"] = count(Q(merit=merit) & solved)
+    return figures
+
+
+COUNTERS = tuple(measures())
+
+
+def _seconds(value: Any) -> int:
+    if isinstance(value, dt.timedelta):
+        return int(value.total_seconds())
+    return int(value or 0)
+
+
+def _clean(row: dict[str, Any]) -> dict[str, int]:
+    return {name: _seconds(row[name]) if name == "solve_seconds" else int(row[name] or 0) for name in COUNTERS}
+
+
+def _tz() -> dt.tzinfo:
+    return timezone.get_default_timezone()
+
+
+def _month_start(moment: dt.datetime) -> dt.datetime:
+    local = moment.astimezone(_tz())
+    return dt.datetime(local.year, local.month, 1, tzinfo=_tz())
+
+
+def _next_month(moment: dt.datetime) -> dt.datetime:
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    return dt.datetime(year, month, 1, tzinfo=_tz())
+
+
+# The rollup -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def refresh(now: dt.datetime | None = None) -> int:
+    """Rebuild ``CaseMonth`` from the cases (the periodic job); returns the rows written."""
+    now = now or timezone.now()
+    grouped: Any = (
+        Case.objects.annotate(month=TruncMonth("received_at", tzinfo=_tz()))
+        .values("month", "district", "street", "community", "kind", "category")
+        .annotate(**measures())
+        .order_by()
+    )
+    rows = [
+        CaseMonth(
+            month=row["month"].astimezone(_tz()).date() if isinstance(row["month"], dt.datetime) else row["month"],
+            district_id=row["district"],
+            street_id=row["street"],
+            community_id=row["community"],
+            kind=row["kind"],
+            category_id=row["category"],
+            refreshed_at=now,
+            **_clean(row),
+        )
+        for row in grouped
+    ]
+    CaseMonth.objects.all().delete()
+    CaseMonth.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+def refreshed_at() -> dt.datetime | None:
+    # Every row of one rebuild carries its time; the first by primary key is enough.
+    return CaseMonth.objects.order_by("pk").values_list("refreshed_at", flat=True).first()
+
+
+def _rollup_serves(user: Any, area: Area | None) -> bool:
+    """Whether summing rollup rows gives exactly the user's scoped count of ``area``."""
+    if area is not None and area.level == Area.Level.GRID:
+        return False
+    if user is None:
+        return True
+    if not policy.can_view_cases(user) or policy.sees_only_department_cases(user):
+        return False
+    levels = assigned_areas(user)
+    return bool(levels) and all(level in ROLLUP_LEVELS for level in levels)
+
+
+# Figures ----------------------------------------------------------------------------------------
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _add(into: dict[Any, dict[str, int]], key: Any, row: dict[str, Any]) -> None:
+    counts = _clean(row)
+    mine = into.setdefault(key, dict.fromkeys(COUNTERS, 0))
+    for name, value in counts.items():
+        mine[name] += value
+
+
+class _Range:
+    """The range split into rollup months and live stretches."""
+
+    def __init__(self, date_from: dt.date | None, date_to: dt.date | None, cutoff: dt.datetime | None) -> None:
+        tz = _tz()
+        self.start = dt.datetime.combine(date_from, dt.time.min, tzinfo=tz) if date_from else None
+        self.end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz) if date_to else None
+        self.months: tuple[dt.date | None, dt.date] | None = None
+        self.live: list[tuple[dt.datetime | None, dt.datetime | None]] = [(self.start, self.end)]
+        if cutoff is None:
+            return
+        low = None
+        if self.start is not None:
+            low = self.start if self.start == _month_start(self.start) else _next_month(self.start)
+        high = _month_start(cutoff)
+        if self.end is not None:
+            high = min(high, _month_start(self.end))
+        if low is not None and high <= low:
+            return
+        self.months = (low.date() if low else None, high.date())
+        self.live = [(self.start, low)] if low is not None and self.start != low else []
+        self.live.append((high, self.end))
+
+
+def _within(queryset: QuerySet[Any], low: dt.datetime | None, high: dt.datetime | None) -> QuerySet[Any]:
+    if low is not None:
+        queryset = queryset.filter(received_at__gte=low)
+    if high is not None:
+        queryset = queryset.filter(received_at__lt=high)
+    return queryset
+
+
+def _grouped(live: Iterable[QuerySet[Case]], rollup: QuerySet[CaseMonth] | None, by: tuple[str, ...]) -> Any:
+    """Rows grouped ``by`` these columns, from the live stretches and the rollup months."""
+    for cases in live:
+        yield from cases.values(*by).annotate(**measures()).order_by()
+    if rollup is not None:
+        yield from rollup.values(*by).annotate(**{name: Sum(name) for name in COUNTERS}).order_by()
+
+
+def _live_months(cases: QuerySet[Case]) -> QuerySet[Case]:
+    return cases.annotate(month=TruncMonth("received_at", tzinfo=_tz()))
+
+
+def _month_key(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(_tz()).date()
+    return f"{value:%Y-%m}"
+
+
+def _derived(totals: dict[str, int]) -> dict[str, Any]:
+    return {
+        "response_rate": _rate(totals["decided_on_time"], totals["received"]),
+        "on_time_rate": _rate(totals["handled_on_time"], totals["handled"]),
+        "solution_rate": _rate(totals["solved"], totals["accepted"]),
+        "satisfaction_rate": _rate(totals["content"], totals["rated"]),
+        "repeat_rate": _rate(totals["repeats"], totals["received"]),
+        "cross_level_rate": _rate(totals["cross_level"], totals["petitions"]),
+        "average_days_to_solve": round(totals["solve_seconds"] / 86400 / totals["solved"], 1)
+        if totals["solved"]
+        else None,
+    }
+
+
+def _communities(user: Any, area: Area | None) -> QuerySet[Area]:
+    communities = Area.objects.filter(level=Area.Level.COMMUNITY)
+    if user is not None:
+        communities = communities.filter(pk__in=areas_within(user).values("pk"))
+    if area is not None:
+        if area.level == Area.Level.GRID:
+            return communities.filter(pk=area.community_id or 0)
+        if area.level == Area.Level.COMMUNITY:
+            return communities.filter(pk=area.pk)
+        return communities.filter(**{area.level: area})
+    return communities
+
+
+def _label(area: Area) -> str:
+    return area.code or str(area.pk)
+
+
+def figures(
+    *, user: Any, area: Area | None = None, date_from: dt.date | None = None, date_to: dt.date | None = None
+) -> dict[str, Any]:
+    """All the figures of the cases received in [date_from, date_to] (local days, both
+    inclusive; open ends when None) in ``area`` and the user's scope. ``user=None`` is the
+    operator's command: every case. The caller checks that ``area`` is within the user's scope."""
+    at = refreshed_at() if _rollup_serves(user, area) else None
+    span = _Range(date_from, date_to, at)
+    cases = Case.objects.all() if user is None else queries.cases_visible_to(user)
+    rollup: QuerySet[CaseMonth] | None = None
+    if span.months is not None:
+        rollup = CaseMonth.objects.all() if user is None else CaseMonth.objects.filter(area_filter(user))
+        low, high = span.months
+        rollup = rollup.filter(month__lt=high) if low is None else rollup.filter(month__gte=low, month__lt=high)
+    if area is not None:
+        cases = cases.filter(**{area.level: area})
+        if rollup is not None:
+            rollup = rollup.filter(**{area.level: area})
+    stretches = [_within(cases, low, high) for low, high in span.live]
+
+    by_category: dict[Any, dict[str, int]] = {}
+    for row in _grouped(stretches, rollup, ("kind", "category")):
+        _add(by_category, (row["kind"], row["category"]), row)
+    by_community: dict[Any, dict[str, int]] = {}
+    for row in _grouped(stretches, rollup, ("community",)):
+        _add(by_community, row["community"], row)
+    by_month: dict[str, dict[str, int]] = {}
+    for row in _grouped([_live_months(s) for s in stretches], rollup, ("month",)):
+        _add(by_month, _month_key(row["month"]), row)
+
+    totals = dict.fromkeys(COUNTERS, 0)
+    for counts in by_category.values():
+        for name, value in counts.items():
+            totals[name] += value
+    kinds = {kind: dict.fromkeys(COUNTERS, 0) for kind in Kind.values}
+    for (kind, _category), counts in by_category.items():
+        for name, value in counts.items():
+            kinds[kind][name] += value
+
+    categories = {c.pk: c for c in Category.objects.filter(pk__in=[pk for _kind, pk in by_category])}
+    communities = {c.pk: c for c in _communities(user, area).select_related("street")}
+    named = {c.pk: c for c in Area.objects.filter(pk__in=set(by_community) - set(communities)).select_related("street")}
+    zero = [c for pk, c in communities.items() if not by_community.get(pk, {}).get("petitions")]
+    end = span.end or timezone.now()
+    last = _last_petitions(zero, before=end)
+    today = (end - dt.timedelta(microseconds=1)).astimezone(_tz()).date()
+
+    def area_row(pk: int) -> dict[str, Any]:
+        place = communities.get(pk) or named.get(pk)
+        counts = by_community.get(pk, dict.fromkeys(COUNTERS, 0))
+        return {
+            "community": _label(place) if place else str(pk),
+            "name": place.name if place else "",
+            "street": place.street.name if place and place.street else "",
+            **counts,
+            **_derived(counts),
+        }
+
+    return {
+        "area": _label(area) if area is not None else None,
+        "from": date_from.isoformat() if date_from else None,
+        "to": date_to.isoformat() if date_to else None,
+        "refreshed_at": at.isoformat() if at and span.months else None,
+        **totals,
+        **_derived(totals),
+        "overdue_open": _overdue(user, area),
+        "by_kind": {kind: {**counts, **_derived(counts)} for kind, counts in kinds.items()},
+        "by_merit": {merit: totals[f"merit_{merit}"] for merit in MERITS},
+        "solved_by_merit": {merit: totals[f"solved_{merit}"] for merit in MERITS},
+        "by_category": sorted(
+            (
+                {
+                    "category": categories[pk].code,
+                    "name": categories[pk].name,
+                    "kind": kind,
+                    **counts,
+                    **_derived(counts),
+                }
+                for (kind, pk), counts in by_category.items()
+            ),
+            key=lambda row: (-row["received"], row["category"]),
+        ),
+        "by_community": sorted(
+            (area_row(pk) for pk in set(by_community) | set(communities)),
+            key=lambda row: (row["street"], row["community"]),
+        ),
+        "by_month": [{"month": month, **by_month[month]} for month in sorted(by_month)],
+        "zero_petition_communities": sorted(_label(c) for c in zero),
+        "zero_petition_since": {
+            _label(c): {
+                "last_petition": last[c.pk].date().isoformat() if c.pk in last else None,
+                "days": (today - last[c.pk].date()).days if c.pk in last else None,
+            }
+            for c in zero
+        },
+    }
+
+
+def _overdue(user: Any, area: Area | None) -> int:
+    if user is None:
+        return 0
+    cases = queries.overdue(user)
+    if area is not None:
+        cases = cases.filter(**{area.level: area})
+    return cases.count()
+
+
+def _last_petitions(communities: list[Area], *, before: dt.datetime) -> dict[int, dt.datetime]:
+    """The local time of each community's last petition before ``before``: the month from the
+    rollup, then the day from that month's cases (bounded however old the community's record)."""
+    if not communities:
+        return {}
+    ids = [c.pk for c in communities]
+    months = dict(
+        CaseMonth.objects.filter(community__in=ids, petitions__gt=0, month__lt=before.astimezone(_tz()).date())
+        .values("community")
+        .annotate(last=Max("month"))
+        .values_list("community", "last")
+    )
+    since = min(
+        (dt.datetime.combine(month, dt.time.min, tzinfo=_tz()) for month in months.values()),
+        default=None,
+    )
+    recent = Case.objects.filter(community__in=ids, kind=Kind.PETITION, received_at__lt=before)
+    if since is not None and len(months) == len(ids):
+        recent = recent.filter(received_at__gte=since)
+    found = recent.values("community").annotate(last=Max("received_at")).values_list("community", "last")
+    return {pk: last.astimezone(_tz()) for pk, last in found if pk is not None}
