@@ -280,18 +280,19 @@ class CrossLevelMark(_Mark):
 
 
 class CaseMonth(models.Model):
-    """The figures of the cases received in one local month, per community, kind and category,
-    refreshed by the periodic job ``cases.monthly_counts`` (``wangge.cases.stats.refresh``): what
-    the statistics page sums instead of reading a million cases. Counts describe the cases' state
-    at ``refreshed_at``; months from the refresh's own month on are always counted live."""
+    """The figures of the cases received in one local month (``span`` 1) or year (``span`` 12,
+    ``month`` its January), per community, kind and category, kept by the periodic job
+    ``cases.monthly_counts`` (``wangge.cases.stats.refresh``): what the statistics page sums
+    instead of reading a million cases. Months from the last refresh's own month on are always
+    counted live."""
 
     month = models.DateField(_("月份"))
+    span = models.PositiveSmallIntegerField(default=1)
     district = models.ForeignKey("areas.Area", on_delete=models.CASCADE, related_name="+")
     street = models.ForeignKey("areas.Area", on_delete=models.CASCADE, related_name="+")
     community = models.ForeignKey("areas.Area", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
-    refreshed_at = models.DateTimeField(_("统计时间"))
     received = models.PositiveIntegerField(default=0)
     petitions = models.PositiveIntegerField(default=0)
     accepted = models.PositiveIntegerField(default=0)
@@ -324,7 +325,23 @@ class CaseMonth(models.Model):
     class Meta:
         verbose_name = _("案件月度统计")
         verbose_name_plural = _("案件月度统计")
-        indexes = [models.Index(fields=["month", "community"], name="casemonth_month_community_idx")]
+        indexes = [models.Index(fields=["span", "month"], name="casemonth_span_month_idx")]
 
     def __str__(self) -> str:
-        return f"{self.month:%Y-%m} {self.community_id} {self.category_id}"
+        return f"{self.month:%Y-%m}+{self.span} {self.community_id} {self.category_id}"
+
+
+class CaseMonthRefresh(models.Model):
+    """When ``CaseMonth`` was last brought up to date, and the last timeline step it had seen: a
+    refresh recounts only the months of cases with newer steps (every action writes one)."""
+
+    refreshed_at = models.DateTimeField(_("统计时间"))
+    step_id = models.BigIntegerField(default=0)
+    full = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("案件月度统计刷新")
+        verbose_name_plural = _("案件月度统计刷新")
+
+    def __str__(self) -> str:
+        return f"{self.refreshed_at:%Y-%m-%d %H:%M}"

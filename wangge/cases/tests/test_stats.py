@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 
 from wangge.accounts.models import Role
 from wangge.cases import actions, stats
-from wangge.cases.models import Case, CaseMonth, Category
+from wangge.cases.models import Case, CaseMonth, CaseMonthRefresh, Category
 from wangge.conftest import World
 from wangge.core.models import AuditEntry
 
@@ -127,6 +127,7 @@ def test_it_gives_the_same_figures_from_the_monthly_rollup_as_counted_live(
         stats.refresh(NOW)
         rolled = stats.figures(user=user, date_from=date_from, date_to=date_to)
         CaseMonth.objects.all().delete()
+        CaseMonthRefresh.objects.all().delete()
         assert comparable(rolled) == comparable(live)
     stats.refresh(NOW)
     assert stats.figures(user=None, date_from=dt.date(2026, 2, 1), date_to=dt.date(2026, 3, 31))["refreshed_at"]
@@ -250,7 +251,7 @@ def test_it_refreshes_the_rollup_from_the_periodic_job(world: World, history: li
     job = registered_jobs()["cases.monthly_counts"]
     assert job.every == 600
     results = run_due_jobs(runner="test", now=NOW, jobs={job.name: job})
-    assert results[job.name] == CaseMonth.objects.count() > 0
+    assert results[job.name] == CaseMonth.objects.filter(span=1).count() > 0
     assert stats.refreshed_at() == NOW
 
 
@@ -279,3 +280,26 @@ def test_it_prints_the_full_figures_from_the_command(world: World, history: list
 def test_it_lists_the_stats_endpoint_in_the_api_schema(client_for: Any) -> None:
     schema = client_for(Role.DISTRICT_ADMIN).get("/api/v1/schema/", {"format": "json"}).json()
     assert "/api/v1/cases/stats/" in schema["paths"]
+
+
+def test_it_recounts_only_the_months_of_cases_changed_since_the_last_refresh(
+    world: World, history: list[Case], pension: Category, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stats, "STEP_MARGIN", 0)  # only steps after the last refresh
+    district = world.user(Role.DISTRICT_ADMIN)
+    stats.refresh(NOW)
+    assert CaseMonth.objects.filter(span=12, month=dt.date(2026, 1, 1)).exists()
+    assert stats.refresh(NOW + dt.timedelta(minutes=10)) == 0  # nothing changed
+    # A February petition is solved today; a new petition arrives in (rolled-up) February too.
+    actions.resolution_record(
+        case=history[1], by=world.user(Role.PETITION_OFFICE), resolution="solved", done="补缴", now=NOW
+    )
+    lifecycle(world, pension, "b1_1_head", dt.datetime(2026, 2, 10, 9, tzinfo=TZ), accept=False)
+    written = stats.refresh(NOW + dt.timedelta(minutes=20))
+    assert written == CaseMonth.objects.filter(span=1, month=dt.date(2026, 2, 1)).count()
+    rolled = stats.figures(user=district, date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 5, 31))
+    assert rolled["refreshed_at"] and rolled["received"] == 7 and rolled["solved"] == 3
+    CaseMonth.objects.all().delete()
+    CaseMonthRefresh.objects.all().delete()
+    live = stats.figures(user=district, date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 5, 31))
+    assert comparable(rolled) == comparable(live)
