@@ -281,7 +281,7 @@ class CrossLevelMark(_Mark):
 
 class CaseMonth(models.Model):
     """The figures of the cases received in one local month (``span`` 1) or year (``span`` 12,
-    ``month`` its January), per community, kind and category, kept by the periodic job
+    ``month`` its January), per community, kind, category and lead department, kept by the periodic job
     ``cases.monthly_counts`` (``wangge.cases.stats.refresh``): what the statistics page sums
     instead of reading a million cases. Months from the last refresh's own month on are always
     counted live."""
@@ -293,6 +293,7 @@ class CaseMonth(models.Model):
     community = models.ForeignKey("areas.Area", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
+    lead_department = models.ForeignKey(Department, null=True, on_delete=models.CASCADE, related_name="+")
     received = models.PositiveIntegerField(default=0)
     petitions = models.PositiveIntegerField(default=0)
     accepted = models.PositiveIntegerField(default=0)

@@ -28,7 +28,7 @@ from wangge.accounts import policy
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within
 from wangge.cases import queries
-from wangge.cases.models import Case, CaseMonth, CaseMonthRefresh, Category, Kind, Step
+from wangge.cases.models import Case, CaseMonth, CaseMonthRefresh, Category, Department, Kind, Step
 from wangge.core.scope import area_filter, assigned_areas
 
 #: seconds between rebuilds of ``CaseMonth`` by the worker
@@ -120,7 +120,7 @@ def _next_month(moment: dt.datetime) -> dt.datetime:
 STEP_MARGIN = 1000
 #: likewise for marks, by time
 MARK_MARGIN = dt.timedelta(minutes=5)
-KEYS = ("district", "street", "community", "kind", "category")
+KEYS = ("district", "street", "community", "kind", "category", "lead_department")
 
 
 def _month_of(moment: dt.datetime) -> dt.date:
@@ -172,6 +172,7 @@ def refresh(now: dt.datetime | None = None, *, full: bool = False) -> int:
             community_id=row["community"],
             kind=row["kind"],
             category_id=row["category"],
+            lead_department_id=row["lead_department"],
             **_clean(row),
         )
         for row in grouped
@@ -217,6 +218,7 @@ def _refresh_years(years: set[dt.date] | None) -> None:
                 community_id=row["community"],
                 kind=row["kind"],
                 category_id=row["category"],
+                lead_department_id=row["lead_department"],
                 **_clean(row),
             )
             for row in grouped
@@ -230,12 +232,13 @@ def refreshed_at() -> dt.datetime | None:
 
 
 def _rollup_serves(user: Any, area: Area | None) -> bool:
-    """Whether summing rollup rows gives exactly the user's scoped count of ``area``."""
+    """Whether rollup rows (with, for a department handler, the cases their departments only
+    help with, counted live) give exactly the user's scoped count of ``area``."""
     if area is not None and area.level == Area.Level.GRID:
         return False
     if user is None:
         return True
-    if not policy.can_view_cases(user) or policy.sees_only_department_cases(user):
+    if not policy.can_view_cases(user):
         return False
     levels = assigned_areas(user)
     return bool(levels) and all(level in ROLLUP_LEVELS for level in levels)
@@ -277,6 +280,10 @@ class _Range:
         self.months = (low.date() if low else None, high.date())
         self.live = [(self.start, low)] if low is not None and self.start != low else []
         self.live.append((high, self.end))
+
+
+def _midnight(day: dt.date | None) -> dt.datetime | None:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=_tz()) if day is not None else None
 
 
 def _within(queryset: QuerySet[Any], low: dt.datetime | None, high: dt.datetime | None) -> QuerySet[Any]:
@@ -372,12 +379,22 @@ def figures(
         if area is not None:
             base = base.filter(**{area.level: area})
         low, high = span.months
+        live = list(span.live)
+        if user is not None and policy.sees_only_department_cases(user):
+            # The rollup knows the lead department; cases a department only helps with are few.
+            mine = Department.objects.filter(members=user).values("pk")
+            base = base.filter(lead_department__in=mine)
+            live.append((_midnight(low), _midnight(high)))
+            helping = cases.exclude(lead_department__in=mine)
         rollup = base.filter(_spans(low, high))
         months = base.filter(span=1, month__lt=high)
         months = months if low is None else months.filter(month__gte=low)
     if area is not None:
         cases = cases.filter(**{area.level: area})
     stretches = [_within(cases, low, high) for low, high in span.live]
+    if span.months is not None and user is not None and policy.sees_only_department_cases(user):
+        helping = helping.filter(**{area.level: area}) if area is not None else helping
+        stretches.append(_within(helping, *live[-1]))
 
     by_category: dict[Any, dict[str, int]] = {}
     for row in _grouped(stretches, rollup, ("kind", "category")):

@@ -121,7 +121,18 @@ RANGES = [
 def test_it_gives_the_same_figures_from_the_monthly_rollup_as_counted_live(
     world: World, history: list[Case], date_from: dt.date | None, date_to: dt.date | None
 ) -> None:
-    for user in (None, world.user(Role.DISTRICT_ADMIN), world.user(Role.STREET_STAFF)):
+    from wangge.cases.models import Department
+
+    # The department handler's street office leads the two events and helps with one petition.
+    office = Department.objects.get(code="street-office")
+    office.members.add(world.user(Role.DEPARTMENT))
+    helped = history[1]
+    actions.case_assign(
+        case=helped, by=world.user(Role.DISTRICT_ADMIN), department=helped.lead_department, co_departments=[office]
+    )
+    users = [None, *(world.user(role) for role in (Role.DISTRICT_ADMIN, Role.COMMUNITY_STAFF, Role.DEPARTMENT))]
+    assert stats.figures(user=world.user(Role.DEPARTMENT))["received"] == 3
+    for user in users:
         live = stats.figures(user=user, date_from=date_from, date_to=date_to)
         assert live["refreshed_at"] is None
         stats.refresh(NOW)
