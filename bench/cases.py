@@ -272,6 +272,21 @@ def run(args: argparse.Namespace) -> None:
                 flush=True,
             )
     print(f"\nworst p95: {worst:.1f} ms; cases in table: {Case.objects.count():,}; load {loadavg()}")
+    # The job's usual run: a few hundred cases received since the last one.
+    from wangge.areas.models import Area
+    from wangge.cases import actions
+    from wangge.cases.models import Category
+
+    grid = Area.objects.filter(level="grid").first()
+    facilities = Category.objects.get(code="facilities")
+    for index in range(300):
+        actions.case_receive(
+            by=users[Role.PETITION_OFFICE], category=facilities, text=f"路灯坏了 {index}", channel="phone", area=grid
+        )
+    started = time.perf_counter()
+    rows = case_stats.refresh()
+    took = time.perf_counter() - started
+    print(f"rollup after 300 new cases (incremental): {rows:,} month rows in {took:.2f} s; load {loadavg()}")
 
 
 if __name__ == "__main__":

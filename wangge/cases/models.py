@@ -163,6 +163,13 @@ class Case(Scoped):
             models.Index(fields=["status", "accept_due"], name="case_status_accept_due_idx"),
             models.Index(fields=["status", "handle_due"], name="case_status_handle_due_idx"),
             models.Index(fields=["community", "received_at"], name="case_community_received_idx"),
+            # The lists show open cases newest first; at a million cases, most of them closed, a
+            # user with few or none of their own would otherwise walk the whole received_at index.
+            models.Index(
+                fields=["-received_at"],
+                condition=models.Q(status__in=["received", "accepted"]),
+                name="case_open_received_idx",
+            ),
         ]
 
     def __str__(self) -> str:
