@@ -374,11 +374,18 @@ def _label(area: Area) -> str:
 
 
 def figures(
-    *, user: Any, area: Area | None = None, date_from: dt.date | None = None, date_to: dt.date | None = None
+    *,
+    user: Any,
+    area: Area | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    recent_months: int | None = None,
 ) -> dict[str, Any]:
     """All the figures of the cases received in [date_from, date_to] (local days, both
     inclusive; open ends when None) in ``area`` and the user's scope. ``user=None`` is the
-    operator's command: every case. The caller checks that ``area`` is within the user's scope."""
+    operator's command: every case. ``by_month`` covers the range's last ``recent_months``
+    months (the page's chart) or all of them. The caller checks that ``area`` is within the
+    user's scope."""
     at = refreshed_at() if _rollup_serves(user, area) else None
     span = _Range(date_from, date_to, at)
     cases = Case.objects.all() if user is None else queries.cases_visible_to(user)
@@ -417,7 +424,14 @@ def figures(
     for row in _grouped(stretches, rollup, ("community",)):
         _add(by_community, row["community"], row)
     by_month: dict[str, dict[str, int]] = {}
-    for row in _grouped([_live_months(s) for s in stretches], months, ("month",), MONTHLY):
+    chart = stretches
+    if recent_months is not None:
+        first = _month_start((span.end or timezone.now()) - dt.timedelta(microseconds=1))
+        for _step in range(recent_months - 1):
+            first = _month_start(first - dt.timedelta(days=1))
+        chart = [s.filter(received_at__gte=first) for s in stretches]
+        months = months.filter(month__gte=first.date()) if months is not None else None
+    for row in _grouped([_live_months(s) for s in chart], months, ("month",), MONTHLY):
         _add(by_month, _month_key(row["month"]), row, MONTHLY)
 
     totals = dict.fromkeys(COUNTERS, 0)

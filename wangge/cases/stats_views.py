@@ -27,6 +27,8 @@ from wangge.core.audit import Action, audit
 from wangge.registry.export import _cell
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: months in the page's chart (the export has every month of the range)
+CHART_MONTHS = 36
 
 # (key, label, format): the columns of every table and of the workbook.
 COUNTS = [
@@ -80,7 +82,7 @@ class StatsForm(forms.Form):
         return data
 
 
-def _figures(request: HttpRequest) -> tuple[StatsForm, dict[str, Any] | None]:
+def _figures(request: HttpRequest, *, recent_months: int | None = None) -> tuple[StatsForm, dict[str, Any] | None]:
     """The figures for the query string; an area outside the user's is a 404."""
     user = request.user
     if not policy.can_view_cases(user):
@@ -93,7 +95,11 @@ def _figures(request: HttpRequest) -> tuple[StatsForm, dict[str, Any] | None]:
         return form, None
     data = form.cleaned_data if request.GET else {}
     figures = stats.figures(
-        user=user, area=data.get("area"), date_from=data.get("date_from"), date_to=data.get("date_to")
+        user=user,
+        area=data.get("area"),
+        date_from=data.get("date_from"),
+        date_to=data.get("date_to"),
+        recent_months=recent_months,
     )
     return form, figures
 
@@ -108,7 +114,7 @@ def _shown(value: Any, fmt: str) -> str:
 
 def _chart(by_month: list[dict[str, Any]]) -> dict[str, Any]:
     """Bars of received and solved cases per month, as SVG coordinates (no script)."""
-    months = by_month[-36:]
+    months = by_month[-CHART_MONTHS:]
     top = max((row["received"] for row in months), default=0) or 1
     width = 12
     bars = [
@@ -130,7 +136,7 @@ def _chart(by_month: list[dict[str, Any]]) -> dict[str, Any]:
 @login_required
 @require_GET
 def stats_page(request: HttpRequest) -> HttpResponse:
-    form, figures = _figures(request)
+    form, figures = _figures(request, recent_months=CHART_MONTHS)
     context: dict[str, Any] = {"form": form, "figures": figures, "query": request.GET.urlencode()}
     if figures is not None:
         context |= {

@@ -314,3 +314,12 @@ def test_it_recounts_only_the_months_of_cases_changed_since_the_last_refresh(
     CaseMonthRefresh.objects.all().delete()
     live = stats.figures(user=district, date_from=dt.date(2026, 1, 1), date_to=dt.date(2026, 5, 31))
     assert comparable(rolled) == comparable(live)
+
+
+def test_it_charts_the_last_months_of_the_range_and_exports_them_all(world: World, history: list[Case]) -> None:
+    stats.refresh(NOW)
+    district = world.user(Role.DISTRICT_ADMIN)
+    every = stats.figures(user=district, date_to=dt.date(2026, 4, 30))["by_month"]
+    recent = stats.figures(user=district, date_to=dt.date(2026, 4, 30), recent_months=2)["by_month"]
+    assert [row["month"] for row in every] == ["2026-02", "2026-03", "2026-04"]
+    assert recent == every[1:]
