@@ -174,17 +174,7 @@ def refresh(now: dt.datetime | None = None, *, full: bool = False) -> int:
         .order_by()
     )
     rows = [
-        CaseMonth(
-            month=_month_of(row["month"]) if isinstance(row["month"], dt.datetime) else row["month"],
-            span=1,
-            district_id=row["district"],
-            street_id=row["street"],
-            community_id=row["community"],
-            kind=row["kind"],
-            category_id=row["category"],
-            lead_department_id=row["lead_department"],
-            **_clean(row),
-        )
+        _rollup_row(_month_of(row["month"]) if isinstance(row["month"], dt.datetime) else row["month"], 1, row)
         for row in grouped
     ]
     if months is None:
@@ -218,22 +208,20 @@ def _refresh_years(years: set[dt.date] | None) -> None:
         .annotate(**{name: Sum(name) for name in COUNTERS})
         .order_by()
     )
-    CaseMonth.objects.bulk_create(
-        (
-            CaseMonth(
-                month=row["year"],
-                span=12,
-                district_id=row["district"],
-                street_id=row["street"],
-                community_id=row["community"],
-                kind=row["kind"],
-                category_id=row["category"],
-                lead_department_id=row["lead_department"],
-                **_clean(row),
-            )
-            for row in grouped
-        ),
-        batch_size=2000,
+    CaseMonth.objects.bulk_create((_rollup_row(row["year"], 12, row) for row in grouped), batch_size=2000)
+
+
+def _rollup_row(month: dt.date, span: int, row: dict[str, Any]) -> CaseMonth:
+    return CaseMonth(
+        month=month,
+        span=span,
+        district_id=row["district"],
+        street_id=row["street"],
+        community_id=row["community"],
+        kind=row["kind"],
+        category_id=row["category"],
+        lead_department_id=row["lead_department"],
+        **_clean(row),
     )
 
 
