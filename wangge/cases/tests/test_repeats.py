@@ -159,3 +159,21 @@ def test_it_404s_the_repeats_page_out_of_scope_and_refuses_marks_to_those_who_ca
     assert refused.status_code == 404
     assert client_for(Role.AUDITOR).get(reverse("cases:repeats", args=[ours.pk])).status_code == 404
     assert not RepeatMark.objects.exists() and not CrossLevelMark.objects.exists()
+
+
+@pytest.mark.parametrize("role", list(Role), ids=str)
+def test_it_404s_the_repeats_page_and_marks_of_an_out_of_scope_case_for_every_role(
+    world: World, client_for: Any, pension: Category, role: Role
+) -> None:
+    from wangge.cases.tests.test_scope import OUT_OF_SCOPE
+
+    case = petition(world, pension, OUT_OF_SCOPE[role], "反映的问题")
+    client = client_for(role)
+    url = reverse("cases:repeats", args=[case.pk])
+    page = client.get(url)
+    assert page.status_code == 404 and "反映的问题" not in page.content.decode()
+    assert client.post(url, {"what": "cross_level", "level": "city"}).status_code == 404
+    assert not CrossLevelMark.objects.exists()
+    # Nor are the figures of the case's area readable by naming it.
+    area = case.grid_id or case.community_id
+    assert client.get("/api/v1/cases/stats/", {"area": area}).status_code == 404
