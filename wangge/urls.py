@@ -13,6 +13,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("wangge.protection.api")),
     path("", include("wangge.cases.api")),
     path("", include("wangge.worklist.api")),
+    path("", include("wangge.cases.stats_api")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script for the CSP.
     path("docs/", api_docs_page(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="api-docs"),

@@ -167,6 +167,13 @@ class Case(Scoped):
             models.Index(fields=["community", "received_at"], name="case_community_received_idx"),
             # Open311's GET requests filters public categories by date (wangge.open311).
             models.Index(fields=["category", "received_at"], name="case_category_received_idx"),
+            # The lists show open cases newest first; at a million cases, most of them closed, a
+            # user with few or none of their own would otherwise walk the whole received_at index.
+            models.Index(
+                fields=["-received_at"],
+                condition=models.Q(status__in=["received", "accepted"]),
+                name="case_open_received_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -234,3 +241,122 @@ class Step(models.Model):
 # Channels through which residents report themselves (Open311 clients, the /report/ page): no
 # staff member registers these cases, and they may be shown publicly (wangge.open311).
 PUBLIC_CHANNELS = (Case.Channel.OPEN311, Case.Channel.WEB)
+# Repeats, cross-level petitions and the monthly figures (wangge.cases.repeats, .stats) ---------
+
+
+class _Mark(models.Model):
+    """Who marked a case, when and why."""
+
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("标记人"), on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(_("标记时间"))
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class RepeatMark(_Mark):
+    """A case marked as a repeat (重复访) of an earlier case of the same matter, within the
+    statutory window (``wangge.cases.repeats.WINDOW``)."""
+
+    case = models.OneToOneField(Case, primary_key=True, on_delete=models.CASCADE, related_name="repeat_mark")
+    earlier = models.ForeignKey(Case, verbose_name=_("前次案件"), on_delete=models.PROTECT, related_name="repeated_by")
+    similarity = models.FloatField(_("内容相似度"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("重复访标记")
+        verbose_name_plural = _("重复访标记")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} → {self.earlier_id}"
+
+
+class CrossLevelMark(_Mark):
+    """A petition taken to a level above the one that should handle it (越级访), recorded with
+    the level the petitioner went to."""
+
+    class Level(models.TextChoices):
+        CITY = "city", _("市级")
+        PROVINCE = "province", _("省级")
+        NATIONAL = "national", _("国家级")
+
+    case = models.OneToOneField(Case, primary_key=True, on_delete=models.CASCADE, related_name="cross_level_mark")
+    level = models.CharField(_("越级到"), max_length=10, choices=Level.choices)
+
+    class Meta:
+        verbose_name = _("越级访标记")
+        verbose_name_plural = _("越级访标记")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.level}"
+
+
+class CaseMonth(models.Model):
+    """The figures of the cases received in one local month (``span`` 1) or year (``span`` 12,
+    ``month`` its January), per community, kind, category and lead department, kept by the periodic job
+    ``cases.monthly_counts`` (``wangge.cases.stats.refresh``): what the statistics page sums
+    instead of reading a million cases. Months from the last refresh's own month on are always
+    counted live."""
+
+    month = models.DateField(_("月份"))
+    span = models.PositiveSmallIntegerField(default=1)
+    district = models.ForeignKey("areas.Area", on_delete=models.CASCADE, related_name="+")
+    street = models.ForeignKey("areas.Area", on_delete=models.CASCADE, related_name="+")
+    community = models.ForeignKey("areas.Area", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
+    lead_department = models.ForeignKey(Department, null=True, on_delete=models.CASCADE, related_name="+")
+    received = models.PositiveIntegerField(default=0)
+    petitions = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    declined = models.PositiveIntegerField(default=0)
+    open = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
+    decided_on_time = models.PositiveIntegerField(default=0)
+    handled = models.PositiveIntegerField(default=0)
+    handled_on_time = models.PositiveIntegerField(default=0)
+    solved = models.PositiveIntegerField(default=0)
+    partly_solved = models.PositiveIntegerField(default=0)
+    closed_unsolved = models.PositiveIntegerField(default=0)
+    solved_open = models.PositiveIntegerField(default=0)
+    solve_seconds = models.BigIntegerField(default=0)
+    rated = models.PositiveIntegerField(default=0)
+    content = models.PositiveIntegerField(default=0)
+    dissatisfied = models.PositiveIntegerField(default=0)
+    # Merit, and solved by merit (``solved_unreasonable``: 无理 yet solved, the reference story).
+    merit_reasonable = models.PositiveIntegerField(default=0)
+    merit_partly = models.PositiveIntegerField(default=0)
+    merit_unreasonable = models.PositiveIntegerField(default=0)
+    merit_not_petition = models.PositiveIntegerField(default=0)
+    solved_reasonable = models.PositiveIntegerField(default=0)
+    solved_partly = models.PositiveIntegerField(default=0)
+    solved_unreasonable = models.PositiveIntegerField(default=0)
+    solved_not_petition = models.PositiveIntegerField(default=0)
+    repeats = models.PositiveIntegerField(default=0)
+    cross_level = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("案件月度统计")
+        verbose_name_plural = _("案件月度统计")
+        indexes = [models.Index(fields=["span", "month"], name="casemonth_span_month_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m}+{self.span} {self.community_id} {self.category_id}"
+
+
+class CaseMonthRefresh(models.Model):
+    """When ``CaseMonth`` was last brought up to date, and the last timeline step it had seen: a
+    refresh recounts only the months of cases with newer steps (every action writes one)."""
+
+    refreshed_at = models.DateTimeField(_("统计时间"))
+    step_id = models.BigIntegerField(default=0)
+    full = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("案件月度统计刷新")
+        verbose_name_plural = _("案件月度统计刷新")
+
+    def __str__(self) -> str:
+        return f"{self.refreshed_at:%Y-%m-%d %H:%M}"

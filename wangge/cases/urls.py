@@ -12,3 +12,12 @@ urlpatterns = [
     path("cases/<int:pk>/", views.detail, name="detail"),
     path("cases/<int:pk>/<slug:name>/", views.step, name="step"),
 ]
+
+# Statistics for leaders, and repeat / cross-level marks (issue 11 items 8 and 9).
+from wangge.cases import repeat_views, stats_views  # noqa: E402
+
+urlpatterns += [
+    path("cases/stats/", stats_views.stats_page, name="stats"),
+    path("cases/stats/export.xlsx", stats_views.stats_export, name="stats-export"),
+    path("cases/repeats/<int:pk>/", repeat_views.repeats_page, name="repeats"),
+]

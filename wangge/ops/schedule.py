@@ -21,6 +21,11 @@ def register() -> None:
     # The day's service tasks (issue 12); idempotent, so the hourly run is cheap after the first.
     register_job("worklist.generate", every=worklist_jobs.EVERY, run=worklist_jobs.run)
 
+    from wangge.cases import stats as case_stats
+
+    # Monthly case figures for the statistics page (issue 11): at most EVERY s old.
+    register_job("cases.monthly_counts", every=case_stats.EVERY, run=lambda now: case_stats.refresh(now))
+
     for name, (every, function) in JOBS.items():
         register_job(f"protection.{name}", every=every, run=function)
 

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('areas', '0003_building_lat_lon_index'),
-        ('cases', '0003_case_location'),
+        ('cases', '0005_repeats_cross_level_and_monthly_counts'),
         ('registry', '0008_area_counts_by_population_type'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
