@@ -20,7 +20,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from wangge.accounts import policy
 from wangge.areas.models import Area
@@ -588,10 +588,10 @@ def review_answer(*, case: Case, by: Any, outcome: str, answer: str, now: dt.dat
 
 
 PHASE_LABELS = {
-    "accept": _lazy("受理"),
-    "handle": _lazy("办理"),
-    Review.Level.REVIEW: _lazy("复查"),
-    Review.Level.REREVIEW: _lazy("复核"),
+    "accept": gettext_lazy("受理"),
+    "handle": gettext_lazy("办理"),
+    Review.Level.REVIEW: gettext_lazy("复查"),
+    Review.Level.REREVIEW: gettext_lazy("复核"),
 }
 
 
