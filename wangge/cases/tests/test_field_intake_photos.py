@@ -203,3 +203,21 @@ def test_it_refuses_half_a_position(world: World, facilities: Category) -> None:
             lon=122.9,
         )
     assert not Case.objects.exists()
+
+
+def test_it_takes_the_place_through_the_api(world: World, client_for: Any, facilities: Category) -> None:
+    response = client_for(Role.GRID_WORKER).post(
+        "/api/v1/cases/",
+        {
+            "category": facilities.code,
+            "text": "井盖缺失",
+            "channel": "field",
+            "area": world.areas["grid_a1_1"].pk,
+            "lon": 122.91,
+            "lat": 41.12,
+            "address": "灵西路口",
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    assert (response.json()["lon"], response.json()["lat"], response.json()["address"]) == (122.91, 41.12, "灵西路口")
