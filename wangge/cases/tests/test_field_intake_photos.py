@@ -221,3 +221,11 @@ def test_it_takes_the_place_through_the_api(world: World, client_for: Any, facil
     )
     assert response.status_code == 201, response.content
     assert (response.json()["lon"], response.json()["lat"], response.json()["address"]) == (122.91, 41.12, "灵西路口")
+
+
+def test_it_shows_the_phone_page_in_english(world: World, client_for: Any) -> None:
+    client = client_for(Role.GRID_WORKER)
+    client.cookies["django_language"] = "en"
+    body = client.get(reverse("cases:field"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Photos (up to 6, at most 10 MB each)" in body
+    assert "Report" in body and 'name="viewport"' in body
