@@ -195,10 +195,22 @@ def case_accept(*, case: Case, by: Any, accept: bool = True, note: str = "", now
 
 @transaction.atomic
 def visit_record(
-    *, case: Case, by: Any, met: str, found: str, visited_at: dt.datetime | None = None, now: dt.datetime | None = None
+    *,
+    case: Case,
+    by: Any,
+    met: str,
+    found: str,
+    visited_at: dt.datetime | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+    photos: Iterable[Any] = (),
+    now: dt.datetime | None = None,
 ) -> Case:
-    """A home visit: who went (``by``), when, whom they met and what they found."""
+    """A home visit: who went (``by``), when, whom they met and what they found; optionally
+    where (the phone's position) and photos."""
     _require(policy.can_work_cases(by))
+    prepared = _prepare_photos(photos)
+    _check_location(lon, lat)
     now = now or timezone.now()
     case = _locked(case)
     _require_status(case, Case.Status.RECEIVED, Case.Status.ACCEPTED)
@@ -209,9 +221,12 @@ def visit_record(
         raise ValidationError(_("走访时间不能晚于现在"))
     case.visited_at = visited_at
     case.save(update_fields=["visited_at"])
-    _step(
-        case, kind=Step.Kind.VISIT, by=by, at=now, note=found, data={"met": met, "visited_at": visited_at.isoformat()}
-    )
+    data: dict[str, Any] = {"met": met, "visited_at": visited_at.isoformat()}
+    if lon is not None:
+        data.update(lon=lon, lat=lat)
+    _step(case, kind=Step.Kind.VISIT, by=by, at=now, note=found, data=data)
+    if prepared:
+        _store_photos(case, by=by, prepared=prepared, now=now)
     return case
 
 

@@ -28,6 +28,7 @@ from wangge.cases.forms import (
     EscortRecordForm,
     EscortScheduleForm,
     PhoneIntakeForm,
+    PlaceForm,
     RateForm,
     ReviewAnswerForm,
     ReviewRequestForm,
@@ -124,6 +125,18 @@ def field_intake(request: HttpRequest) -> HttpResponse:
 
 
 # Photos ----------------------------------------------------------------------------------
+
+
+def visit_extras(request: HttpRequest) -> dict[str, Any]:
+    """A home visit's optional position (filled in by the page's script) and photos."""
+    place = PlaceForm(request.POST)
+    if not place.is_valid():
+        raise ValidationError(_("经纬度超出范围"))
+    return {
+        "lon": place.cleaned_data["lon"],
+        "lat": place.cleaned_data["lat"],
+        "photos": request.FILES.getlist("photos"),
+    }
 
 
 def _photo_response(relative: str) -> FileResponse:

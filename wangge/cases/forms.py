@@ -219,3 +219,10 @@ class RateForm(forms.Form):
         label=_("意见（可不填）"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
     )
     want_review = forms.BooleanField(label=_("不满意，申请复查"), required=False)
+
+
+class PlaceForm(forms.Form):
+    """The phone's position sent with a home visit (hidden inputs the page's script fills)."""
+
+    lon = forms.FloatField(required=False, min_value=-180, max_value=180)
+    lat = forms.FloatField(required=False, min_value=-90, max_value=90)

@@ -149,7 +149,15 @@ def _run_step(name: str, *, case: Case, by: Any, data: dict[str, Any]) -> Case:
     if name == "accept":
         return actions.case_accept(case=case, by=by, accept=data["decision"] == "accept", note=data["note"])
     if name == "visit":
-        return actions.visit_record(case=case, by=by, met=data["met"], found=data["found"])
+        return actions.visit_record(
+            case=case,
+            by=by,
+            met=data["met"],
+            found=data["found"],
+            lon=data.get("lon"),
+            lat=data.get("lat"),
+            photos=data.get("photos", ()),
+        )
     if name == "exempt":
         return actions.visit_exempt(case=case, by=by, reason=data["reason"])
     if name == "assign":
@@ -194,7 +202,12 @@ def step(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     form = STEP_FORMS[name][0](request.POST)
     if form.is_valid():
         try:
-            _run_step(name, case=case, by=user, data=form.cleaned_data)
+            data = form.cleaned_data
+            if name == "visit":  # optional photos and the phone's position
+                from wangge.cases.flow_views import visit_extras
+
+                data = data | visit_extras(request)
+            _run_step(name, case=case, by=user, data=data)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:

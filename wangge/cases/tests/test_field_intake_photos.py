@@ -229,3 +229,38 @@ def test_it_shows_the_phone_page_in_english(world: World, client_for: Any) -> No
     body = client.get(reverse("cases:field"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Photos (up to 6, at most 10 MB each)" in body
     assert "Report" in body and 'name="viewport"' in body
+
+
+def test_it_records_a_home_visit_with_its_position_and_a_photo(
+    world: World, client_for: Any, pension: Category
+) -> None:
+    case = actions.case_receive(
+        by=world.user(Role.PETITION_OFFICE),
+        category=pension,
+        text="求助",
+        channel="walk_in",
+        petitioners=[world.residents["a1_1_head"]],
+    )
+    worker = client_for(Role.GRID_WORKER)
+    page = worker.get(reverse("cases:detail", args=[case.pk])).content.decode()
+    assert 'enctype="multipart/form-data" data-locate' in page
+    bad = worker.post(
+        reverse("cases:step", args=[case.pk, "visit"]),
+        {"met": "本人", "found": "低保户", "lon": "122.9", "lat": "", "photos": upload(phone_jpeg(300, 200))},
+    )
+    assert bad.status_code == 400 and "经度和纬度须同时填写" in bad.content.decode()
+    assert not CasePhoto.objects.exists()
+    response = worker.post(
+        reverse("cases:step", args=[case.pk, "visit"]),
+        {
+            "met": "本人",
+            "found": "低保户，交不起欠费",
+            "lon": "122.9",
+            "lat": "41.12",
+            "photos": upload(phone_jpeg(300, 200)),
+        },
+    )
+    assert response.status_code == 302
+    visit = case.steps.get(kind="visit")
+    assert (visit.data["lon"], visit.data["lat"]) == (122.9, 41.12)
+    assert case.photos.count() == 1

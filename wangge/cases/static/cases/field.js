@@ -1,18 +1,23 @@
-// The field intake: fill the hidden longitude and latitude from the phone's position (WGS-84),
-// once, if the worker allows it; the address field stays for what a position cannot say.
+// Forms marked data-locate (the field intake, a home visit): fill their hidden longitude and
+// latitude from the phone's position (WGS-84), once, if the worker allows it.
 (function () {
   "use strict";
-  var form = document.getElementById("field-intake");
-  var note = document.getElementById("position");
-  if (!form || !note || !navigator.geolocation) { return; }
-  var lon = form.querySelector("input[name=lon]");
-  var lat = form.querySelector("input[name=lat]");
-  if (!lon || !lat || lat.value) { return; }
+  var forms = document.querySelectorAll("form[data-locate]");
+  if (!forms.length || !navigator.geolocation) { return; }
   navigator.geolocation.getCurrentPosition(function (position) {
-    lon.value = position.coords.longitude.toFixed(6);
-    lat.value = position.coords.latitude.toFixed(6);
-    note.textContent = note.dataset.located;
+    forms.forEach(function (form) {
+      var lon = form.querySelector("input[name=lon]");
+      var lat = form.querySelector("input[name=lat]");
+      var note = form.querySelector("[data-position]");
+      if (!lon || !lat || lat.value) { return; }
+      lon.value = position.coords.longitude.toFixed(6);
+      lat.value = position.coords.latitude.toFixed(6);
+      if (note) { note.textContent = note.dataset.located; }
+    });
   }, function () {
-    note.textContent = note.dataset.failed;
+    forms.forEach(function (form) {
+      var note = form.querySelector("[data-position]");
+      if (note) { note.textContent = note.dataset.failed; }
+    });
   }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
 })();
