@@ -8,20 +8,38 @@ scoped queries the views and the API load the case with.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from wangge.accounts import policy
 from wangge.areas.models import Area
 from wangge.cases import clocks
-from wangge.cases.models import Case, Category, Department, Kind, Step
+from wangge.cases import photos as case_photos
+from wangge.cases.models import (
+    Case,
+    CasePhoto,
+    Category,
+    Department,
+    Escalation,
+    EscortedVisit,
+    Kind,
+    Review,
+    SatisfactionLink,
+    Step,
+)
 from wangge.core.audit import Action, audit
+from wangge.core.notify import notify_users, queue_sms
 from wangge.registry.models import Resident
 
 
@@ -96,12 +114,19 @@ def case_receive(
     contact_phone: str = "",
     collective_count: int = 1,
     area: Area | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+    address: str = "",
+    photos: Iterable[Any] = (),
     now: dt.datetime | None = None,
 ) -> Case:
-    """Register a petition or a grid event. Its area is the first petitioner's, else ``area``."""
+    """Register a petition or a grid event. Its area is the first petitioner's, else ``area``.
+    ``photos`` are uploaded files (or bytes), all checked before anything is written."""
     _require(policy.can_take_cases(by))
     now = now or timezone.now()
-    people = list(petitioners)
+    people = list({person.pk: person for person in petitioners}.values())  # once each, in order
+    prepared = _prepare_photos(photos)
+    _check_location(lon, lat)
     contact_name = contact_name.strip()
     if category.kind == Kind.PETITION and not people and not contact_name:
         raise ValidationError(_("信访不能匿名：请选择反映人或填写其姓名"))
@@ -119,6 +144,9 @@ def case_receive(
         collective_count=collective_count,
         received_at=now,
         received_by=by,
+        lon=lon,
+        lat=lat,
+        address=address.strip()[:200],
     )
     if people:
         case.copy_scope(people[0])
@@ -133,6 +161,8 @@ def case_receive(
     case.save()
     case.petitioners.set(people)
     _step(case, kind=Step.Kind.RECEIVE, by=by, at=now, data={"channel": channel, "category": category.code})
+    if prepared:
+        _store_photos(case, by=by, prepared=prepared, now=now)
     return case
 
 
@@ -165,10 +195,22 @@ def case_accept(*, case: Case, by: Any, accept: bool = True, note: str = "", now
 
 @transaction.atomic
 def visit_record(
-    *, case: Case, by: Any, met: str, found: str, visited_at: dt.datetime | None = None, now: dt.datetime | None = None
+    *,
+    case: Case,
+    by: Any,
+    met: str,
+    found: str,
+    visited_at: dt.datetime | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+    photos: Iterable[Any] = (),
+    now: dt.datetime | None = None,
 ) -> Case:
-    """A home visit: who went (``by``), when, whom they met and what they found."""
+    """A home visit: who went (``by``), when, whom they met and what they found; optionally
+    where (the phone's position) and photos."""
     _require(policy.can_work_cases(by))
+    prepared = _prepare_photos(photos)
+    _check_location(lon, lat)
     now = now or timezone.now()
     case = _locked(case)
     _require_status(case, Case.Status.RECEIVED, Case.Status.ACCEPTED)
@@ -179,9 +221,12 @@ def visit_record(
         raise ValidationError(_("走访时间不能晚于现在"))
     case.visited_at = visited_at
     case.save(update_fields=["visited_at"])
-    _step(
-        case, kind=Step.Kind.VISIT, by=by, at=now, note=found, data={"met": met, "visited_at": visited_at.isoformat()}
-    )
+    data: dict[str, Any] = {"met": met, "visited_at": visited_at.isoformat()}
+    if lon is not None:
+        data.update(lon=lon, lat=lat)
+    _step(case, kind=Step.Kind.VISIT, by=by, at=now, note=found, data=data)
+    if prepared:
+        _store_photos(case, by=by, prepared=prepared, now=now)
     return case
 
 
@@ -484,4 +529,398 @@ def satisfaction_from_resident(
     case.satisfaction = satisfaction
     case.save(update_fields=["satisfaction"])
     _step(case, kind=Step.Kind.SATISFACTION, by=None, at=now, note=note.strip()[:500], data={"via": "resident"})
+    return case
+
+
+# Photos, location, reviews, escalation, escorted visits, satisfaction links (issue 11) ---------
+
+
+def _prepare_photos(photos: Iterable[Any]) -> list[case_photos.Prepared]:
+    uploads = list(photos)
+    if len(uploads) > case_photos.MAX_PHOTOS:
+        raise ValidationError(_("一次最多上传 %(n)d 张照片") % {"n": case_photos.MAX_PHOTOS})
+    return [case_photos.prepare(upload) for upload in uploads]
+
+
+def _check_location(lon: float | None, lat: float | None) -> None:
+    if (lon is None) != (lat is None):
+        raise ValidationError(_("经度和纬度须同时填写"))
+    if lon is not None and lat is not None and not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ValidationError(_("经纬度超出范围"))
+
+
+def _store_photos(case: Case, *, by: Any, prepared: list[case_photos.Prepared], now: dt.datetime) -> list[CasePhoto]:
+    """Write the files, then their rows and the step; a failure removes the files written."""
+    written: list[str] = []
+    try:
+        rows = []
+        for photo in prepared:
+            path, thumb = case_photos.write(photo, when=timezone.localtime(now))
+            written += [path, thumb]
+            rows.append(
+                CasePhoto.objects.create(
+                    case=case,
+                    path=path,
+                    thumb_path=thumb,
+                    width=photo.width,
+                    height=photo.height,
+                    size=len(photo.data),
+                    sha256=photo.sha256,
+                    uploaded_by=by,
+                    uploaded_at=now,
+                )
+            )
+        _step(case, kind=Step.Kind.PHOTO, by=by, at=now, data={"photos": [row.pk for row in rows]})
+    except BaseException:
+        case_photos.remove(*written)
+        raise
+    # Should a caller's enclosing transaction roll back later, the files stay without rows:
+    # harmless (never served, no row points to them) and rare; not worth a sweeper yet.
+    return rows
+
+
+@transaction.atomic
+def photos_add(*, case: Case, by: Any, photos: Iterable[Any], now: dt.datetime | None = None) -> list[CasePhoto]:
+    """More photos of an open or closed case (from a home visit, after the repair …)."""
+    _require(policy.can_work_cases(by))
+    prepared = _prepare_photos(photos)
+    if not prepared:
+        raise ValidationError(_("请选择照片"))
+    now = now or timezone.now()
+    case = _locked(case)
+    _require_status(case, Case.Status.RECEIVED, Case.Status.ACCEPTED, Case.Status.CLOSED)
+    return _store_photos(case, by=by, prepared=prepared, now=now)
+
+
+def _open_review(case: Case) -> Review | None:
+    return case.reviews.filter(answered_at__isnull=True).first()
+
+
+@transaction.atomic
+def review_request(
+    *,
+    case: Case,
+    by: Any,
+    reason: str,
+    requested_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> Review:
+    """Record a petitioner's request for a review (复查, Article 35) of the written reply, or, once
+    the review is answered, for a re-review (复核, Article 36). Each is asked within 30 days and
+    answered within 30 days of the request; after a re-review nothing more is accepted."""
+    _require(policy.can_work_cases(by))
+    now = now or timezone.now()
+    case = _locked(case)
+    return _review_request(case, by=by, reason=reason, requested_at=requested_at or now, now=now)
+
+
+def _review_request(case: Case, *, by: Any, reason: str, requested_at: dt.datetime, now: dt.datetime) -> Review:
+    if not case.is_petition:
+        raise ValidationError(_("只有信访可以申请复查、复核"))
+    _require_status(case, Case.Status.ACCEPTED, Case.Status.CLOSED)
+    if case.replied_at is None:
+        raise ValidationError(_("尚未书面答复，不能申请复查"))
+    reason = _required_text(reason, _("请填写申请理由"))
+    if requested_at > now or requested_at < case.replied_at:
+        raise ValidationError(_("申请时间须在答复之后、现在之前"))
+    done = {review.level: review for review in case.reviews.all()}
+    if Review.Level.REREVIEW in done:
+        raise ValidationError(_("已经复核：同一事项不再受理"))
+    if Review.Level.REVIEW not in done:
+        level, window_due = Review.Level.REVIEW, clocks.review_request_due(case.replied_at, _tz())
+        answer_due, kind = clocks.review_answer_due(requested_at, _tz()), Step.Kind.REVIEW_REQUEST
+    else:
+        review = done[Review.Level.REVIEW]
+        if review.answered_at is None:
+            raise ValidationError(_("复查尚未答复"))
+        level, window_due = Review.Level.REREVIEW, clocks.rereview_request_due(review.answered_at, _tz())
+        answer_due, kind = clocks.rereview_answer_due(requested_at, _tz()), Step.Kind.REREVIEW_REQUEST
+    if not clocks.may_request(window_due, requested_at):
+        raise ValidationError(
+            _("申请期限已过（应在 %(due)s 之前提出）") % {"due": f"{timezone.localtime(window_due):%Y-%m-%d %H:%M}"}
+        )
+    row = Review.objects.create(
+        case=case, level=level, requested_at=requested_at, reason=reason, answer_due=answer_due, recorded_by=by
+    )
+    _step(
+        case,
+        kind=kind,
+        by=by,
+        at=now,
+        note=reason,
+        data={"requested_at": requested_at.isoformat(), "answer_due": answer_due.isoformat()},
+    )
+    return row
+
+
+@transaction.atomic
+def review_answer(*, case: Case, by: Any, outcome: str, answer: str, now: dt.datetime | None = None) -> Review:
+    """The written opinion of the review or re-review under way."""
+    _require(policy.can_decide_cases(by))
+    now = now or timezone.now()
+    case = _locked(case)
+    review = _open_review(case)
+    if review is None:
+        raise ValidationError(_("没有待答复的复查或复核"))
+    if outcome not in Review.Outcome.values:
+        raise ValidationError(_("请选择结论"))
+    review.answer = _required_text(answer, _("请填写复查（复核）意见"))
+    review.outcome = outcome
+    review.answered_at = now
+    review.save(update_fields=["answer", "outcome", "answered_at"])
+    kind = Step.Kind.REVIEW_ANSWER if review.level == Review.Level.REVIEW else Step.Kind.REREVIEW_ANSWER
+    _step(
+        case,
+        kind=kind,
+        by=by,
+        at=now,
+        note=review.answer,
+        data={"outcome": outcome, "late": now >= review.answer_due},
+    )
+    return review
+
+
+PHASE_LABELS = {
+    "accept": gettext_lazy("受理"),
+    "handle": gettext_lazy("办理"),
+    Review.Level.REVIEW: gettext_lazy("复查"),
+    Review.Level.REREVIEW: gettext_lazy("复核"),
+}
+
+
+def _overdue_now(now: dt.datetime, limit: int) -> list[tuple[int, str, dt.datetime]]:
+    """(case id, phase, due) of every deadline run out and not yet escalated, oldest first."""
+    found: list[tuple[int, str, dt.datetime]] = []
+    not_escalated = ~Q(escalations__phase="accept")
+    for pk, due in (
+        Case.objects.filter(not_escalated, status=Case.Status.RECEIVED, accept_due__lte=now)
+        .order_by("accept_due")
+        .values_list("pk", "accept_due")[:limit]
+    ):
+        found.append((pk, "accept", due))
+    unanswered = Q(kind=Kind.PETITION, replied_at__isnull=True) | Q(kind=Kind.EVENT, resolution="")
+    for pk, handle_due in (
+        Case.objects.filter(
+            unanswered, ~Q(escalations__phase="handle"), status=Case.Status.ACCEPTED, handle_due__lte=now
+        )
+        .order_by("handle_due")
+        .values_list("pk", "handle_due")[:limit]
+    ):
+        if handle_due is not None:
+            found.append((pk, "handle", handle_due))
+    for pk, level, due in (
+        Review.objects.filter(answered_at__isnull=True, answer_due__lte=now)
+        .exclude(Exists(Escalation.objects.filter(case_id=OuterRef("case_id"), phase=OuterRef("level"))))
+        .order_by("answer_due")
+        .values_list("case_id", "level", "answer_due")[:limit]
+    ):
+        found.append((pk, level, due))
+    return found
+
+
+def supervisors_of(case: Case) -> list[Any]:
+    """Who 督办 goes to: the petition office over the case's area, else its district admins."""
+    from wangge.accounts.models import Role, User
+
+    areas = [pk for pk in (case.district_id, case.street_id, case.community_id) if pk]
+    for role in (Role.PETITION_OFFICE, Role.DISTRICT_ADMIN):
+        users = list(User.objects.filter(is_active=True, role=role, assignments__area_id__in=areas).distinct())
+        if users:
+            return users
+    return []
+
+
+# How often the worker looks for cases to escalate (seconds).
+ESCALATE_EVERY = 300
+
+
+def cases_escalate(*, now: dt.datetime | None = None, limit: int = 500) -> list[Escalation]:
+    """督办: every case whose clock has run out goes to the supervisors, once per deadline, with a
+    timeline step, an audit entry and a notification, each case in its own transaction. Run by
+    the worker (job ``cases.escalate``) and by ``wangge cases_escalate``."""
+    now = now or timezone.now()
+    made = []
+    for pk, phase, due in _overdue_now(now, limit):
+        with transaction.atomic():
+            case = Case.objects.select_for_update().select_related("category").get(pk=pk)
+            if Escalation.objects.filter(case=case, phase=phase).exists():
+                continue  # another runner got there first
+            supervisors = supervisors_of(case)
+            escalation = Escalation.objects.create(case=case, phase=phase, due=due, at=now, notified=len(supervisors))
+            label = str(PHASE_LABELS.get(phase, phase))
+            _step(
+                case,
+                kind=Step.Kind.ESCALATE,
+                by=None,
+                at=now,
+                note=label,
+                data={"phase": phase, "due": due.isoformat()},
+            )
+            notify_users(
+                users=supervisors,
+                title=_("督办：案件 %(number)s 已超过%(phase)s期限") % {"number": case.number, "phase": label},
+                body=_("%(category)s，%(phase)s期限为 %(due)s。")
+                % {"category": case.category.name, "phase": label, "due": f"{timezone.localtime(due):%Y-%m-%d %H:%M}"},
+                url=reverse("cases:detail", args=[case.pk]),
+            )
+            made.append(escalation)
+    return made
+
+
+@transaction.atomic
+def escort_schedule(
+    *, case: Case, by: Any, leader: str, date: dt.date, note: str = "", now: dt.datetime | None = None
+) -> EscortedVisit:
+    """Schedule a leader's escorted visit (领访/带访) for a date."""
+    _require(policy.can_decide_cases(by))
+    now = now or timezone.now()
+    case = _locked(case)
+    _require_status(case, Case.Status.RECEIVED, Case.Status.ACCEPTED)
+    leader = _required_text(leader, _("请填写带访领导"))[:100]
+    if date < timezone.localdate(now):
+        raise ValidationError(_("安排日期不能早于今天"))
+    escort = EscortedVisit.objects.create(case=case, leader=leader, scheduled_for=date, scheduled_by=by)
+    _step(
+        case,
+        kind=Step.Kind.ESCORT_SCHEDULE,
+        by=by,
+        at=now,
+        note=note.strip(),
+        data={"escort": escort.pk, "leader": leader, "date": date.isoformat()},
+    )
+    return escort
+
+
+@transaction.atomic
+def escort_record(
+    *,
+    escort: EscortedVisit,
+    by: Any,
+    went_on: dt.date,
+    attendees: str,
+    outcome: str,
+    now: dt.datetime | None = None,
+) -> EscortedVisit:
+    """Record the escorted visit: when it happened, who went and what came of it."""
+    _require(policy.can_work_cases(by))
+    now = now or timezone.now()
+    case = _locked(escort.case)
+    escort = EscortedVisit.objects.select_for_update().get(pk=escort.pk)
+    if escort.went_on is not None:
+        raise ValidationError(_("该次领访已登记"))
+    if went_on > timezone.localdate(now):
+        raise ValidationError(_("领访日期不能晚于今天"))
+    escort.attendees = _required_text(attendees, _("请填写参加人员"))[:300]
+    escort.outcome = _required_text(outcome, _("请填写领访情况"))
+    escort.went_on = went_on
+    escort.recorded_by = by
+    escort.save(update_fields=["attendees", "outcome", "went_on", "recorded_by"])
+    _step(
+        case,
+        kind=Step.Kind.ESCORT_RECORD,
+        by=by,
+        at=now,
+        note=escort.outcome,
+        data={
+            "escort": escort.pk,
+            "leader": escort.leader,
+            "went_on": went_on.isoformat(),
+            "attendees": escort.attendees,
+        },
+    )
+    return escort
+
+
+SATISFACTION_LINK_DAYS = 30
+
+
+def link_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def petitioner_phone(case: Case) -> str:
+    if case.contact_phone:
+        return case.contact_phone
+    for person in case.petitioners.all():
+        if person.phone:
+            return str(person.phone)
+    return ""
+
+
+@transaction.atomic
+def satisfaction_link_create(
+    *, case: Case, by: Any, base_url: str, send_sms: bool = False, now: dt.datetime | None = None
+) -> tuple[SatisfactionLink, str]:
+    """A one-time link on which the petitioner rates the solution (shown as a QR code, and sent
+    by SMS when asked); earlier unused links stop working. Returns the link and its URL."""
+    _require(policy.can_work_cases(by))
+    now = now or timezone.now()
+    case = _locked(case)
+    _require_status(case, Case.Status.ACCEPTED, Case.Status.CLOSED)
+    if not case.resolution:
+        raise ValidationError(_("尚未登记问题解决情况"))
+    phone = petitioner_phone(case) if send_sms else ""
+    if send_sms and not phone:
+        raise ValidationError(_("没有反映人的手机号，无法发送短信；请出示二维码"))
+    SatisfactionLink.objects.filter(case=case, used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
+    token = secrets.token_urlsafe(24)
+    link = SatisfactionLink.objects.create(
+        case=case,
+        digest=link_digest(token),
+        created_at=now,
+        created_by=by,
+        expires_at=now + dt.timedelta(days=SATISFACTION_LINK_DAYS),
+        sent_to=phone,
+    )
+    url = base_url.rstrip("/") + reverse("cases:satisfaction", args=[token])
+    if phone:
+        queue_sms(
+            phone=phone,
+            text=_("您反映的问题（案件 %(number)s）已有处理结果，请点击链接评价：%(url)s")
+            % {"number": case.number, "url": url},
+        )
+    _step(case, kind=Step.Kind.SATISFACTION_LINK, by=by, at=now, data={"sms": bool(phone)})
+    return link, url
+
+
+def satisfaction_link_find(token: str, *, now: dt.datetime | None = None) -> SatisfactionLink | None:
+    """The live link of ``token``: None when unknown, revoked or expired (used ones are found)."""
+    now = now or timezone.now()
+    return (
+        SatisfactionLink.objects.select_related("case", "case__category")
+        .filter(digest=link_digest(token), revoked_at__isnull=True, expires_at__gt=now)
+        .first()
+    )
+
+
+@transaction.atomic
+def satisfaction_by_link(
+    *, token: str, satisfaction: str, note: str = "", want_review: bool = False, now: dt.datetime | None = None
+) -> Case:
+    """The petitioner's own rating, once per link. 不满意 with ``want_review`` on an answered
+    petition records a request for review (复查) while its window is open."""
+    now = now or timezone.now()
+    found = satisfaction_link_find(token, now=now)
+    if found is None:
+        raise ValidationError(_("链接无效或已过期"))
+    link = SatisfactionLink.objects.select_for_update().get(pk=found.pk)
+    if link.used_at is not None:
+        raise ValidationError(_("已经评价过了，谢谢"))
+    if satisfaction not in Case.Satisfaction.values:
+        raise ValidationError(_("请选择满意度"))
+    case = _locked(link.case)
+    link.used_at = now
+    link.save(update_fields=["used_at"])
+    case.satisfaction = satisfaction
+    case.save(update_fields=["satisfaction"])
+    note = note.strip()[:2000]
+    _step(case, kind=Step.Kind.SATISFACTION, by=None, at=now, note=note, data={"via": "link"})
+    if want_review and satisfaction == Case.Satisfaction.DISSATISFIED and case.is_petition:
+        try:
+            with transaction.atomic():
+                _review_request(
+                    case, by=None, reason=note or _("反映人对处理结果不满意，申请复查"), requested_at=now, now=now
+                )
+        except ValidationError:
+            pass  # no review possible now (window closed, already re-reviewed): the rating stands
     return case

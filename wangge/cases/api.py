@@ -101,6 +101,9 @@ class CaseDetailSerializer(CaseSerializer):
             "visit_exempt_reason",
             "replied_at",
             "verified_at",
+            "lon",
+            "lat",
+            "address",
             "steps",
         ]
         read_only_fields = fields
@@ -115,6 +118,9 @@ class IntakeSerializer(serializers.Serializer[Any]):
     contact_phone = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
     collective_count = serializers.IntegerField(min_value=1, required=False, default=1)
     area = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="grid or community id")
+    lon = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True, default=None)
+    lat = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True, default=None)
+    address = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
 
 
 def _require_cases(user: Any) -> None:
@@ -176,6 +182,9 @@ class CaseList(generics.ListCreateAPIView[Case]):
                     contact_phone=data["contact_phone"],
                     collective_count=data["collective_count"],
                     area=area,
+                    lon=data["lon"],
+                    lat=data["lat"],
+                    address=data["address"],
                 )
         except DjangoValidationError as exc:
             raise exceptions.ValidationError({"detail": exc.messages}) from None

@@ -106,7 +106,7 @@ def accepts_again(*, rereviewed: bool) -> bool:
 
 @dataclass(frozen=True)
 class Clock:
-    phase: str  # "accept", "handle" or "stopped"
+    phase: str  # "accept", "handle", "review", "rereview" or "stopped"
     due: dt.datetime | None
     overdue: bool
     due_soon: bool
@@ -142,6 +142,12 @@ def clock(
     remaining = due - now
     margin = PETITION_DUE_SOON if petition else EVENT_DUE_SOON
     return Clock(phase, due, remaining <= dt.timedelta(0), dt.timedelta(0) < remaining <= margin, remaining)
+
+
+def review_clock(*, level: str, due: dt.datetime, now: dt.datetime) -> Clock:
+    """A review (复查) or re-review (复核) under way: its 30 days to answer (Articles 35–36)."""
+    remaining = due - now
+    return Clock(level, due, remaining <= dt.timedelta(0), dt.timedelta(0) < remaining <= PETITION_DUE_SOON, remaining)
 
 
 def local_zone(name: str) -> ZoneInfo:

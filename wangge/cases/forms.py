@@ -34,19 +34,6 @@ class IntakeForm(forms.Form):
         self.fields["area"].queryset = areas  # type: ignore[attr-defined]
 
 
-class FieldIntakeForm(forms.Form):
-    """A grid worker in the field: category and text; the resident comes from the search."""
-
-    category = forms.ModelChoiceField(label=_("类别"), queryset=Category.objects.none())
-    text = forms.CharField(label=_("情况描述"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
-    area = forms.ModelChoiceField(label=_("网格（匿名事件时）"), queryset=Area.objects.none(), required=False)
-
-    def __init__(self, *args: Any, areas: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["category"].queryset = Category.objects.filter(active=True)  # type: ignore[attr-defined]
-        self.fields["area"].queryset = areas  # type: ignore[attr-defined]
-
-
 def _departments() -> Any:
     return Department.objects.filter(active=True)
 
@@ -169,3 +156,73 @@ def next_steps(user: Any, case: Case) -> list[str]:
     if case.status == Case.Status.ACCEPTED and decide and case.verified_at is not None:
         steps.append("close")
     return steps
+
+
+# Field intake with photo and location; reviews, escorted visits, satisfaction links (issue 11) -
+
+
+class PhoneIntakeForm(forms.Form):
+    """The grid worker's phone page: the residents come from the search above the form, the
+    position from the phone (filled in by the page's script, editable as an address), photos
+    from the camera (read from ``request.FILES`` by the view: several files in one input)."""
+
+    category = forms.ModelChoiceField(label=_("类别"), queryset=Category.objects.none())
+    text = forms.CharField(label=_("情况描述"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
+    address = forms.CharField(label=_("地点"), required=False, max_length=200)
+    lon = forms.FloatField(widget=forms.HiddenInput, required=False, min_value=-180, max_value=180)
+    lat = forms.FloatField(widget=forms.HiddenInput, required=False, min_value=-90, max_value=90)
+    collective_count = forms.IntegerField(label=_("人数"), min_value=1, max_value=10000, initial=1, required=False)
+    area = forms.ModelChoiceField(label=_("网格（匿名事件时）"), queryset=Area.objects.none(), required=False)
+
+    def __init__(self, *args: Any, areas: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = Category.objects.filter(active=True)  # type: ignore[attr-defined]
+        self.fields["area"].queryset = areas  # type: ignore[attr-defined]
+
+
+class ReviewRequestForm(forms.Form):
+    reason = forms.CharField(label=_("申请理由"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    requested_on = forms.DateField(
+        label=_("申请日期（来信日期，不填为今天）"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class ReviewAnswerForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("结论"), choices=[("upheld", _("维持原意见")), ("changed", _("变更原意见"))])
+    answer = forms.CharField(label=_("复查（复核）意见"), widget=forms.Textarea(attrs={"rows": 4}), max_length=10000)
+
+
+class EscortScheduleForm(forms.Form):
+    leader = forms.CharField(label=_("带访领导"), max_length=100)
+    date = forms.DateField(label=_("安排日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label=_("说明"), required=False, max_length=2000)
+
+
+class EscortRecordForm(forms.Form):
+    escort = forms.IntegerField(widget=forms.HiddenInput)
+    went_on = forms.DateField(label=_("领访日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    attendees = forms.CharField(label=_("参加人员"), max_length=300)
+    outcome = forms.CharField(label=_("领访情况"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+
+
+class SatisfactionLinkForm(forms.Form):
+    send_sms = forms.BooleanField(label=_("同时发短信给反映人"), required=False)
+
+
+class RateForm(forms.Form):
+    """The petitioner's own page (``/s/<token>/``)."""
+
+    satisfaction = forms.ChoiceField(
+        label=_("您对处理结果是否满意？"), choices=Case.Satisfaction.choices, widget=forms.RadioSelect
+    )
+    note = forms.CharField(
+        label=_("意见（可不填）"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    want_review = forms.BooleanField(label=_("不满意，申请复查"), required=False)
+
+
+class PlaceForm(forms.Form):
+    """The phone's position sent with a home visit (hidden inputs the page's script fills)."""
+
+    lon = forms.FloatField(required=False, min_value=-180, max_value=180)
+    lat = forms.FloatField(required=False, min_value=-90, max_value=90)

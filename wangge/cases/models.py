@@ -219,9 +219,18 @@ class Step(models.Model):
         VERIFY = "verify", _("核查")
         SATISFACTION = "satisfaction", _("满意度")
         CLOSE = "close", _("办结")
+        PHOTO = "photo", _("照片")
+        REVIEW_REQUEST = "review_request", _("申请复查")
+        REVIEW_ANSWER = "review_answer", _("复查意见")
+        REREVIEW_REQUEST = "rereview_request", _("申请复核")
+        REREVIEW_ANSWER = "rereview_answer", _("复核意见")
+        ESCALATE = "escalate", _("督办")
+        ESCORT_SCHEDULE = "escort_schedule", _("安排领导领访")
+        ESCORT_RECORD = "escort_record", _("领导领访")
+        SATISFACTION_LINK = "satisfaction_link", _("发送满意度评价链接")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="steps")
-    kind = models.CharField(_("步骤"), max_length=14, choices=Kind.choices)
+    kind = models.CharField(_("步骤"), max_length=20, choices=Kind.choices)
     at = models.DateTimeField(_("时间"))
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("经办人"), null=True, on_delete=models.PROTECT, related_name="+"
@@ -360,3 +369,126 @@ class CaseMonthRefresh(models.Model):
 
     def __str__(self) -> str:
         return f"{self.refreshed_at:%Y-%m-%d %H:%M}"
+
+
+# Photos, reviews, escalations, escorted visits and satisfaction links (issue 11, items 2–4, 7) --
+
+
+class CasePhoto(models.Model):
+    """A photo of the problem, re-encoded on upload (no EXIF, so no GPS of the worker's phone)
+    and kept under the data directory, never under a public URL: it is served only to those
+    who may read its case (``flow_views.photo``)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="photos")
+    # Relative to ``settings.DATA_DIR``; the thumbnail sits beside it.
+    path = models.CharField(max_length=200, unique=True)
+    thumb_path = models.CharField(max_length=200)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(_("上传时间"))
+
+    class Meta:
+        verbose_name = _("案件照片")
+        verbose_name_plural = _("案件照片")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.path}"
+
+
+class Review(models.Model):
+    """A review (复查) or re-review (复核) of a petition's written reply (Articles 35–36):
+    requested within 30 days, answered within 30 days of the request."""
+
+    class Level(models.TextChoices):
+        REVIEW = "review", _("复查")
+        REREVIEW = "rereview", _("复核")
+
+    class Outcome(models.TextChoices):
+        UPHELD = "upheld", _("维持原意见")
+        CHANGED = "changed", _("变更原意见")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="reviews")
+    level = models.CharField(_("级别"), max_length=10, choices=Level.choices)
+    requested_at = models.DateTimeField(_("申请时间"))
+    reason = models.TextField(_("申请理由"))
+    answer_due = models.DateTimeField(_("答复期限"), db_index=True)
+    answered_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
+    outcome = models.CharField(_("结论"), max_length=10, choices=Outcome.choices, blank=True)
+    answer = models.TextField(_("复查（复核）意见"), blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("复查复核")
+        verbose_name_plural = _("复查复核")
+        ordering = ["requested_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["case", "level"], name="case_review_once_per_level")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.level}"
+
+
+class Escalation(models.Model):
+    """督办: a case whose clock ran out, raised to the supervisors once per deadline missed."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="escalations")
+    phase = models.CharField(_("环节"), max_length=10)  # accept, handle, review, rereview
+    due = models.DateTimeField(_("期限"))
+    at = models.DateTimeField(_("督办时间"))
+    notified = models.PositiveIntegerField(_("通知人数"), default=0)
+
+    class Meta:
+        verbose_name = _("督办")
+        verbose_name_plural = _("督办")
+        constraints = [models.UniqueConstraint(fields=["case", "phase"], name="case_escalated_once_per_phase")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.phase}"
+
+
+class EscortedVisit(models.Model):
+    """领访/带访: a leader goes with the petitioner (to the department, to the place), scheduled
+    for a date and then recorded with who went and what came of it."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="escorts")
+    leader = models.CharField(_("带访领导"), max_length=100)
+    scheduled_for = models.DateField(_("安排日期"))
+    scheduled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    went_on = models.DateField(_("领访日期"), null=True, blank=True)
+    attendees = models.CharField(_("参加人员"), max_length=300, blank=True)
+    outcome = models.TextField(_("领访情况"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("领导领访")
+        verbose_name_plural = _("领导领访")
+        ordering = ["scheduled_for", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.leader} {self.scheduled_for}"
+
+
+class SatisfactionLink(models.Model):
+    """A one-time link (QR code or SMS) on which the petitioner rates the solution. Only the
+    token's SHA-256 is stored: the link itself is shown once and sent once."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="satisfaction_links")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    expires_at = models.DateTimeField()
+    sent_to = models.CharField(_("短信发送至"), max_length=20, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("满意度评价链接")
+        verbose_name_plural = _("满意度评价链接")
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.created_at:%Y-%m-%d}"

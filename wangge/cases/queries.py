@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from wangge.accounts import policy
 from wangge.areas.models import Area
 from wangge.cases import clocks
-from wangge.cases.models import Case, Category, Department, Kind
+from wangge.cases.models import Case, CasePhoto, Category, Department, EscortedVisit, Kind, Review
 from wangge.core.audit import Action, audit
 from wangge.core.scope import NOTHING, area_filter
 
@@ -81,6 +81,11 @@ def due_soon(user: Any, *, now: dt.datetime | None = None) -> QuerySet[Case]:
             & _unanswered()
             & (Q(kind=Kind.PETITION, handle_due__lte=petitions) | Q(kind=Kind.EVENT, handle_due__lte=events))
         )
+        | Q(
+            pk__in=Review.objects.filter(
+                answered_at__isnull=True, answer_due__gt=now, answer_due__lte=petitions
+            ).values("case_id")
+        )
     )
 
 
@@ -96,6 +101,7 @@ def overdue(user: Any, *, now: dt.datetime | None = None) -> QuerySet[Case]:
     return cases_visible_to(user).filter(
         Q(status=Case.Status.RECEIVED, accept_due__lte=now)
         | (Q(status=Case.Status.ACCEPTED, handle_due__lte=now) & _unanswered())
+        | Q(pk__in=Review.objects.filter(answered_at__isnull=True, answer_due__lte=now).values("case_id"))
     )
 
 
@@ -107,7 +113,10 @@ def needs(user: Any) -> QuerySet[Case]:
     )
 
 
-def clock_of(case: Case, *, now: dt.datetime | None = None) -> clocks.Clock:
+def clock_of(case: Case, *, now: dt.datetime | None = None, review: Review | None = None) -> clocks.Clock:
+    """The clock a case runs against; ``review``, an unanswered review of it, runs its own."""
+    if review is not None and review.answered_at is None:
+        return clocks.review_clock(level=review.level, due=review.answer_due, now=now or timezone.now())
     stopped = not case.is_open or (case.replied_at is not None if case.is_petition else bool(case.resolution))
     return clocks.clock(
         petition=case.is_petition,
@@ -136,3 +145,35 @@ def case_stats(*, area: Area | None, date_from: dt.date | None, date_to: dt.date
     from wangge.cases import stats  # stats reads through this module
 
     return stats.figures(user=None, area=area, date_from=date_from, date_to=date_to)
+
+
+# Photos, reviews, escorted visits (issue 11) -----------------------------------------------
+
+
+def get_photo(user: Any, case_pk: Any, photo_pk: Any) -> CasePhoto:
+    """A photo of a case the user may read; 404 otherwise, exactly as the case itself."""
+    case = get_case(user, case_pk)
+    try:
+        return CasePhoto.objects.get(case=case, pk=photo_pk)
+    except (CasePhoto.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def reviews_of(case: Case) -> list[Review]:
+    return list(case.reviews.all())
+
+
+def open_review(case: Case) -> Review | None:
+    return case.reviews.filter(answered_at__isnull=True).first()
+
+
+def is_final(case: Case) -> bool:
+    """Re-reviewed and answered: the same matter on the same facts is not accepted again."""
+    return case.reviews.filter(level=Review.Level.REREVIEW, answered_at__isnull=False).exists()
+
+
+def get_escort(case: Case, pk: Any) -> EscortedVisit:
+    try:
+        return case.escorts.get(pk=pk)
+    except (EscortedVisit.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None

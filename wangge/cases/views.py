@@ -20,7 +20,7 @@ from wangge.accounts import policy
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within
 from wangge.cases import actions, queries
-from wangge.cases.forms import STEP_FORMS, FieldIntakeForm, IntakeForm, next_steps
+from wangge.cases.forms import STEP_FORMS, IntakeForm, next_steps
 from wangge.cases.models import Case
 from wangge.registry.queries import get_resident
 from wangge.registry.search import search_residents
@@ -103,34 +103,6 @@ def intake(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/intake.html", context, status=400 if request.method == "POST" else 200)
 
 
-@login_required
-def field_intake(request: HttpRequest) -> HttpResponse:
-    """A grid worker on the phone: find the resident (one tap), describe the matter (second tap)."""
-    user = request.user
-    if not policy.can_take_cases(user):
-        raise Http404
-    resident = _picked_resident(request)
-    form = FieldIntakeForm(request.POST or None, areas=_intake_areas(user))
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            case = actions.case_receive(
-                by=user,
-                category=data["category"],
-                text=data["text"],
-                channel=Case.Channel.FIELD,
-                petitioners=[resident] if resident else [],
-                area=data["area"],
-            )
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, _("已上报案件 %(number)s") % {"number": case.number})
-            return redirect("cases:detail", pk=case.pk)
-    context = _picker_context(request, resident) | {"form": form, "title": _("网格员上报"), "field": True}
-    return render(request, "cases/intake.html", context, status=400 if request.method == "POST" else 200)
-
-
 def _picked_resident(request: HttpRequest) -> Any:
     raw = request.POST.get("resident") or request.GET.get("resident")
     return get_resident(request.user, raw) if raw else None
@@ -146,6 +118,8 @@ def _picker_context(request: HttpRequest, resident: Any) -> dict[str, Any]:
 
 def _detail_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None = None) -> dict[str, Any]:
     user = request.user
+    from wangge.cases.flow_views import detail_extras  # it builds on this module
+
     steps = next_steps(user, case)
     forms = forms or {}
     return {
@@ -158,7 +132,7 @@ def _detail_context(request: HttpRequest, case: Case, forms: dict[str, Any] | No
             {"name": name, "label": STEP_FORMS[name][1], "form": forms.get(name) or STEP_FORMS[name][0]()}
             for name in steps
         ],
-    }
+    } | detail_extras(request, case)
 
 
 @login_required
@@ -175,7 +149,15 @@ def _run_step(name: str, *, case: Case, by: Any, data: dict[str, Any]) -> Case:
     if name == "accept":
         return actions.case_accept(case=case, by=by, accept=data["decision"] == "accept", note=data["note"])
     if name == "visit":
-        return actions.visit_record(case=case, by=by, met=data["met"], found=data["found"])
+        return actions.visit_record(
+            case=case,
+            by=by,
+            met=data["met"],
+            found=data["found"],
+            lon=data.get("lon"),
+            lat=data.get("lat"),
+            photos=data.get("photos", ()),
+        )
     if name == "exempt":
         return actions.visit_exempt(case=case, by=by, reason=data["reason"])
     if name == "assign":
@@ -220,7 +202,12 @@ def step(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     form = STEP_FORMS[name][0](request.POST)
     if form.is_valid():
         try:
-            _run_step(name, case=case, by=user, data=form.cleaned_data)
+            data = form.cleaned_data
+            if name == "visit":  # optional photos and the phone's position
+                from wangge.cases.flow_views import visit_extras
+
+                data = data | visit_extras(request)
+            _run_step(name, case=case, by=user, data=data)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:

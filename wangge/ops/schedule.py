@@ -10,6 +10,8 @@ from wangge.core.periodic import register_job
 
 
 def register() -> None:
+    from wangge.cases.actions import ESCALATE_EVERY as escalate_every
+    from wangge.cases.actions import cases_escalate
     from wangge.protection.jobs import JOBS
     from wangge.registry import rollups
 
@@ -25,6 +27,9 @@ def register() -> None:
 
     # Monthly case figures for the statistics page (issue 11): at most EVERY s old.
     register_job("cases.monthly_counts", every=case_stats.EVERY, run=lambda now: case_stats.refresh(now))
+
+    # Overdue cases go to their supervisors (督办, issue 11) within this many seconds.
+    register_job("cases.escalate", every=escalate_every, run=lambda now: len(cases_escalate(now=now)))
 
     for name, (every, function) in JOBS.items():
         register_job(f"protection.{name}", every=every, run=function)

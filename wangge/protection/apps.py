@@ -9,6 +9,8 @@ class ProtectionConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from wangge.protection import audit_objects
+        from wangge.core.notify import register_outbox
+        from wangge.protection import audit_objects, notify
 
         audit_objects.connect()
+        register_outbox(sms=notify.queue_sms, users=notify.notify_users)

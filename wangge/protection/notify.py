@@ -318,3 +318,21 @@ class Sender(threading.Thread):
 def sender_threads(*, worker: str, stop: threading.Event, poll: float = POLL_SECONDS) -> list[Sender]:
     """One sender per channel (not started), so a hung gateway holds up only its own channel."""
     return [Sender(worker=worker, channels=[channel], stop=stop, poll=poll) for channel in CHANNELS]
+
+
+def queue_sms(*, phone: str, text: str) -> Notification:
+    """One SMS to a phone number that belongs to no account (a resident), in the caller's
+    transaction; the SMS sender delivers it after the commit. Registered as core's outbox."""
+    notification = Notification.objects.create(
+        address=phone,
+        channel=Notification.Channel.SMS,
+        payload={"body": text},
+        priority=priority("sms", alert=None, incident=None),
+    )
+    transaction.on_commit(wake)
+    return notification
+
+
+def notify_users(*, users: Iterable[User], title: str, body: str, url: str = "") -> list[Notification]:
+    """A notification from another app (a case escalated): every channel each user has."""
+    return queue_for_users(users=users, payload={"title": title, "body": body, "url": url})

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('areas', '0003_building_lat_lon_index'),
-        ('cases', '0003_case_location'),
+        ('cases', '0004_case_photos_escorts_reviews_links'),
         ('registry', '0008_area_counts_by_population_type'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

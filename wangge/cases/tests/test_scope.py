@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from wangge.accounts.models import Role
 from wangge.cases import actions
+from wangge.cases.flow_views import FLOW_FORMS
 from wangge.cases.forms import STEP_FORMS
 from wangge.cases.models import Case, Category, Department
 from wangge.conftest import World
@@ -39,6 +40,9 @@ def assert_hidden(client: Any, case: Case) -> None:
         assert "反映的问题" not in response.content.decode()
     for name in STEP_FORMS:
         response = client.post(reverse("cases:step", args=[case.pk, name]), {"note": "x", "reason": "x"})
+        assert response.status_code == 404, name
+    for name in FLOW_FORMS:
+        response = client.post(reverse("cases:flow_step", args=[case.pk, name]), {"reason": "x", "leader": "x"})
         assert response.status_code == 404, name
     listed = {row["id"] for row in client.get("/api/v1/cases/").json().get("results", [])}
     assert case.pk not in listed

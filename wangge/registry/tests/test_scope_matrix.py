@@ -343,19 +343,40 @@ def test_it_opens_in_scope_cases_and_404s_the_rest(world: World, client_for: Any
     admin = world.user(Role.DISTRICT_ADMIN)
     category = Category.objects.get(code="social-assistance")
 
+    from wangge.cases.tests.photo_files import phone_jpeg
+
     def petition_of(key: str) -> Any:
         made = case_actions.case_receive(
-            by=admin, category=category, text="求助", channel="walk_in", petitioners=[world.residents[key]]
+            by=admin,
+            category=category,
+            text="求助",
+            channel="walk_in",
+            petitioners=[world.residents[key]],
+            photos=[phone_jpeg(200, 150)],
         )
         return case_actions.case_accept(case=made, by=admin)
 
+    def urls(made: Any) -> list[str]:
+        photo = made.photos.get()
+        return [
+            reverse("cases:detail", args=[made.pk]),
+            f"/api/v1/cases/{made.pk}/",
+            reverse("cases:photo", args=[made.pk, photo.pk]),
+            reverse("cases:photo_thumb", args=[made.pk, photo.pk]),
+        ]
+
     client = client_for(case.role)
     out = petition_of(case.resident_out)
-    for url in (reverse("cases:detail", args=[out.pk]), f"/api/v1/cases/{out.pk}/"):
+    for url in urls(out):
         assert client.get(url).status_code == 404, url
+    for url in (
+        reverse("cases:flow_step", args=[out.pk, "escort_schedule"]),
+        reverse("cases:photos_add", args=[out.pk]),
+    ):
+        assert client.post(url, {"leader": "x", "date": "2030-01-01"}).status_code == 404, url
     if case.resident_in and policy.can_view_cases(world.user(case.role)):
         inside = petition_of(case.resident_in)
-        for url in (reverse("cases:detail", args=[inside.pk]), f"/api/v1/cases/{inside.pk}/"):
+        for url in urls(inside):
             assert client.get(url).status_code == 200, url
         assert inside.pk in all_ids(client, "/api/v1/cases/")
     if policy.can_view_cases(world.user(case.role)):
