@@ -9,6 +9,7 @@ from wangge.core.operator_views import api_docs_page
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("wangge.areas.api")),
     path("", include("wangge.registry.api")),
+    path("", include("wangge.registry.room_api")),
     path("", include("wangge.accounts.api")),
     path("", include("wangge.protection.api")),
     path("", include("wangge.cases.api")),
