@@ -327,3 +327,32 @@ def test_rooms_and_rentals_follow_their_households_into_a_new_grid(world: World)
     rental.room.refresh_from_db()
     assert rental.room.grid_id == new_grid.pk
     assert rental.grid_id == new_grid.pk
+
+
+def test_the_import_puts_each_new_household_in_a_room_from_its_address(world: World) -> None:
+    from wangge.registry.importing import import_residents
+    from wangge.registry.imports import undo_run
+    from wangge.registry.models import ResidentImport
+    from wangge.registry.tests.test_import import csv_bytes, id_for
+
+    building = world.buildings["grid_a1_1"]
+    vacant = room_actions.room_create(by=None, building=building, entrance="3", number="502")
+    rows = [
+        ["张伟", id_for(1), "", "灵西社区", building.name, "3", "502", "户主", ""],
+        ["张敏", id_for(2, sex="F"), "", "灵西社区", building.name, "3", "502", "配偶", ""],
+        ["李强", id_for(3), "", "灵西社区", "88号楼", "1", "1203", "户主", ""],
+    ]
+    result = import_residents(data=csv_bytes(rows), file_name="居民.csv", by=None)
+    assert result.created == 3, result.problems
+
+    into_vacant = Household.objects.get(building=building, entrance="3", room="502")
+    assert into_vacant.dwelling_id == vacant.pk  # the room registered before is used as it is
+    made = Household.objects.get(building__name="88号楼")
+    assert made.dwelling is not None
+    assert (made.dwelling.entrance, made.dwelling.number, made.dwelling.floor) == ("1", "1203", 12)
+    assert made.dwelling.use_id == "residence"
+
+    summary = undo_run(ResidentImport.objects.get(pk=result.run_id))
+    assert summary["rooms"] == 1  # the room the import made; the vacant flat registered before stays
+    assert Room.objects.filter(pk=vacant.pk).exists()
+    assert not Room.objects.filter(building__name="88号楼").exists()
