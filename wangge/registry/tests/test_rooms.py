@@ -356,3 +356,11 @@ def test_the_import_puts_each_new_household_in_a_room_from_its_address(world: Wo
     assert summary["rooms"] == 1  # the room the import made; the vacant flat registered before stays
     assert Room.objects.filter(pk=vacant.pk).exists()
     assert not Room.objects.filter(building__name="88号楼").exists()
+
+
+def test_a_district_admin_edits_room_uses_and_hazard_periods_in_the_admin(world: World, client_for: Any) -> None:
+    admin = client_for(Role.DISTRICT_ADMIN)
+    assert admin.get("/admin/registry/roomuse/").status_code == 200
+    page = admin.get("/admin/registry/hazardlevel/")
+    assert page.status_code == 200
+    assert "重大隐患" in page.content.decode()
