@@ -364,3 +364,17 @@ def test_a_district_admin_edits_room_uses_and_hazard_periods_in_the_admin(world:
     page = admin.get("/admin/registry/hazardlevel/")
     assert page.status_code == 200
     assert "重大隐患" in page.content.decode()
+
+
+def test_the_shipped_room_uses_and_hazard_levels_come_back_after_a_flush(world: World) -> None:
+    from wangge.registry.codes import ensure_defaults
+    from wangge.registry.models import HazardLevel, RoomUse
+
+    HazardLevel.objects.filter(code="major").update(inspect_every_days=14)
+    Room.objects.all().delete()
+    RoomUse.objects.all().delete()
+    HazardLevel.objects.exclude(code="major").delete()
+    ensure_defaults()
+    assert set(RoomUse.objects.values_list("code", flat=True)) >= {"residence", "rented", "vacant"}
+    assert HazardLevel.objects.get(code="none").inspect_every_days == 180
+    assert HazardLevel.objects.get(code="major").inspect_every_days == 14  # an edit is kept
