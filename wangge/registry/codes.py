@@ -68,13 +68,13 @@ def ensure_defaults(**kwargs: Any) -> None:
         if code not in have and name not in have:
             DocumentType.objects.create(code=code, name=name, name_en=name_en, format=fmt, aliases=aliases, order=order)
     # Rooms point at 自住/空置/出租 and rentals at 无隐患 by code, as residents at 户籍.
-    have = {v for row in RoomUse.objects.values_list("code", "name") for v in row}
-    for order, (code, name, name_en, aliases) in enumerate(ROOM_USES):
-        if code not in have and name not in have:
-            RoomUse.objects.create(code=code, name=name, name_en=name_en, aliases=aliases, order=order)
-    have = {v for row in HazardLevel.objects.values_list("code", "name") for v in row}
-    for order, (code, name, name_en, aliases, days) in enumerate(HAZARD_LEVELS):
-        if code not in have and name not in have:
-            HazardLevel.objects.create(
-                code=code, name=name, name_en=name_en, aliases=aliases, order=order, inspect_every_days=days
-            )
+    _ensure(RoomUse, [dict(zip(("code", "name", "name_en", "aliases"), row, strict=True)) for row in ROOM_USES])
+    fields = ("code", "name", "name_en", "aliases", "inspect_every_days")
+    _ensure(HazardLevel, [dict(zip(fields, row, strict=True)) for row in HAZARD_LEVELS])
+
+
+def _ensure(model: Any, rows: list[dict[str, Any]]) -> None:
+    have = {v for row in model.objects.values_list("code", "name") for v in row}
+    for order, row in enumerate(rows):
+        if row["code"] not in have and row["name"] not in have:
+            model.objects.create(order=order, **row)

@@ -12,22 +12,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-ROOM_USES = [
-    # code, name, English, aliases
-    ("residence", "自住", "Lived in by the owner", "住宅,自住房,居住,自用"),
-    ("rented", "出租", "Rented out", "出租房,出租屋,租赁,出租房屋"),
-    ("business", "经营", "Shop or business", "商铺,门市,商用,经营性,门面"),
-    ("office", "办公", "Office", "办公用房,写字间"),
-    ("vacant", "空置", "Vacant", "空房,闲置,空闲"),
-    ("other", "其他", "Other use", ""),
-]
-
-HAZARD_LEVELS = [
-    # code, name, English, aliases, inspect every (days)
-    ("none", "无隐患", "No hazard", "无,正常", 180),
-    ("general", "一般隐患", "Minor hazard", "一般", 90),
-    ("major", "重大隐患", "Major hazard", "重大,较大隐患", 30),
-]
+# The shipped rows, shared with ``post_migrate`` (which puts them back after a flush).
+from wangge.registry.codes import HAZARD_LEVELS, ROOM_USES
 
 
 def seed(apps, schema_editor):
