@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -29,6 +28,7 @@ from wangge.areas.queries import get_building
 from wangge.core.api import int_param
 from wangge.core.scope import area_filter
 from wangge.registry import room_actions, room_queries
+from wangge.registry.api import _run  # the same translation of an action's errors into a 400
 from wangge.registry.models import NO_HAZARD, VACANT, Rental, RentalInspection, Resident, Room
 from wangge.registry.queries import get_resident
 
@@ -179,14 +179,6 @@ def _require_editor(user: Any) -> None:
         raise exceptions.PermissionDenied(_("您没有修改房屋信息的权限。"))
 
 
-def _run(write: Any, **kwargs: Any) -> Any:
-    try:
-        return write(**kwargs)
-    except DjangoValidationError as exc:
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        raise exceptions.ValidationError(detail) from None
-
-
 def _scoped(field: str, load: Any, user: Any, pk: Any) -> Any:
     try:
         return load(user, pk)
@@ -196,6 +188,14 @@ def _scoped(field: str, load: Any, user: Any, pk: Any) -> Any:
 
 def _resident(user: Any, field: str, pk: int | None) -> Resident | None:
     return None if pk is None else _scoped(field, get_resident, user, pk)
+
+
+def _with_tenants(user: Any, rentals: QuerySet[Rental]) -> QuerySet[Rental]:
+    """Rentals with their rooms and the tenants the user may see (``visible_tenants``)."""
+    tenants = Resident.objects.filter(area_filter(user)).order_by("id")
+    return rentals.select_related("room__building").prefetch_related(
+        Prefetch("tenants", queryset=tenants, to_attr="visible_tenants")
+    )
 
 
 # --- views --------------------------------------------------------------------------------------
@@ -298,10 +298,7 @@ class RentalViewSet(
             value = int_param(self.request, column)
             if value is not None:
                 rentals = rentals.filter(**{lookup: value})
-        tenants = Resident.objects.filter(area_filter(user)).order_by("id")
-        return rentals.select_related("room__building").prefetch_related(
-            Prefetch("tenants", queryset=tenants, to_attr="visible_tenants")
-        )
+        return _with_tenants(user, rentals)
 
     @extend_schema(request=RentalCreateSerializer, responses={201: RentalSerializer})
     def create(self, request: Request) -> Response:
@@ -319,13 +316,7 @@ class RentalViewSet(
 
     def _fresh(self, rental: Rental) -> Rental:
         user = self.request.user
-        tenants = Resident.objects.filter(area_filter(user)).order_by("id")
-        return (
-            room_queries.rentals_visible_to(user)
-            .select_related("room__building")
-            .prefetch_related(Prefetch("tenants", queryset=tenants, to_attr="visible_tenants"))
-            .get(pk=rental.pk)
-        )
+        return _with_tenants(user, room_queries.rentals_visible_to(user)).get(pk=rental.pk)
 
     @extend_schema(request=InspectionCreateSerializer, responses={201: InspectionSerializer})
     @action(detail=True, methods=["get", "post"])

@@ -114,42 +114,36 @@ def _add_errors(form: forms.Form, exc: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
-@login_required
-@require_POST
-def rental_inspect(request: HttpRequest, pk: int) -> HttpResponse:
+def _rental_post(
+    request: HttpRequest, pk: int, form_class: type[forms.Form], name: str, write: Any, done: str
+) -> HttpResponse:
+    """A form posted on the rental page: the action's errors go back onto the form (400)."""
     user: Any = request.user
     target = room_queries.get_rental(user, pk)
     if not policy.can_edit_registry(user):
         raise Http404
-    form = InspectionForm(request.POST)
+    form = form_class(request.POST)
     if form.is_valid():
         try:
-            room_actions.rental_inspect(by=user, rental=target, **form.cleaned_data)
+            write(by=user, rental=target, **form.cleaned_data)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, _("已记录检查"))
+            messages.success(request, done)
             return redirect("registry:rental", pk=target.pk)
-    return _rental_page(request, target, status=400, inspection_form=form)
+    return _rental_page(request, target, status=400, **{name: form})
+
+
+@login_required
+@require_POST
+def rental_inspect(request: HttpRequest, pk: int) -> HttpResponse:
+    return _rental_post(request, pk, InspectionForm, "inspection_form", room_actions.rental_inspect, _("已记录检查"))
 
 
 @login_required
 @require_POST
 def rental_end(request: HttpRequest, pk: int) -> HttpResponse:
-    user: Any = request.user
-    target = room_queries.get_rental(user, pk)
-    if not policy.can_edit_registry(user):
-        raise Http404
-    form = EndForm(request.POST)
-    if form.is_valid():
-        try:
-            room_actions.rental_end(by=user, rental=target, date=form.cleaned_data["date"])
-        except ValidationError as exc:
-            _add_errors(form, exc)
-        else:
-            messages.success(request, _("已登记退租"))
-            return redirect("registry:rental", pk=target.pk)
-    return _rental_page(request, target, status=400, end_form=form)
+    return _rental_post(request, pk, EndForm, "end_form", room_actions.rental_end, _("已登记退租"))
 
 
 @login_required
