@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("wangge.registry.urls")),
     path("", include("wangge.protection.urls")),
     path("", include("wangge.cases.urls")),
+    path("", include("wangge.groups.urls")),
     path("", include("wangge.division.urls")),
     path("", include("wangge.web.urls")),
 ]

@@ -177,3 +177,34 @@ def test_a_district_admin_edits_a_registers_viewers_in_the_admin_and_bad_roles_a
     bad = Register(code="x", name="某名册", viewer_roles=["janitor"])
     with pytest.raises(ValidationError):
         bad.full_clean()
+
+
+def test_the_follow_up_page_lists_who_is_due_on_the_registers_the_worker_may_see(world: World, client_for: Any) -> None:
+    released = listed(world, "a1_1_head", "released")
+    hidden = listed(world, "a1_1_ward", "aids")
+    Listing.objects.update(next_follow_up=today())
+    worker = client_for(Role.GRID_WORKER)
+    page = worker.get("/groups/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f"/groups/listings/{released.pk}/" in html
+    assert f"/groups/listings/{hidden.pk}/" not in html
+    assert "艾滋病" not in html
+    assert worker.get(f"/groups/listings/{hidden.pk}/").status_code == 404
+    assert client_for(Role.DEPARTMENT).get("/groups/").status_code == 404
+    entry = AuditEntry.objects.filter(object_type="groups.listing", action="view").latest("id")
+    assert entry.detail["purpose"] == "follow_up"
+
+
+def test_a_worker_records_a_follow_up_on_the_page(world: World, client_for: Any) -> None:
+    listing = listed(world, "a1_1_head", "correction", office="友好司法所")
+    worker = client_for(Role.GRID_WORKER)
+    response = worker.post(
+        f"/groups/listings/{listing.pk}/follow-up/", {"date": today().isoformat(), "finding": "按时报到，表现良好"}
+    )
+    assert response.status_code == 302
+    listing.refresh_from_db()
+    assert listing.next_follow_up == today() + dt.timedelta(days=14)
+    assert "按时报到" in worker.get(f"/groups/listings/{listing.pk}/").content.decode()
+    bad = worker.post(f"/groups/listings/{listing.pk}/follow-up/", {"date": today().isoformat(), "finding": ""})
+    assert bad.status_code == 400
