@@ -34,6 +34,7 @@ from wangge.core.models import AuditEntry
 from wangge.demo import DEFAULT_RESIDENTS, divisions, geometry, people
 from wangge.demo import accounts as demo_accounts
 from wangge.demo import cases as demo_cases
+from wangge.demo import groups as demo_groups
 from wangge.demo import population as demo_population
 from wangge.demo import protection as demo_protection
 from wangge.demo import rentals as demo_rentals
@@ -69,6 +70,7 @@ class Summary:
     population: demo_population.Counts = field(default_factory=demo_population.Counts)
     cases: demo_cases.Story = field(default_factory=demo_cases.Story)
     rentals: demo_rentals.Counts = field(default_factory=demo_rentals.Counts)
+    groups: demo_groups.Counts = field(default_factory=demo_groups.Counts)
 
     @property
     def dementia(self) -> int:
@@ -202,6 +204,7 @@ class _Builder:
         self._care_tags()
         self.summary.population = demo_population.assign(seed=self.seed, today=self.today)
         self.summary.rentals = demo_rentals.assign(seed=self.seed, today=self.today)
+        self.summary.groups = demo_groups.assign(seed=self.seed, today=self.today)
         self._accounts(all_accounts=all_accounts)
         ages = np.array(self.r_age)
         self.summary.residents = len(ages)

@@ -253,6 +253,20 @@ def test_most_floating_households_rent_with_leases_and_inspections_at_every_stag
 
 
 @pytest.mark.django_db
+def test_it_puts_people_on_every_special_register_with_follow_ups_some_due(demo: Any) -> None:
+    from wangge.groups.models import FollowUp, Listing
+
+    today = timezone.localdate()
+    listings = Listing.objects.all()
+    assert listings.count() == demo.groups.listed >= 24
+    assert set(listings.values_list("register_id", flat=True)) >= {"released", "correction", "mental", "drugs"}
+    assert listings.filter(next_follow_up__lte=today).count() == demo.groups.due > 0
+    assert listings.filter(next_follow_up__gt=today).exists()
+    assert FollowUp.objects.count() == demo.groups.follow_ups >= listings.count()
+    assert not listings.exclude(grid_id=F("resident__grid_id")).exists()
+    assert not listings.filter(register_id="mental", risk_level__isnull=True).exists()
+
+
 def test_it_makes_a_quarter_of_residents_60_or_over_and_children_live_with_parents(demo: Any) -> None:
     today = dt.date.today()
     ages = [
