@@ -10,6 +10,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("wangge.areas.api")),
     path("", include("wangge.registry.api")),
     path("", include("wangge.registry.room_api")),
+    path("", include("wangge.groups.api")),
     path("", include("wangge.accounts.api")),
     path("", include("wangge.protection.api")),
     path("", include("wangge.cases.api")),

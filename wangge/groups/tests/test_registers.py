@@ -208,3 +208,28 @@ def test_a_worker_records_a_follow_up_on_the_page(world: World, client_for: Any)
     assert "按时报到" in worker.get(f"/groups/listings/{listing.pk}/").content.decode()
     bad = worker.post(f"/groups/listings/{listing.pk}/follow-up/", {"date": today().isoformat(), "finding": ""})
     assert bad.status_code == 400
+
+
+def test_the_api_asks_every_read_for_its_purpose_and_hides_what_the_role_may_not_see(
+    world: World, client_for: Any
+) -> None:
+    released = listed(world, "a1_1_head", "released")
+    hidden = listed(world, "a1_1_ward", "aids")
+    Listing.objects.update(next_follow_up=today())
+    worker = client_for(Role.GRID_WORKER)
+    assert worker.get("/api/v1/group-listings/").status_code == 400  # no purpose
+    body = worker.get("/api/v1/group-listings/?purpose=worklist&due=0").json()
+    assert [row["id"] for row in body] == [released.pk]
+    assert worker.get(f"/api/v1/group-listings/{hidden.pk}/?purpose=check").status_code == 404
+    detail = worker.get(f"/api/v1/group-listings/{released.pk}/?purpose=check").json()
+    assert detail["register"] == "released"
+    entry = AuditEntry.objects.filter(object_type="groups.listing", action="view").latest("id")
+    assert entry.detail == {"purpose": "check", "listings": [released.pk], "count": 1}
+
+    response = worker.post(
+        f"/api/v1/group-listings/{released.pk}/follow-ups/",
+        {"date": today().isoformat(), "finding": "在社区公益岗位工作"},
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    assert client_for(Role.DEPARTMENT).get("/api/v1/group-listings/?purpose=check").json() == []
