@@ -378,3 +378,12 @@ def test_the_shipped_room_uses_and_hazard_levels_come_back_after_a_flush(world: 
     assert set(RoomUse.objects.values_list("code", flat=True)) >= {"residence", "rented", "vacant"}
     assert HazardLevel.objects.get(code="none").inspect_every_days == 180
     assert HazardLevel.objects.get(code="major").inspect_every_days == 14  # an edit is kept
+
+
+def test_changing_the_tenants_is_audited_with_who_was_there_before(world: World) -> None:
+    rental = let(world, "grid_a1_1")
+    newcomer = world.residents["a1_1_ward"]
+    room_actions.rental_tenants_set(by=None, rental=rental, tenants=[newcomer])
+    assert list(rental.tenants.all()) == [newcomer]
+    entry = AuditEntry.objects.filter(object_type="registry.rental", action="update").latest("id")
+    assert entry.detail == {"before": [world.residents["a1_1_head"].pk], "after": [newcomer.pk]}
