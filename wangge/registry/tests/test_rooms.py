@@ -387,3 +387,16 @@ def test_changing_the_tenants_is_audited_with_who_was_there_before(world: World)
     assert list(rental.tenants.all()) == [newcomer]
     entry = AuditEntry.objects.filter(object_type="registry.rental", action="update").latest("id")
     assert entry.detail == {"before": [world.residents["a1_1_head"].pk], "after": [newcomer.pk]}
+
+
+def test_the_household_page_links_to_its_room_on_the_plan_and_its_lease_but_not_for_a_guardian(
+    world: World, client_for: Any
+) -> None:
+    rental = let(world, "grid_a1_1")
+    household = world.households["grid_a1_1"]
+    html = client_for(Role.GRID_WORKER).get(f"/households/{household.pk}/").content.decode()
+    assert f"/buildings/{household.building_id}/plan/#room-{rental.room_id}" in html
+    assert f"/rentals/{rental.pk}/" in html
+    ward = client_for(Role.GUARDIAN).get(f"/households/{household.pk}/")
+    assert ward.status_code == 200
+    assert "/rentals/" not in ward.content.decode()
