@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "wangge.registry",
     "wangge.protection",
     "wangge.cases",
+    "wangge.groups",
     "wangge.division",
     "wangge.worklist",
     "wangge.web",

@@ -9,6 +9,8 @@ from wangge.core.operator_views import api_docs_page
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("wangge.areas.api")),
     path("", include("wangge.registry.api")),
+    path("", include("wangge.registry.room_api")),
+    path("", include("wangge.groups.api")),
     path("", include("wangge.accounts.api")),
     path("", include("wangge.protection.api")),
     path("", include("wangge.cases.api")),
@@ -29,6 +31,7 @@ urlpatterns = [
     path("", include("wangge.registry.urls")),
     path("", include("wangge.protection.urls")),
     path("", include("wangge.cases.urls")),
+    path("", include("wangge.groups.urls")),
     path("", include("wangge.division.urls")),
     path("", include("wangge.worklist.urls")),
     path("", include("wangge.web.urls")),

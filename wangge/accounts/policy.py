@@ -337,3 +337,16 @@ def can_edit_rules(user: Any) -> bool:
 
 def can_link_helpers(user: Any) -> bool:
     return _role_in(user, COVERAGE_ROLES)
+
+
+# Special groups and key youth: each register names its own viewers (``Register.viewer_roles``).
+
+
+def can_see_register(user: Any, register: Any) -> bool:
+    """Whether the user may learn that anyone is on ``register`` at all."""
+    return _role_in(user, frozenset(register.viewer_roles or ()))
+
+
+def can_edit_register(user: Any, register: Any) -> bool:
+    """Listing, following up and ending: registry editors among the register's viewers."""
+    return can_see_register(user, register) and can_edit_registry(user)

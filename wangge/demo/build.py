@@ -34,11 +34,13 @@ from wangge.core.models import AuditEntry
 from wangge.demo import DEFAULT_RESIDENTS, divisions, geometry, people
 from wangge.demo import accounts as demo_accounts
 from wangge.demo import cases as demo_cases
+from wangge.demo import groups as demo_groups
 from wangge.demo import population as demo_population
 from wangge.demo import protection as demo_protection
+from wangge.demo import rentals as demo_rentals
 from wangge.demo import worklist as demo_worklist
 from wangge.registry import search
-from wangge.registry.models import CareCategory, CareTag, Guardianship, Household, Resident
+from wangge.registry.models import RESIDENCE, VACANT, CareCategory, CareTag, Guardianship, Household, Resident, Room
 
 GRID_TARGET = 300
 GRID_CODE_SCHEME = "区网格编码（演示）"
@@ -58,6 +60,7 @@ class Summary:
     grids: int = 0
     buildings: int = 0
     households: int = 0
+    rooms: int = 0
     residents: int = 0
     elderly_share: float = 0.0
     care: dict[str, int] = field(default_factory=dict)
@@ -68,6 +71,8 @@ class Summary:
     population: demo_population.Counts = field(default_factory=demo_population.Counts)
     cases: demo_cases.Story = field(default_factory=demo_cases.Story)
     worklist: demo_worklist.Story = field(default_factory=demo_worklist.Story)
+    rentals: demo_rentals.Counts = field(default_factory=demo_rentals.Counts)
+    groups: demo_groups.Counts = field(default_factory=demo_groups.Counts)
 
     @property
     def dementia(self) -> int:
@@ -200,6 +205,8 @@ class _Builder:
         )
         self._care_tags()
         self.summary.population = demo_population.assign(seed=self.seed, today=self.today)
+        self.summary.rentals = demo_rentals.assign(seed=self.seed, today=self.today)
+        self.summary.groups = demo_groups.assign(seed=self.seed, today=self.today)
         self._accounts(all_accounts=all_accounts)
         ages = np.array(self.r_age)
         self.summary.residents = len(ages)
@@ -335,6 +342,33 @@ class _Builder:
         self.summary.buildings += len(buildings)
 
         now = timezone.now()
+        # Every flat of every building is a room (一标三实); the ones nobody was placed in are vacant.
+        taken = set(occupied)
+        bulk.insert(
+            Room,
+            [
+                {
+                    "building_id": buildings[b].pk,
+                    "entrance": str(entrance),
+                    "floor": floor,
+                    "number": f"{floor}{room:02d}",
+                    "use_id": RESIDENCE if (b, entrance, floor, room) in taken else VACANT,
+                    "grid_id": grid_pk_of[household_grid[(b, entrance)]],
+                    "community_id": community.pk,
+                    "street_id": community.street_id,
+                    "district_id": community.district_id,
+                    "created_at": now,
+                }
+                for b, entrance, floor, room in dwellings
+            ],
+        )
+        room_pk = {
+            (building, entrance, number): pk
+            for pk, building, entrance, number in Room.objects.filter(community=community).values_list(
+                "pk", "building_id", "entrance", "number"
+            )
+        }
+        self.summary.rooms += len(dwellings)
         bulk.insert(
             Household,
             [
@@ -342,6 +376,7 @@ class _Builder:
                     "building_id": buildings[b].pk,
                     "entrance": str(entrance),
                     "room": f"{floor}{room:02d}",
+                    "dwelling_id": room_pk[(buildings[b].pk, str(entrance), f"{floor}{room:02d}")],
                     "grid_id": grid_pk_of[household_grid[(b, entrance)]],
                     "community_id": community.pk,
                     "street_id": community.street_id,

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import shapely
+import shapely.affinity
 from shapely.geometry import MultiPoint, Point, Polygon, mapping
 from shapely.geometry.base import BaseGeometry
 
@@ -89,20 +90,31 @@ def core_xy() -> np.ndarray:
 
 
 def voronoi_tiles(seeds: np.ndarray, within: BaseGeometry) -> list[BaseGeometry]:
-    """One cell per seed, in the seeds' order, clipped to ``within``: the cells tile it."""
-    cells = shapely.voronoi_polygons(MultiPoint(seeds), extend_to=within)
+    """One cell per seed, in the seeds' order, clipped to ``within``: the cells tile it.
+
+    GEOS can leave a site of a cocircular group (buildings on a regular lattice, as a full-scale
+    demo places them) out of the diagram, more often at projected coordinates of ~10^7 m than
+    around the seeds' own origin, where the diagram is therefore built. A seed left without a
+    cell (such a site, or a building standing on another's spot) shares the nearest one.
+    """
+    if len(seeds) == 0:
+        return []
+    origin = seeds.mean(axis=0)
+    local = seeds - origin
+    clip = shapely.affinity.translate(within, -origin[0], -origin[1])
+    cells = shapely.voronoi_polygons(MultiPoint(local), extend_to=clip)
     parts = list(shapely.get_parts(cells))
+    if not parts:  # fewer than two distinct seeds: the one cell is everything
+        return [within for _ in seeds]
     tree = shapely.STRtree(parts)
     out: list[BaseGeometry] = []
-    for x, y in seeds:
+    for x, y in local:
         point = Point(x, y)
-        hits = [int(i) for i in tree.query(point, predicate="intersects")]
-        # GEOS can leave a seed a hair outside every cell (seen at 100,000 and 120,000
-        # residents): its cell is then the nearest one.
-        cell = parts[hits[0] if hits else int(tree.nearest(point))]
+        hits = tree.query(point, predicate="intersects")
+        cell = parts[int(hits[0]) if len(hits) else int(tree.nearest(point))]
         if not cell.is_valid:  # buildings in exact rows can leave a degenerate cell
             cell = polygonal(cell)
-        out.append(polygonal(cell.intersection(within)))
+        out.append(shapely.affinity.translate(polygonal(cell.intersection(clip)), origin[0], origin[1]))
     return out
 
 

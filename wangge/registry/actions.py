@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from wangge.areas.models import Building, models_with_a_grid
 from wangge.core import documents
 from wangge.core.audit import Action, audit
+from wangge.registry import room_actions
 from wangge.registry.models import (
     NATIONAL_ID,
     REGISTERED,
@@ -83,6 +84,7 @@ def household_create(*, by: Any, building: Building, entrance: str = "", room: s
         household = Household(building=building, entrance=entrance, room=room)
         household.copy_scope(building)
         household.save()
+        room_actions.household_settle(by=by, household=household)
         audit(actor=by, action=Action.CREATE, obj=household, summary=_("新建住户 %(a)s") % {"a": household.address})
     return household
 
@@ -404,6 +406,7 @@ def households_regrid(*, grid_of: dict[int, int], community_ids: list[int]) -> N
             grid_id=Subquery(household_grid)
         )
         _follow_residents(community_ids)
+        room_actions.rooms_follow_households(community_ids=community_ids)
 
 
 def _follow_residents(community_pks: list[int]) -> None:

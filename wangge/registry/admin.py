@@ -18,7 +18,17 @@ from django.utils.translation import gettext_lazy
 from wangge.accounts.admin import DistrictAdminMixin, ReadOnlyAdminMixin
 from wangge.core import idnumbers
 from wangge.core.audit import Action, audit
-from wangge.registry.models import CareCategory, CareTag, DocumentType, Household, LifeEvent, PopulationType, Resident
+from wangge.registry.models import (
+    CareCategory,
+    CareTag,
+    DocumentType,
+    HazardLevel,
+    Household,
+    LifeEvent,
+    PopulationType,
+    Resident,
+    RoomUse,
+)
 from wangge.registry.queries import get_resident, households_visible_to, residents_visible_to
 
 
@@ -40,6 +50,20 @@ class DocumentTypeAdmin(DistrictAdminMixin, admin.ModelAdmin[DocumentType]):
     list_display = ["code", "name", "name_en", "format", "standard_code", "aliases", "order"]
     list_editable = ["order"]
     list_filter = ["format"]
+    search_fields = ["code", "name", "aliases"]
+
+
+@admin.register(RoomUse)
+class RoomUseAdmin(DistrictAdminMixin, admin.ModelAdmin[RoomUse]):
+    list_display = ["code", "name", "name_en", "standard_code", "aliases", "order"]
+    list_editable = ["order"]
+    search_fields = ["code", "name", "aliases"]
+
+
+@admin.register(HazardLevel)
+class HazardLevelAdmin(DistrictAdminMixin, admin.ModelAdmin[HazardLevel]):
+    list_display = ["code", "name", "name_en", "inspect_every_days", "standard_code", "aliases", "order"]
+    list_editable = ["inspect_every_days", "order"]
     search_fields = ["code", "name", "aliases"]
 
 

@@ -36,9 +36,27 @@ DOCUMENT_TYPES = [
 ]  # fmt: skip
 
 
+ROOM_USES = [
+    # code, name, English, aliases (migration 0009)
+    ("residence", "自住", "Lived in by the owner", "住宅,自住房,居住,自用"),
+    ("rented", "出租", "Rented out", "出租房,出租屋,租赁,出租房屋"),
+    ("business", "经营", "Shop or business", "商铺,门市,商用,经营性,门面"),
+    ("office", "办公", "Office", "办公用房,写字间"),
+    ("vacant", "空置", "Vacant", "空房,闲置,空闲"),
+    ("other", "其他", "Other use", ""),
+]
+
+HAZARD_LEVELS = [
+    # code, name, English, aliases, inspect every (days) (migration 0009)
+    ("none", "无隐患", "No hazard", "无,正常", 180),
+    ("general", "一般隐患", "Minor hazard", "一般", 90),
+    ("major", "重大隐患", "Major hazard", "重大,较大隐患", 30),
+]
+
+
 def ensure_defaults(**kwargs: Any) -> None:
     """A ``post_migrate`` receiver: create the shipped rows that are missing (by code)."""
-    from wangge.registry.models import DocumentType, PopulationType
+    from wangge.registry.models import DocumentType, HazardLevel, PopulationType, RoomUse
 
     # A row an administrator re-coded keeps its name: neither is created again.
     have = {v for row in PopulationType.objects.values_list("code", "name") for v in row}
@@ -49,3 +67,14 @@ def ensure_defaults(**kwargs: Any) -> None:
     for order, (code, name, name_en, fmt, aliases) in enumerate(DOCUMENT_TYPES):
         if code not in have and name not in have:
             DocumentType.objects.create(code=code, name=name, name_en=name_en, format=fmt, aliases=aliases, order=order)
+    # Rooms point at 自住/空置/出租 and rentals at 无隐患 by code, as residents at 户籍.
+    _ensure(RoomUse, [dict(zip(("code", "name", "name_en", "aliases"), row, strict=True)) for row in ROOM_USES])
+    fields = ("code", "name", "name_en", "aliases", "inspect_every_days")
+    _ensure(HazardLevel, [dict(zip(fields, row, strict=True)) for row in HAZARD_LEVELS])
+
+
+def _ensure(model: Any, rows: list[dict[str, Any]]) -> None:
+    have = {v for row in model.objects.values_list("code", "name") for v in row}
+    for order, row in enumerate(rows):
+        if row["code"] not in have and row["name"] not in have:
+            model.objects.create(order=order, **row)

@@ -28,7 +28,7 @@ from wangge.core.tasks import TaskContext, task_enqueue, task_handler
 from wangge.registry.importing import ImportResult, import_residents
 from wangge.registry.importing import report as reports
 from wangge.registry.importing.residents import chunk_rows, start_import
-from wangge.registry.models import CareTag, Household, Resident, ResidentImport
+from wangge.registry.models import CareTag, Household, Resident, ResidentImport, Room
 
 IMPORT_TASK = "registry.import"
 UNDO_TASK = "registry.import_undo"
@@ -165,7 +165,7 @@ def _delete_in_chunks(queryset: Any, size: int, context: TaskContext | None, lab
 
 def undo_run(run: ResidentImport, *, context: TaskContext | None = None) -> dict[str, int]:
     """Remove what ``run`` created: its care tags on residents it found, its residents (with their
-    search keys and tags), then its households and buildings left empty. Updates it made to
+    search keys and tags), then its households, rooms and buildings left empty. Updates it made to
     residents that were already registered stay."""
     size = chunk_rows()
     summary: dict[str, int] = {}
@@ -173,14 +173,17 @@ def undo_run(run: ResidentImport, *, context: TaskContext | None = None) -> dict
         ("tags", CareTag.objects.filter(import_run=run), _("人员类别")),
         ("residents", Resident.objects.filter(import_run=run), _("居民")),
         ("households", Household.objects.filter(import_run=run, members__isnull=True), _("住户")),
+        # Rooms after the households living in them (PROTECT), before their buildings.
+        ("rooms", Room.objects.filter(import_run=run, households__isnull=True, rentals__isnull=True), _("房屋")),
         ("buildings", Building.objects.filter(pk__in=run.buildings, households__isnull=True), _("楼栋")),
     ]
     for number, (name, queryset, label) in enumerate(steps):
         if context is not None:
-            context.progress(number * 25, _("正在撤销：%(what)s") % {"what": label})
+            context.progress(number * 100 // len(steps), _("正在撤销：%(what)s") % {"what": label})
         summary[name], summary[f"{name}_kept"] = _delete_in_chunks(queryset, size, context, str(label))
     # Households and buildings still in use (by residents or households not from this import) stay.
     summary["households_kept"] = Household.objects.filter(import_run=run).count()
+    summary["rooms_kept"] = Room.objects.filter(import_run=run).count()
     summary["buildings_kept"] = Building.objects.filter(pk__in=run.buildings).count()
     with transaction.atomic():
         ResidentImport.objects.filter(pk=run.pk).update(

@@ -75,6 +75,9 @@ class Household(Scoped):
     building = models.ForeignKey(Building, verbose_name=_("楼栋"), related_name="households", on_delete=models.PROTECT)
     entrance = models.CharField(_("单元"), max_length=10, blank=True)
     room = models.CharField(_("房号"), max_length=20)
+    dwelling = models.ForeignKey(
+        "Room", verbose_name=_("房屋"), null=True, blank=True, related_name="households", on_delete=models.PROTECT
+    )
     head = models.ForeignKey(
         "Resident", verbose_name=_("户主"), null=True, blank=True, related_name="+", on_delete=models.SET_NULL
     )
@@ -409,3 +412,148 @@ class AreaCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.area_id}: {self.households}/{self.residents}"
+
+
+# 一标三实: standard address → building → entrance (单元) → room (房屋); rentals (出租房屋).
+
+
+class RoomUse(CodeTable):
+    """房屋用途: 自住, 出租, 经营, 空置, and whatever a district adds."""
+
+    class Meta(CodeTable.Meta):
+        verbose_name = _("房屋用途")
+        verbose_name_plural = _("房屋用途")
+
+
+class HazardLevel(CodeTable):
+    """出租房屋的隐患等级; how often a rental of this level is inspected is data too."""
+
+    inspect_every_days = models.PositiveSmallIntegerField(_("检查周期（天）"), default=90)
+
+    class Meta(CodeTable.Meta):
+        verbose_name = _("隐患等级")
+        verbose_name_plural = _("隐患等级")
+
+
+RESIDENCE = "residence"  # RoomUse.code of 自住
+RENTED = "rented"  # RoomUse.code of 出租
+VACANT = "vacant"  # RoomUse.code of 空置
+NO_HAZARD = "none"  # HazardLevel.code of 无隐患
+
+
+def floor_of(number: str) -> int | None:
+    """The floor a room number names by the usual convention (301 → 3, 1203 → 12, B102 → -1)."""
+    text = number.strip().upper()
+    basement = text.startswith(("B", "-", "负", "地下"))
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) < 3 or len(digits) > 5:
+        return None
+    floor = int(digits[:-2])
+    if floor == 0:
+        return None
+    return -floor if basement else floor
+
+
+class Room(Scoped):
+    """A room (房屋) of a building: the unit a household lives in, a shop, an empty flat."""
+
+    building = models.ForeignKey(Building, verbose_name=_("楼栋"), related_name="rooms", on_delete=models.PROTECT)
+    entrance = models.CharField(_("单元"), max_length=10, blank=True)
+    floor = models.SmallIntegerField(_("楼层"), null=True, blank=True)
+    number = models.CharField(_("房号"), max_length=20)
+    area = models.DecimalField(_("建筑面积（平方米）"), max_digits=8, decimal_places=2, null=True, blank=True)
+    use = models.ForeignKey(
+        RoomUse,
+        verbose_name=_("房屋用途"),
+        to_field="code",
+        default=RESIDENCE,
+        related_name="+",
+        on_delete=models.PROTECT,
+    )
+    owner = models.ForeignKey(
+        Resident, verbose_name=_("产权人"), null=True, blank=True, related_name="rooms_owned", on_delete=models.SET_NULL
+    )
+    owner_name = models.CharField(_("产权人姓名"), max_length=60, blank=True, help_text=_("产权人不在本区登记时填写"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    import_run = models.ForeignKey(
+        ResidentImport, verbose_name=_("导入批次"), null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        verbose_name = _("房屋")
+        verbose_name_plural = _("房屋")
+        ordering = ["building_id", "entrance", "floor", "number"]
+        constraints = [models.UniqueConstraint(fields=["building", "entrance", "number"], name="room_unique_address")]
+
+    def __str__(self) -> str:
+        return self.address
+
+    @property
+    def address(self) -> str:
+        entrance = f"{self.entrance}单元" if self.entrance else ""
+        return f"{self.building.name}{entrance}{self.number}"
+
+
+class Rental(Scoped):
+    """出租房屋: one lease of a room, with its landlord, tenants and inspections."""
+
+    room = models.ForeignKey(Room, verbose_name=_("房屋"), related_name="rentals", on_delete=models.PROTECT)
+    landlord = models.ForeignKey(
+        Resident, verbose_name=_("出租人"), null=True, blank=True, related_name="rentals_let", on_delete=models.SET_NULL
+    )
+    landlord_name = models.CharField(
+        _("出租人姓名"), max_length=60, blank=True, help_text=_("出租人不在本区登记时填写")
+    )
+    landlord_phone = models.CharField(_("出租人电话"), max_length=20, blank=True)
+    tenants = models.ManyToManyField(Resident, verbose_name=_("承租人"), related_name="tenancies", blank=True)
+    registration_number = models.CharField(_("租赁登记备案号"), max_length=40, blank=True)
+    rent = models.DecimalField(_("月租金（元）"), max_digits=10, decimal_places=2, null=True, blank=True)
+    start = models.DateField(_("起租日期"))
+    end = models.DateField(_("到期日期"), db_index=True)
+    hazard_level = models.ForeignKey(
+        HazardLevel,
+        verbose_name=_("隐患等级"),
+        to_field="code",
+        default=NO_HAZARD,
+        related_name="+",
+        on_delete=models.PROTECT,
+    )
+    last_inspected = models.DateField(_("最近检查日期"), null=True, blank=True)
+    #: when the next inspection is due: the last one (or the start) plus the hazard level's period
+    inspection_due = models.DateField(_("下次检查日期"), db_index=True)
+    ended = models.DateField(_("退租日期"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("登记人"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("出租房屋")
+        verbose_name_plural = _("出租房屋")
+        ordering = ["end", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.room} {self.start}–{self.end}"
+
+
+class RentalInspection(models.Model):
+    """One visit to a rental (出租房屋检查): what was found and the hazard level it left."""
+
+    rental = models.ForeignKey(Rental, verbose_name=_("出租房屋"), related_name="inspections", on_delete=models.CASCADE)
+    date = models.DateField(_("检查日期"))
+    inspector = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("检查人"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    findings = models.TextField(_("检查情况"), blank=True)
+    hazard_level = models.ForeignKey(
+        HazardLevel, verbose_name=_("隐患等级"), to_field="code", related_name="+", on_delete=models.PROTECT
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("出租房屋检查")
+        verbose_name_plural = _("出租房屋检查")
+        ordering = ["-date", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.rental.room} {self.date}"

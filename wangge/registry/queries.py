@@ -94,7 +94,7 @@ def resident_seen_in_full(user: Any, resident: Resident) -> bool:
 
 def get_household(user: Any, pk: Any) -> Household:
     try:
-        return households_visible_to(user).select_related("building", "grid", "community").get(pk=pk)
+        return households_visible_to(user).select_related("building", "grid", "community", "dwelling__use").get(pk=pk)
     except (Household.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
 

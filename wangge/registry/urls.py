@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from wangge.registry import area_views, export, import_views, search_views
+from wangge.registry import area_views, export, import_views, room_views, search_views
 from wangge.registry import views as pages
 
 app_name = "registry"
@@ -29,4 +29,9 @@ urlpatterns: list = [
     path("residents/<int:pk>/population/", pages.resident_population, name="resident_population"),
     path("residents/<int:pk>/care/", pages.care_tag_add, name="care_tag_add"),
     path("residents/<int:pk>/care/<slug:code>/remove/", pages.care_tag_remove, name="care_tag_remove"),
+    path("buildings/<int:pk>/plan/", room_views.building_plan, name="building_plan"),
+    path("rentals/", room_views.rentals, name="rentals"),
+    path("rentals/<int:pk>/", room_views.rental, name="rental"),
+    path("rentals/<int:pk>/inspect/", room_views.rental_inspect, name="rental_inspect"),
+    path("rentals/<int:pk>/end/", room_views.rental_end, name="rental_end"),
 ]

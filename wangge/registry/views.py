@@ -17,6 +17,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -24,7 +25,7 @@ from wangge.accounts import policy
 from wangge.areas.models import Area
 from wangge.core import confirm, documents
 from wangge.core.idnumbers import InvalidIDNumber, parse
-from wangge.registry import actions, summary
+from wangge.registry import actions, room_queries, summary
 from wangge.registry.event_forms import (
     FIELDS_OF,
     CareTagForm,
@@ -77,6 +78,13 @@ def _add_errors(form: forms.Form, exc: ValidationError) -> None:
 # household
 
 
+def _running_rentals(user: Any, household: Household) -> list[Any]:
+    if household.dwelling_id is None or policy.sees_only_wards(user):
+        return []
+    today = timezone.localdate()
+    return list(room_queries.current_rentals(user, today=today).filter(room_id=household.dwelling_id))
+
+
 def _household_page(
     request: HttpRequest, household: Household, status: int = 200, **forms_: forms.Form
 ) -> HttpResponse:
@@ -90,6 +98,9 @@ def _household_page(
         "living": [m for m in members if m.status == Resident.Status.LIVING],
         "former": [m for m in members if m.status != Resident.Status.LIVING],
         "can_edit": policy.can_edit_registry(user),
+        # The room and its leases are the grid's business, not a guardian's.
+        "show_room": not policy.sees_only_wards(user),
+        "rentals": _running_rentals(user, household),
         "register_form": forms_.get("register_form") or ResidentRegisterForm(),
         "move_in_form": forms_.get("move_in_form") or MoveInExistingForm(),
         "open_form": next(iter(forms_), ""),

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import shapely
 from django.core.management import CommandError, call_command
-from django.db.models import Count, Max, Min
+from django.db.models import Count, F, Max, Min
 from django.test import override_settings
 from django.utils import timezone
 from shapely.geometry import Point, shape
@@ -39,7 +39,17 @@ from wangge.demo.divisions import DATA
 from wangge.protection import queries, zones
 from wangge.protection.incidents import labels
 from wangge.protection.models import Alert, Enrolment, Incident, IncidentUpdate, Location, Notification
-from wangge.registry.models import CareTag, FloatingDetail, Guardianship, Household, Resident, SearchKey
+from wangge.registry.models import (
+    CareTag,
+    FloatingDetail,
+    Guardianship,
+    Household,
+    Rental,
+    RentalInspection,
+    Resident,
+    Room,
+    SearchKey,
+)
 from wangge.registry.search import keys_for
 
 RESIDENTS = 2000
@@ -217,7 +227,46 @@ def test_it_gives_the_district_a_floating_share_foreign_nationals_and_people_liv
     assert separated["away"] > 0 and separated["here"] > 0
 
 
+def test_it_puts_every_household_in_a_room_of_its_building_and_leaves_the_other_flats_vacant(demo: Any) -> None:
+    assert not Household.objects.filter(dwelling__isnull=True).exists()
+    mismatched = Household.objects.exclude(dwelling__building=F("building")) | Household.objects.exclude(
+        dwelling__number=F("room")
+    )
+    assert not mismatched.exists()
+    assert Room.objects.count() == demo.rooms > demo.households
+    assert not Room.objects.filter(use_id="vacant", households__isnull=False).exists()
+    assert not Room.objects.filter(households__isnull=True).exclude(use_id="vacant").exists()
+    assert not Room.objects.filter(households__isnull=False).exclude(households__grid_id=F("grid_id")).exists()
+
+
+def test_most_floating_households_rent_with_leases_and_inspections_at_every_stage(demo: Any) -> None:
+    today = timezone.localdate()
+    rentals = Rental.objects.all()
+    assert rentals.count() == demo.rentals.rentals > 0
+    assert not rentals.exclude(room__use_id="rented").exists()
+    assert not rentals.filter(tenants__isnull=True).exists()
+    assert not rentals.exclude(tenants__population_type_id="floating").exists()
+    assert rentals.filter(inspection_due__lt=today, end__gte=today).count() == demo.rentals.overdue > 0
+    assert rentals.filter(end__gte=today, end__lte=today + dt.timedelta(days=30)).exists()
+    assert RentalInspection.objects.count() == demo.rentals.inspections > 0
+    assert not rentals.exclude(grid_id=F("room__grid_id")).exists()
+
+
 @pytest.mark.django_db
+def test_it_puts_people_on_every_special_register_with_follow_ups_some_due(demo: Any) -> None:
+    from wangge.groups.models import FollowUp, Listing
+
+    today = timezone.localdate()
+    listings = Listing.objects.all()
+    assert listings.count() == demo.groups.listed >= 24
+    assert set(listings.values_list("register_id", flat=True)) >= {"released", "correction", "mental", "drugs"}
+    assert listings.filter(next_follow_up__lte=today).count() == demo.groups.due > 0
+    assert listings.filter(next_follow_up__gt=today).exists()
+    assert FollowUp.objects.count() == demo.groups.follow_ups >= listings.count()
+    assert not listings.exclude(grid_id=F("resident__grid_id")).exists()
+    assert not listings.filter(register_id="mental", risk_level__isnull=True).exists()
+
+
 def test_it_makes_a_quarter_of_residents_60_or_over_and_children_live_with_parents(demo: Any) -> None:
     today = dt.date.today()
     ages = [

@@ -46,7 +46,17 @@ from wangge.registry import search
 from wangge.registry.importing import columns as cols
 from wangge.registry.importing import population as pop
 from wangge.registry.importing.reading import ImportFileError, read_table
-from wangge.registry.models import CareCategory, CareTag, Household, LifeEvent, Resident, ResidentImport
+from wangge.registry.models import (
+    RESIDENCE,
+    CareCategory,
+    CareTag,
+    Household,
+    LifeEvent,
+    Resident,
+    ResidentImport,
+    Room,
+    floor_of,
+)
 
 BATCH = 5_000
 IN_CHUNK = 900  # ids per ``IN (...)``: under SQLite's historical limit of 999 parameters
@@ -617,6 +627,7 @@ class _Writer:
         self.buildings: dict[tuple[int, str], Scope] = {}
         self.loaded_communities: set[int] = set()
         self.households: dict[tuple[int, str, str], list[int | None]] = {}  # → [id, head_id]
+        self.rooms: dict[tuple[int, str, str], int] = {}  # (building, entrance, number) → room id
         self.loaded_buildings: set[int] = set()
         self.today = timezone.localdate()
         self.now = timezone.now()
@@ -681,10 +692,42 @@ class _Writer:
             ):
                 self.households.setdefault((building, entrance, room), [pk, head])
 
+    def _load_rooms(self, building_ids: Iterable[int]) -> None:
+        for ids in _chunks(list(building_ids)):
+            for pk, building, entrance, number in Room.objects.filter(building_id__in=ids).values_list(
+                "id", "building_id", "entrance", "number"
+            ):
+                self.rooms.setdefault((building, entrance, number), pk)
+
+    def _ensure_rooms(self, addresses: dict[tuple[int, str, str], Scope]) -> None:
+        """Rooms for the addresses of new households (一标三实: the household lives in a room),
+        made in use as homes; a room already registered there (a vacant flat) is used as it is."""
+        missing = {key: scope for key, scope in addresses.items() if key not in self.rooms}
+        if not missing:
+            return
+        bulk.insert(
+            Room,
+            [
+                {
+                    "building_id": b,
+                    "entrance": entrance,
+                    "number": number,
+                    "floor": floor_of(number),
+                    "use_id": RESIDENCE,
+                    "created_at": self.now,
+                    "import_run_id": self.run_id,
+                    **scope.areas(),
+                }
+                for (b, entrance, number), scope in missing.items()
+            ],
+        )
+        self._load_rooms({building for building, _entrance, _number in missing})
+
     def _ensure_households(self, rows: list[Row]) -> None:
         building_ids = {self._building(row).building_id for row in rows}
         unloaded = [pk for pk in building_ids if pk not in self.loaded_buildings]
         self._load_households(unloaded)
+        self._load_rooms(unloaded)
         self.loaded_buildings.update(unloaded)
         missing: dict[tuple[int, str, str], Scope] = {}
         for row in rows:
@@ -693,6 +736,7 @@ class _Writer:
             if key not in self.households:
                 missing[key] = scope
         if missing:
+            self._ensure_rooms(missing)
             bulk.insert(
                 Household,
                 [
@@ -700,6 +744,7 @@ class _Writer:
                         "building_id": b,
                         "entrance": entrance,
                         "room": room,
+                        "dwelling_id": self.rooms[(b, entrance, room)],
                         "created_at": self.now,
                         "import_run_id": self.run_id,
                         **scope.areas(),

@@ -1,0 +1,297 @@
+"""Every write to rooms (房屋), rentals (出租房屋) and rental inspections: atomic, audited.
+
+A room is the place a household lives in (``Household.dwelling``); a rental is one lease of a
+room; an inspection moves the rental's next due date by its hazard level's period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from wangge.areas.models import Building
+from wangge.core.audit import Action, audit, recorded_user
+from wangge.registry.models import (
+    NO_HAZARD,
+    RENTED,
+    VACANT,
+    HazardLevel,
+    Household,
+    Rental,
+    RentalInspection,
+    Resident,
+    Room,
+    RoomUse,
+    floor_of,
+)
+
+ROOM_FIELDS = frozenset({"use", "area", "floor", "owner", "owner_name"})
+
+
+def _room_use(code: str) -> RoomUse:
+    try:
+        return RoomUse.objects.get(code=code)
+    except RoomUse.DoesNotExist:
+        raise ValidationError({"use": _("未知的房屋用途：%(code)s") % {"code": code}}) from None
+
+
+def _hazard_level(code: str) -> HazardLevel:
+    try:
+        return HazardLevel.objects.get(code=code)
+    except HazardLevel.DoesNotExist:
+        raise ValidationError({"hazard_level": _("未知的隐患等级：%(code)s") % {"code": code}}) from None
+
+
+def _check_area(area: Decimal | None) -> None:
+    if area is not None and not (0 < area < 100_000):
+        raise ValidationError({"area": _("建筑面积应大于 0 平方米")})
+
+
+def room_get_or_create(*, by: Any, building: Building, entrance: str = "", number: str) -> tuple[Room, bool]:
+    """The room at this address, made (and audited) when missing: what a new household moves into."""
+    number = number.strip()
+    if not number:
+        raise ValidationError({"number": _("请填写房号")})
+    with transaction.atomic():
+        room = Room.objects.filter(building=building, entrance=entrance, number=number).first()
+        if room is not None:
+            return room, False
+        room = Room(building=building, entrance=entrance, number=number, floor=floor_of(number))
+        room.copy_scope(building)
+        room.save()
+        audit(actor=by, action=Action.CREATE, obj=room, summary=_("新建房屋 %(a)s") % {"a": room.address})
+    return room, True
+
+
+def room_create(
+    *,
+    by: Any,
+    building: Building,
+    entrance: str = "",
+    number: str,
+    floor: int | None = None,
+    area: Decimal | None = None,
+    use: str = VACANT,
+    owner: Resident | None = None,
+    owner_name: str = "",
+) -> Room:
+    """Register a room nobody has been registered in yet (a shop, an empty flat)."""
+    number = number.strip()
+    if not number:
+        raise ValidationError({"number": _("请填写房号")})
+    _check_area(area)
+    room_use = _room_use(use)
+    with transaction.atomic():
+        if Room.objects.filter(building=building, entrance=entrance, number=number).exists():
+            raise ValidationError({"number": _("该房号已登记")})
+        room = Room(
+            building=building,
+            entrance=entrance,
+            number=number,
+            floor=floor if floor is not None else floor_of(number),
+            area=area,
+            use=room_use,
+            owner=owner,
+            owner_name=owner_name.strip(),
+        )
+        room.copy_scope(building)
+        room.save()
+        audit(actor=by, action=Action.CREATE, obj=room, summary=_("新建房屋 %(a)s") % {"a": room.address})
+    return room
+
+
+def room_update(*, by: Any, room: Room, **changes: Any) -> Room:
+    """Change a room's use, area, floor or owner; other fields follow from its address."""
+    unknown = set(changes) - ROOM_FIELDS
+    if unknown:
+        raise ValidationError({field: _("该字段不能直接修改") for field in unknown})
+    if "use" in changes:
+        changes["use"] = _room_use(changes["use"])
+    if "area" in changes:
+        _check_area(changes["area"])
+    if "owner_name" in changes:
+        changes["owner_name"] = changes["owner_name"].strip()
+    before = {name: str(getattr(room, f"{name}_id" if name in ("use", "owner") else name)) for name in changes}
+    with transaction.atomic():
+        for name, value in changes.items():
+            setattr(room, name, value)
+        room.save(update_fields=list(changes))
+        audit(
+            actor=by,
+            action=Action.UPDATE,
+            obj=room,
+            summary=_("修改房屋 %(a)s") % {"a": room.address},
+            detail={"before": before},
+        )
+    return room
+
+
+def household_settle(*, by: Any, household: Household) -> Room:
+    """Give a household its room (made from its address when missing); part of its creation."""
+    room, _created = room_get_or_create(
+        by=by, building=household.building, entrance=household.entrance, number=household.room
+    )
+    household.dwelling = room
+    household.save(update_fields=["dwelling"])
+    return room
+
+
+# --- rentals --------------------------------------------------------------------------------
+
+
+def _due(start: dt.date, level: HazardLevel) -> dt.date:
+    return start + dt.timedelta(days=level.inspect_every_days)
+
+
+def _active(room: Room, *, start: dt.date, end: dt.date) -> Q:
+    """Leases of the room whose period meets [start, end] and which were not ended before it."""
+    return Q(room=room, start__lte=end, end__gte=start) & (Q(ended__isnull=True) | Q(ended__gt=start))
+
+
+def rental_register(
+    *,
+    by: Any,
+    room: Room,
+    start: dt.date,
+    end: dt.date,
+    landlord: Resident | None = None,
+    landlord_name: str = "",
+    landlord_phone: str = "",
+    tenants: Iterable[Resident] = (),
+    registration_number: str = "",
+    rent: Decimal | None = None,
+    hazard_level: str = NO_HAZARD,
+) -> Rental:
+    """Register a lease of a room: the room is in use as rented from now on."""
+    errors: dict[str, str] = {}
+    if end < start:
+        errors["end"] = _("到期日期不能早于起租日期")
+    if rent is not None and rent < 0:
+        errors["rent"] = _("租金不能为负数")
+    if landlord is None and not landlord_name.strip():
+        errors["landlord"] = _("请选择或填写出租人")
+    if errors:
+        raise ValidationError(errors)
+    level = _hazard_level(hazard_level)
+    tenants = list(tenants)
+    with transaction.atomic():
+        if Rental.objects.filter(_active(room, start=start, end=end)).exists():
+            raise ValidationError({"start": _("该房屋在这段时间已有登记的租约")})
+        rental = Rental(
+            room=room,
+            landlord=landlord,
+            landlord_name=landlord_name.strip() or (landlord.name if landlord else ""),
+            landlord_phone=landlord_phone.strip(),
+            registration_number=registration_number.strip(),
+            rent=rent,
+            start=start,
+            end=end,
+            hazard_level=level,
+            inspection_due=_due(start, level),
+            created_by=recorded_user(by),
+        )
+        rental.copy_scope(room)
+        rental.save()
+        if tenants:
+            rental.tenants.set(tenants)
+        if room.use_id != RENTED:
+            room.use_id = RENTED
+            room.save(update_fields=["use"])
+        audit(
+            actor=by,
+            action=Action.CREATE,
+            obj=rental,
+            summary=_("登记出租房屋 %(a)s（%(start)s 至 %(end)s）")
+            % {"a": room.address, "start": start.isoformat(), "end": end.isoformat()},
+            detail={"tenants": [t.pk for t in tenants], "landlord": landlord.pk if landlord else None},
+        )
+    return rental
+
+
+def rental_tenants_set(*, by: Any, rental: Rental, tenants: Iterable[Resident]) -> Rental:
+    tenants = list(tenants)
+    with transaction.atomic():
+        before = sorted(rental.tenants.values_list("pk", flat=True))
+        rental.tenants.set(tenants)
+        audit(
+            actor=by,
+            action=Action.UPDATE,
+            obj=rental,
+            summary=_("修改 %(a)s 的承租人") % {"a": rental.room.address},
+            detail={"before": before, "after": sorted(t.pk for t in tenants)},
+        )
+    return rental
+
+
+def rental_end(*, by: Any, rental: Rental, date: dt.date) -> Rental:
+    """The tenants leave (退租): the lease ends on ``date`` and the room is vacant unless let again."""
+    if rental.ended is not None:
+        raise ValidationError({"date": _("该租约已退租")})
+    if date < rental.start:
+        raise ValidationError({"date": _("退租日期不能早于起租日期")})
+    if date > timezone.localdate():
+        raise ValidationError({"date": _("退租日期不能晚于今天")})
+    with transaction.atomic():
+        rental.ended = date
+        rental.save(update_fields=["ended"])
+        room = rental.room
+        still_let = Rental.objects.filter(room=room, ended__isnull=True, end__gte=date).exclude(pk=rental.pk).exists()
+        if not still_let and room.use_id == RENTED:
+            room.use_id = VACANT
+            room.save(update_fields=["use"])
+        audit(
+            actor=by,
+            action=Action.UPDATE,
+            obj=rental,
+            summary=_("%(a)s 于 %(date)s 退租") % {"a": room.address, "date": date.isoformat()},
+        )
+    return rental
+
+
+def rental_inspect(
+    *, by: Any, rental: Rental, date: dt.date, findings: str = "", hazard_level: str = NO_HAZARD
+) -> RentalInspection:
+    """Record an inspection; the next one falls due after the period of the level it found."""
+    if date > timezone.localdate():
+        raise ValidationError({"date": _("检查日期不能晚于今天")})
+    if date < rental.start - dt.timedelta(days=366):
+        raise ValidationError({"date": _("检查日期早于起租日期一年以上")})
+    level = _hazard_level(hazard_level)
+    with transaction.atomic():
+        inspection = RentalInspection.objects.create(
+            rental=rental, date=date, inspector=recorded_user(by), findings=findings.strip(), hazard_level=level
+        )
+        if rental.last_inspected is None or date >= rental.last_inspected:
+            # A late entry of an older visit adds to the history but does not move the due date.
+            rental.last_inspected = date
+            rental.hazard_level = level
+            rental.inspection_due = _due(date, level)
+            rental.save(update_fields=["last_inspected", "hazard_level", "inspection_due"])
+        audit(
+            actor=by,
+            action=Action.CREATE,
+            obj=inspection,
+            summary=_("检查出租房屋 %(a)s：%(level)s") % {"a": rental.room.address, "level": level.name},
+        )
+    return inspection
+
+
+def rooms_follow_households(*, community_ids: list[int]) -> None:
+    """After a grid division: a room is in the grid of a household living in it (else its
+    building's), and a rental in its room's. A step of ``households_regrid``, in its transaction."""
+    household_grid = Household.objects.filter(dwelling=OuterRef("pk")).order_by("pk").values("grid_id")[:1]
+    building_grid = Building.objects.filter(pk=OuterRef("building_id")).values("grid_id")[:1]
+    Room.objects.filter(community_id__in=community_ids).update(
+        grid_id=Coalesce(Subquery(household_grid), Subquery(building_grid))
+    )
+    room_grid = Room.objects.filter(pk=OuterRef("room_id")).values("grid_id")[:1]
+    Rental.objects.filter(community_id__in=community_ids).update(grid_id=Subquery(room_grid))

@@ -1,0 +1,164 @@
+"""Pages of rooms and rentals: the building plan, the rentals needing attention, one rental.
+
+Reads go through ``wangge.registry.room_queries`` (out of scope = 404); writes go through
+``wangge.registry.room_actions``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from wangge.accounts import policy
+from wangge.areas.queries import get_building
+from wangge.registry import room_actions, room_queries, summary
+from wangge.registry.models import HazardLevel
+
+
+def _hazard_choices() -> list[tuple[str, str]]:
+    return [(level.code, level.label()) for level in HazardLevel.objects.all()]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%d")  # <input type="date"> takes only yyyy-mm-dd
+
+
+class InspectionForm(forms.Form):
+    date = forms.DateField(label=gettext_lazy("检查日期"), widget=DateInput())
+    hazard_level = forms.ChoiceField(label=gettext_lazy("隐患等级"), choices=())
+    findings = forms.CharField(label=gettext_lazy("检查情况"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["hazard_level"].choices = _hazard_choices()  # type: ignore[attr-defined]
+
+
+class EndForm(forms.Form):
+    date = forms.DateField(label=gettext_lazy("退租日期"), widget=DateInput())
+
+
+def _require_registry(user: Any) -> None:
+    if not policy.can_view_registry(user) or policy.sees_only_wards(user):
+        raise Http404
+
+
+@login_required
+def rentals(request: HttpRequest) -> HttpResponse:
+    """Running leases in the user's areas: due inspections and expiring leases first, then all."""
+    user: Any = request.user
+    _require_registry(user)
+    today = timezone.localdate()
+    building = None
+    wanted = request.GET.get("building", "")
+    if wanted:
+        building = get_building(user, wanted)
+    attention = room_queries.rentals_needing_attention(user, today=today)
+    running = room_queries.current_rentals(user, today=today).order_by("end", "id")
+    if building is not None:
+        attention = attention.filter(room__building=building)
+        running = running.filter(room__building=building)
+    related = ("room__building", "hazard_level")
+    attention_rows = [(r, room_queries.rental_flags(r, today=today)) for r in attention.select_related(*related)[:200]]
+    seen = {r.pk for r, _flags in attention_rows}
+    others = [r for r in running.select_related(*related)[:500] if r.pk not in seen]
+    context = {
+        "attention": attention_rows,
+        "others": others,
+        "building": building,
+        "today": today,
+        "expiring_days": room_queries.EXPIRING_DAYS,
+    }
+    return render(request, "registry/rentals.html", context)
+
+
+def _rental_page(request: HttpRequest, rental: Any, status: int = 200, **forms_: forms.Form) -> HttpResponse:
+    user: Any = request.user
+    today = timezone.localdate()
+    context = {
+        "rental": rental,
+        "room": rental.room,
+        "flags": room_queries.rental_flags(rental, today=today),
+        "tenants": room_queries.tenants_visible_to(user, rental),
+        "inspections": list(room_queries.inspections_of(rental)[:50]),
+        "can_edit": policy.can_edit_registry(user),
+        "inspection_form": forms_.get("inspection_form")
+        or InspectionForm(initial={"date": today, "hazard_level": rental.hazard_level_id}),
+        "end_form": forms_.get("end_form") or EndForm(initial={"date": today}),
+        "open_form": next(iter(forms_), ""),
+        "running": rental.ended is None and rental.end >= today,
+    }
+    return render(request, "registry/rental.html", context, status=status)
+
+
+@login_required
+def rental(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_registry(request.user)
+    return _rental_page(request, room_queries.get_rental(request.user, pk))
+
+
+def _add_errors(form: forms.Form, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def _rental_post(
+    request: HttpRequest, pk: int, form_class: type[forms.Form], name: str, write: Any, done: str
+) -> HttpResponse:
+    """A form posted on the rental page: the action's errors go back onto the form (400)."""
+    user: Any = request.user
+    target = room_queries.get_rental(user, pk)
+    if not policy.can_edit_registry(user):
+        raise Http404
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            write(by=user, rental=target, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, done)
+            return redirect("registry:rental", pk=target.pk)
+    return _rental_page(request, target, status=400, **{name: form})
+
+
+@login_required
+@require_POST
+def rental_inspect(request: HttpRequest, pk: int) -> HttpResponse:
+    return _rental_post(request, pk, InspectionForm, "inspection_form", room_actions.rental_inspect, _("已记录检查"))
+
+
+@login_required
+@require_POST
+def rental_end(request: HttpRequest, pk: int) -> HttpResponse:
+    return _rental_post(request, pk, EndForm, "end_form", room_actions.rental_end, _("已登记退租"))
+
+
+@login_required
+def building_plan(request: HttpRequest, pk: int) -> HttpResponse:
+    """The building as floors × rooms per entrance: who lives where, which rooms are empty or let."""
+    user: Any = request.user
+    _require_registry(user)
+    node = get_building(user, pk)
+    plan = room_queries.building_plan(user, node, today=timezone.localdate())
+    grid = node.grid
+    context = {
+        "building": node,
+        "crumbs": [*summary.ancestors(user, grid), grid] if grid else [],
+        "plan": plan,
+        "rooms": sum(e.rooms for e in plan),
+        "empty": sum(e.empty for e in plan),
+    }
+    return render(request, "registry/building_plan.html", context)
