@@ -84,6 +84,9 @@ def _purpose(request: Request) -> str:
     return purpose
 
 
+ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="名单记录编号")
+
+
 class ListingViewSet(viewsets.ViewSet):
     """Listed people of the registers the caller may see, in their areas."""
 
@@ -112,7 +115,7 @@ class ListingViewSet(viewsets.ViewSet):
             data = ListingSerializer(found, many=True).data
         return Response(data)
 
-    @extend_schema(parameters=[PURPOSE], responses=ListingSerializer)
+    @extend_schema(parameters=[ID, PURPOSE], responses=ListingSerializer)
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         purpose = _purpose(request)
         with transaction.atomic():
@@ -121,7 +124,7 @@ class ListingViewSet(viewsets.ViewSet):
             data["follow_ups"] = FollowUpSerializer(queries.follow_ups_of(listing)[:50], many=True).data
         return Response(data)
 
-    @extend_schema(request=FollowUpCreateSerializer, responses={201: FollowUpSerializer})
+    @extend_schema(parameters=[ID], request=FollowUpCreateSerializer, responses={201: FollowUpSerializer})
     @action(detail=True, methods=["post"], url_path="follow-ups")
     def follow_ups(self, request: Request, pk: str | None = None) -> Response:
         """Record a follow-up (随访/帮教) of a listed person."""
