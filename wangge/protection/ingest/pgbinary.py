@@ -7,6 +7,7 @@ build the array's binary wire format for a whole column at once, for the ingest'
 from __future__ import annotations
 
 import struct
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -75,6 +76,29 @@ def _register_pg_array(cursor: Any) -> None:
     cursor.adapters.register_dumper(PgArray, _dumper_class)
 
 
+_logging_cursor_class: Any = None
+
+
+def _logging_cursor() -> Any:
+    """A psycopg cursor that records its statements where Django records its own (``DEBUG``,
+    ``CaptureQueriesContext``), so a batch's statements can be counted whichever cursor ran
+    them."""
+    global _logging_cursor_class
+    if _logging_cursor_class is None:
+        import psycopg
+
+        class LoggingCursor(psycopg.Cursor):
+            def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+                start = time.monotonic()
+                try:
+                    return super().execute(query, params, **kwargs)
+                finally:
+                    connection.queries_log.append({"sql": str(query), "time": f"{time.monotonic() - start:.3f}"})
+
+        _logging_cursor_class = LoggingCursor
+    return _logging_cursor_class
+
+
 def raw_cursor() -> Any:
     """psycopg's own server-side-binding cursor on Django's connection (same transaction).
 
@@ -84,6 +108,7 @@ def raw_cursor() -> Any:
     import psycopg
 
     connection.ensure_connection()
-    cursor = psycopg.Cursor(connection.connection)
+    kind = _logging_cursor() if connection.queries_logged else psycopg.Cursor
+    cursor = kind(connection.connection)
     _register_pg_array(cursor)
     return cursor
