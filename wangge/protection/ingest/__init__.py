@@ -146,7 +146,7 @@ def _ingest(fixes: Sequence[Fix], *, now: dt.datetime | None) -> Result:
         person = state.person
         fresh = person.last_fix_at is None or at >= person.last_fix_at
         if fresh:
-            person.last_fix_at, person.changed = at, True
+            person.last_fix_at = at  # in memory: the phone's row holds it (``PersonState``)
         news.append((at, state, fix, fresh))
     # Distances for the person-fresh fixes at once, then the state machine in time order (two
     # fixes of one person in the same batch both count towards the two-fixes rule).
