@@ -158,6 +158,8 @@ def _zone(
     if outside is None:  # no zone active now: nothing to be outside of
         person.outside_since, person.outside_fixes, person.inside_fixes = None, 0, 0
     elif outside == 0.0:
+        if person.outside_since is None and not person.outside_fixes and Alert.Kind.LEFT_ZONE not in open_kinds:
+            return  # inside, and nothing outside to clear: counting fixes inside would change nothing
         person.inside_fixes = min(person.inside_fixes + 1, 2)
         if person.inside_fixes >= 2:  # a second fix inside corroborates the first
             person.outside_since, person.outside_fixes = None, 0

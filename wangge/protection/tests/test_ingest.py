@@ -332,13 +332,11 @@ def test_it_writes_the_persons_row_only_when_a_fix_changes_their_zone_state(prot
         enrolment = Enrolment.objects.get()
         return enrolment.outside_since is not None, enrolment.outside_fixes, enrolment.inside_fixes
 
-    assert _person_writes([protected.fix(seconds=0)]) == 1  # first fix inside
-    assert _person_writes([protected.fix(seconds=10)]) == 1  # the second corroborates it
-    assert state() == (False, 0, 2)
     # At home and staying there: the phone's row moves, the person's is left alone.
-    assert _person_writes([protected.fix(seconds=20)]) == 0
-    assert _person_writes([protected.fix(seconds=30), protected.fix(seconds=35)]) == 0
-    assert state() == (False, 0, 2)
+    assert _person_writes([protected.fix(seconds=0)]) == 0
+    assert _person_writes([protected.fix(seconds=10)]) == 0
+    assert _person_writes([protected.fix(seconds=20), protected.fix(seconds=35)]) == 0
+    assert state() == (False, 0, 0)
     assert Device.objects.get().last_seen == NOW + dt.timedelta(seconds=35)
 
     far = 1000.0
@@ -358,6 +356,13 @@ def test_it_writes_the_persons_row_only_when_a_fix_changes_their_zone_state(prot
     assert _person_writes([protected.fix(seconds=90)]) == 1  # twice: resolved
     assert state() == (False, 0, 2) and open_alerts.count() == 0
     assert Alert.objects.get().resolved_at is not None
+    assert _person_writes([protected.fix(seconds=100)]) == 0  # home again, for good
+    # Outside once, then back: the single outside fix is forgotten only after two inside.
+    assert _person_writes([protected.fix(seconds=110, metres_north=far)]) == 1
+    assert _person_writes([protected.fix(seconds=120)]) == 1
+    assert state() == (True, 1, 1)
+    assert _person_writes([protected.fix(seconds=130, metres_north=far)]) == 1  # second outside: raised
+    assert open_alerts.count() == 1
 
 
 def test_it_takes_the_persons_freshest_fix_from_their_active_phones(protected: Protected) -> None:
