@@ -150,7 +150,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--devices", type=int, default=100_000)
-    parser.add_argument("--batch", type=int, default=1000, help="messages per batch (the worker's largest)")
+    parser.add_argument(
+        "--batch", type=int, default=1000, help="messages per batch (the worker takes what has arrived, up to 5,000)"
+    )
     parser.add_argument("--batches", type=int, default=100)
     parser.add_argument("--outside", type=int, default=0, help="phones reporting from outside their zone")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print cProfile's top N by own time")
