@@ -66,10 +66,13 @@ def batches(devices: int, batch: int, count: int, outside: int, start: int) -> l
 
 
 def parse(messages: list[tuple[str, bytes]], now: dt.datetime) -> list:
+    """As the worker parses (``IngestWorker.parse``): orjson, then the protocol's checks."""
+    import orjson
+
     from wangge.protection.protocols import parse_owntracks
 
     return [
-        parse_owntracks(payload, user=identifier, device="phone", source="owntracks_mqtt", now=now)
+        parse_owntracks(orjson.loads(payload), user=identifier, device="phone", source="owntracks_mqtt", now=now)
         for identifier, payload in messages
     ]
 
