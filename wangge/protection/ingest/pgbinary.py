@@ -34,14 +34,24 @@ def pg_array(kind: str, values: Sequence[Any]) -> PgArray:
     (aware datetimes)."""
     n = len(values)
     nulls = None
-    if any(value is None for value in values):
+    # ``None in`` and whole-column conversions run in C; a generator per value cost ~0.3 µs a
+    # value, a dozen columns a fix. The generators remain for columns with NULLs.
+    if None in values:
         nulls = np.fromiter((value is None for value in values), bool, n)
     if kind == "timestamptz":
-        seconds = np.fromiter((0.0 if v is None else v.timestamp() for v in values), float, n)
+        # ``timestamp()`` of an aware datetime costs ~0.7 µs; a batch's fixes share a few seconds.
+        epoch = {v: v.timestamp() for v in set(values) if v is not None}
+        epoch[None] = 0.0
+        seconds = np.fromiter(map(epoch.__getitem__, values), float, n)
         # float64 keeps 0.24 µs at today's epoch seconds, so rounding gives the exact microsecond.
         column = np.rint((seconds - _PG_EPOCH) * 1e6)
     elif kind == "float8":
-        column = np.fromiter((0.0 if v is None else v for v in values), float, n)
+        if nulls is None:
+            column = np.array(values, dtype=float)
+        else:
+            column = np.fromiter((0.0 if v is None else v for v in values), float, n)
+    elif nulls is None:
+        column = np.array(values, dtype=np.int64)
     else:
         column = np.fromiter((0 if v is None else v for v in values), np.int64, n)
     dtype = np.dtype(_DTYPES[kind])
