@@ -378,3 +378,35 @@ def test_it_takes_the_persons_freshest_fix_from_their_active_phones(protected: P
     actions.device_set_active(by=None, device=other, active=False)
     arrive([protected.fix(seconds=70), protected.fix(seconds=80)], late=60)
     assert left.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_waits_for_another_holding_a_phone_of_the_same_person(protected: Protected) -> None:
+    """PostgreSQL (SQLite writes one transaction at a time): two workers each holding a fix of
+    one person, from two phones, take turns, so the second counts the first's outside fix."""
+    import threading
+
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's row locks")
+    other, _credentials = actions.device_register(by=None, enrolment=protected.enrolment, name="备用手机")
+    far = 1000.0
+    done = threading.Event()
+
+    def second_worker() -> None:
+        try:
+            arrive([protected.fix(identifier=other.identifier, seconds=10, metres_north=far)])
+        finally:
+            connection.close()
+            done.set()
+
+    thread = threading.Thread(target=second_worker)
+    with transaction.atomic():
+        arrive([protected.fix(seconds=0, metres_north=far)])  # phone A's batch, not yet committed
+        thread.start()
+        assert not done.wait(1.0)  # phone B's batch waits for it
+    assert done.wait(15)
+    thread.join()
+    assert Enrolment.objects.get().outside_fixes == 2
+    assert Alert.objects.filter(kind=Alert.Kind.LEFT_ZONE, resolved_at__isnull=True).count() == 1
