@@ -14,7 +14,10 @@ Rules:
   can neither freeze nor reorder the alert state.
 - Only a fix newer than its phone's latest moves the phone; only one that is also the freshest
   of all the person's active phones moves the person's zone state (alert state belongs to the
-  person), so late, redelivered or stale-phone messages never raise false alarms.
+  person), so late, redelivered or stale-phone messages never raise false alarms. The person's
+  freshest fix is read from their active phones' rows (rewritten per fix anyway); the person's
+  own row is written only when a fix changes their zone state, and on PostgreSQL a batch locks
+  the phones of its people, not the people (see ``store.lock_phones``).
 - A fix is outside only if it lies farther outside every active zone than its own accuracy.
   ``left_zone`` is raised after two outside fixes, or once the person has been outside for
   ``WANGGE_ZONE_DWELL_SECONDS``; two consecutive fixes clearly inside resolve it.
@@ -146,7 +149,7 @@ def _ingest(fixes: Sequence[Fix], *, now: dt.datetime | None) -> Result:
         person = state.person
         fresh = person.last_fix_at is None or at >= person.last_fix_at
         if fresh:
-            person.last_fix_at, person.changed = at, True
+            person.last_fix_at = at  # in memory: the phone's row holds it (``PersonState``)
         news.append((at, state, fix, fresh))
     # Distances for the person-fresh fixes at once, then the state machine in time order (two
     # fixes of one person in the same batch both count towards the two-fixes rule).

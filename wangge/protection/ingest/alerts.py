@@ -158,6 +158,8 @@ def _zone(
     if outside is None:  # no zone active now: nothing to be outside of
         person.outside_since, person.outside_fixes, person.inside_fixes = None, 0, 0
     elif outside == 0.0:
+        if person.outside_since is None and not person.outside_fixes and Alert.Kind.LEFT_ZONE not in open_kinds:
+            return  # inside, and nothing outside to clear: counting fixes inside would change nothing
         person.inside_fixes = min(person.inside_fixes + 1, 2)
         if person.inside_fixes >= 2:  # a second fix inside corroborates the first
             person.outside_since, person.outside_fixes = None, 0
@@ -168,13 +170,14 @@ def _zone(
         person.inside_fixes = 0
         if person.outside_since is None:
             person.outside_since = at
-        person.outside_fixes += 1
+        # Capped: the rule reads only "two or more", and a count that stopped moving leaves the
+        # person's row unwritten while they stay outside.
+        person.outside_fixes = min(person.outside_fixes + 1, 2)
         dwelt = at - person.outside_since >= dwell
         if Alert.Kind.LEFT_ZONE not in open_kinds and (person.outside_fixes >= 2 or dwelt):
             changes.raise_alert(Alert.Kind.LEFT_ZONE, state, fix, {"metres_outside": round(outside, 1)})
             open_kinds[Alert.Kind.LEFT_ZONE] = state.id
     # else: outside by less than the fix's accuracy: cannot tell, so the state stays as it was.
-    person.changed = True
 
 
 def raise_alerts(changes: list[AlertChange]) -> list[Alert]:

@@ -24,14 +24,30 @@ from wangge.protection.zones import CompiledZone, compile_zone
 
 @dataclass(slots=True)
 class PersonState:
-    """The person's zone state, shared by all their phones in a batch; ``update_people`` writes it."""
+    """The person's zone state, shared by all their phones in a batch; ``update_people`` writes it
+    when a fix moved it (not for every fix: a person at home, or outside with an alert open,
+    stays in one state and their row is left alone).
+
+    ``last_fix_at`` is the freshest fix of any of their active phones, which the phones' rows
+    already hold (``Device.last_seen``, rewritten per fix anyway): read from them, never written
+    to the person's row."""
 
     enrolment_id: int
     last_fix_at: dt.datetime | None
     outside_since: dt.datetime | None
     outside_fixes: int
     inside_fixes: int
-    changed: bool = False
+    loaded: tuple[Any, ...] = ()  # the zone state as read, to tell whether the batch moved it
+
+    def __post_init__(self) -> None:
+        self.loaded = self.zone_state()
+
+    def zone_state(self) -> tuple[Any, ...]:
+        return (self.outside_since, self.outside_fixes, self.inside_fixes)
+
+    @property
+    def changed(self) -> bool:
+        return self.zone_state() != self.loaded
 
 
 @dataclass(slots=True)
@@ -165,31 +181,48 @@ def zones_for(enrolment_ids: Iterable[int]) -> dict[int, list[CompiledZone]]:
     return zones
 
 
-def lock_people(identifiers: Iterable[str]) -> None:
-    """PostgreSQL, inside the batch's transaction: lock the people whose phones these are, in id
-    order, until commit. Two workers of a shared subscription (or a worker and an HTTP request)
-    holding fixes of one person, even from two phones, then take turns instead of both acting
-    on the same old state (a lost two-fixes count, or one alert raised twice). Always people in
-    id order and nothing else, so two batches cannot deadlock."""
+def lock_phones(identifiers: Iterable[str]) -> dict[int, dt.datetime | None]:
+    """PostgreSQL, inside the batch's transaction: lock every phone of the people these phones
+    belong to, in id order, until commit; the freshest fix of each person's active phones.
+
+    Two workers of a shared subscription (or a worker and an HTTP request) holding fixes of one
+    person, even from two phones, then take turns instead of both acting on the same old state
+    (a lost two-fixes count, or one alert raised twice). The phones' rows, not the people's:
+    the batch rewrites the phones anyway, while a lock on the person's row would write to it
+    for every fix (a row lock is a write of the row's header). Always phones in id order and
+    nothing else, so two batches cannot deadlock. ``FOR NO KEY UPDATE`` is the lock the
+    batch's own ``UPDATE`` takes."""
     if connection.vendor != "postgresql":
-        return  # SQLite writes one transaction at a time
-    fetch_in(
-        f"SELECT e.id FROM {Enrolment._meta.db_table} e WHERE e.id IN (SELECT d.enrolment_id "
-        f"FROM {Device._meta.db_table} d WHERE d.identifier {{in}}) ORDER BY e.id FOR UPDATE OF e",
+        return {}  # SQLite writes one transaction at a time
+    table = Device._meta.db_table
+    freshest: dict[int, dt.datetime | None] = {}
+    for enrolment_id, active, last_seen in fetch_in(
+        f"SELECT o.enrolment_id, o.active, o.last_seen FROM {table} o WHERE o.enrolment_id IN ("
+        f"SELECT d.enrolment_id FROM {table} d WHERE d.identifier {{in}}) ORDER BY o.id FOR NO KEY UPDATE OF o",
         identifiers,
         "text",
-    )
+    ):
+        latest = freshest.setdefault(enrolment_id, None)
+        if active and last_seen is not None and (latest is None or last_seen > latest):
+            freshest[enrolment_id] = last_seen
+    return freshest
 
 
 def load_devices(identifiers: Iterable[str], *, lock: bool = False) -> dict[str, DeviceState]:
     """Active phones of active enrolments whose consent covers tracking, each with its person's
-    zone state (one object per person); nothing else. ``lock``: see ``lock_people``."""
+    zone state (one object per person); nothing else. ``lock``: see ``lock_phones``."""
     identifiers = list(identifiers)
-    if lock:
-        lock_people(identifiers)
+    freshest = lock_phones(identifiers) if lock and connection.vendor == "postgresql" else None
+    # The person's freshest fix: from the locked phones on PostgreSQL, else from their rows here.
+    latest = (
+        "NULL"
+        if freshest is not None
+        else f"(SELECT max(o.last_seen) FROM {Device._meta.db_table} o WHERE o.enrolment_id = d.enrolment_id "
+        "AND o.active)"
+    )
     rows = fetch_in(
         "SELECT d.identifier, d.id, d.enrolment_id, e.district_id, d.coord_system, d.last_seen, d.battery, "
-        "d.name, e.last_fix_at, e.outside_since, e.outside_fixes, e.inside_fixes "
+        f"d.name, {latest}, e.outside_since, e.outside_fixes, e.inside_fixes "
         f"FROM {Device._meta.db_table} d JOIN {Enrolment._meta.db_table} e ON e.id = d.enrolment_id "
         "WHERE d.identifier {in} AND d.active AND e.active AND EXISTS ("
         f"SELECT 1 FROM {Consent._meta.db_table} c WHERE c.enrolment_id = d.enrolment_id "
@@ -204,7 +237,7 @@ def load_devices(identifiers: Iterable[str], *, lock: bool = False) -> dict[str,
         if person is None:
             person = people[row[2]] = PersonState(
                 enrolment_id=row[2],
-                last_fix_at=_aware(row[8]),
+                last_fix_at=_aware(freshest.get(row[2]) if freshest is not None else row[8]),
                 outside_since=_aware(row[9]),
                 outside_fixes=row[10],
                 inside_fixes=row[11],
@@ -288,17 +321,16 @@ def update_devices(states: Sequence[DeviceState]) -> None:
 
 
 def update_people(people: Iterable[PersonState]) -> None:
-    """Write the zone state of the people a batch moved."""
+    """Write the zone state of the people a batch moved (only theirs: see ``PersonState``)."""
     _update_by_id(
         Enrolment,
         [
-            ("last_fix_at", "timestamptz"),
             ("outside_since", "timestamptz"),
             ("outside_fixes", "int4"),
             ("inside_fixes", "int4"),
         ],
         [
-            (person.last_fix_at, person.outside_since, person.outside_fixes, person.inside_fixes, person.enrolment_id)
+            (person.outside_since, person.outside_fixes, person.inside_fixes, person.enrolment_id)
             for person in people
             if person.changed
         ],

@@ -312,3 +312,101 @@ def test_it_builds_binary_arrays_postgresql_reads_back_unchanged() -> None:
             [pg_array(kind, column) for kind, column in zip(kinds, values, strict=True)],
         )
         assert list(cursor.fetchone()) == values
+
+
+def _person_writes(fixes: list, *, late: float = 0.0) -> int:
+    """How many statements ``arrive(fixes)`` ran that write the person's row (checking that the
+    phone's row, written by the same kind of statement, was seen being written)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        arrive(fixes, late=late)
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert any('UPDATE "protection_device"' in sql for sql in statements)
+    return sum('UPDATE "protection_enrolment"' in sql for sql in statements)
+
+
+def test_it_writes_the_persons_row_only_when_a_fix_changes_their_zone_state(protected: Protected) -> None:
+    def state() -> tuple:
+        enrolment = Enrolment.objects.get()
+        return enrolment.outside_since is not None, enrolment.outside_fixes, enrolment.inside_fixes
+
+    # At home and staying there: the phone's row moves, the person's is left alone.
+    assert _person_writes([protected.fix(seconds=0)]) == 0
+    assert _person_writes([protected.fix(seconds=10)]) == 0
+    assert _person_writes([protected.fix(seconds=20), protected.fix(seconds=35)]) == 0
+    assert state() == (False, 0, 0)
+    assert Device.objects.get().last_seen == NOW + dt.timedelta(seconds=35)
+
+    far = 1000.0
+    assert _person_writes([protected.fix(seconds=40, metres_north=far)]) == 1  # left: a change
+    assert state() == (True, 1, 0)
+    assert _person_writes([protected.fix(seconds=50, metres_north=far)]) == 1  # raises the alert
+    assert state() == (True, 2, 0)
+    open_alerts = Alert.objects.filter(kind=Alert.Kind.LEFT_ZONE, resolved_at__isnull=True)
+    assert open_alerts.count() == 1
+    # Still outside with the alert open: nothing left to change.
+    assert _person_writes([protected.fix(seconds=60, metres_north=far)]) == 0
+    assert _person_writes([protected.fix(seconds=70, metres_north=far)]) == 0
+    assert state() == (True, 2, 0) and open_alerts.count() == 1
+
+    assert _person_writes([protected.fix(seconds=80)]) == 1  # back inside, once: not yet resolved
+    assert open_alerts.count() == 1
+    assert _person_writes([protected.fix(seconds=90)]) == 1  # twice: resolved
+    assert state() == (False, 0, 2) and open_alerts.count() == 0
+    assert Alert.objects.get().resolved_at is not None
+    assert _person_writes([protected.fix(seconds=100)]) == 0  # home again, for good
+    # Outside once, then back: the single outside fix is forgotten only after two inside.
+    assert _person_writes([protected.fix(seconds=110, metres_north=far)]) == 1
+    assert _person_writes([protected.fix(seconds=120)]) == 1
+    assert state() == (True, 1, 1)
+    assert _person_writes([protected.fix(seconds=130, metres_north=far)]) == 1  # second outside: raised
+    assert open_alerts.count() == 1
+
+
+def test_it_takes_the_persons_freshest_fix_from_their_active_phones(protected: Protected) -> None:
+    other, _credentials = actions.device_register(by=None, enrolment=protected.enrolment, name="备用手机")
+    far = 1000.0
+    left = Alert.objects.filter(kind=Alert.Kind.LEFT_ZONE, resolved_at__isnull=True)
+    arrive([protected.fix(identifier=other.identifier, seconds=s, metres_north=far) for s in (100, 110)])
+    assert left.count() == 1
+    # The first phone's fixes are older than the second's: they say nothing about now.
+    arrive([protected.fix(seconds=50), protected.fix(seconds=60)], late=60)
+    assert left.count() == 1
+    # Switched off, the second phone no longer counts: the first phone's are the freshest fixes.
+    actions.device_set_active(by=None, device=other, active=False)
+    arrive([protected.fix(seconds=70), protected.fix(seconds=80)], late=60)
+    assert left.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_waits_for_another_holding_a_phone_of_the_same_person(protected: Protected) -> None:
+    """PostgreSQL (SQLite writes one transaction at a time): two workers each holding a fix of
+    one person, from two phones, take turns, so the second counts the first's outside fix."""
+    import threading
+
+    from django.db import connection, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's row locks")
+    other, _credentials = actions.device_register(by=None, enrolment=protected.enrolment, name="备用手机")
+    far = 1000.0
+    done = threading.Event()
+
+    def second_worker() -> None:
+        try:
+            arrive([protected.fix(identifier=other.identifier, seconds=10, metres_north=far)])
+        finally:
+            connection.close()
+            done.set()
+
+    thread = threading.Thread(target=second_worker)
+    with transaction.atomic():
+        arrive([protected.fix(seconds=0, metres_north=far)])  # phone A's batch, not yet committed
+        thread.start()
+        assert not done.wait(1.0)  # phone B's batch waits for it
+    assert done.wait(15)
+    thread.join()
+    assert Enrolment.objects.get().outside_fixes == 2
+    assert Alert.objects.filter(kind=Alert.Kind.LEFT_ZONE, resolved_at__isnull=True).count() == 1
