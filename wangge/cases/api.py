@@ -109,8 +109,18 @@ class CaseDetailSerializer(CaseSerializer):
         read_only_fields = fields
 
 
+class CodeField(serializers.SlugRelatedField[Any]):
+    """A code table entry by its code. PostgreSQL cannot compare text holding NUL, so such a code
+    is simply not found (400) rather than a database error (500)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data)
+        return super().to_internal_value(data)
+
+
 class IntakeSerializer(serializers.Serializer[Any]):
-    category = serializers.SlugRelatedField(slug_field="code", queryset=Category.objects.filter(active=True))
+    category = CodeField(slug_field="code", queryset=Category.objects.filter(active=True))
     text = serializers.CharField(max_length=5000)
     channel = serializers.ChoiceField(choices=Case.Channel.choices)
     petitioners = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)

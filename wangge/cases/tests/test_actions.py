@@ -169,3 +169,16 @@ def test_it_rolls_back_a_step_when_the_audit_entry_fails(
             by=office, category=pension, text="另一件", channel="phone", petitioners=[world.residents["b1_1_head"]]
         )
     assert Case.objects.count() == 1
+
+
+def test_a_category_code_holding_a_nul_byte_is_a_clear_400_and_registers_nothing(
+    world: World, client_for: Any, pension: Category
+) -> None:
+    response = client_for(Role.PETITION_OFFICE).post(
+        "/api/v1/cases/",
+        {"category": pension.code + "\x00", "text": "A", "channel": "letter"},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "category" in response.json()
+    assert not Case.objects.exists()
