@@ -23,6 +23,11 @@ class ReportForm(forms.Form):
         required=False,
         error_messages={"invalid": _("请填写 11 位手机号")},
     )
+    photo = forms.FileField(
+        label=_("照片（可不填）"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*"}),
+    )
     # A honeypot: hidden from people by CSS, filled in by bots.
     website = forms.CharField(required=False, label=_("网址"))
 

@@ -37,7 +37,9 @@ class Command(BaseCommand):
             raise CommandError("NAME is required")
         try:
             if verb == "create":
-                _app, key = actions.client_app_create(name=name, webhook_url=options["webhook"])
+                app, key = actions.client_app_create(name=name, webhook_url=options["webhook"])
+                self.stdout.write(f"Webhook signing secret for {name} (shown once; X-Wangge-Signature: sha256=HMAC):")
+                self.stdout.write(app.webhook_secret)
                 self.stdout.write(f"Open311 key for {name} (shown once, stored hashed):")
                 self.stdout.write(key)
             else:
