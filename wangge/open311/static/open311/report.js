@@ -20,7 +20,7 @@
       pin = L.marker(latlng, { draggable: true, autoPan: true }).addTo(map);
       pin.on("dragend", function () { fill(pin.getLatLng()); });
     }
-    if (zoomTo) map.setView(latlng, Math.max(map.getZoom(), 16));
+    if (zoomTo) map.setView(latlng, Math.max(map.getZoom(), 15));
   }
 
   if (el && window.L) {
