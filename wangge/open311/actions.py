@@ -108,7 +108,7 @@ def report_submit(
     if len(photos) > MAX_PHOTOS:
         raise ValidationError(_("一次最多上传 %(n)d 张照片") % {"n": MAX_PHOTOS})
     # Decoding and re-encoding take tens of milliseconds: done before any transaction.
-    prepared = [case_photos.prepare(upload) for upload in photos]
+    prepared = [u if isinstance(u, case_photos.Prepared) else case_photos.prepare(u) for u in photos]
     # The grid is looked up before the transaction: on SQLite a write transaction holds the
     # database's one write lock from its first statement, and every other POST waits for it.
     grid = grid_at(lon=lon, lat=lat)

@@ -152,7 +152,7 @@ def test_the_report_page_refuses_a_bad_photo_clearly_and_stores_nothing(world: W
     client = Client()
     response = client.post("/report/", _report_form(world, photo=upload(b"GIF89a broken", "x.gif")))
     assert response.status_code == 400
-    assert "上传的文件不是可识别的图片" in response.content.decode()
+    assert response.context["form"].errors["photo"] == ["上传的文件不是可识别的图片（支持 JPEG、PNG、WebP）"]
     english = Client()
     english.cookies["django_language"] = "en"
     answer = english.post("/report/", _report_form(world, photo=upload(b"broken")))
