@@ -311,6 +311,11 @@ def test_keys_create_shows_the_webhook_secret_once_and_the_key_last(world: World
     assert lines[-1] != app.webhook_secret and len(lines[-1]) >= 40  # the key, alone on the last line
     other, _key = actions.client_app_create(name="Other")
     assert other.webhook_secret and other.webhook_secret != app.webhook_secret
+    call_command("open311", "keys", "secret", "CivicBot")
+    rotated = capsys.readouterr().out.strip().splitlines()[-1]
+    app.refresh_from_db()
+    assert rotated == app.webhook_secret and rotated != lines[1]
+    assert AuditEntry.objects.filter(object_type="open311.clientapp", summary__contains="回调签名密钥").exists()
 
 
 def test_each_apps_webhook_is_signed_with_its_own_secret(world: World, hook: str, settings: Any) -> None:
