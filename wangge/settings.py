@@ -302,3 +302,6 @@ WANGGE_SMS_BACKEND = env.string("WANGGE_SMS_BACKEND", default="wangge.protection
 WANGGE_SMS_TIMEOUT_SECONDS = env.integer("WANGGE_SMS_TIMEOUT_SECONDS", default=10, minimum=1)
 WANGGE_EMAIL_TIMEOUT_SECONDS = env.integer("WANGGE_EMAIL_TIMEOUT_SECONDS", default=20, minimum=1)
 WANGGE_WEBHOOK_TIMEOUT_SECONDS = env.integer("WANGGE_WEBHOOK_TIMEOUT_SECONDS", default=5, minimum=1)
+# Open311 / the tracking page show a smaller rendition of the photos residents sent with their own
+# reports of non-sensitive categories; off: no photo is ever public (docs/operating.md).
+WANGGE_OPEN311_PUBLIC_PHOTOS = env.boolean("WANGGE_OPEN311_PUBLIC_PHOTOS", default=True)

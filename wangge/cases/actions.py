@@ -467,6 +467,7 @@ def case_report(
     lat: float | None = None,
     address: str = "",
     client: str = "",
+    photos: Iterable[Any] = (),
     now: dt.datetime | None = None,
 ) -> Case:
     """A resident's own report through a public channel (an Open311 client app, the /report/
@@ -481,6 +482,7 @@ def case_report(
     if not category.active:
         raise ValidationError(_("该类别已停用"))
     contact_name = contact_name.strip()[:60]
+    prepared = _prepare_photos(photos)  # checked before anything is written
     if category.kind == Kind.PETITION and not contact_name:
         raise ValidationError(_("信访不能匿名：请选择反映人或填写其姓名"))
     case = Case(
@@ -506,6 +508,8 @@ def case_report(
     if client:
         data["client"] = client
     _step(case, kind=Step.Kind.RECEIVE, by=None, at=now, data=data)
+    if prepared:
+        _store_photos(case, by=None, prepared=prepared, now=now)
     return case
 
 
@@ -539,7 +543,8 @@ def _prepare_photos(photos: Iterable[Any]) -> list[case_photos.Prepared]:
     uploads = list(photos)
     if len(uploads) > case_photos.MAX_PHOTOS:
         raise ValidationError(_("一次最多上传 %(n)d 张照片") % {"n": case_photos.MAX_PHOTOS})
-    return [case_photos.prepare(upload) for upload in uploads]
+    # Photos prepared earlier (outside a transaction, by the public doors) pass as they are.
+    return [u if isinstance(u, case_photos.Prepared) else case_photos.prepare(u) for u in uploads]
 
 
 def _check_location(lon: float | None, lat: float | None) -> None:
@@ -924,3 +929,26 @@ def satisfaction_by_link(
         except ValidationError:
             pass  # no review possible now (window closed, already re-reviewed): the rating stands
     return case
+
+
+# Public replies (issue 13) ----------------------------------------------------------------
+
+PUBLIC_REPLY_MAX = 1000
+
+
+@transaction.atomic
+def public_reply_write(*, case: Case, by: Any, text: str, now: dt.datetime | None = None) -> Step:
+    """A reply meant for the resident who reported the case themselves: shown on their tracking
+    page and in Open311 (``status_notes``, ``servicerequestupdates``). A timeline step of its own
+    kind, audited like every step; the internal notes of other steps stay inside."""
+    from wangge.cases.models import PUBLIC_CHANNELS
+
+    _require(policy.can_work_cases(by))
+    now = now or timezone.now()
+    case = _locked(case)
+    if case.channel not in PUBLIC_CHANNELS:
+        raise ValidationError(_("只有居民自行上报的案件可以公开答复"))
+    text = _required_text(text, _("请填写答复内容"))
+    if len(text) > PUBLIC_REPLY_MAX:
+        raise ValidationError(_("公开答复不能超过 %(n)d 字") % {"n": PUBLIC_REPLY_MAX})
+    return _step(case, kind=Step.Kind.PUBLIC_REPLY, by=by, at=now, note=text, data={"public": True})

@@ -29,12 +29,13 @@ from wangge.cases.forms import (
     EscortScheduleForm,
     PhoneIntakeForm,
     PlaceForm,
+    PublicReplyForm,
     RateForm,
     ReviewAnswerForm,
     ReviewRequestForm,
     SatisfactionLinkForm,
 )
-from wangge.cases.models import Case, Review
+from wangge.cases.models import PUBLIC_CHANNELS, Case, Review
 from wangge.registry.queries import get_resident
 from wangge.registry.search import search_residents
 
@@ -47,6 +48,7 @@ FLOW_FORMS: dict[str, tuple[Any, Any]] = {
     "escort_schedule": (EscortScheduleForm, gettext_lazy("安排领导领访")),
     "escort_record": (EscortRecordForm, gettext_lazy("登记领导领访")),
     "satisfaction_link": (SatisfactionLinkForm, gettext_lazy("满意度评价二维码")),
+    "public_reply": (PublicReplyForm, gettext_lazy("公开答复报事人")),
 }
 
 
@@ -198,6 +200,8 @@ def flow_next_steps(user: Any, case: Case, review: Review | None) -> list[str]:
         steps.append("escort_record")
     if case.resolution and work and not case.satisfaction and case.status != Case.Status.DECLINED:
         steps.append("satisfaction_link")
+    if work and case.channel in PUBLIC_CHANNELS and case.status != Case.Status.DECLINED:
+        steps.append("public_reply")
     return steps
 
 
@@ -256,6 +260,8 @@ def _run(name: str, *, request: HttpRequest, case: Case, data: dict[str, Any]) -
             case=case, by=user, base_url=_public_site(request), send_sms=data["send_sms"]
         )
         return {"link_url": url, "link_qr": segno.make(url, error="m").svg_inline(scale=4, border=2)}
+    elif name == "public_reply":
+        actions.public_reply_write(case=case, by=user, text=data["text"])
     return {}
 
 

@@ -226,3 +226,13 @@ class PlaceForm(forms.Form):
 
     lon = forms.FloatField(required=False, min_value=-180, max_value=180)
     lat = forms.FloatField(required=False, min_value=-90, max_value=90)
+
+
+class PublicReplyForm(forms.Form):
+    """A reply the reporter reads on their tracking page (and Open311 clients see)."""
+
+    text = forms.CharField(
+        label=_("答复内容（公开，勿写姓名、电话等个人信息）"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -24,13 +24,17 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from wangge.cases import photos as case_photos
 from wangge.cases.models import Case
 from wangge.open311 import actions, queries
 from wangge.open311.models import ClientApp
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-12-03T00:00:00+08:00"
-MAX_BODY = 64 * 1024  # a request is a few fields; a photo goes by media_url
+MAX_BODY = 64 * 1024  # a request is a few fields …
+# … plus, in a multipart body, at most MAX_PHOTOS uploaded photos (``media``, the extension of
+# several GeoReport servers; the spec itself only has media_url).
+MAX_MULTIPART_BODY = MAX_BODY + actions.MAX_PHOTOS * case_photos.MAX_BYTES
 # What an element of a list is called in XML (the spec's singular children).
 CHILD = {
     "services": "service",
@@ -107,6 +111,11 @@ def open311_view(methods: Iterable[str]) -> Callable[[Callable[..., HttpResponse
         return wrapped
 
     return decorate
+
+
+def _base(request: HttpRequest) -> str:
+    """Scheme and host for absolute media URLs."""
+    return request.build_absolute_uri("/").rstrip("/")
 
 
 def _param(request: HttpRequest, name: str, *, post: bool = False) -> str:
@@ -212,7 +221,11 @@ def _client_app(request: HttpRequest) -> ClientApp:
 
 
 def _post_request(request: HttpRequest, fmt: str) -> HttpResponse:
-    if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY:
+    multipart = (request.content_type or "").startswith("multipart/")
+    if int(request.META.get("CONTENT_LENGTH") or 0) > (MAX_MULTIPART_BODY if multipart else MAX_BODY):
+        raise Open311Error(413, _("请求内容过大"))
+    # In a multipart body only the photos may be large: the fields keep the plain body's limit.
+    if multipart and sum(len(v.encode()) for _k, values in request.POST.lists() for v in values) > MAX_BODY:
         raise Open311Error(413, _("请求内容过大"))
     app = _client_app(request)
     code = _param(request, "service_code", post=True)
@@ -231,8 +244,11 @@ def _post_request(request: HttpRequest, fmt: str) -> HttpResponse:
     media_url = _param(request, "media_url", post=True)
     if media_url and not media_url.startswith(("http://", "https://")):
         raise Open311Error(400, _("media_url 须为 http(s) 地址"))
+    media = request.FILES.getlist("media") if multipart else []
+    if len(media) > actions.MAX_PHOTOS:
+        raise Open311Error(400, _("一次最多上传 %(n)d 张照片") % {"n": actions.MAX_PHOTOS})
     description = _param(request, "description", post=True)
-    if not description and not media_url:
+    if not description and not media_url and not media:
         raise Open311Error(400, _("请填写 description"))
     name = (_param(request, "last_name", post=True) + _param(request, "first_name", post=True)).strip()
     try:
@@ -250,6 +266,7 @@ def _post_request(request: HttpRequest, fmt: str) -> HttpResponse:
             device_id=_param(request, "device_id", post=True),
             account_id=_param(request, "account_id", post=True),
             client_app=app,
+            photos=media,
         )
     except ValidationError as exc:
         raise Open311Error(400, *exc.messages) from None
@@ -304,13 +321,16 @@ def requests(request: HttpRequest, fmt: str) -> HttpResponse:
             cases = cases.filter(status__in=queries.OPEN_STATUSES)
         elif statuses == {"closed"}:
             cases = cases.exclude(status__in=queries.OPEN_STATUSES)
-    rows = queries.request_rows(cases.order_by("-received_at", "-id")[: queries.MAX_RESULTS], _status_labels())
+    rows = queries.request_rows(
+        cases.order_by("-received_at", "-id")[: queries.MAX_RESULTS], _status_labels(), base_url=_base(request)
+    )
     return render(fmt, "service_requests", rows)
 
 
 @open311_view(["GET"])
 def request_detail(request: HttpRequest, fmt: str, pk: str) -> HttpResponse:
-    rows = queries.request_rows(queries.public_cases().filter(pk=int(pk)), _status_labels()) if len(pk) < 19 else []
+    one = queries.public_cases().filter(pk=int(pk)) if len(pk) < 19 else None
+    rows = queries.request_rows(one, _status_labels(), base_url=_base(request)) if one is not None else []
     if not rows:
         raise Open311Error(404, _("未找到该请求：%(id)s") % {"id": pk})
     return render(fmt, "service_requests", rows)

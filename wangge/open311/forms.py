@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from wangge.cases import photos as case_photos
 from wangge.cases.models import Case
 from wangge.open311 import queries
 
@@ -23,8 +24,18 @@ class ReportForm(forms.Form):
         required=False,
         error_messages={"invalid": _("请填写 11 位手机号")},
     )
+    photo = forms.FileField(
+        label=_("照片（可不填）"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*"}),
+    )
     # A honeypot: hidden from people by CSS, filled in by bots.
     website = forms.CharField(required=False, label=_("网址"))
+
+    def clean_photo(self) -> Any:
+        """The photo checked and re-encoded here, so a refusal is shown beside its input."""
+        upload = self.cleaned_data.get("photo")
+        return case_photos.prepare(upload) if upload else None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -21,6 +21,10 @@ class ClientApp(models.Model):
     active = models.BooleanField(_("启用"), default=True)
     per_minute = models.PositiveIntegerField(_("每分钟上限"), default=600)
     webhook_url = models.URLField(_("状态回调地址"), max_length=300, blank=True)
+    # Signs this app's webhooks (HMAC-SHA256, like the protection webhooks). Shown once when the
+    # app is made; kept as it is because signing needs it (it admits nothing: it only proves
+    # to the app that a call comes from us).
+    webhook_secret = models.CharField(_("回调签名密钥"), max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
 

@@ -11,10 +11,15 @@ import datetime as dt
 import time
 from typing import Any
 
+import orjson
+from django.conf import settings
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
-from wangge.cases.models import PUBLIC_CHANNELS, Case, Category, Kind, Step
+from wangge.areas import mapview
+from wangge.areas.models import Area
+from wangge.cases.models import PUBLIC_CHANNELS, Case, CasePhoto, Category, Kind, Step
 from wangge.open311.actions import key_digest
 from wangge.open311.models import ClientApp, Report
 
@@ -112,10 +117,50 @@ def _iso(value: dt.datetime | None, tz: dt.tzinfo | None = None) -> str | None:
     return value.astimezone(tz or timezone.get_current_timezone()).isoformat(timespec="seconds")
 
 
-def request_rows(cases: QuerySet[Case], status_labels: dict[str, str]) -> list[dict[str, Any]]:
-    """The GeoReport ``request`` elements of ``cases`` (already public and limited)."""
+def public_photos() -> QuerySet[CasePhoto]:
+    """Photos anyone may see (as a smaller rendition): those a resident sent with their own
+    report (``uploaded_by`` empty: staff photos may show the inside of a home) of a public case
+    (an event of a category not marked sensitive); none when WANGGE_OPEN311_PUBLIC_PHOTOS is off."""
+    if not settings.WANGGE_OPEN311_PUBLIC_PHOTOS:
+        return CasePhoto.objects.none()
+    return CasePhoto.objects.filter(
+        uploaded_by__isnull=True,
+        case__channel__in=PUBLIC_CHANNELS,
+        case__kind=Kind.EVENT,
+        case__category__sensitive=False,
+    )
+
+
+def photo_url(photo_pk: int) -> str:
+    return reverse("open311-photo", args=[photo_pk])
+
+
+def first_public_photos(case_ids: list[int]) -> dict[int, int]:
+    """case id → its first public photo's id."""
+    if not case_ids:
+        return {}
+    pairs = public_photos().filter(case_id__in=case_ids).order_by("-id").values_list("case_id", "id")
+    return dict(pairs)  # the last pair of a case wins: its lowest id
+
+
+def latest_public_replies(case_ids: list[int]) -> dict[int, str]:
+    """case id → the text of its latest public reply."""
+    if not case_ids:
+        return {}
+    steps = Step.objects.filter(case_id__in=case_ids, kind=Step.Kind.PUBLIC_REPLY).order_by("at", "id")
+    return dict(steps.values_list("case_id", "note"))
+
+
+def request_rows(cases: QuerySet[Case], status_labels: dict[str, str], *, base_url: str = "") -> list[dict[str, Any]]:
+    """The GeoReport ``request`` elements of ``cases`` (already public and limited). A public
+    reply, when there is one, is the ``status_notes``; a public photo is the ``media_url``
+    (absolute under ``base_url``) unless the client app gave one."""
     tz = timezone.get_current_timezone()
     rows = []
+    found = list(cases.values_list(*FIELDS))
+    own_ids = [row[0] for row in found if row[5] in PUBLIC_CHANNELS]
+    photos = first_public_photos(own_ids)
+    replies = latest_public_replies(own_ids)
     for (
         pk,
         status,
@@ -136,7 +181,7 @@ def request_rows(cases: QuerySet[Case], status_labels: dict[str, str]) -> list[d
         lat,
         lon,
         media_url,
-    ) in cases.values_list(*FIELDS):
+    ) in found:
         own = channel in PUBLIC_CHANNELS
         updated = max(t for t in (received_at, accepted_at, replied_at, resolved_at, closed_at) if t is not None)
         is_open = status in OPEN_STATUSES
@@ -144,7 +189,7 @@ def request_rows(cases: QuerySet[Case], status_labels: dict[str, str]) -> list[d
             {
                 "service_request_id": str(pk),
                 "status": "open" if is_open else "closed",
-                "status_notes": status_labels.get(status, status),
+                "status_notes": replies.get(pk) or status_labels.get(status, status),
                 "service_name": name,
                 "service_code": code,
                 "description": text if own else "",
@@ -158,7 +203,7 @@ def request_rows(cases: QuerySet[Case], status_labels: dict[str, str]) -> list[d
                 "zipcode": "",
                 "lat": _round(lat),
                 "long": _round(lon),
-                "media_url": media_url or "",
+                "media_url": media_url or (base_url + photo_url(photos[pk]) if pk in photos else ""),
             }
         )
     return rows
@@ -171,6 +216,7 @@ UPDATE_STATUS: dict[str, str] = {
     Step.Kind.DECLINE: "closed",
     Step.Kind.RESOLUTION: "in_progress",
     Step.Kind.CLOSE: "closed",
+    Step.Kind.PUBLIC_REPLY: "open",  # its state follows the case's status when it was written
 }
 
 
@@ -178,29 +224,68 @@ def update_rows(*, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]
     steps = (
         Step.objects.filter(case__in=public_cases(), kind__in=list(UPDATE_STATUS), at__gte=start, at__lte=end)
         .order_by("at", "id")
-        .values_list("pk", "case_id", "kind", "at", "data")[:MAX_RESULTS]
+        .values_list("pk", "case_id", "kind", "at", "data", "note")[:MAX_RESULTS]
     )
     labels = {str(value): str(label) for value, label in Step.Kind.choices}
     rows = []
-    for pk, case_id, kind, at, data in steps:
+    steps_found = list(steps)
+    # A public reply says the state of its case: "open" before acceptance, "in_progress" after.
+    accepted = dict(
+        Case.objects.filter(pk__in={row[1] for row in steps_found if row[2] == Step.Kind.PUBLIC_REPLY}).values_list(
+            "pk", "accepted_at"
+        )
+    )
+    for pk, case_id, kind, at, data, note in steps_found:
         status = UPDATE_STATUS[kind]
+        description = labels.get(kind, kind)
         if kind == Step.Kind.RESOLUTION and (data or {}).get("resolution") == Case.Resolution.SOLVED:
             status = "fixed"
+        if kind == Step.Kind.PUBLIC_REPLY:
+            accepted_at = accepted.get(case_id)
+            status = "in_progress" if accepted_at is not None and accepted_at <= at else "open"
+            description = note
         rows.append(
             {
                 "update_id": str(pk),
                 "service_request_id": str(case_id),
                 "status": status,
                 "updated_datetime": _iso(at),
-                "description": labels.get(kind, kind),
+                "description": description,
                 "media_url": "",
             }
         )
     return rows
 
 
-def public_steps(case: Case) -> list[tuple[dt.datetime, str]]:
-    """The tracking page's timeline: when and what, never who or the internal notes."""
+def public_steps(case: Case) -> list[tuple[dt.datetime, str, str]]:
+    """The tracking page's timeline: when, what and the public replies' text; never who or the
+    internal notes."""
     kinds = (Step.Kind.RECEIVE, *UPDATE_STATUS)
     labels = {str(value): str(label) for value, label in Step.Kind.choices}
-    return [(at, str(labels[kind])) for at, kind in case.steps.filter(kind__in=kinds).values_list("at", "kind")]
+    return [
+        (at, str(labels[kind]), note if kind == Step.Kind.PUBLIC_REPLY else "")
+        for at, kind, note in case.steps.filter(kind__in=kinds).values_list("at", "kind", "note")
+    ]
+
+
+def case_public_photos(case: Case) -> list[int]:
+    return list(public_photos().filter(case=case).order_by("id").values_list("id", flat=True))
+
+
+OUTLINE_ZOOM = 14  # a pixel at zoom 14 is ~10 m: enough to see which grid a pin falls in
+
+
+def grid_outlines() -> bytes:
+    """The grids' outlines (with their names) as GeoJSON for the report page's map, simplified
+    for zoom 14, with ``extent`` for the map to fit. Public knowledge: no people, no buildings."""
+    features = []
+    boxes = []
+    rows = Area.objects.filter(level=Area.Level.GRID).exclude(boundary=None).order_by("id")
+    for pk, name, edited, boundary in rows.values_list("id", "name", "updated_at", "boundary"):
+        drawn = mapview.outline(pk, edited, boundary, OUTLINE_ZOOM)
+        if drawn is None:
+            continue
+        boxes.append(drawn[0])
+        features.append({"type": "Feature", "geometry": drawn[1], "properties": {"name": name}})
+    extent = mapview.scope_bounds(boxes)
+    return orjson.dumps({"type": "FeatureCollection", "features": features, "extent": extent})

@@ -6,6 +6,8 @@ from wangge.open311 import views
 
 urlpatterns = [
     path("report/", views.report, name="open311-report"),
+    path("report/photos/<int:pk>.jpg", views.photo, name="open311-photo"),
+    path("report/grids.geojson", views.grids, name="open311-grids"),
     path("report/<str:code>/", views.track, name="open311-track"),
     path("", include("wangge.open311.api")),
 ]

@@ -34,7 +34,7 @@ import logging
 import threading
 import urllib.request
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -104,6 +104,31 @@ def wake() -> None:
 
 def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+# A webhook whose payload names a signer (``SIGNER_KEY: "<app>:<reference>"``) is signed with
+# the secret that app's registered function returns for the reference (Open311 client apps sign
+# with their own secret), else with WANGGE_WEBHOOK_SECRET. The key is not sent.
+SIGNER_KEY = "_signer"
+_signers: dict[str, Callable[[str], str | None]] = {}
+
+
+def register_signer(prefix: str, secret_of: Callable[[str], str | None]) -> None:
+    _signers[prefix] = secret_of
+
+
+def webhook_body_and_secret(payload: dict[str, Any]) -> tuple[bytes, str]:
+    signer = payload.get(SIGNER_KEY)
+    sent = {k: v for k, v in payload.items() if k != SIGNER_KEY}
+    body = json.dumps(sent, ensure_ascii=False, sort_keys=True).encode()
+    if signer is None:
+        return body, settings.WANGGE_WEBHOOK_SECRET
+    prefix, _sep, reference = str(signer).partition(":")
+    secret_of = _signers.get(prefix)
+    secret = secret_of(reference) if secret_of is not None else None
+    if not secret:
+        raise OSError(f"no signing secret for {signer}")  # retried later; never sent unsigned
+    return body, secret
 
 
 def alert_recipients(alert: Alert) -> list[User]:
@@ -194,14 +219,14 @@ def _send(notification: Notification) -> None:
             backend.send(notification.address, text)
         return
     if notification.channel == Notification.Channel.WEBHOOK:
-        body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
+        body, secret = webhook_body_and_secret(payload)
         request = urllib.request.Request(
             notification.address,
             data=body,
             method="POST",
             headers={
                 "Content-Type": "application/json; charset=utf-8",
-                "X-Wangge-Signature": sign(body, settings.WANGGE_WEBHOOK_SECRET),
+                "X-Wangge-Signature": sign(body, secret),
                 "X-Wangge-Notification": str(notification.pk),
             },
         )

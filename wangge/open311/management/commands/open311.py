@@ -1,5 +1,6 @@
 """``wangge open311 keys create NAME`` (prints the key alone on its last line, once),
-``keys revoke NAME``, ``keys list`` and ``notify`` (the outbound job, once)."""
+``keys revoke NAME``, ``keys list``, ``keys secret NAME`` (a new webhook signing secret, printed
+once) and ``notify`` (the outbound job, once)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="what", required=True)
         keys = sub.add_parser("keys")
-        keys.add_argument("verb", choices=["create", "revoke", "list"])
+        keys.add_argument("verb", choices=["create", "revoke", "list", "secret"])
         keys.add_argument("name", nargs="?", default="")
         keys.add_argument("--webhook", default="", help="URL that receives the status changes of its requests")
         sub.add_parser("notify")
@@ -37,13 +38,20 @@ class Command(BaseCommand):
             raise CommandError("NAME is required")
         try:
             if verb == "create":
-                _app, key = actions.client_app_create(name=name, webhook_url=options["webhook"])
+                app, key = actions.client_app_create(name=name, webhook_url=options["webhook"])
+                self.stdout.write(f"Webhook signing secret for {name} (shown once; X-Wangge-Signature: sha256=HMAC):")
+                self.stdout.write(app.webhook_secret)
                 self.stdout.write(f"Open311 key for {name} (shown once, stored hashed):")
                 self.stdout.write(key)
             else:
                 found = ClientApp.objects.filter(name=name).first()
                 if found is None:
                     raise CommandError(f"no client app named {name}")
+                if verb == "secret":
+                    secret = actions.client_app_rotate_secret(app=found)
+                    self.stdout.write(f"New webhook signing secret for {name} (shown once):")
+                    self.stdout.write(secret)
+                    return
                 actions.client_app_revoke(app=found)
                 self.stdout.write(f"revoked {name}")
         except ValidationError as exc:
