@@ -52,12 +52,16 @@ def _located(obj: Unit | Place, building: Building, room: Room | None) -> None:
     obj.copy_scope(room if room is not None else building)
 
 
-def check_credit_code(code: str) -> str:
-    """The code normalised (spaces out, capitals), or a ``ValidationError`` naming what is wrong."""
+def check_credit_code(code: str, *, pilot: bool = False) -> tuple[str, bool]:
+    """The code normalised (spaces out, capitals) and whether its check character is right, or a
+    ``ValidationError`` naming what is wrong. ``pilot`` accepts a well-formed code whose check
+    character the rule does not give: a few early pilot codes (Fujian, 2015) were issued so."""
     code = creditcode.normalise(code)
-    if code and not creditcode.is_valid(code):
-        raise ValidationError({"credit_code": _("统一社会信用代码无效（应为 18 位，且校验码正确）")})
-    return code
+    if not code or creditcode.is_valid(code):
+        return code, True
+    if pilot and creditcode.is_well_formed(code):
+        return code, False
+    raise ValidationError({"credit_code": _("统一社会信用代码无效（应为 18 位，且校验码正确）")})
 
 
 def unit_register(
@@ -69,6 +73,7 @@ def unit_register(
     room: Room | None = None,
     address: str = "",
     credit_code: str = "",
+    pilot_code: bool = False,
     legal_rep: str,
     legal_rep_phone: str = "",
     staff_count: int | None = None,
@@ -76,7 +81,8 @@ def unit_register(
     party_org_name: str = "",
     party_members: int | None = None,
 ) -> Unit:
-    """Register a unit (实有单位) at a building (and room where known)."""
+    """Register a unit (实有单位) at a building (and room where known). ``pilot_code`` accepts a
+    credit code that fails only its check character (an early pilot code), marked unchecked."""
     _require_editor(by)
     errors: dict[str, str] = {}
     if not name.strip():
@@ -87,7 +93,7 @@ def unit_register(
         errors["party_org"] = _("请选择党组织情况")
     if errors:
         raise ValidationError(errors)
-    code = check_credit_code(credit_code)
+    code, checked = check_credit_code(credit_code, pilot=pilot_code)
     unit_kind = _code(UnitKind, "kind", kind)
     with transaction.atomic():
         if code and Unit.objects.filter(credit_code=code).exists():
@@ -97,6 +103,7 @@ def unit_register(
             kind=unit_kind,
             address=address.strip(),
             credit_code=code,
+            credit_code_checked=checked,
             legal_rep=legal_rep.strip(),
             legal_rep_phone=legal_rep_phone.strip(),
             staff_count=staff_count,
@@ -107,7 +114,13 @@ def unit_register(
         )
         _located(unit, building, room)
         unit.save()
-        audit(actor=by, action=Action.CREATE, obj=unit, summary=_("登记单位 %(name)s") % {"name": unit.name})
+        audit(
+            actor=by,
+            action=Action.CREATE,
+            obj=unit,
+            summary=_("登记单位 %(name)s") % {"name": unit.name},
+            detail={"credit_code_checked": checked},
+        )
     return unit
 
 

@@ -38,6 +38,7 @@ class UnitSerializer(serializers.ModelSerializer[Unit]):
             "name",
             "kind",
             "credit_code",
+            "credit_code_checked",
             "building",
             "room",
             "address",
@@ -60,6 +61,7 @@ class UnitCreateSerializer(serializers.Serializer[Any]):
     room = serializers.IntegerField(required=False, allow_null=True, default=None)
     address = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
     credit_code = serializers.CharField(max_length=30, required=False, default="", allow_blank=True)
+    pilot_code = serializers.BooleanField(required=False, default=False)
     legal_rep = serializers.CharField(max_length=60)
     legal_rep_phone = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
     staff_count = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)

@@ -82,6 +82,8 @@ class Unit(Located):
         UnitKind, verbose_name=_("单位类别"), to_field="code", related_name="units", on_delete=models.PROTECT
     )
     credit_code = models.CharField(_("统一社会信用代码"), max_length=18, blank=True)
+    #: False for an early pilot code whose check character the standard's rule does not give
+    credit_code_checked = models.BooleanField(_("信用代码校验通过"), default=True)
     legal_rep = models.CharField(_("法定代表人（负责人）"), max_length=60)
     legal_rep_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     staff_count = models.PositiveIntegerField(_("从业人员数"), null=True, blank=True)

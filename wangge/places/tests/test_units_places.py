@@ -108,6 +108,17 @@ def test_it_refuses_a_second_unit_with_the_same_credit_code(world: World) -> Non
     assert Unit.objects.count() == 2
 
 
+def test_an_early_pilot_code_is_taken_only_when_asked_and_marked_unchecked(world: World) -> None:
+    pilot = "91350100M0001TGQXM"  # issued in Fujian in 2015; the rule gives 1, not M
+    with pytest.raises(ValidationError):
+        unit(world, credit_code=pilot)
+    registered = unit(world, credit_code=pilot, pilot_code=True)
+    assert registered.credit_code == pilot
+    assert not registered.credit_code_checked
+    with pytest.raises(ValidationError):  # not a code at all: no exception for it
+        unit(world, name="另一家", credit_code="91350100M0001TGQXI", pilot_code=True)
+
+
 # --- units -------------------------------------------------------------------------------
 
 
