@@ -14,4 +14,6 @@ urlpatterns: list = [
     path("places/rectifications/<int:pk>/escalate/", views.rectification_escalate, name="rectification_escalate"),
     path("units/", views.units, name="units"),
     path("units/<int:pk>/", views.unit, name="unit"),
+    path("units/export.xlsx", views.units_export, name="units_export"),
+    path("units/template.xlsx", views.units_template, name="units_template"),
 ]

@@ -352,3 +352,42 @@ def test_the_api_registers_units_and_places_and_refuses_a_bad_credit_code(world:
     detail = client.get(f"/api/v1/places/{pk}/").json()
     assert detail["rectifications"][0]["required"] == "配齐灭火器"
     assert [p["id"] for p in client.get("/api/v1/places/?attention=1").json()] == []
+
+
+def test_the_units_export_is_xlsx_with_masked_phones_audited_and_scoped(world: World, client_for: Any) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    unit(world, credit_code=CODE, legal_rep_phone="13812345678")
+    unit(world, grid="grid_a1_2", name="隔壁网格的单位")
+    response = client_for(Role.GRID_WORKER).get("/units/export.xlsx")
+    assert response.status_code == 200
+    assert response["X-Row-Count"] == "1"
+    book = load_workbook(io.BytesIO(response.content))
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    assert rows[0][:3] == ("单位名称", "统一社会信用代码", "单位类别代码")
+    assert rows[1][1] == CODE
+    assert rows[1][2] == "individual"
+    assert rows[1][5] == "138****5678"
+    assert len(rows) == 2
+    assert "individual" in [r[1] for r in book.worksheets[1].iter_rows(values_only=True)]
+    entry = AuditEntry.objects.filter(action="export", object_type="places.unit").latest("id")
+    assert entry.detail["count"] == 1
+    assert client_for(Role.AUDITOR).get("/units/export.xlsx").status_code == 403
+    template = client_for(Role.GRID_WORKER).get("/units/template.xlsx")
+    sheet = load_workbook(io.BytesIO(template.content)).worksheets[0]
+    assert sheet.max_row == 1
+
+
+def test_nothing_is_exported_when_the_audit_entry_fails(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wangge.places import exchange
+
+    unit(world)
+
+    def refuse(**kwargs: Any) -> None:
+        raise DatabaseError("audit log unavailable")
+
+    monkeypatch.setattr(AuditEntry.objects, "create", refuse)
+    with pytest.raises(DatabaseError):
+        exchange.units_export(by=world.user(Role.GRID_WORKER))
