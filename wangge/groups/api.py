@@ -87,6 +87,8 @@ def _purpose(request: Request) -> str:
 class ListingViewSet(viewsets.ViewSet):
     """Listed people of the registers the caller may see, in their areas."""
 
+    queryset = Listing.objects.none()  # for the schema's path parameter type only; reads use queries
+
     @extend_schema(
         parameters=[
             PURPOSE,

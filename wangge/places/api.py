@@ -107,7 +107,7 @@ class PlaceCreateSerializer(serializers.Serializer[Any]):
     operator_phone = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
 
 
-class InspectionSerializer(serializers.ModelSerializer[Inspection]):
+class PlaceInspectionSerializer(serializers.ModelSerializer[Inspection]):
     hazard_level = serializers.CharField(source="hazard_level_id", read_only=True)
     inspector: serializers.StringRelatedField[Any] = serializers.StringRelatedField()
 
@@ -117,7 +117,7 @@ class InspectionSerializer(serializers.ModelSerializer[Inspection]):
         read_only_fields = fields
 
 
-class InspectionCreateSerializer(serializers.Serializer[Any]):
+class PlaceInspectionCreateSerializer(serializers.Serializer[Any]):
     date = serializers.DateField()
     findings = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
     hazard_level = serializers.CharField(max_length=30, required=False, default="none")
@@ -159,6 +159,8 @@ def _where(user: Any, building_id: int, room_id: int | None) -> tuple[Building, 
 class UnitViewSet(viewsets.ViewSet):
     """Units (实有单位) in the caller's areas."""
 
+    queryset = Unit.objects.none()  # for the schema's path parameter type only
+
     @extend_schema(responses=UnitSerializer(many=True))
     def list(self, request: Request) -> Response:
         found = queries.units_visible_to(request.user).select_related("building", "room__building")[:1000]
@@ -183,6 +185,8 @@ class UnitViewSet(viewsets.ViewSet):
 class PlaceViewSet(viewsets.ViewSet):
     """Key places (重点场所) in the caller's areas; ``?attention=1`` lists only those due or overdue."""
 
+    queryset = Place.objects.none()  # for the schema's path parameter type only
+
     @extend_schema(responses=PlaceSerializer(many=True))
     def list(self, request: Request) -> Response:
         user = request.user
@@ -196,7 +200,7 @@ class PlaceViewSet(viewsets.ViewSet):
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         place = queries.get_place(request.user, pk)
         data = dict(PlaceSerializer(place).data)
-        data["inspections"] = InspectionSerializer(queries.inspections_of(place)[:50], many=True).data
+        data["inspections"] = PlaceInspectionSerializer(queries.inspections_of(place)[:50], many=True).data
         data["rectifications"] = RectificationSerializer(queries.rectifications_of(place)[:50], many=True).data
         return Response(data)
 
@@ -216,21 +220,23 @@ class PlaceViewSet(viewsets.ViewSet):
         place = _run(actions.place_register, by=user, **data)
         return Response(PlaceSerializer(place).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=InspectionCreateSerializer, responses={201: InspectionSerializer})
+    @extend_schema(request=PlaceInspectionCreateSerializer, responses={201: PlaceInspectionSerializer})
     @action(detail=True, methods=["post"])
     def inspections(self, request: Request, pk: str | None = None) -> Response:
         """Record a hazard inspection; ``rectify`` and ``deadline`` open a rectification."""
         user = request.user
         place = queries.get_place(user, pk)
         _require_editor(user)
-        incoming = InspectionCreateSerializer(data=request.data)
+        incoming = PlaceInspectionCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         record = _run(actions.place_inspect, by=user, place=place, **incoming.validated_data)
-        return Response(InspectionSerializer(record).data, status=status.HTTP_201_CREATED)
+        return Response(PlaceInspectionSerializer(record).data, status=status.HTTP_201_CREATED)
 
 
 class RectificationViewSet(viewsets.ViewSet):
     """Rectifications (整改) in the caller's areas; ``?overdue=1`` lists only those past their deadline."""
+
+    queryset = Rectification.objects.none()  # for the schema's path parameter type only
 
     @extend_schema(responses=RectificationSerializer(many=True))
     def list(self, request: Request) -> Response:
