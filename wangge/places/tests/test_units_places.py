@@ -391,3 +391,19 @@ def test_nothing_is_exported_when_the_audit_entry_fails(world: World, monkeypatc
     monkeypatch.setattr(AuditEntry.objects, "create", refuse)
     with pytest.raises(DatabaseError):
         exchange.units_export(by=world.user(Role.GRID_WORKER))
+
+
+def test_the_api_lists_overdue_rectifications_and_hands_one_over_as_a_case_once(world: World, client_for: Any) -> None:
+    late = inspected_with_rectification(world, today() - dt.timedelta(days=1))
+    on_time = inspected_with_rectification(world, today())
+    client = client_for(Role.GRID_WORKER)
+    assert [r["id"] for r in client.get("/api/v1/rectifications/?overdue=1").json()] == [late.pk]
+    early = client.post(f"/api/v1/rectifications/{on_time.pk}/escalate/")
+    assert early.status_code == 400
+    handed = client.post(f"/api/v1/rectifications/{late.pk}/escalate/")
+    assert handed.status_code == 201
+    assert Case.objects.get(pk=handed.json()["case"]).category.code == "hazard"
+    assert client.post(f"/api/v1/rectifications/{late.pk}/escalate/").status_code == 400
+    done = client.post(f"/api/v1/rectifications/{on_time.pk}/done/", {"date": today()}, content_type="application/json")
+    assert done.status_code == 200 and done.json()["done"] == today().isoformat()
+    assert Case.objects.count() == 1
