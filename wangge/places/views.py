@@ -45,6 +45,16 @@ class DoneForm(forms.Form):
     note = forms.CharField(label=gettext_lazy("整改情况"), required=False, max_length=500)
 
 
+def _done_prefix(pk: int) -> str:
+    return f"r{pk}"  # one form per rectification on the page: ids stay unique
+
+
+def _done_form(rectification: Any, posted: forms.Form | None, today: Any) -> forms.Form:
+    if posted is not None and posted.prefix == _done_prefix(rectification.pk):
+        return posted
+    return DoneForm(prefix=_done_prefix(rectification.pk), initial={"date": today})
+
+
 def _require_registry(user: Any) -> None:
     if not policy.can_view_registry(user) or policy.sees_only_wards(user):
         raise Http404
@@ -74,13 +84,12 @@ def _place_page(request: HttpRequest, place: Place, status: int = 200, **forms_:
         "place": place,
         "flags": queries.place_flags(place, today=today),
         "inspections": list(queries.inspections_of(place)[:50]),
-        "rectifications": rectifications,
+        "rectifications": [(r, _done_form(r, forms_.get("done_form"), today)) for r in rectifications],
         "today": today,
         "can_edit": policy.can_edit_registry(user),
         "can_escalate": policy.can_take_cases(user),
         "inspection_form": forms_.get("inspection_form")
         or InspectionForm(initial={"date": today, "hazard_level": place.hazard_level_id}),
-        "done_form": forms_.get("done_form") or DoneForm(initial={"date": today}),
         "open_form": next(iter(forms_), ""),
     }
     return render(request, "places/place.html", context, status=status)
@@ -123,7 +132,7 @@ def rectification_done(request: HttpRequest, pk: int) -> HttpResponse:
     target = queries.get_rectification(user, pk)
     if not policy.can_edit_registry(user):
         raise Http404
-    form = DoneForm(request.POST)
+    form = DoneForm(request.POST, prefix=_done_prefix(target.pk))
     if form.is_valid():
         try:
             actions.rectification_complete(by=user, rectification=target, **form.cleaned_data)

@@ -305,6 +305,14 @@ def test_the_worker_sees_due_places_and_records_an_inspection_on_the_page(world:
     assert client.post(f"/places/rectifications/{late.pk}/escalate/").status_code == 302
     late.refresh_from_db()
     assert late.case is not None
+    prefix = f"r{late.pk}"
+    assert client.post(f"/places/rectifications/{late.pk}/done/", {f"{prefix}-date": ""}).status_code == 400
+    done = client.post(
+        f"/places/rectifications/{late.pk}/done/", {f"{prefix}-date": today(), f"{prefix}-note": "已复查"}
+    )
+    assert done.status_code == 302
+    late.refresh_from_db()
+    assert late.done == today() and late.done_note == "已复查"
 
 
 def test_the_unit_pages_show_the_units_and_their_places(world: World, client_for: Any) -> None:
