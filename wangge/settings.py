@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "wangge.groups",
     "wangge.division",
     "wangge.worklist",
+    "wangge.places",
     "wangge.web",
     "wangge.demo",
     "wangge.ops",

@@ -15,6 +15,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("wangge.protection.api")),
     path("", include("wangge.cases.api")),
     path("", include("wangge.worklist.api")),
+    path("", include("wangge.places.api")),
     path("", include("wangge.cases.stats_api")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script for the CSP.
@@ -34,6 +35,7 @@ urlpatterns = [
     path("", include("wangge.groups.urls")),
     path("", include("wangge.division.urls")),
     path("", include("wangge.worklist.urls")),
+    path("", include("wangge.places.urls")),
     path("", include("wangge.web.urls")),
     path("", include("wangge.open311.urls")),
 ]

@@ -35,6 +35,7 @@ from wangge.demo import DEFAULT_RESIDENTS, divisions, geometry, people
 from wangge.demo import accounts as demo_accounts
 from wangge.demo import cases as demo_cases
 from wangge.demo import groups as demo_groups
+from wangge.demo import places as demo_places
 from wangge.demo import population as demo_population
 from wangge.demo import protection as demo_protection
 from wangge.demo import rentals as demo_rentals
@@ -73,6 +74,7 @@ class Summary:
     worklist: demo_worklist.Story = field(default_factory=demo_worklist.Story)
     rentals: demo_rentals.Counts = field(default_factory=demo_rentals.Counts)
     groups: demo_groups.Counts = field(default_factory=demo_groups.Counts)
+    places: demo_places.Counts = field(default_factory=demo_places.Counts)
 
     @property
     def dementia(self) -> int:
@@ -207,6 +209,7 @@ class _Builder:
         self.summary.population = demo_population.assign(seed=self.seed, today=self.today)
         self.summary.rentals = demo_rentals.assign(seed=self.seed, today=self.today)
         self.summary.groups = demo_groups.assign(seed=self.seed, today=self.today)
+        self.summary.places = demo_places.assign(seed=self.seed, today=self.today)
         self._accounts(all_accounts=all_accounts)
         ages = np.array(self.r_age)
         self.summary.residents = len(ages)

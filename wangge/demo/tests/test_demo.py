@@ -267,6 +267,29 @@ def test_it_puts_people_on_every_special_register_with_follow_ups_some_due(demo:
     assert not listings.filter(register_id="mental", risk_level__isnull=True).exists()
 
 
+def test_it_carries_units_and_key_places_with_inspections_and_an_overdue_rectification(demo: Any) -> None:
+    from wangge.places import creditcode
+    from wangge.places.models import Inspection, Place, Rectification, Unit
+
+    today = timezone.localdate()
+    units = Unit.objects.all()
+    assert units.count() == demo.places.units >= 16
+    codes = [c for c in units.values_list("credit_code", flat=True) if c]
+    assert codes and all(creditcode.is_valid(c) for c in codes)
+    assert len(set(codes)) == len(codes)
+    assert not units.exclude(grid_id=F("building__grid_id")).exists()
+    places = Place.objects.all()
+    assert places.count() == demo.places.places > 0
+    assert places.filter(unit__isnull=True).exists() and places.filter(unit__isnull=False).exists()
+    assert places.filter(inspection_due__lt=today).exists()
+    assert Inspection.objects.count() == demo.places.inspections > 0
+    rectifications = Rectification.objects.all()
+    assert rectifications.count() == demo.places.rectifications > 0
+    overdue = rectifications.filter(done__isnull=True, deadline__lt=today)
+    assert overdue.count() == demo.places.overdue > 0
+    assert not rectifications.exclude(grid_id=F("place__grid_id")).exists()
+
+
 def test_it_makes_a_quarter_of_residents_60_or_over_and_children_live_with_parents(demo: Any) -> None:
     today = dt.date.today()
     ages = [
