@@ -620,7 +620,13 @@ class _Player:
 
     def _escalate(self) -> None:
         """督办 the oldest cases whose clocks ran out, as the worker does."""
+        from wangge.protection.models import Notification
+
+        before = Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         self.story.escalations = len(actions.cases_escalate(now=self.now, limit=ESCALATE_AT_MOST))
+        # Demo accounts' phone numbers are invented: nothing leaves the server, the in-app
+        # notifications of 督办 stay (as ``wangge.demo.protection`` does for its alerts).
+        Notification.objects.filter(pk__gt=before).exclude(channel=Notification.Channel.IN_APP).delete()
 
 
 def demo_photo(*, seed: int) -> bytes:

@@ -28,6 +28,7 @@ from wangge.cases.models import (
 from wangge.core.models import AuditEntry
 from wangge.demo import accounts as demo_accounts
 from wangge.demo.build import build, wipe
+from wangge.protection.models import Notification
 
 FAST_HASHER = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -83,6 +84,10 @@ def test_the_demo_has_a_satisfaction_link_and_escalations_of_overdue_cases(demo:
     assert SatisfactionLink.objects.filter(used_at__isnull=True, revoked_at__isnull=True).count() == 1
     assert Escalation.objects.count() == demo.cases.escalations >= 1
     assert Step.objects.filter(kind=Step.Kind.ESCALATE).count() == demo.cases.escalations
+    supervisor = User.objects.get(username="demo-petition")
+    notified = Notification.objects.filter(recipient=supervisor, payload__title__startswith="督办")
+    assert notified.filter(channel=Notification.Channel.IN_APP).count() == demo.cases.escalations
+    assert not notified.exclude(channel=Notification.Channel.IN_APP).exists()  # invented phones
 
 
 @pytest.mark.django_db
