@@ -55,6 +55,7 @@ def test_a_grid_worker_files_a_field_report_with_a_photo_and_sees_its_thumbnail(
     page.select_option("#id_area", str(world.areas["grid_a1_1"].pk))
     page.set_input_files("#photos", str(photo))
     assert no_sideways_scroll(page)
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky header at the top of the full-page shot
     page.screenshot(path=str(shots / f"cases-field-{locale}.png"), full_page=True)
     page.get_by_role("button", name=LABELS[locale]["submit"], exact=True).tap()
     page.wait_for_url(re.compile(r"/cases/\d+/$"))
@@ -65,6 +66,7 @@ def test_a_grid_worker_files_a_field_report_with_a_photo_and_sees_its_thumbnail(
     assert thumb.get_attribute("src") == f"/cases/{case.pk}/photos/{stored.pk}/thumb/"
     assert page.evaluate("img => img.complete && img.naturalWidth", thumb.element_handle()) > 0
     assert no_sideways_scroll(page)
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(shots / f"cases-detail-photo-{locale}.png"), full_page=True)
     page.context.close()
 
