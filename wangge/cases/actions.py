@@ -416,9 +416,17 @@ def case_verify(*, case: Case, by: Any, note: str = "", now: dt.datetime | None 
 
 @transaction.atomic
 def satisfaction_record(
-    *, case: Case, by: Any, satisfaction: str, note: str = "", now: dt.datetime | None = None
+    *,
+    case: Case,
+    by: Any,
+    satisfaction: str,
+    note: str = "",
+    want_review: bool = False,
+    now: dt.datetime | None = None,
 ) -> Case:
-    """The petitioner's satisfaction, asked on a visit."""
+    """The petitioner's satisfaction, asked on a visit. 不满意 with ``want_review`` on an answered
+    petition also records their request for review (复查), in the same transaction: when no
+    review can be asked now (window closed, already re-reviewed) nothing is recorded."""
     _require(policy.can_work_cases(by))
     now = now or timezone.now()
     case = _locked(case)
@@ -430,6 +438,9 @@ def satisfaction_record(
     case.satisfaction = satisfaction
     case.save(update_fields=["satisfaction"])
     _step(case, kind=Step.Kind.SATISFACTION, by=by, at=now, note=note.strip(), data={"via": "visit"})
+    if want_review and satisfaction == Case.Satisfaction.DISSATISFIED:
+        reason = note.strip() or _("反映人对处理结果不满意，申请复查")
+        _review_request(case, by=by, reason=reason, requested_at=now, now=now)
     return case
 
 

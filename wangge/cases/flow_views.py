@@ -105,25 +105,32 @@ def field_intake(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("已上报案件 %(number)s") % {"number": case.number})
                 return redirect("cases:detail", pk=case.pk)
-    q = request.GET.get("q", "").replace("\x00", "").strip()[:100]
-    found = []
-    if q and policy.can_search(user):
-        found = [
-            {"resident": r, "add": _with(picked, r.pk)}
-            for r in search_residents(user=user, q=q, limit=10).residents
-            if all(r.pk != p.pk for p in picked)
-        ]
-    context = {
+    context = picker_context(request, picked) | {
         "form": form,
         "title": _("网格员上报"),
-        "q": q,
-        "found": found,
-        "picked": [{"resident": p, "remove": _with(picked, without=p.pk)} for p in picked],
-        "picked_query": _with(picked)[1:],
         "max_photos": photos.MAX_PHOTOS,
         "max_mb": photos.MAX_BYTES // (1024 * 1024),
     }
     return render(request, "cases/field.html", context, status=status)
+
+
+def picker_context(request: HttpRequest, picked: list[Any]) -> dict[str, Any]:
+    """The residents picked so far, each with the link that removes it, and the search's hits,
+    each with the link that adds it (the desk and the phone page pick alike)."""
+    q = request.GET.get("q", "").replace("\x00", "").strip()[:100]
+    found = []
+    if q and policy.can_search(request.user):
+        found = [
+            {"resident": r, "add": _with(picked, r.pk)}
+            for r in search_residents(user=request.user, q=q, limit=10).residents
+            if all(r.pk != p.pk for p in picked)
+        ]
+    return {
+        "q": q,
+        "found": found,
+        "picked": [{"resident": p, "remove": _with(picked, without=p.pk)} for p in picked],
+        "picked_query": _with(picked)[1:],
+    }
 
 
 # Photos ----------------------------------------------------------------------------------
@@ -310,6 +317,7 @@ def rate(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and not context["done"]:
         if form.is_valid():
             data = form.cleaned_data
+            reviews = case.reviews.count()
             try:
                 actions.satisfaction_by_link(
                     token=token, satisfaction=data["satisfaction"], note=data["note"], want_review=data["want_review"]
@@ -317,6 +325,9 @@ def rate(request: HttpRequest, token: str) -> HttpResponse:
             except ValidationError as exc:
                 views._add_errors(form, exc)
             else:
-                return render(request, "cases/rate.html", context | {"done": True, "thanks": True})
+                asked = data["want_review"] and data["satisfaction"] == Case.Satisfaction.DISSATISFIED
+                opened = case.reviews.count() > reviews
+                thanks = {"done": True, "thanks": True, "review_opened": opened, "review_refused": asked and not opened}
+                return render(request, "cases/rate.html", context | thanks)
         return render(request, "cases/rate.html", context | {"form": form}, status=400)
     return render(request, "cases/rate.html", context | {"form": form})

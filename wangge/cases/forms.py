@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from wangge.accounts import policy
 from wangge.areas.models import Area
-from wangge.cases.models import Case, Category, Department
+from wangge.cases.models import Case, Category, CrossLevelMark, Department
 
 
 class IntakeForm(forms.Form):
@@ -27,11 +27,25 @@ class IntakeForm(forms.Form):
     area = forms.ModelChoiceField(
         label=_("所在网格或社区（未选反映人时）"), queryset=Area.objects.none(), required=False
     )
+    # Shown to those who may mark it (``policy.can_decide_cases``): the petitioner says at the
+    # desk that they already took the matter higher up (越级访).
+    cross_level = forms.BooleanField(label=_("越级访（已到上级反映）"), required=False)
+    cross_level_to = forms.ChoiceField(
+        label=_("越级到"), choices=[("", "—"), *CrossLevelMark.Level.choices], required=False
+    )
 
-    def __init__(self, *args: Any, areas: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, areas: Any, can_mark: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["category"].queryset = Category.objects.filter(active=True)  # type: ignore[attr-defined]
         self.fields["area"].queryset = areas  # type: ignore[attr-defined]
+        if not can_mark:
+            del self.fields["cross_level"], self.fields["cross_level_to"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("cross_level") and not data.get("cross_level_to"):
+            self.add_error("cross_level_to", _("请选择越级到哪一级"))
+        return data
 
 
 def _departments() -> Any:
@@ -102,6 +116,7 @@ class NoteForm(forms.Form):
 class SatisfactionForm(forms.Form):
     satisfaction = forms.ChoiceField(label=_("满意度（走访询问）"), choices=Case.Satisfaction.choices)
     note = forms.CharField(label=_("说明"), required=False, max_length=2000)
+    want_review = forms.BooleanField(label=_("不满意，申请复查"), required=False)
 
 
 # step name → (form, button label)

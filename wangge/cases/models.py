@@ -229,6 +229,8 @@ class Step(models.Model):
         ESCORT_RECORD = "escort_record", _("领导领访")
         SATISFACTION_LINK = "satisfaction_link", _("发送满意度评价链接")
         PUBLIC_REPLY = "public_reply", _("公开答复")
+        REPEAT = "repeat", _("标记重复访")
+        CROSS_LEVEL = "cross_level", _("标记越级访")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="steps")
     kind = models.CharField(_("步骤"), max_length=20, choices=Kind.choices)

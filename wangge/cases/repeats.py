@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 
 from wangge.accounts import policy
 from wangge.cases import clocks, queries
-from wangge.cases.models import Case, CrossLevelMark, RepeatMark
+from wangge.cases.models import Case, CrossLevelMark, RepeatMark, Step
 from wangge.core.audit import Action, audit
 
 WINDOW = dt.timedelta(
@@ -149,6 +149,16 @@ def repeat_mark(*, case: Case, earlier: Case, by: Any, note: str = "", now: dt.d
         note=note.strip()[:200],
         similarity=similarity(case.text, earlier.text),
     )
+    # A timeline step like every other action: the case page shows it, and the statistics'
+    # incremental refresh (which reads new steps) recounts the case's month.
+    Step.objects.create(
+        case=case,
+        kind=Step.Kind.REPEAT,
+        by=by,
+        at=now,
+        note=mark.note,
+        data={"earlier": earlier.pk, "earlier_number": earlier.number, "similarity": mark.similarity},
+    )
     audit(
         actor=by,
         action=Action.UPDATE,
@@ -174,6 +184,7 @@ def cross_level_mark(
     if CrossLevelMark.objects.filter(case=case).exists():
         raise ValidationError(_("该案件已标记为越级访"))
     mark = CrossLevelMark.objects.create(case=case, level=level, by=by, at=now, note=note.strip()[:200])
+    Step.objects.create(case=case, kind=Step.Kind.CROSS_LEVEL, by=by, at=now, note=mark.note, data={"level": level})
     audit(
         actor=by,
         action=Action.UPDATE,

@@ -149,6 +149,8 @@ def _months_q(months: Iterable[dt.date]) -> Q:
 def _changed_months(state: CaseMonthRefresh) -> set[dt.date]:
     """The months of the cases that have a step or a mark since the last refresh."""
     since = state.refreshed_at - MARK_MARGIN
+    # Marks write a timeline step too (kinds ``repeat`` and ``cross_level``); the marks are
+    # still read by time for those made before the steps existed (until the next full refresh).
     # Three small id lists rather than one OR over joins, which would read every case.
     ids = set(Step.objects.filter(pk__gt=state.step_id - STEP_MARGIN).values_list("case_id", flat=True))
     ids |= set(RepeatMark.objects.filter(at__gte=since).values_list("case_id", flat=True))

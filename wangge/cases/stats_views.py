@@ -32,9 +32,10 @@ CHART_MONTHS = 36
 
 # (key, label, format): the columns of every table and of the workbook.
 COUNTS = [
-    ("received", gettext_lazy("登记"), "n"),
-    ("accepted", gettext_lazy("受理"), "n"),
-    ("closed", gettext_lazy("办结"), "n"),
+    # Counts of cases, so "已登记" (received), not the verb "登记" (to register).
+    ("received", gettext_lazy("已登记"), "n"),
+    ("accepted", gettext_lazy("已受理"), "n"),
+    ("closed", gettext_lazy("已办结"), "n"),
     ("solved", gettext_lazy("已解决"), "n"),
     ("closed_unsolved", gettext_lazy("办结未解决"), "n"),
     ("solved_open", gettext_lazy("已解决未办结"), "n"),
@@ -51,7 +52,7 @@ COUNTS = [
 STAGES = [
     ("open", gettext_lazy("办理中")),
     ("declined", gettext_lazy("不予受理")),
-    ("closed", gettext_lazy("办结")),
+    ("closed", gettext_lazy("已办结")),
 ]
 MERIT_LABELS = {
     "reasonable": gettext_lazy("有理"),

@@ -21,9 +21,7 @@ from wangge.areas.models import Area
 from wangge.areas.queries import areas_within
 from wangge.cases import actions, queries
 from wangge.cases.forms import STEP_FORMS, IntakeForm, next_steps
-from wangge.cases.models import Case
-from wangge.registry.queries import get_resident
-from wangge.registry.search import search_residents
+from wangge.cases.models import Case, CrossLevelMark, RepeatMark
 
 TABS = {
     "mine": gettext_lazy("我的"),
@@ -74,46 +72,41 @@ def case_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def intake(request: HttpRequest) -> HttpResponse:
-    """The reception desk. A registered petitioner is picked with ``?resident=`` (from the search)."""
+    """The reception desk. Registered petitioners are picked from the search, one or several
+    (集体访: ``?resident=`` repeated); a cross-level petition is marked as it is received."""
+    from wangge.cases import repeats
+    from wangge.cases.flow_views import _picked, picker_context
+
     user = request.user
     if not policy.can_take_cases(user):
         raise Http404
-    resident = _picked_resident(request)
-    form = IntakeForm(request.POST or None, areas=_intake_areas(user))
+    picked = _picked(request)
+    can_mark = policy.can_decide_cases(user)
+    form = IntakeForm(request.POST or None, areas=_intake_areas(user), can_mark=can_mark)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            case = actions.case_receive(
-                by=user,
-                category=data["category"],
-                text=data["text"],
-                channel=data["channel"],
-                petitioners=[resident] if resident else [],
-                contact_name=data["contact_name"],
-                contact_phone=data["contact_phone"],
-                collective_count=data["collective_count"],
-                area=data["area"],
-            )
+            with transaction.atomic():
+                case = actions.case_receive(
+                    by=user,
+                    category=data["category"],
+                    text=data["text"],
+                    channel=data["channel"],
+                    petitioners=picked,
+                    contact_name=data["contact_name"],
+                    contact_phone=data["contact_phone"],
+                    collective_count=max(data["collective_count"], len(picked)),
+                    area=data["area"],
+                )
+                if data.get("cross_level"):
+                    repeats.cross_level_mark(case=case, by=user, level=data["cross_level_to"])
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
             messages.success(request, _("已登记案件 %(number)s") % {"number": case.number})
             return redirect("cases:detail", pk=case.pk)
-    context = _picker_context(request, resident) | {"form": form, "title": _("接访登记"), "field": False}
+    context = picker_context(request, picked) | {"form": form, "title": _("接访登记"), "field": False}
     return render(request, "cases/intake.html", context, status=400 if request.method == "POST" else 200)
-
-
-def _picked_resident(request: HttpRequest) -> Any:
-    raw = request.POST.get("resident") or request.GET.get("resident")
-    return get_resident(request.user, raw) if raw else None
-
-
-def _picker_context(request: HttpRequest, resident: Any) -> dict[str, Any]:
-    q = request.GET.get("q", "").replace("\x00", "").strip()[:100]
-    found = []
-    if q and resident is None and policy.can_search(request.user):
-        found = search_residents(user=request.user, q=q, limit=10).residents
-    return {"q": q, "found": found, "resident": resident}
 
 
 def _detail_context(request: HttpRequest, case: Case, forms: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -128,6 +121,8 @@ def _detail_context(request: HttpRequest, case: Case, forms: dict[str, Any] | No
         "timeline": case.steps.select_related("by"),
         "petitioners": case.petitioners.all(),
         "co_departments": case.co_departments.all(),
+        "repeat_mark": RepeatMark.objects.filter(case=case).select_related("earlier").first(),
+        "cross_level_mark": CrossLevelMark.objects.filter(case=case).first(),
         "step_forms": [
             {"name": name, "label": STEP_FORMS[name][1], "form": forms.get(name) or STEP_FORMS[name][0]()}
             for name in steps
@@ -184,7 +179,13 @@ def _run_step(name: str, *, case: Case, by: Any, data: dict[str, Any]) -> Case:
     if name == "verify":
         return actions.case_verify(case=case, by=by, note=data["note"])
     if name == "satisfaction":
-        return actions.satisfaction_record(case=case, by=by, satisfaction=data["satisfaction"], note=data["note"])
+        return actions.satisfaction_record(
+            case=case,
+            by=by,
+            satisfaction=data["satisfaction"],
+            note=data["note"],
+            want_review=data.get("want_review", False),
+        )
     if name == "close":
         return actions.case_close(case=case, by=by, note=data["note"])
     raise Http404

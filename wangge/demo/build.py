@@ -143,9 +143,15 @@ def wipe() -> None:
                     grown = True
                     break
     quote = connection.ops.quote_name
+    from wangge.cases import photos as case_photos
+    from wangge.cases.models import CasePhoto
+
+    # Every case hangs off an area: its photos' files go with their rows.
+    photo_files = [name for pair in CasePhoto.objects.values_list("path", "thumb_path") for name in pair]
     with transaction.atomic(), connection.cursor() as cursor:
         for model in reversed(doomed):
             cursor.execute(f"DELETE FROM {quote(model._meta.db_table)}")
+    case_photos.remove(*photo_files)
 
 
 class _Builder:

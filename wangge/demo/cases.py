@@ -17,6 +17,7 @@ only: its problems are solved at the grid, before they become petitions.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import random
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,7 +26,7 @@ from typing import Any
 from django.utils import timezone
 
 from wangge.areas.models import Area
-from wangge.cases import actions
+from wangge.cases import actions, repeats
 from wangge.cases.models import Case, Category, Department, Kind
 from wangge.registry.models import CareCategory, CareTag, Resident
 
@@ -38,6 +39,10 @@ STUCK_SHARE = 0.08  # cases that stop at some stage and run over their deadline
 DECLINED_SHARE = 0.04  # of petitions
 DEPARTMENT = "civil-affairs"  # the demo department handler's department (民政)
 STORY_ARREARS = Decimal("30000.00")
+# The oldest overdue cases of each phase escalated here (the build stays quick); the worker's
+# job escalates the rest when the demo runs.
+ESCALATE_AT_MOST = 2
+PUBLIC_URL = "http://127.0.0.1:8000"  # the satisfaction link's site; only its digest is kept
 
 # What residents bring, per category: (text, what was found on the visit, what was done).
 TEXTS: dict[str, list[tuple[str, str, str]]] = {
@@ -105,6 +110,13 @@ class Story:
     petitions: int = 0
     reference: int | None = None  # the pension-arrears petition
     by_stage: dict[str, int] = field(default_factory=dict)
+    photos: int = 0
+    reviews: int = 0
+    escorts: int = 0
+    links: int = 0
+    repeats: int = 0
+    cross_level: int = 0
+    escalations: int = 0
 
 
 def department_name() -> str:
@@ -194,8 +206,10 @@ class _Player:
         collective: bool = False,
         declined: bool = False,
         quick: bool = False,
+        photos: tuple[bytes, ...] = (),
     ) -> Case:
-        """Receive a case and take it as far as ``stop`` (or as far as time allows)."""
+        """Receive a case and take it as far as ``stop`` (or as far as time allows). A case
+        with ``photos`` is reported from the field by the grid's worker."""
         rng = self.rng
         text, found, done = rng.choice(TEXTS[category.code])
         petition = category.kind == Kind.PETITION
@@ -211,6 +225,8 @@ class _Player:
         else:
             channel = rng.choice([Case.Channel.FIELD] * 3 + [Case.Channel.PHONE])
             receiver = self.workers.get(grid.pk) or self.users["demo-grid"]
+        if photos:
+            channel, receiver = Case.Channel.FIELD, self.workers.get(grid.pk) or self.users["demo-grid"]
         count = len(people) + (rng.randint(5, 25) if collective else 0)
         case = actions.case_receive(
             by=receiver,
@@ -220,6 +236,7 @@ class _Player:
             petitioners=[] if anonymous else Resident.objects.filter(pk__in=people),
             collective_count=1 if anonymous else count,
             area=grid,
+            photos=photos,
             now=received_at,
         )
         self.story.cases += 1
@@ -468,6 +485,167 @@ class _Player:
         self.story.reference = case.pk
         return case
 
+    # -- what the follow-up pages show ----------------------------------------------------
+
+    def showcase(self, *, events: list[Category], petitions: list[Category], grid: Area | None) -> None:
+        """One of each of what the case pages of issue 11 show beyond the plain path: field
+        reports with photos, a review answered and a re-review under way, an escorted visit
+        recorded and one scheduled, a satisfaction link, repeat marks and a cross-level mark,
+        and the escalation (督办) of the cases left overdue."""
+        rng = self.rng
+        day = dt.timedelta(days=1)
+        grid = grid if grid is not None and grid in self.grids else rng.choice(self.grids)
+        # Field reports with a photo, in the demo grid worker's grid: new, being handled, solved.
+        for n, (stop, days) in enumerate((("received", 0.2), ("assigned", 4), ("satisfied", 20))):
+            category = events[n % len(events)]
+            self.play(
+                category=category,
+                grid=grid,
+                received_at=self.now - dt.timedelta(days=days),
+                stop=stop,
+                quick=True,
+                photos=(demo_photo(seed=n),),
+            )
+            self.story.photos += 1
+        if not self.petition_grids or not petitions:
+            self._escalate()
+            return
+        office = self.users["demo-petition"]
+
+        def petition(stop: str, days: float) -> Case:
+            return self.play(
+                category=rng.choice(petitions),
+                grid=rng.choice(self.petition_grids),
+                received_at=self.now - dt.timedelta(days=days),
+                stop=stop,
+                quick=True,
+            )
+
+        # A review (复查) asked and answered, then a re-review (复核) asked and not yet answered.
+        case = petition("replied", 40)
+        if case.replied_at is not None:
+            asked = case.replied_at + 5 * day
+            actions.review_request(
+                case=case,
+                by=self.worker(case),
+                reason="对答复不服，认为补贴标准计算有误",
+                requested_at=asked,
+                now=asked,
+            )
+            actions.review_answer(
+                case=case,
+                by=office,
+                outcome="upheld",
+                answer="经复查，原答复认定事实清楚，维持原意见。",
+                now=asked + 15 * day,
+            )
+            again = asked + 25 * day
+            actions.review_request(
+                case=case, by=self.worker(case), reason="仍不服复查意见，申请复核", requested_at=again, now=again
+            )
+            self.story.reviews += 2
+        # An escorted visit (领访) recorded, and another one scheduled.
+        case = petition("assigned", 12)
+        start = self.now - 8 * day
+        escort = actions.escort_schedule(
+            case=case,
+            by=office,
+            leader="区信访局局长",
+            date=timezone.localdate(start) + 2 * day,
+            note="到区人社局",
+            now=start,
+        )
+        actions.escort_record(
+            escort=escort,
+            by=self.worker(case),
+            went_on=escort.scheduled_for,
+            attendees="区信访局局长、人社局科长、网格员、反映人",
+            outcome="人社局当场说明政策并约定十日内答复",
+            now=start + 3 * day,
+        )
+        case = petition("visited", 5)
+        actions.escort_schedule(
+            case=case,
+            by=office,
+            leader="街道办事处主任",
+            date=timezone.localdate(self.now) + 3 * day,
+            now=self.now - day,
+        )
+        self.story.escorts += 2
+        # A satisfaction link (QR code or SMS) waiting for the petitioner's rating.
+        case = petition("verified", 15)
+        if case.resolution and not case.satisfaction:
+            actions.satisfaction_link_create(
+                case=case, by=self.worker(case), base_url=PUBLIC_URL, now=self.now - dt.timedelta(hours=6)
+            )
+            self.story.links += 1
+        self._repeats(petitions)
+        self._escalate()
+
+    def _repeats(self, petitions: list[Category]) -> None:
+        """The same petitioners back with the same matter: marked as repeats; one of them had
+        gone to the city first (越级访)."""
+        office = self.users["demo-petition"]
+        earlier_ones = list(
+            Case.objects.filter(
+                kind=Kind.PETITION,
+                received_at__gte=self.now - dt.timedelta(days=150),
+                received_at__lt=self.now - dt.timedelta(days=40),
+                petitioners__isnull=False,
+            )
+            .exclude(status=Case.Status.DECLINED)
+            .order_by("received_at")
+            .distinct()[:3]
+        )
+        for n, earlier in enumerate(earlier_ones):
+            at = self.later(earlier.received_at + dt.timedelta(days=20 + 5 * n), 0, 8)
+            case = actions.case_receive(
+                by=office,
+                category=earlier.category,
+                text="再次反映：" + earlier.text,
+                channel=Case.Channel.WALK_IN,
+                petitioners=list(earlier.petitioners.all()),
+                collective_count=earlier.collective_count,
+                now=at,
+            )
+            self.story.cases += 1
+            self.story.petitions += 1
+            self.story.by_stage["received"] = self.story.by_stage.get("received", 0) + 1
+            mark_at = at + dt.timedelta(hours=2)
+            repeats.repeat_mark(case=case, earlier=earlier, by=office, note="同一事项再次来访", now=mark_at)
+            self.story.repeats += 1
+            if n == 0:
+                repeats.cross_level_mark(case=case, by=office, level="city", note="此前已到市信访局反映", now=mark_at)
+                self.story.cross_level += 1
+
+    def _escalate(self) -> None:
+        """督办 the oldest cases whose clocks ran out, as the worker does."""
+        from wangge.protection.models import Notification
+
+        before = Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        self.story.escalations = len(actions.cases_escalate(now=self.now, limit=ESCALATE_AT_MOST))
+        # Demo accounts' phone numbers are invented: nothing leaves the server, the in-app
+        # notifications of 督办 stay (as ``wangge.demo.protection`` does for its alerts).
+        Notification.objects.filter(pk__gt=before).exclude(channel=Notification.Channel.IN_APP).delete()
+
+
+def demo_photo(*, seed: int) -> bytes:
+    """A small JPEG of a made-up scene (a wall, a door, a lamp): enough for the photo pages."""
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(seed)
+    image = Image.new("RGB", (480, 360), (rng.randint(150, 210), rng.randint(150, 200), rng.randint(140, 190)))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 250, 480, 360), fill=(110, 100, 90))  # the floor
+    draw.rectangle((60 + 40 * seed, 80, 180 + 40 * seed, 250), fill=(90, 60, 40))  # a door
+    draw.ellipse((330, 40, 380, 90), fill=(240, 230, 120) if seed % 2 else (80, 80, 80))  # a lamp
+    for _ in range(30):
+        x, y = rng.randint(0, 470), rng.randint(0, 350)
+        draw.point((x, y), fill=(rng.randint(0, 255),) * 3)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=80)
+    return out.getvalue()
+
 
 def _story_petitioner(residents: list[tuple[int, int, int]], grids: list[Area], model: int | None) -> Resident | None:
     """A man of 60 or so outside the model community, put on minimum-income support."""
@@ -515,4 +693,10 @@ def build(
     if petitioner is not None:
         player.reference(petitioner)
     player.year(case_count(size))
+    events = [c for c in player.categories.values() if c.kind == Kind.EVENT and c.code in TEXTS]
+    petitions = [c for c in player.categories.values() if c.kind == Kind.PETITION and c.code in TEXTS]
+    worker_grid = Area.objects.filter(
+        level=Area.Level.GRID, pk__in=users["demo-grid"].assignments.values("area_id")
+    ).first()
+    player.showcase(events=events, petitions=petitions, grid=worker_grid)
     return player.story

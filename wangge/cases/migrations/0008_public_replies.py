@@ -6,13 +6,13 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0006_case_channels_open311_and_web'),
+        ('cases', '0007_repeat_and_cross_level_steps'),
     ]
 
     operations = [
         migrations.AlterField(
             model_name='step',
             name='kind',
-            field=models.CharField(choices=[('receive', '登记'), ('accept', '受理'), ('decline', '不予受理'), ('visit', '入户走访'), ('visit_exempt', '免于走访'), ('assign', '交办'), ('transfer', '转办'), ('extend', '延期'), ('reply', '书面答复'), ('merit', '定性'), ('resolution', '问题解决情况'), ('verify', '核查'), ('satisfaction', '满意度'), ('close', '办结'), ('photo', '照片'), ('review_request', '申请复查'), ('review_answer', '复查意见'), ('rereview_request', '申请复核'), ('rereview_answer', '复核意见'), ('escalate', '督办'), ('escort_schedule', '安排领导领访'), ('escort_record', '领导领访'), ('satisfaction_link', '发送满意度评价链接'), ('public_reply', '公开答复')], max_length=20, verbose_name='步骤'),
+            field=models.CharField(choices=[('receive', '登记'), ('accept', '受理'), ('decline', '不予受理'), ('visit', '入户走访'), ('visit_exempt', '免于走访'), ('assign', '交办'), ('transfer', '转办'), ('extend', '延期'), ('reply', '书面答复'), ('merit', '定性'), ('resolution', '问题解决情况'), ('verify', '核查'), ('satisfaction', '满意度'), ('close', '办结'), ('photo', '照片'), ('review_request', '申请复查'), ('review_answer', '复查意见'), ('rereview_request', '申请复核'), ('rereview_answer', '复核意见'), ('escalate', '督办'), ('escort_schedule', '安排领导领访'), ('escort_record', '领导领访'), ('satisfaction_link', '发送满意度评价链接'), ('public_reply', '公开答复'), ('repeat', '标记重复访'), ('cross_level', '标记越级访')], max_length=20, verbose_name='步骤'),
         ),
     ]

@@ -235,7 +235,7 @@ def test_it_exports_the_figures_as_xlsx_with_names_that_cannot_be_formulas(
     names = [row[0] for row in book["按类别"].iter_rows(min_row=2, values_only=True)]
     assert names == ["'" + facilities.name]
     summary = dict(book["概况"].iter_rows(min_row=2, values_only=True))
-    assert summary["登记"] == 1
+    assert summary["已登记"] == 1
     assert AuditEntry.objects.filter(action=AuditEntry.Action.EXPORT, object_type="cases.case").count() == 1
 
 
