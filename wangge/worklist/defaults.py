@@ -63,6 +63,22 @@ RULES: list[tuple[str, str, str, str, dict[str, Any], int, int | None, int, str]
 ]  # fmt: skip
 
 
+# Rules over the special-group registers and the rentals (``Rule.kind``): code, name, English,
+# policy source, kind, condition, due days, priority. The task falls due on the register's or
+# rental's own date; ``due_days`` is unused by them.
+SOURCE_RULES: list[tuple[str, str, str, str, str, dict[str, Any], int]] = [
+    ("group-follow-up", "列管对象到期随访", "Special-group follow-up due",
+     "各列管名册自定的随访周期（管理后台：列管名册）",
+     "group_follow_up", {"within_days": 7}, HIGH),
+    ("rental-inspection", "出租房屋到期检查", "Rental inspection due",
+     "本区出租房屋分级检查制度：按隐患等级定检查周期（待区住建局确认）",
+     "rental_inspection", {}, NORMAL),
+    ("lease-ending", "出租房屋租期将满", "Lease ending: check the tenants' registration",
+     "本区流动人口和出租房屋管理办法：租期届满核实承租人去留并更新登记（待确认）",
+     "lease_ending", {}, LOW),
+]  # fmt: skip
+
+
 def ensure_default_rules(**kwargs: Any) -> None:
     """A ``post_migrate`` receiver: create the shipped rules that are missing (by code)."""
     from wangge.worklist.models import Rule
@@ -80,5 +96,20 @@ def ensure_default_rules(**kwargs: Any) -> None:
                 every_days=every,
                 priority=priority,
                 assignee=assignee,
+                order=order,
+            )
+    start = len(RULES)
+    for order, (code, name, name_en, source, kind, condition, priority) in enumerate(SOURCE_RULES, start=start):
+        if code not in have and name not in have:
+            Rule.objects.create(
+                code=code,
+                name=name,
+                name_en=name_en,
+                source=source,
+                kind=kind,
+                condition=condition,
+                due_days=0,
+                priority=priority,
+                assignee=WORKER,
                 order=order,
             )
