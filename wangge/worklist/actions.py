@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 from wangge.accounts import policy
 from wangge.areas.models import Membership, Organisation
 from wangge.cases import actions as case_actions
+from wangge.cases import photos as case_photos
 from wangge.cases.models import Case, Category
 from wangge.core.audit import Action, audit
 from wangge.groups import actions as group_actions
@@ -319,8 +321,11 @@ def visit_record(
         recorded_by=by,
     )
     visit.copy_scope(household)
-    if photo:
-        visit.photo = photo
+    prepared = case_photos.prepare(photo) if photo else None  # refused before anything is written
+    if prepared is not None:
+        name = uuid.uuid4().hex
+        visit.photo.save(f"{name}.jpg", ContentFile(prepared.data), save=False)
+        visit.photo_thumb.save(f"{name}_t.jpg", ContentFile(prepared.thumb), save=False)
     try:
         with transaction.atomic():
             visit.save()
@@ -352,6 +357,7 @@ def visit_record(
             channel=Case.Channel.FIELD,
             petitioners=[p for p in people if p is not None],
             area=household.grid,
+            photos=[prepared.data] if prepared is not None else [],
             now=now,
         )
         visit.save(update_fields=["case"])

@@ -160,7 +160,9 @@ class Visit(Scoped):
     met = models.CharField(_("见到的人"), max_length=100, blank=True)
     notes = models.TextField(_("情况记录"), blank=True)
     follow_up = models.BooleanField(_("需要跟进"), default=False)
+    # Re-encoded without EXIF (no phone's GPS position or serial), as the cases' photos are.
     photo = models.ImageField(_("照片"), upload_to="visits/%Y/%m/", blank=True)
+    photo_thumb = models.FileField(_("照片缩略图"), upload_to="visits/%Y/%m/", blank=True)
     lon = models.FloatField(_("经度"), null=True, blank=True)
     lat = models.FloatField(_("纬度"), null=True, blank=True)
     visited_at = models.DateTimeField(_("走访时间"))
@@ -169,7 +171,14 @@ class Visit(Scoped):
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
     case = models.ForeignKey(
-        Case, verbose_name=_("转办案件"), null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+        # The reverse name lets the case page link back to the visit without cases importing
+        # the worklist (it sits below it).
+        Case,
+        verbose_name=_("转办案件"),
+        null=True,
+        blank=True,
+        related_name="opened_by_visits",
+        on_delete=models.SET_NULL,
     )
 
     class Meta:

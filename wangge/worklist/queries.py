@@ -14,10 +14,12 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from wangge.accounts import policy
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within
+from wangge.core.audit import Action, audit
 from wangge.core.scope import NOTHING, area_filter
 from wangge.groups import queries as group_queries
 from wangge.registry.models import Household, Rental
@@ -106,6 +108,26 @@ def get_visit(user: Any, pk: Any) -> Visit:
         return visits_visible_to(user).select_related("household__building", "resident").get(pk=pk)
     except (Visit.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+def visit_read(user: Any, visit: Visit) -> None:
+    """Audit a read of a visit's notes or photo (visit notes are sensitive, as the registry is)."""
+    audit(
+        actor=user,
+        action=Action.VIEW,
+        obj=visit,
+        summary=_("查看走访记录 %(address)s") % {"address": visit.household.address},
+    )
+
+
+def visits_of(user: Any, household: Household, *, limit: int = 5) -> list[Visit]:
+    """The household's latest visits the user may read (no notes shown: not audited)."""
+    return list(
+        visits_visible_to(user)
+        .filter(household=household)
+        .only("pk", "visited_at", "kind", "photo_thumb", "case_id")
+        .order_by("-visited_at", "-id")[:limit]
+    )
 
 
 def get_household(user: Any, pk: Any) -> Household:
