@@ -79,37 +79,20 @@ SOURCE_RULES: list[tuple[str, str, str, str, str, dict[str, Any], int]] = [
 ]  # fmt: skip
 
 
+def _shipped() -> list[dict[str, Any]]:
+    fields = ("code", "name", "name_en", "source", "condition", "due_days", "every_days", "priority", "assignee")
+    rows = [dict(zip(fields, row, strict=True)) for row in RULES]
+    for code, name, name_en, source, kind, condition, priority in SOURCE_RULES:
+        rows.append({"code": code, "name": name, "name_en": name_en, "source": source, "kind": kind,
+                     "condition": condition, "due_days": 0, "priority": priority, "assignee": WORKER})  # fmt: skip
+    return rows
+
+
 def ensure_default_rules(**kwargs: Any) -> None:
     """A ``post_migrate`` receiver: create the shipped rules that are missing (by code)."""
     from wangge.worklist.models import Rule
 
     have = {v for row in Rule.objects.values_list("code", "name") for v in row}
-    for order, (code, name, name_en, source, condition, due, every, priority, assignee) in enumerate(RULES):
-        if code not in have and name not in have:
-            Rule.objects.create(
-                code=code,
-                name=name,
-                name_en=name_en,
-                source=source,
-                condition=condition,
-                due_days=due,
-                every_days=every,
-                priority=priority,
-                assignee=assignee,
-                order=order,
-            )
-    start = len(RULES)
-    for order, (code, name, name_en, source, kind, condition, priority) in enumerate(SOURCE_RULES, start=start):
-        if code not in have and name not in have:
-            Rule.objects.create(
-                code=code,
-                name=name,
-                name_en=name_en,
-                source=source,
-                kind=kind,
-                condition=condition,
-                due_days=0,
-                priority=priority,
-                assignee=WORKER,
-                order=order,
-            )
+    for order, values in enumerate(_shipped()):
+        if values["code"] not in have and values["name"] not in have:
+            Rule.objects.create(order=order, **values)
