@@ -203,3 +203,25 @@ def test_a_quick_visit_does_not_complete_a_rental_task(world: World, client_for)
     task.refresh_from_db()
     assert task.status == Task.Status.OPEN
     assert Visit.objects.count() == 1
+
+
+def test_when_the_follow_up_cannot_be_audited_the_visit_is_not_stored(world: World, monkeypatch) -> None:
+    from django.db import DatabaseError
+
+    from wangge.groups import actions as groups_actions_module
+
+    listing = listed(world, "released")
+    actions.generate(today=today())
+    task = Task.objects.get(listing=listing)
+
+    def refuse(**kwargs: object) -> None:
+        raise DatabaseError("audit log unavailable")
+
+    monkeypatch.setattr(groups_actions_module, "audit", refuse)
+    with pytest.raises(DatabaseError):
+        actions.visit_record(
+            by=world.user(Role.GRID_WORKER), household=task.household, client_id=uuid.uuid4(), tasks=[task]
+        )
+    task.refresh_from_db()
+    assert task.status == Task.Status.OPEN
+    assert not Visit.objects.exists() and not FollowUp.objects.exists()
