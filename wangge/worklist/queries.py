@@ -180,7 +180,7 @@ def worklist(user: Any, *, today: dt.date, days: int = 0) -> list[Stop]:
     tasks = (
         tasks_visible_to(user)
         .filter(Q(household__isnull=False) | Q(rental__isnull=False), status=Task.Status.OPEN, due__lte=horizon)
-        .select_related("rule", "resident", "household__building", "rental__room__building")
+        .select_related("rule", "resident", "household__building")
         .only(
             "pk",
             "due",
@@ -195,21 +195,24 @@ def worklist(user: Any, *, today: dt.date, days: int = 0) -> list[Stop]:
             "household__entrance",
             "household__room",
             "household__building__name",
-            "rental__room__entrance",
-            "rental__room__number",
-            "rental__room__building__name",
         )
         .order_by("household__building__name", "household__entrance", "household__room", "rule__priority", "due")
     )
+    shown = read_follow_ups(user, list(tasks), due_by=horizon)
+    # A rented room with no household registered is a stop of its own (rare: one query for all).
+    rooms = {t.rental_id for t in shown if t.household_id is None}
+    rentals = Rental.objects.select_related("room__building").in_bulk(rooms) if rooms else {}
     stops: dict[tuple[str, int], Stop] = {}
-    for task in read_follow_ups(user, list(tasks), due_by=horizon):
+    for task in shown:
         task.overdue = task.due < today  # type: ignore[attr-defined]
         if task.household_id is not None:
             stop = stops.setdefault(("h", task.household_id), Stop(household=task.household))
         else:
             assert task.rental_id is not None
-            stop = stops.setdefault(("r", task.rental_id), Stop(household=None, rental=task.rental))
+            stop = stops.setdefault(("r", task.rental_id), Stop(household=None, rental=rentals[task.rental_id]))
         stop.tasks.append(task)
+    if not rooms:
+        return list(stops.values())  # in walking order already (the query's)
     return sorted(stops.values(), key=Stop.walk_key)
 
 
