@@ -22,6 +22,7 @@ from wangge.areas.queries import areas_within
 from wangge.core.audit import Action, audit
 from wangge.core.scope import NOTHING, area_filter
 from wangge.groups import queries as group_queries
+from wangge.groups.models import Register
 from wangge.registry.models import Household, Rental
 from wangge.worklist.models import Rule, Task, Visit
 
@@ -38,10 +39,11 @@ def _scoped(objects: QuerySet[Any], user: Any, *, helper: Q) -> QuerySet[Any]:
     return objects.filter(NOTHING)
 
 
-def _task_policy(user: Any) -> Q:
+def _task_policy(user: Any, registers: list[Register] | None = None) -> Q:
     """The tasks of the registers' follow-ups only for those the register's policy lets learn
     who is on it; the rentals' tasks only for those who may read the rentals."""
-    codes = [register.code for register in group_queries.registers_visible_to(user)]
+    visible = group_queries.registers_visible_to(user) if registers is None else registers
+    codes = [register.code for register in visible if policy.can_see_register(user, register)]
     allowed = Q(listing__isnull=True)
     if codes and not policy.sees_only_wards(user):
         allowed |= Q(listing__register_id__in=codes)
@@ -50,20 +52,22 @@ def _task_policy(user: Any) -> Q:
     return allowed
 
 
-def tasks_visible_to(user: Any) -> QuerySet[Task]:
+def tasks_visible_to(user: Any, *, registers: list[Register] | None = None) -> QuerySet[Task]:
+    """``registers``: the user's ``registers_visible_to``, when the caller has them already."""
     tasks = _scoped(Task.objects.all(), user, helper=Q(household__helper_links__helper=user))
-    return tasks.filter(_task_policy(user))
+    return tasks.filter(_task_policy(user, registers))
 
 
-def read_follow_ups(user: Any, tasks: list[Task], *, due_by: dt.date) -> list[Task]:
+def read_follow_ups(
+    user: Any, tasks: list[Task], *, due_by: dt.date, registers: list[Register] | None = None
+) -> list[Task]:
     """``tasks`` less the registers' follow-ups the user may not read now; those kept are read
     through ``groups.queries.listings_due`` (policy-checked, audited with the purpose 工作清单).
     A follow-up recorded on the register since the task was made drops out at once."""
     if not any(task.listing_id is not None for task in tasks):
         return tasks
-    due = {
-        listing.pk for listing in group_queries.listings_due(user, on=due_by, purpose=group_queries.Purpose.WORKLIST)
-    }
+    purpose = group_queries.Purpose.WORKLIST
+    due = {listing.pk for listing in group_queries.listings_due(user, on=due_by, purpose=purpose, registers=registers)}
     return [task for task in tasks if task.listing_id is None or task.listing_id in due]
 
 
@@ -177,8 +181,9 @@ class Stop:
 def worklist(user: Any, *, today: dt.date, days: int = 0) -> list[Stop]:
     """Open tasks due by ``today + days`` in walking order: building, entrance, room."""
     horizon = today + dt.timedelta(days=days)
+    registers = group_queries.registers_visible_to(user)  # read once for the policy and the read
     tasks = (
-        tasks_visible_to(user)
+        tasks_visible_to(user, registers=registers)
         .filter(Q(household__isnull=False) | Q(rental__isnull=False), status=Task.Status.OPEN, due__lte=horizon)
         .select_related("rule", "resident", "household__building")
         .only(
@@ -198,7 +203,7 @@ def worklist(user: Any, *, today: dt.date, days: int = 0) -> list[Stop]:
         )
         .order_by("household__building__name", "household__entrance", "household__room", "rule__priority", "due")
     )
-    shown = read_follow_ups(user, list(tasks), due_by=horizon)
+    shown = read_follow_ups(user, list(tasks), due_by=horizon, registers=registers)
     # A rented room with no household registered is a stop of its own (rare: one query for all).
     rooms = {t.rental_id for t in shown if t.household_id is None}
     rentals = Rental.objects.select_related("room__building").in_bulk(rooms) if rooms else {}
