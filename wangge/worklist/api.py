@@ -30,7 +30,7 @@ MAX_ID = 2**63 - 1  # larger ids overflow SQLite's integers
 class RuleSerializer(serializers.ModelSerializer[Rule]):
     class Meta:
         model = Rule
-        fields = ["code", "name", "name_en", "source", "condition", "due_days", "every_days", "priority",
+        fields = ["code", "name", "name_en", "source", "kind", "condition", "due_days", "every_days", "priority",
                   "assignee", "active", "version"]  # fmt: skip
         read_only_fields = fields
 
