@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
@@ -54,6 +55,34 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+def add_registers_and_rentals(grid_id: int, listings: int, today: Any) -> None:
+    """Listings due this week and rentals due for inspection in the grid (once: kept on re-runs)."""
+    import datetime as dt
+
+    from wangge.groups import actions as group_actions
+    from wangge.groups.codes import ensure_defaults
+    from wangge.groups.models import Listing, Register
+    from wangge.registry import room_actions
+    from wangge.registry.models import Household, Rental, Resident
+
+    ensure_defaults()
+    register = Register.objects.get(code="released")
+    have = Listing.objects.filter(grid_id=grid_id, ended__isnull=True).count()
+    people = Resident.objects.filter(grid_id=grid_id, status=Resident.Status.LIVING, group_listings__isnull=True)
+    for number, resident in enumerate(people.order_by("pk")[: max(0, listings - have)]):
+        start = today - dt.timedelta(days=register.follow_up_days - number % 7)
+        group_actions.listing_add(by=None, register=register, resident=resident, start=start)
+    homes = Household.objects.filter(grid_id=grid_id).select_related("building").order_by("pk")
+    for home in homes[: max(0, listings // 3 - Rental.objects.filter(grid_id=grid_id).count())]:
+        room, _created = room_actions.room_get_or_create(
+            by=None, building=home.building, entrance=home.entrance, number=home.room
+        )
+        room_actions.rental_register(
+            by=None, room=room, start=today - dt.timedelta(days=85), end=today + dt.timedelta(days=200),
+            landlord_name="房东",
+        )  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
@@ -61,6 +90,13 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--seed", type=int, default=1, help="the demo's seed")
+    parser.add_argument(
+        "--registers",
+        type=int,
+        default=15,
+        help="residents of the page's grid put on the special-group registers, due this week (a third as many "
+        "rentals due for inspection): their tasks are read through the registers, audited, on every request",
+    )
     args = parser.parse_args()
     env = configure(args.db, args.residents)
     subprocess.run([sys.executable, "-m", "wangge", "migrate", "-v", "0"], env=env, check=True, cwd=ROOT)
@@ -121,6 +157,11 @@ def main() -> int:
         .values_list("grid_id", "n")[0]
     )
     households = Household.objects.filter(grid_id=grid_id).count()
+    if args.registers:
+        add_registers_and_rentals(grid_id, args.registers, today)
+        summary = actions.generate(today=today)
+        rented = args.registers // 3
+        print(f"after listing {args.registers} and renting {rented} in the grid: created {summary.created}")
     worker, _ = User.objects.get_or_create(username="bench-worklist", defaults={"role": Role.GRID_WORKER})
     AreaAssignment.objects.get_or_create(user=worker, area_id=grid_id)
     client = Client()
@@ -138,6 +179,14 @@ def main() -> int:
             cpus.append((time.process_time() - cpu) * 1000)
             assert response.status_code == 200
             size = len(response.content)
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            client.get("/worklist/")
+    queries = [(float(q["time"]) * 1000, q["sql"]) for q in captured.captured_queries]
+    print(f"/worklist/: {len(queries)} queries, {sum(t for t, _sql in queries):.0f} ms in SQL; slowest:", flush=True)
+    for spent, sql in sorted(queries, reverse=True)[:3]:
+        print(f"  {spent:.1f} ms  {sql[:300]}")
     print(
         f"/worklist/ for a grid of {households} households, {tasks} open tasks: "
         f"wall p50 {statistics.median(walls):.0f} ms p95 {percentile(walls, 0.95):.0f} ms, "

@@ -76,12 +76,20 @@ def listings_for(
     return found
 
 
-def listings_due(user: Any, *, on: dt.date, purpose: str = Purpose.WORKLIST, within_days: int = 0) -> list[Listing]:
+def listings_due(
+    user: Any,
+    *,
+    on: dt.date,
+    purpose: str = Purpose.WORKLIST,
+    within_days: int = 0,
+    registers: list[Register] | None = None,
+) -> list[Listing]:
     """Current listings whose next follow-up is on or before ``on + within_days``: what the
-    worklist and the follow-up page ask for. Audited."""
+    worklist and the follow-up page ask for. Audited. ``registers``: those the caller already
+    read with ``registers_visible_to`` (each is checked against the policy again)."""
     _purpose(purpose)
     found = list(
-        _listings(user)
+        _listings(user, registers)
         .filter(ended__isnull=True, next_follow_up__lte=on + dt.timedelta(days=within_days))
         .select_related("resident", "register", "responsible")
         .order_by("next_follow_up", "id")

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,8 +23,11 @@ from django.utils.translation import gettext as _
 from wangge.accounts import policy
 from wangge.areas.models import Membership, Organisation
 from wangge.cases import actions as case_actions
+from wangge.cases import photos as case_photos
 from wangge.cases.models import Case, Category
 from wangge.core.audit import Action, audit
+from wangge.groups import actions as group_actions
+from wangge.groups.models import Listing
 from wangge.registry.models import Household, Resident
 from wangge.worklist import conditions
 from wangge.worklist.models import HelperLink, Rule, Task, Visit
@@ -81,7 +85,54 @@ def _helpers(household_ids: set[int]) -> dict[int, int]:
     return found
 
 
+def _generate_source(rule: Rule, today: dt.date, now: dt.datetime, summary: Summary) -> None:
+    """A rule over the registers' follow-ups or the rentals: one task per listing's or rental's
+    due date. A task whose date is no longer due (the follow-up or inspection was recorded on
+    the register's or rental's own page, the listing or lease ended) closes by itself."""
+    by_rental = rule.kind != Rule.Kind.GROUP_FOLLOW_UP
+    wanted = {(item.key, item.period): item for item in conditions.due_items(rule.kind, rule.condition, today)}
+    key_field = "rental_id" if by_rental else "resident_id"
+    lapsed = [
+        pk
+        for pk, key, period in Task.objects.filter(rule=rule, status=Task.Status.OPEN).values_list(
+            "pk", key_field, "period"
+        )
+        if (key, period) not in wanted
+    ]
+    for start in range(0, len(lapsed), BATCH):
+        summary.closed += Task.objects.filter(pk__in=lapsed[start : start + BATCH]).update(
+            status=Task.Status.LAPSED, closed_at=now
+        )
+    done: set[tuple[int, str]] = set()
+    if wanted:
+        done = set(Task.objects.filter(rule=rule).values_list(key_field, "period"))
+    tasks = [
+        Task(
+            rule=rule,
+            rule_version=rule.version,
+            resident_id=item.resident_id,
+            household_id=item.household_id,
+            listing_id=item.listing_id,
+            rental_id=item.rental_id,
+            grid_id=item.grid_id,
+            community_id=item.community_id,
+            street_id=item.street_id,
+            district_id=item.district_id,
+            period=item.period,
+            anchor=item.day,
+            due=item.day,
+            assignee_id=item.assignee_id,
+        )
+        for key, item in wanted.items()
+        if key not in done
+    ]
+    Task.objects.bulk_create(tasks, batch_size=BATCH, ignore_conflicts=True)
+    summary.created += len(tasks)
+
+
 def _generate_rule(rule: Rule, today: dt.date, now: dt.datetime, summary: Summary) -> None:
+    if rule.kind != Rule.Kind.RESIDENTS:
+        return _generate_source(rule, today, now, summary)
     wanted: dict[tuple[int, str], tuple[conditions.Candidate, dt.date, dt.date]] = {}
     for candidate in conditions.candidates(rule.condition, today):
         period, anchor, due = _period(rule, candidate.anchor, candidate.key, today, candidate.resident_id)
@@ -170,6 +221,11 @@ def rule_preview(*, rule: Rule, today: dt.date | None = None) -> dict[str, int]:
     today = today or local_today()
     residents: set[tuple[int, str]] = set()
     grids: set[int | None] = set()
+    if rule.kind != Rule.Kind.RESIDENTS:
+        for item in conditions.due_items(rule.kind, rule.condition, today):
+            residents.add((item.key, item.period))
+            grids.add(item.grid_id)
+        return {"tasks": len(residents), "grids": len(grids - {None})}
     for candidate in conditions.candidates(rule.condition, today):
         period, _anchor, _due = _period(rule, candidate.anchor, candidate.key, today, candidate.resident_id)
         residents.add((candidate.resident_id, period))
@@ -182,11 +238,11 @@ def rule_save(*, rule: Rule, by: Any) -> Rule:
     """Save an administrator's edit; a change to what the rule does makes a new version."""
     if not policy.can_edit_rules(by):
         raise PermissionDenied
-    conditions.validate(rule.condition)
+    conditions.validate(rule.condition, kind=rule.kind)
     created = rule.pk is None
     if not created:
         before = Rule.objects.select_for_update().get(pk=rule.pk)
-        fields = ("condition", "due_days", "every_days", "priority", "assignee")
+        fields = ("kind", "condition", "due_days", "every_days", "priority", "assignee")
         if any(getattr(before, f) != getattr(rule, f) for f in fields):
             rule.version = before.version + 1
     rule.save()
@@ -265,17 +321,33 @@ def visit_record(
         recorded_by=by,
     )
     visit.copy_scope(household)
-    if photo:
-        visit.photo = photo
+    prepared = case_photos.prepare(photo) if photo else None  # refused before anything is written
+    if prepared is not None:
+        name = uuid.uuid4().hex
+        visit.photo.save(f"{name}.jpg", ContentFile(prepared.data), save=False)
+        visit.photo_thumb.save(f"{name}_t.jpg", ContentFile(prepared.thumb), save=False)
     try:
         with transaction.atomic():
             visit.save()
     except IntegrityError:
         # The same visit, resent while the first request was still being stored.
         return Visit.objects.get(client_id=client_id), False
-    done = Task.objects.filter(pk__in=[t.pk for t in covered], household=household, status=Task.Status.OPEN).update(
-        status=Task.Status.DONE, visit=visit, closed_at=now
+    open_ids = set(
+        Task.objects.filter(
+            pk__in=[t.pk for t in covered], household=household, status=Task.Status.OPEN, rental__isnull=True
+        ).values_list("pk", flat=True)
     )
+    done = Task.objects.filter(pk__in=open_ids).update(status=Task.Status.DONE, visit=visit, closed_at=now)
+    # A special-group follow-up done on the visit is recorded on the register too, through its
+    # own action (dates checked, the next follow-up set, audited there).
+    follow_ups = [t.listing_id for t in covered if t.pk in open_ids and t.listing_id is not None]
+    for listing in Listing.objects.filter(pk__in=follow_ups).select_related("resident").order_by("pk"):
+        group_actions.follow_up_record(
+            by=by,
+            listing=listing,
+            date=timezone.localtime(visited_at).date(),
+            finding=visit.notes or str(Visit.Kind(kind).label),
+        )
     if case_category is not None:
         people = [resident or household.head] if (resident or household.head) else []
         visit.case = case_actions.case_receive(
@@ -285,6 +357,7 @@ def visit_record(
             channel=Case.Channel.FIELD,
             petitioners=[p for p in people if p is not None],
             area=household.grid,
+            photos=[prepared.data] if prepared is not None else [],
             now=now,
         )
         visit.save(update_fields=["case"])
@@ -293,7 +366,7 @@ def visit_record(
         action=Action.CREATE,
         obj=visit,
         summary=_("走访 %(address)s，完成 %(n)d 项任务") % {"address": household.address, "n": done},
-        detail={"tasks": [t.pk for t in covered], "kind": kind, "follow_up": follow_up},
+        detail={"tasks": [t.pk for t in covered], "kind": kind, "follow_up": follow_up, "listings": follow_ups},
     )
     return visit, True
 

@@ -21,7 +21,7 @@ from wangge.worklist.models import HelperLink, Rule
 @admin.register(Rule)
 class RuleAdmin(DistrictAdminMixin, admin.ModelAdmin[Rule]):
     list_display = ["code", "name", "due_days", "every_days", "priority", "assignee", "active", "version"]
-    list_filter = ["active", "priority", "assignee"]
+    list_filter = ["active", "kind", "priority", "assignee"]
     search_fields = ["code", "name", "source"]
     readonly_fields = ["version"]
     actions = ["preview"]

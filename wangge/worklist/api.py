@@ -30,18 +30,19 @@ MAX_ID = 2**63 - 1  # larger ids overflow SQLite's integers
 class RuleSerializer(serializers.ModelSerializer[Rule]):
     class Meta:
         model = Rule
-        fields = ["code", "name", "name_en", "source", "condition", "due_days", "every_days", "priority",
+        fields = ["code", "name", "name_en", "source", "kind", "condition", "due_days", "every_days", "priority",
                   "assignee", "active", "version"]  # fmt: skip
         read_only_fields = fields
 
 
 class TaskSerializer(serializers.ModelSerializer[Task]):
     rule: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    resident_name = serializers.CharField(source="resident.name", read_only=True)
+    resident_name = serializers.CharField(source="resident.name", read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = Task
-        fields = ["id", "rule", "rule_version", "resident", "resident_name", "household", "grid", "period",
+        fields = ["id", "rule", "rule_version", "resident", "resident_name", "household", "listing", "rental",
+                  "grid", "period",
                   "anchor", "due", "status", "assignee", "visit", "escalated_at"]  # fmt: skip
         read_only_fields = fields
 
@@ -116,17 +117,16 @@ class RulePreview(generics.GenericAPIView[Rule]):
 
 
 class TaskList(generics.ListAPIView[Task]):
-    """The caller's open tasks due by today (``?all=1``: every task in scope, newest due first)."""
+    """The caller's open tasks due by today (``?all=1``: every task in scope, newest due first,
+    less the special-group follow-ups)."""
 
     serializer_class = TaskSerializer
 
     def get_queryset(self) -> QuerySet[Task]:
         user = self.request.user
         _require(policy.can_see_worklist(user))
-        tasks = queries.tasks_visible_to(user).select_related("rule", "resident")
-        if self.request.query_params.get("all") == "1":
-            return tasks.order_by("-due", "-id")
-        return tasks.filter(status=Task.Status.OPEN, due__lte=timezone.localdate()).order_by("due", "id")
+        everything = self.request.query_params.get("all") == "1"
+        return queries.tasks_for_api(user, today=timezone.localdate(), everything=everything)
 
     @extend_schema(tags=TAGS, parameters=[OpenApiParameter("all", OpenApiTypes.STR, required=False)])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

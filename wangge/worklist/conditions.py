@@ -64,10 +64,12 @@ def shift(day: dt.date, *, years: int = 0, months: int = 0) -> dt.date:
     return dt.date(year, month + 1, min(day.day, last))
 
 
-def validate(condition: Any) -> None:
+def validate(condition: Any, *, kind: str = "residents") -> None:
     """A ``ValidationError`` naming what is wrong with a condition an administrator typed."""
     if not isinstance(condition, dict):
         raise ValidationError(_("条件应为 JSON 对象"))
+    if kind != "residents":
+        return validate_source(condition, kind=kind)
     unknown = set(condition) - KEYS
     if unknown:
         raise ValidationError(_("条件中有未知的项：%(keys)s") % {"keys": ", ".join(sorted(unknown))})
@@ -147,3 +149,98 @@ def candidates(condition: dict[str, Any], today: dt.date) -> Iterator[Candidate]
     else:
         for pk, *areas in _rows(residents):
             yield _candidate(pk, areas, None, "once")
+
+
+# --- rules that read the special-group registers and the rentals ------------------------------
+#
+# ``group_follow_up``: ``{"registers": ["released", ...], "within_days": 7}`` (registers: all
+# when absent); ``rental_inspection`` and ``lease_ending``: ``{"within_days": 14}``. Without
+# ``within_days`` the registers' and rentals' own horizons apply (7 days, as the worklist shows;
+# the rentals page's ``DUE_SOON_DAYS`` and ``EXPIRING_DAYS``).
+
+SOURCE_KEYS = {
+    "group_follow_up": {"registers", "within_days"},
+    "rental_inspection": {"within_days"},
+    "lease_ending": {"within_days"},
+}
+
+
+def validate_source(condition: dict[str, Any], *, kind: str) -> None:
+    allowed = SOURCE_KEYS.get(kind)
+    if allowed is None:
+        raise ValidationError(_("未知的规则类型：%(kind)s") % {"kind": kind})
+    unknown = set(condition) - allowed
+    if unknown:
+        raise ValidationError(_("条件中有未知的项：%(keys)s") % {"keys": ", ".join(sorted(unknown))})
+    if "within_days" in condition and not isinstance(condition["within_days"], int):
+        raise ValidationError(_("%(key)s 应为整数") % {"key": "within_days"})
+    registers = condition.get("registers")
+    if registers is not None and (not isinstance(registers, list) or not all(isinstance(r, str) for r in registers)):
+        raise ValidationError(_("registers 应为名册代码的列表"))
+
+
+@dataclass(frozen=True)
+class Due:
+    """One listing's follow-up or one rental's date falling due: a task of a source rule."""
+
+    key: int  # the resident (a listing) or the rental: one task per key and period
+    period: str
+    day: dt.date
+    resident_id: int | None
+    household_id: int | None
+    grid_id: int | None
+    community_id: int
+    street_id: int
+    district_id: int
+    listing_id: int | None = None
+    rental_id: int | None = None
+    assignee_id: int | None = None
+
+
+def due_items(kind: str, condition: dict[str, Any], today: dt.date) -> Iterator[Due]:
+    """What a source rule finds due by ``today + within_days``.
+
+    The daily job reads the registers and rentals as the system, as it reads the registry for
+    the resident rules; people see the tasks only through ``worklist.queries``, which applies
+    the register's policy and reads the listings through ``groups.queries`` (audited).
+    """
+    from django.db.models import OuterRef, Subquery
+
+    from wangge.groups.models import Listing
+    from wangge.registry.models import Household, Rental
+    from wangge.registry.room_queries import DUE_SOON_DAYS, EXPIRING_DAYS
+
+    areas = ("grid_id", "community_id", "street_id", "district_id")
+    if kind == "group_follow_up":
+        horizon = today + dt.timedelta(days=condition.get("within_days", 7))
+        listings = Listing.objects.filter(
+            ended__isnull=True, next_follow_up__lte=horizon, resident__status=Resident.Status.LIVING
+        )
+        if condition.get("registers"):
+            listings = listings.filter(register_id__in=condition["registers"])
+        rows = listings.values_list(
+            "pk", "resident_id", "resident__household_id", *areas, "next_follow_up", "responsible_id"
+        )
+        for pk, resident, household, grid, community, street, district, day, responsible in rows.iterator(
+            chunk_size=5000
+        ):
+            yield Due(resident, f"L{pk}-{day:%Y%m%d}", day, resident, household, grid, community, street, district,
+                      listing_id=pk, assignee_id=responsible)  # fmt: skip
+        return
+    if kind not in ("rental_inspection", "lease_ending"):
+        raise ValueError(f"unknown rule kind {kind!r}")
+    inspection = kind == "rental_inspection"
+    days = condition.get("within_days", DUE_SOON_DAYS if inspection else EXPIRING_DAYS)
+    horizon = today + dt.timedelta(days=days)
+    running = Rental.objects.filter(Q(ended__isnull=True) | Q(ended__gt=today), end__gte=today)
+    field = "inspection_due" if inspection else "end"
+    # The household living in the room, if one is registered: the task joins its stop on the walk.
+    dweller = Household.objects.filter(dwelling=OuterRef("room_id")).order_by("pk").values("pk")[:1]
+    rented = (
+        running.filter(**{f"{field}__lte": horizon})
+        .annotate(dweller=Subquery(dweller))
+        .values_list("pk", "dweller", *areas, field)
+    )
+    prefix = "I" if inspection else "E"
+    for pk, household, grid, community, street, district, day in rented.iterator(chunk_size=5000):
+        yield Due(pk, f"{prefix}{day:%Y%m%d}", day, None, household, grid, community, street, district, rental_id=pk)

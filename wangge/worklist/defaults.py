@@ -63,22 +63,36 @@ RULES: list[tuple[str, str, str, str, dict[str, Any], int, int | None, int, str]
 ]  # fmt: skip
 
 
+# Rules over the special-group registers and the rentals (``Rule.kind``): code, name, English,
+# policy source, kind, condition, due days, priority. The task falls due on the register's or
+# rental's own date; ``due_days`` is unused by them.
+SOURCE_RULES: list[tuple[str, str, str, str, str, dict[str, Any], int]] = [
+    ("group-follow-up", "列管对象到期随访", "Special-group follow-up due",
+     "各列管名册自定的随访周期（管理后台：列管名册）",
+     "group_follow_up", {"within_days": 7}, HIGH),
+    ("rental-inspection", "出租房屋到期检查", "Rental inspection due",
+     "本区出租房屋分级检查制度：按隐患等级定检查周期（待区住建局确认）",
+     "rental_inspection", {}, NORMAL),
+    ("lease-ending", "出租房屋租期将满", "Lease ending: check the tenants' registration",
+     "本区流动人口和出租房屋管理办法：租期届满核实承租人去留并更新登记（待确认）",
+     "lease_ending", {}, LOW),
+]  # fmt: skip
+
+
+def _shipped() -> list[dict[str, Any]]:
+    fields = ("code", "name", "name_en", "source", "condition", "due_days", "every_days", "priority", "assignee")
+    rows = [dict(zip(fields, row, strict=True)) for row in RULES]
+    for code, name, name_en, source, kind, condition, priority in SOURCE_RULES:
+        rows.append({"code": code, "name": name, "name_en": name_en, "source": source, "kind": kind,
+                     "condition": condition, "due_days": 0, "priority": priority, "assignee": WORKER})  # fmt: skip
+    return rows
+
+
 def ensure_default_rules(**kwargs: Any) -> None:
     """A ``post_migrate`` receiver: create the shipped rules that are missing (by code)."""
     from wangge.worklist.models import Rule
 
     have = {v for row in Rule.objects.values_list("code", "name") for v in row}
-    for order, (code, name, name_en, source, condition, due, every, priority, assignee) in enumerate(RULES):
-        if code not in have and name not in have:
-            Rule.objects.create(
-                code=code,
-                name=name,
-                name_en=name_en,
-                source=source,
-                condition=condition,
-                due_days=due,
-                every_days=every,
-                priority=priority,
-                assignee=assignee,
-                order=order,
-            )
+    for order, values in enumerate(_shipped()):
+        if values["code"] not in have and values["name"] not in have:
+            Rule.objects.create(order=order, **values)

@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from wangge.areas.models import Organisation
 from wangge.cases.models import Case
-from wangge.registry.models import Household, Resident, Scoped
+from wangge.groups.models import Listing
+from wangge.registry.models import Household, Rental, Resident, Scoped
 
 
 class Rule(models.Model):
@@ -27,6 +28,12 @@ class Rule(models.Model):
         GRID_WORKER = "grid_worker", _("网格员")
         HELPER = "helper", _("联系户的党员或志愿者（无则网格员）")
 
+    class Kind(models.TextChoices):
+        RESIDENTS = "residents", _("居民条件")
+        GROUP_FOLLOW_UP = "group_follow_up", _("列管对象到期随访")
+        RENTAL_INSPECTION = "rental_inspection", _("出租房屋到期检查")
+        LEASE_ENDING = "lease_ending", _("出租房屋租期将满")
+
     code = models.SlugField(_("代码"), max_length=40, unique=True)
     name = models.CharField(_("名称"), max_length=60)
     name_en = models.CharField(_("英文名称"), max_length=100, blank=True)
@@ -36,6 +43,9 @@ class Rule(models.Model):
         default=dict,
         help_text=_("对居民的条件，见 wangge/worklist/conditions.py：年龄、人员类别、生活事件、家庭构成、防走失登记"),
     )
+    #: what the rule reads: the registry's residents (by ``condition``), the special-group
+    #: registers' follow-ups due, or the rentals' inspections due and leases ending
+    kind = models.CharField(_("规则类型"), max_length=20, choices=Kind.choices, default=Kind.RESIDENTS)
     due_days = models.PositiveSmallIntegerField(_("办理期限（天）"), default=7)
     every_days = models.PositiveSmallIntegerField(
         _("重复周期（天）"), null=True, blank=True, help_text=_("留空：每个起算日只做一次")
@@ -63,7 +73,7 @@ class Rule(models.Model):
     def clean(self) -> None:
         from wangge.worklist.conditions import validate
 
-        validate(self.condition)
+        validate(self.condition, kind=self.kind)
 
 
 class Task(Scoped):
@@ -75,9 +85,19 @@ class Task(Scoped):
 
     rule = models.ForeignKey(Rule, verbose_name=_("规则"), related_name="tasks", on_delete=models.PROTECT)
     rule_version = models.PositiveIntegerField(_("规则版本"))
-    resident = models.ForeignKey(Resident, verbose_name=_("居民"), related_name="+", on_delete=models.CASCADE)
+    # Empty only for a rental's task (the rental may have no registered landlord or tenant).
+    resident = models.ForeignKey(
+        Resident, verbose_name=_("居民"), null=True, blank=True, related_name="+", on_delete=models.CASCADE
+    )
     household = models.ForeignKey(
         Household, verbose_name=_("住户"), null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
+    #: a special-group follow-up's listing: who may see the task is the register's policy
+    listing = models.ForeignKey(
+        Listing, verbose_name=_("列管对象"), null=True, blank=True, related_name="+", on_delete=models.CASCADE
+    )
+    rental = models.ForeignKey(
+        Rental, verbose_name=_("出租房屋"), null=True, blank=True, related_name="+", on_delete=models.CASCADE
     )
     # "once" for a one-off per anchor, else the first day of the recurrence period.
     period = models.CharField(_("周期"), max_length=20)
@@ -105,7 +125,12 @@ class Task(Scoped):
         verbose_name_plural = _("服务任务")
         ordering = ["due", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["rule", "resident", "period"], name="worklist_task_once_per_period")
+            models.UniqueConstraint(fields=["rule", "resident", "period"], name="worklist_task_once_per_period"),
+            models.UniqueConstraint(
+                fields=["rule", "rental", "period"],
+                condition=models.Q(rental__isnull=False),
+                name="worklist_task_rental_once_per_period",
+            ),
         ]
         indexes = [
             models.Index(fields=["grid", "status", "due"], name="worklist_task_grid_idx"),
@@ -115,7 +140,7 @@ class Task(Scoped):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rule}: {self.resident}"
+        return f"{self.rule}: {self.resident or self.rental_id}"
 
 
 class Visit(Scoped):
@@ -135,7 +160,9 @@ class Visit(Scoped):
     met = models.CharField(_("见到的人"), max_length=100, blank=True)
     notes = models.TextField(_("情况记录"), blank=True)
     follow_up = models.BooleanField(_("需要跟进"), default=False)
+    # Re-encoded without EXIF (no phone's GPS position or serial), as the cases' photos are.
     photo = models.ImageField(_("照片"), upload_to="visits/%Y/%m/", blank=True)
+    photo_thumb = models.FileField(_("照片缩略图"), upload_to="visits/%Y/%m/", blank=True)
     lon = models.FloatField(_("经度"), null=True, blank=True)
     lat = models.FloatField(_("纬度"), null=True, blank=True)
     visited_at = models.DateTimeField(_("走访时间"))
@@ -144,7 +171,14 @@ class Visit(Scoped):
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
     case = models.ForeignKey(
-        Case, verbose_name=_("转办案件"), null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+        # The reverse name lets the case page link back to the visit without cases importing
+        # the worklist (it sits below it).
+        Case,
+        verbose_name=_("转办案件"),
+        null=True,
+        blank=True,
+        related_name="opened_by_visits",
+        on_delete=models.SET_NULL,
     )
 
     class Meta:

@@ -14,12 +14,16 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from wangge.accounts import policy
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within
+from wangge.core.audit import Action, audit
 from wangge.core.scope import NOTHING, area_filter
-from wangge.registry.models import Household
+from wangge.groups import queries as group_queries
+from wangge.groups.models import Register
+from wangge.registry.models import Household, Rental
 from wangge.worklist.models import Rule, Task, Visit
 
 COVERAGE_DAYS = 90
@@ -35,8 +39,36 @@ def _scoped(objects: QuerySet[Any], user: Any, *, helper: Q) -> QuerySet[Any]:
     return objects.filter(NOTHING)
 
 
-def tasks_visible_to(user: Any) -> QuerySet[Task]:
-    return _scoped(Task.objects.all(), user, helper=Q(household__helper_links__helper=user))
+def _task_policy(user: Any, registers: list[Register] | None = None) -> Q:
+    """The tasks of the registers' follow-ups only for those the register's policy lets learn
+    who is on it; the rentals' tasks only for those who may read the rentals."""
+    visible = group_queries.registers_visible_to(user) if registers is None else registers
+    codes = [register.code for register in visible if policy.can_see_register(user, register)]
+    allowed = Q(listing__isnull=True)
+    if codes and not policy.sees_only_wards(user):
+        allowed |= Q(listing__register_id__in=codes)
+    if not (policy.can_view_registry(user) and not policy.sees_only_wards(user) and policy.is_worklist_staff(user)):
+        allowed &= Q(rental__isnull=True)
+    return allowed
+
+
+def tasks_visible_to(user: Any, *, registers: list[Register] | None = None) -> QuerySet[Task]:
+    """``registers``: the user's ``registers_visible_to``, when the caller has them already."""
+    tasks = _scoped(Task.objects.all(), user, helper=Q(household__helper_links__helper=user))
+    return tasks.filter(_task_policy(user, registers))
+
+
+def read_follow_ups(
+    user: Any, tasks: list[Task], *, due_by: dt.date, registers: list[Register] | None = None
+) -> list[Task]:
+    """``tasks`` less the registers' follow-ups the user may not read now; those kept are read
+    through ``groups.queries.listings_due`` (policy-checked, audited with the purpose 工作清单).
+    A follow-up recorded on the register since the task was made drops out at once."""
+    if not any(task.listing_id is not None for task in tasks):
+        return tasks
+    purpose = group_queries.Purpose.WORKLIST
+    due = {listing.pk for listing in group_queries.listings_due(user, on=due_by, purpose=purpose, registers=registers)}
+    return [task for task in tasks if task.listing_id is None or task.listing_id in due]
 
 
 def visits_visible_to(user: Any) -> QuerySet[Visit]:
@@ -48,11 +80,31 @@ def households_to_visit(user: Any) -> QuerySet[Household]:
     return _scoped(Household.objects.all(), user, helper=Q(helper_links__helper=user))
 
 
+def tasks_for_api(user: Any, *, today: dt.date, everything: bool = False) -> QuerySet[Task]:
+    """The API's task list: open tasks due by today (the registers' follow-ups read through
+    ``listings_due``, audited), or every task in scope less the registers' follow-ups, whose
+    history is read on the registers' own pages."""
+    tasks = tasks_visible_to(user).select_related("rule", "resident")
+    if everything:
+        return tasks.filter(listing__isnull=True).order_by("-due", "-id")
+    tasks = tasks.filter(status=Task.Status.OPEN, due__lte=today).order_by("due", "id")
+    if tasks.filter(listing__isnull=False).exists():
+        due = [
+            listing.pk for listing in group_queries.listings_due(user, on=today, purpose=group_queries.Purpose.WORKLIST)
+        ]
+        tasks = tasks.filter(Q(listing__isnull=True) | Q(listing__in=due))
+    return tasks
+
+
 def get_task(user: Any, pk: Any) -> Task:
     try:
-        return tasks_visible_to(user).select_related("rule", "resident", "household__building").get(pk=pk)
+        task = tasks_visible_to(user).select_related("rule", "resident", "household__building").get(pk=pk)
     except (Task.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+    if task.listing_id is not None:
+        # The register's own read: a 404 unless its policy lets the user see the listing; audited.
+        group_queries.get_listing(user, task.listing_id, purpose=group_queries.Purpose.WORKLIST)
+    return task
 
 
 def get_visit(user: Any, pk: Any) -> Visit:
@@ -60,6 +112,26 @@ def get_visit(user: Any, pk: Any) -> Visit:
         return visits_visible_to(user).select_related("household__building", "resident").get(pk=pk)
     except (Visit.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+def visit_read(user: Any, visit: Visit) -> None:
+    """Audit a read of a visit's notes or photo (visit notes are sensitive, as the registry is)."""
+    audit(
+        actor=user,
+        action=Action.VIEW,
+        obj=visit,
+        summary=_("查看走访记录 %(address)s") % {"address": visit.household.address},
+    )
+
+
+def visits_of(user: Any, household: Household, *, limit: int = 5) -> list[Visit]:
+    """The household's latest visits the user may read (no notes shown: not audited)."""
+    return list(
+        visits_visible_to(user)
+        .filter(household=household)
+        .only("pk", "visited_at", "kind", "photo_thumb", "case_id")
+        .order_by("-visited_at", "-id")[:limit]
+    )
 
 
 def get_household(user: Any, pk: Any) -> Household:
@@ -83,27 +155,44 @@ def rules() -> QuerySet[Rule]:
 
 @dataclass
 class Stop:
-    """One household on the morning's walk and its tasks."""
+    """One household (or a rented room with no household registered) on the morning's walk."""
 
-    household: Household
+    household: Household | None
     tasks: list[Task] = field(default_factory=list)
+    rental: Rental | None = None
 
     @property
     def overdue(self) -> bool:
         return any(t.overdue for t in self.tasks)  # type: ignore[attr-defined]
 
+    @property
+    def visit_tasks(self) -> list[Task]:
+        """The tasks a visit completes (a rental's are done by its inspection or new lease)."""
+        return [t for t in self.tasks if t.rental_id is None]
+
+    def walk_key(self) -> tuple[str, str, str]:
+        if self.household is not None:
+            return (self.household.building.name, self.household.entrance, self.household.room)
+        assert self.rental is not None
+        room = self.rental.room
+        return (room.building.name, room.entrance, room.number)
+
 
 def worklist(user: Any, *, today: dt.date, days: int = 0) -> list[Stop]:
     """Open tasks due by ``today + days`` in walking order: building, entrance, room."""
+    horizon = today + dt.timedelta(days=days)
+    registers = group_queries.registers_visible_to(user)  # read once for the policy and the read
     tasks = (
-        tasks_visible_to(user)
-        .filter(status=Task.Status.OPEN, due__lte=today + dt.timedelta(days=days), household__isnull=False)
+        tasks_visible_to(user, registers=registers)
+        .filter(Q(household__isnull=False) | Q(rental__isnull=False), status=Task.Status.OPEN, due__lte=horizon)
         .select_related("rule", "resident", "household__building")
         .only(
             "pk",
             "due",
             "household_id",
             "assignee_id",
+            "listing_id",
+            "rental_id",
             "rule__name",
             "rule__name_en",
             "rule__priority",
@@ -114,21 +203,42 @@ def worklist(user: Any, *, today: dt.date, days: int = 0) -> list[Stop]:
         )
         .order_by("household__building__name", "household__entrance", "household__room", "rule__priority", "due")
     )
-    stops: dict[int, Stop] = {}
-    for task in tasks:
+    shown = read_follow_ups(user, list(tasks), due_by=horizon, registers=registers)
+    # A rented room with no household registered is a stop of its own (rare: one query for all).
+    rooms = {t.rental_id for t in shown if t.household_id is None}
+    rentals = Rental.objects.select_related("room__building").in_bulk(rooms) if rooms else {}
+    stops: dict[tuple[str, int], Stop] = {}
+    for task in shown:
         task.overdue = task.due < today  # type: ignore[attr-defined]
-        assert task.household is not None and task.household_id is not None
-        stops.setdefault(task.household_id, Stop(household=task.household)).tasks.append(task)
-    return list(stops.values())
+        if task.household_id is not None:
+            stop = stops.setdefault(("h", task.household_id), Stop(household=task.household))
+        else:
+            assert task.rental_id is not None
+            stop = stops.setdefault(("r", task.rental_id), Stop(household=None, rental=rentals[task.rental_id]))
+        stop.tasks.append(task)
+    if not rooms:
+        return list(stops.values())  # in walking order already (the query's)
+    return sorted(stops.values(), key=Stop.walk_key)
 
 
 def open_tasks_of(user: Any, household: Household) -> list[Task]:
-    return list(
+    """The household's open tasks a visit may complete; a register's follow-up is read through
+    the register (``get_listing``: policy-checked, audited with the purpose 工作清单)."""
+    tasks = list(
         tasks_visible_to(user)
-        .filter(household=household, status=Task.Status.OPEN)
+        .filter(household=household, status=Task.Status.OPEN, rental__isnull=True)
         .select_related("rule", "resident")
         .order_by("due")
     )
+    kept = []
+    for task in tasks:
+        if task.listing_id is not None:
+            try:
+                group_queries.get_listing(user, task.listing_id, purpose=group_queries.Purpose.WORKLIST)
+            except Http404:
+                continue
+        kept.append(task)
+    return kept
 
 
 def due_by(tasks: list[Task], *, today: dt.date, days: int) -> list[Task]:

@@ -9,7 +9,8 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -93,7 +94,7 @@ def visit(request: HttpRequest, household: int) -> HttpResponse:
             if created:
                 messages.success(request, _("已记录对 %(address)s 的走访") % {"address": home.address})
             return redirect("worklist:today")
-    context = {"household": home, "form": form, "tasks": tasks}
+    context = {"household": home, "form": form, "tasks": tasks, "visits": queries.visits_of(user, home)}
     return render(request, "worklist/visit.html", context, status=400 if request.method == "POST" else 200)
 
 
@@ -120,3 +121,48 @@ def unvisited(request: HttpRequest, grid: int) -> HttpResponse:
     households = queries.unvisited_households(user, area, today=timezone.localdate())
     context = {"grid": area, "households": households, "days": queries.COVERAGE_DAYS}
     return render(request, "worklist/unvisited.html", context)
+
+
+@login_required
+def visit_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One visit: notes, photo, the case it opened (out of scope: 404). The read is audited."""
+    user = request.user
+    if not policy.can_see_worklist(user):
+        raise Http404
+    with transaction.atomic():
+        record = queries.get_visit(user, pk)
+        queries.visit_read(user, record)
+    context = {"visit": record, "can_view_cases": policy.can_view_cases(user)}
+    return render(request, "worklist/visit_detail.html", context)
+
+
+def _photo(request: HttpRequest, pk: int, *, thumb: bool) -> FileResponse:
+    user = request.user
+    if not policy.can_see_worklist(user):
+        raise Http404
+    with transaction.atomic():
+        record = queries.get_visit(user, pk)
+        if not thumb:
+            queries.visit_read(user, record)
+    # A visit recorded before photos were re-encoded has no thumbnail: its photo stands in.
+    stored = (record.photo_thumb or record.photo) if thumb else record.photo
+    if not stored:
+        raise Http404
+    try:
+        handle = stored.open("rb")
+    except OSError:
+        raise Http404 from None
+    response = FileResponse(handle, content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+def visit_photo(request: HttpRequest, pk: int) -> FileResponse:
+    return _photo(request, pk, thumb=False)
+
+
+@login_required
+def visit_photo_thumb(request: HttpRequest, pk: int) -> FileResponse:
+    return _photo(request, pk, thumb=True)

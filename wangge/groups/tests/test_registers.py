@@ -233,3 +233,13 @@ def test_the_api_asks_every_read_for_its_purpose_and_hides_what_the_role_may_not
     )
     assert response.status_code == 201, response.content
     assert client_for(Role.DEPARTMENT).get("/api/v1/group-listings/?purpose=check").json() == []
+
+
+def test_registers_passed_in_are_checked_against_the_policy_again(world: World) -> None:
+    aids = listed(world, "a1_1_head", "aids")
+    worker = world.user(Role.GRID_WORKER)
+    on = aids.next_follow_up
+    everything = list(Register.objects.all())  # as if a caller passed registers it did not filter
+    assert queries.listings_due(worker, on=on, registers=everything) == []
+    community = world.user(Role.COMMUNITY_STAFF)
+    assert queries.listings_due(community, on=on, registers=everything) == [aids]

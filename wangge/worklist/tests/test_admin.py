@@ -20,6 +20,7 @@ def test_an_edit_in_the_admin_versions_the_rule_and_a_bad_condition_is_refused(w
         "name": rule.name,
         "name_en": rule.name_en,
         "source": rule.source,
+        "kind": rule.kind,
         "condition": '{"anchor": {"birthday": 80}, "window_days": 60}',
         "due_days": 21,
         "every_days": "",

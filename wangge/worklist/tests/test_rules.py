@@ -12,7 +12,7 @@ from wangge.conftest import World
 from wangge.protection.models import Enrolment
 from wangge.registry.models import CareTag, LifeEvent, Resident
 from wangge.worklist import actions
-from wangge.worklist.defaults import RULES
+from wangge.worklist.defaults import RULES, SOURCE_RULES
 from wangge.worklist.models import Rule, Task
 from wangge.worklist.tests.conftest import TODAY, ages
 
@@ -83,9 +83,10 @@ def _inside_outside(code: str, person: Make) -> tuple[Resident, Resident]:
     raise AssertionError(f"no test for rule {code}")
 
 
-def test_fifteen_rules_ship_each_with_a_policy_source(world: World) -> None:
+def test_eighteen_rules_ship_each_with_a_policy_source(world: World) -> None:
     rules = list(Rule.objects.all())
-    assert len(rules) == len(RULES) == 15
+    assert len(RULES) == 15 and len(SOURCE_RULES) == 3
+    assert len(rules) == 18
     assert all(rule.source and rule.name_en and rule.version == 1 for rule in rules)
 
 

@@ -162,7 +162,7 @@ def test_community_staff_see_coverage_per_grid_and_the_unvisited_households(
 def test_the_api_lists_rules_and_previews_one(world: World, client_for: Any) -> None:
     client = client_for(Role.COMMUNITY_STAFF)
     rules = client.get(reverse("api-worklist-rules")).json()
-    assert rules["count"] == 15
+    assert rules["count"] == 18
     preview = client.get(reverse("api-worklist-rule-preview", args=["dementia-protection"]))
     assert preview.json() == {"tasks": 1, "grids": 1}  # the world's ward, not yet enrolled
     assert client_for(Role.AUDITOR).get(reverse("api-worklist-rules")).status_code == 404
