@@ -93,3 +93,17 @@ def test_behind_https_it_redirects_plain_http_but_not_the_health_probe() -> None
     assert response.status_code == 301 and response["Location"].startswith("https://")
     assert client.get("/login/", secure=True)["Strict-Transport-Security"].startswith("max-age=31536000")
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_nul_in_a_filter_is_a_translated_400_not_a_database_error(world: World, client_for: Any) -> None:
+    # The API fuzz test found register=…%00… on the special-group listings a 500 on PostgreSQL.
+    district = client_for(Role.DISTRICT_ADMIN)
+    api = district.get("/api/v1/group-listings/?register=a%00b&purpose=follow_up")
+    assert api.status_code == 400
+    assert "NUL" in api.json()["detail"]
+    district.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    page = district.get("/cases/?q=%00")
+    assert page.status_code == 400
+    assert "NUL character" in page.content.decode()
+    assert district.get("/api/v1/group-listings/?register=ab&purpose=follow_up").status_code == 200
