@@ -2,9 +2,10 @@
 
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
 from wangge.core.operator_views import api_docs_page
+from wangge.core.schema import SchemaView
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("", include("wangge.areas.api")),
@@ -17,7 +18,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("wangge.worklist.api")),
     path("", include("wangge.places.api")),
     path("", include("wangge.cases.stats_api")),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", SchemaView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file: no inline script for the CSP.
     path("docs/", api_docs_page(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="api-docs"),
     path("redoc/", api_docs_page(SpectacularRedocView.as_view(url_name="schema")), name="api-redoc"),

@@ -200,3 +200,32 @@ def test_it_serves_the_schema_and_the_docs(world: World, client_for: Any) -> Non
     client = client_for(Role.GRID_WORKER)
     assert client.get("/api/v1/schema/").status_code == 200
     assert client.get("/api/v1/docs/").status_code == 200
+
+
+def test_the_schema_is_generated_once_per_language_and_format_and_still_needs_a_sign_in(
+    world: World, client_for: Any, client: Any
+) -> None:
+    from unittest import mock
+
+    from drf_spectacular.generators import SchemaGenerator
+
+    from wangge.core.schema import SchemaView
+
+    SchemaView._built.clear()
+    worker = client_for(Role.GRID_WORKER)
+    with mock.patch.object(
+        SchemaGenerator, "get_schema", autospec=True, side_effect=SchemaGenerator.get_schema
+    ) as built:
+        first = worker.get("/api/v1/schema/")
+        again = worker.get("/api/v1/schema/")
+        assert built.call_count == 1
+        assert first.content == again.content and b"/api/v1/residents/:" in first.content
+        as_json = worker.get("/api/v1/schema/?format=json")
+        english = worker.get("/api/v1/schema/?lang=en")
+        assert built.call_count == 3
+        assert as_json["Content-Type"].startswith("application/vnd.oai.openapi+json")
+        assert as_json.json()["paths"]["/api/v1/residents/"]
+        assert english.content != first.content  # descriptions follow the language
+        # A signed-out caller never gets the stored copy.
+        assert client.get("/api/v1/schema/").status_code in (401, 403)
+        assert built.call_count == 3
