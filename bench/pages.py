@@ -103,6 +103,17 @@ def report(results: list[Any]) -> list[str]:
                 f"{percentile(cpu, 0.5):>8.0f} {percentile(cpu, 0.95):>7.0f} "
                 f"{max(v.size for v in visits) / 1024:>7.0f}"
             )
+    streams = [(r.user, v) for r in results for v in r.visits if v.first_mb_ms is not None]
+    if streams:
+        lines.append("streamed exports: the figures above are to the first byte; to the first megabyte:")
+        by_kind: dict[tuple[str, str], list[float]] = {}
+        for user, visit in streams:
+            by_kind.setdefault((user, visit.kind), []).append(visit.first_mb_ms or 0.0)
+        for (user, kind), times in sorted(by_kind.items()):
+            lines.append(
+                f"{user:<16} {kind[:44]:<44} {len(times):>3} "
+                f"first MB p50 {percentile(times, 0.5):.0f} ms, p95 {percentile(times, 0.95):.0f} ms"
+            )
     return lines
 
 
