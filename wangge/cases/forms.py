@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from wangge.accounts import policy
 from wangge.areas.models import Area
 from wangge.cases.models import Case, Category, CrossLevelMark, Department
+from wangge.core.widgets import FastSelect
 
 
 class IntakeForm(forms.Form):
@@ -25,7 +26,7 @@ class IntakeForm(forms.Form):
     contact_phone = forms.CharField(label=_("联系电话"), required=False, max_length=20)
     collective_count = forms.IntegerField(label=_("人数"), min_value=1, max_value=10000, initial=1)
     area = forms.ModelChoiceField(
-        label=_("所在网格或社区（未选反映人时）"), queryset=Area.objects.none(), required=False
+        label=_("所在网格或社区（未选反映人时）"), queryset=Area.objects.none(), required=False, widget=FastSelect
     )
     # Shown to those who may mark it (``policy.can_decide_cases``): the petitioner says at the
     # desk that they already took the matter higher up (越级访).
@@ -187,7 +188,9 @@ class PhoneIntakeForm(forms.Form):
     lon = forms.FloatField(widget=forms.HiddenInput, required=False, min_value=-180, max_value=180)
     lat = forms.FloatField(widget=forms.HiddenInput, required=False, min_value=-90, max_value=90)
     collective_count = forms.IntegerField(label=_("人数"), min_value=1, max_value=10000, initial=1, required=False)
-    area = forms.ModelChoiceField(label=_("网格（匿名事件时）"), queryset=Area.objects.none(), required=False)
+    area = forms.ModelChoiceField(
+        label=_("网格（匿名事件时）"), queryset=Area.objects.none(), required=False, widget=FastSelect
+    )
 
     def __init__(self, *args: Any, areas: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

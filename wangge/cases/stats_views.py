@@ -24,6 +24,7 @@ from wangge.areas.models import Area
 from wangge.areas.queries import areas_within
 from wangge.cases import stats
 from wangge.core.audit import Action, audit
+from wangge.core.widgets import FastSelect
 from wangge.registry.export import _cell
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -63,7 +64,9 @@ MERIT_LABELS = {
 
 
 class StatsForm(forms.Form):
-    area = forms.ModelChoiceField(queryset=Area.objects.none(), required=False, label=gettext_lazy("区域"))
+    area = forms.ModelChoiceField(
+        queryset=Area.objects.none(), required=False, label=gettext_lazy("区域"), widget=FastSelect
+    )
     date_from = forms.DateField(required=False, label=gettext_lazy("登记日期起"))
     date_to = forms.DateField(required=False, label=gettext_lazy("登记日期止"))
 
@@ -88,7 +91,7 @@ def _figures(request: HttpRequest, *, recent_months: int | None = None) -> tuple
     user = request.user
     if not policy.can_view_cases(user):
         raise Http404
-    form = StatsForm(request.GET or None, areas=areas_within(user).order_by("level", "name"))
+    form = StatsForm(request.GET or None, areas=areas_within(user).defer("boundary").order_by("level", "name"))
     raw_area = request.GET.get("area", "")
     if raw_area and (not raw_area.isdigit() or not areas_within(user).filter(pk=raw_area).exists()):
         raise Http404

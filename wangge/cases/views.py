@@ -39,7 +39,9 @@ def _require_cases(user: Any) -> None:
 
 
 def _intake_areas(user: Any) -> Any:
-    return areas_within(user).filter(level__in=(Area.Level.GRID, Area.Level.COMMUNITY)).order_by("level", "name")
+    # Without the outlines: a district's ~900 areas' GeoJSON took longer to load than the page.
+    areas = areas_within(user).filter(level__in=(Area.Level.GRID, Area.Level.COMMUNITY))
+    return areas.defer("boundary").order_by("level", "name")
 
 
 def _add_errors(form: Any, exc: ValidationError) -> None:

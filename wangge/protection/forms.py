@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from wangge.core.widgets import DateInput, DateTimeInput
+from wangge.core.widgets import DateInput, DateTimeInput, FastSelect
 from wangge.protection.models import Consent, Device, Incident, IncidentUpdate, Profile
 from wangge.protection.positions import metres_label
 
@@ -178,7 +178,11 @@ class UpdateForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    searcher: forms.ModelChoiceField[Any] = forms.ModelChoiceField(label=_("搜寻人员"), queryset=None)  # type: ignore[arg-type]
+    searcher: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("搜寻人员"),
+        queryset=None,  # type: ignore[arg-type]
+        widget=FastSelect,
+    )
 
     def __init__(self, *args: Any, candidates: Any, choices: Any = None, **kwargs: Any) -> None:
         """``candidates`` (a queryset) decides what may be chosen; ``choices`` (each with
