@@ -9,29 +9,19 @@ entry cannot be written.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
 from wangge.accounts import policy
 from wangge.core import idnumbers
 from wangge.core.audit import Action, audit
+from wangge.core.spreadsheet import register_workbook
 from wangge.places.models import Unit, UnitKind
 from wangge.places.queries import units_visible_to
-
-CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _cell(value: Any) -> Any:
-    # A cell starting with = + - @ is a formula to Excel; a name or address never needs one.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def header() -> list[str]:
@@ -56,22 +46,19 @@ def header() -> list[str]:
 
 
 def _workbook(rows: list[list[Any]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = _("实有单位")
-    sheet.append(header())
-    for row in rows:
-        sheet.append([_cell(v) for v in row])
-    codes = book.create_sheet(_("代码表"))
-    codes.append([_("字段"), _("代码"), _("名称")])
-    for kind in UnitKind.objects.order_by("order", "id"):
-        codes.append([_("单位类别"), kind.standard_code or kind.code, kind.name])
-    for value, label in Unit.PartyOrg.choices:
-        codes.append([_("党组织"), value, str(label)])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    codes: list[list[Any]] = [
+        [_("单位类别"), kind.standard_code or kind.code, kind.name] for kind in UnitKind.objects.order_by("order", "id")
+    ]
+    codes += [[_("党组织"), value, str(label)] for value, label in Unit.PartyOrg.choices]
+    return register_workbook(
+        title=_("实有单位"),
+        header=header(),
+        rows=rows,
+        codes_title=_("代码表"),
+        codes_header=[_("字段"), _("代码"), _("名称")],
+        codes=codes,
+        text_columns=[1, 5],  # the credit code and the phone
+    )
 
 
 def units_template() -> bytes:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from wangge.accounts import policy
+from wangge.core.spreadsheet import xlsx_response
 from wangge.places import actions, exchange, queries
 from wangge.places.models import Place
 from wangge.registry.models import HazardLevel
@@ -186,22 +187,14 @@ def unit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "places/unit.html", context)
 
 
-def _xlsx(content: bytes, name: str, count: int | None = None) -> HttpResponse:
-    response = HttpResponse(content, content_type=exchange.CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    if count is not None:
-        response["X-Row-Count"] = str(count)
-    return response
-
-
 @login_required
 def units_export(request: HttpRequest) -> HttpResponse:
     """The units in the user's areas as XLSX (phones masked, audited)."""
     count, content = exchange.units_export(by=request.user)
-    return _xlsx(content, exchange.filename("export"), count)
+    return xlsx_response(content, exchange.filename("export"), count)
 
 
 @login_required
 def units_template(request: HttpRequest) -> HttpResponse:
     _require_registry(request.user)
-    return _xlsx(exchange.units_template(), exchange.filename("template"))
+    return xlsx_response(exchange.units_template(), exchange.filename("template"))
