@@ -29,12 +29,16 @@ from wangge.groups import codes
 from wangge.groups.models import Listing, Register
 from wangge.registry.importing import ImportResult, Problem
 from wangge.registry.importing.columns import header_key, phone
+from wangge.registry.importing.limits import Limits
 from wangge.registry.importing.population import parse_date
 from wangge.registry.importing.reading import read_table
 from wangge.registry.importing.residents import REJECTED
 from wangge.registry.models import Resident
 from wangge.registry.queries import residents_visible_to
 
+# One request writes the whole file in one transaction (a listing and its audit entry per row):
+# a register is hundreds of people, a whole district's a few thousand.
+MAX_ROWS = 5_000
 DATE_KEYS = frozenset({"start", "release_date", "period_start", "period_end", "next_follow_up", "last_follow_up"})
 
 
@@ -250,6 +254,8 @@ class _Reader:
         raw: list[tuple[int, dict[str, str]]] = []
         for number, cells in table_rows:
             self.result.rows += 1
+            if self.result.rows > MAX_ROWS:
+                raise dataclasses.replace(Limits.from_settings(), rows=MAX_ROWS).too_many_rows()
             raw.append((number, {key: cells[i].strip() if i < len(cells) else "" for key, i in columns.items()}))
         numbers = {self._id(cells.get("id_number", "")) for _n, cells in raw}
         residents = {r.id_number: r for r in residents_visible_to(self.by).filter(id_number__in=numbers - {""})}

@@ -15,8 +15,9 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
@@ -60,7 +61,7 @@ def export(request: HttpRequest, code: str) -> HttpResponse:
     register = _register(request, code, policy.can_export_register)
     purpose = request.GET.get("purpose", queries.Purpose.REPORT)
     if purpose not in queries.Purpose.values:
-        raise Http404
+        return HttpResponseBadRequest(_("请说明导出用途"))
     with transaction.atomic():  # nothing leaves unless the export is in the audit log
         listings = queries.listings_export(user, register=register, purpose=purpose)
     content = exchange.workbook(register, exchange.export_rows(register, listings))

@@ -135,7 +135,8 @@ def test_the_export_is_masked_scoped_formula_neutral_and_audited_with_its_purpos
     entry = AuditEntry.objects.filter(action="export", object_type="groups.listing").latest("id")
     assert entry.detail == {"purpose": "check", "register": "mental", "count": 1, "format": "xlsx"}
     assert entry.actor == world.user(Role.GRID_WORKER)
-    assert client_for(Role.GRID_WORKER).get("/groups/registers/mental/export.xlsx?purpose=gossip").status_code == 404
+    refused = client_for(Role.GRID_WORKER).get("/groups/registers/mental/export.xlsx?purpose=gossip")
+    assert refused.status_code == 400 and "请说明导出用途" in refused.content.decode()
 
 
 def test_nothing_is_exported_when_the_audit_entry_fails(
@@ -224,6 +225,19 @@ def test_a_file_that_is_not_a_register_is_a_clear_400_and_lists_nobody(world: Wo
     response = upload(staff, "released", "单位名称,地址\n某公司,1号楼\n".encode(), "units.csv")
     assert response.status_code == 400
     assert "找不到表头" in response.content.decode()
+    assert not Listing.objects.exists()
+
+
+def test_a_file_past_the_registers_row_limit_is_refused_whole(
+    world: World, client_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wangge.groups import exchange
+
+    monkeypatch.setattr(exchange, "MAX_ROWS", 1)
+    staff = client_for(Role.COMMUNITY_STAFF)
+    content = filled(staff.get("/groups/registers/released/template.xlsx").content, good_and_bad_rows(world)[:2])
+    response = upload(staff, "released", content)
+    assert response.status_code == 413 and "请分成几个文件导入" in response.content.decode()
     assert not Listing.objects.exists()
 
 
