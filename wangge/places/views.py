@@ -198,3 +198,16 @@ def units_export(request: HttpRequest) -> HttpResponse:
 def units_template(request: HttpRequest) -> HttpResponse:
     _require_registry(request.user)
     return xlsx_response(exchange.units_template(), exchange.filename("template"))
+
+
+@login_required
+def places_export(request: HttpRequest) -> HttpResponse:
+    """The key places in the user's areas as XLSX (phones masked, audited)."""
+    count, content = exchange.places_export(by=request.user)
+    return xlsx_response(content, exchange.filename("export", "places"), count)
+
+
+@login_required
+def places_template(request: HttpRequest) -> HttpResponse:
+    _require_registry(request.user)
+    return xlsx_response(exchange.places_template(), exchange.filename("template", "places"))

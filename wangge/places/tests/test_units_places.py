@@ -415,3 +415,39 @@ def test_the_api_lists_overdue_rectifications_and_hands_one_over_as_a_case_once(
     done = client.post(f"/api/v1/rectifications/{on_time.pk}/done/", {"date": today()}, content_type="application/json")
     assert done.status_code == 200 and done.json()["done"] == today().isoformat()
     assert Case.objects.count() == 1
+
+
+def test_the_places_export_is_xlsx_with_masked_phones_audited_and_scoped(world: World, client_for: Any) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    ensure_defaults()
+    mine = actions.place_register(
+        by=None,
+        name="=鸿运小旅馆",
+        place_type="small_hostel",
+        building=world.buildings["grid_a1_1"],
+        operator="刘大海",
+        operator_phone="13812345678",
+    )
+    actions.place_register(
+        by=None, name="隔壁网格的小饭馆", place_type="small_restaurant", building=world.buildings["grid_a1_2"]
+    )
+    response = client_for(Role.GRID_WORKER).get("/places/export.xlsx")
+    assert response.status_code == 200 and response["X-Row-Count"] == "1"
+    book = load_workbook(io.BytesIO(response.content))
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert len(rows) == 2
+    assert row["场所名称"] == "'=鸿运小旅馆"  # formula-neutral
+    assert (row["场所类型代码"], row["经营者电话"]) == ("small_hostel", "138****5678")
+    assert row["下次检查日期"] == mine.inspection_due.isoformat()
+    codes = [r[1] for r in book.worksheets[1].iter_rows(values_only=True)]
+    assert "small_hostel" in codes and "none" in codes
+    entry = AuditEntry.objects.filter(action="export", object_type="places.place").latest("id")
+    assert entry.detail["count"] == 1
+    assert client_for(Role.AUDITOR).get("/places/export.xlsx").status_code == 403
+    template = client_for(Role.GRID_WORKER).get("/places/template.xlsx")
+    assert load_workbook(io.BytesIO(template.content)).worksheets[0].max_row == 1
+    assert client_for(Role.GUARDIAN).get("/places/template.xlsx").status_code == 404
