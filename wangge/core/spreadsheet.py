@@ -12,10 +12,13 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpResponse
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
+
+from wangge.core.audit import Action, audit
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -75,3 +78,18 @@ def xlsx_response(content: bytes, name: str, count: int | None = None) -> HttpRe
     if count is not None:
         response["X-Row-Count"] = str(count)
     return response
+
+
+def audited_export(*, by: Any, queryset: Any, object_type: str, summary: str) -> int:
+    """Count the rows about to be exported and write the export to the audit log, before a row
+    is built: nothing leaves unlogged. ``summary`` takes ``%(count)d``."""
+    with transaction.atomic():
+        count = int(queryset.count())
+        audit(
+            actor=by,
+            action=Action.EXPORT,
+            object_type=object_type,
+            summary=summary % {"count": count},
+            detail={"count": count, "format": "xlsx"},
+        )
+    return count

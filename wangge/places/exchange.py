@@ -12,14 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wangge.accounts import policy
 from wangge.core import idnumbers
-from wangge.core.audit import Action, audit
-from wangge.core.spreadsheet import register_workbook
+from wangge.core.spreadsheet import audited_export, register_workbook
 from wangge.places.models import PlaceType, Unit, UnitKind
 from wangge.places.queries import places_visible_to, units_visible_to
 from wangge.registry.models import HazardLevel
@@ -76,7 +74,7 @@ def units_export(*, by: Any) -> tuple[int, bytes]:
         .select_related("kind", "building", "room__building", "grid", "community", "street")
         .order_by("street_id", "community_id", "grid_id", "name", "id")
     )
-    count = _audited(by=by, queryset=units, object_type="places.unit", summary=_("导出实有单位 %(count)d 个"))
+    count = audited_export(by=by, queryset=units, object_type="places.unit", summary=_("导出实有单位 %(count)d 个"))
     rows = [
         [
             u.name,
@@ -99,20 +97,6 @@ def units_export(*, by: Any) -> tuple[int, bytes]:
         for u in units.iterator(chunk_size=2000)
     ]
     return count, _workbook(rows)
-
-
-def _audited(*, by: Any, queryset: Any, object_type: str, summary: str) -> int:
-    """Count and audit an export before a row is built; nothing is exported unlogged."""
-    with transaction.atomic():
-        count = int(queryset.count())
-        audit(
-            actor=by,
-            action=Action.EXPORT,
-            object_type=object_type,
-            summary=summary % {"count": count},
-            detail={"count": count, "format": "xlsx"},
-        )
-    return count
 
 
 def filename(kind: str, register: str = "units") -> str:
@@ -170,7 +154,7 @@ def places_export(*, by: Any) -> tuple[int, bytes]:
         .select_related("street")
         .order_by("street_id", "community_id", "grid_id", "name", "id")
     )
-    count = _audited(by=by, queryset=places, object_type="places.place", summary=_("导出重点场所 %(count)d 个"))
+    count = audited_export(by=by, queryset=places, object_type="places.place", summary=_("导出重点场所 %(count)d 个"))
     rows = [
         [
             p.name,
