@@ -28,7 +28,7 @@ from wangge.core.spreadsheet import register_workbook
 from wangge.groups import codes
 from wangge.groups.models import Listing, Register
 from wangge.registry.importing import ImportResult, Problem
-from wangge.registry.importing.columns import header_key, phone
+from wangge.registry.importing.columns import header_key, map_header, phone
 from wangge.registry.importing.limits import Limits
 from wangge.registry.importing.population import parse_date
 from wangge.registry.importing.reading import read_table
@@ -333,9 +333,5 @@ def read_rows(*, data: bytes, file_name: str, register: Register, by: Any, resul
     index = _header_index(register)
     table = read_table(data, filename=file_name, is_header=_is_header(index))
     result.encoding = table.encoding
-    columns: dict[str, int] = {}
-    for i, text in enumerate(table.header):
-        key = index.get(header_key(text))
-        if key and key not in columns:
-            columns[key] = i
+    columns = map_header(table.header, index)
     return _Reader(register=register, by=by, result=result).rows(table.rows, columns)

@@ -11,32 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django import forms
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from wangge.accounts import policy
 from wangge.core.spreadsheet import xlsx_response
 from wangge.groups import actions, exchange, queries
 from wangge.groups.models import Register
-from wangge.registry.import_views import ACCEPTED, SHOWN_PROBLEMS
-from wangge.registry.importing import ImportFileError
-from wangge.registry.importing import report as reports
-from wangge.registry.importing.limits import Limits
-
-
-class RegisterImportForm(forms.Form):
-    file = forms.FileField(
-        label=gettext_lazy("名册文件"),
-        help_text=gettext_lazy("按本名册模板填写的 Excel（.xlsx）或 CSV；已在册的人不会重复登记"),
-        widget=forms.ClearableFileInput(attrs={"accept": ACCEPTED}),
-    )
+from wangge.registry.import_views import register_upload
 
 
 def _register(request: HttpRequest, code: str, allowed: Callable[[Any, Register], bool]) -> Register:
@@ -72,27 +58,8 @@ def export(request: HttpRequest, code: str) -> HttpResponse:
 def import_page(request: HttpRequest, code: str) -> HttpResponse:
     user: Any = request.user
     register = _register(request, code, policy.can_import_register)
-    context: dict[str, Any] = {"register": register, "shown": SHOWN_PROBLEMS}
-    status = 200
-    if request.method == "POST":
-        form = RegisterImportForm(request.POST, request.FILES)
-        status = 400
-        if form.is_valid():
-            upload = form.cleaned_data["file"]
-            try:
-                if upload.size > settings.WANGGE_IMPORT_MAX_BYTES:
-                    raise Limits.from_settings().too_many_bytes()
-                result = actions.listings_import(by=user, register=register, data=upload.read(), file_name=upload.name)
-            except ImportFileError as exc:
-                form.add_error("file", str(exc))
-                status = exc.status
-            else:
-                status = 200
-                context["result"] = result
-                context["rejections"] = result.rejections[:SHOWN_PROBLEMS]
-                context["report"] = reports.store(result, owner_id=user.pk) if result.problems else ""
-                form = RegisterImportForm()
-    else:
-        form = RegisterImportForm()
-    context["form"] = form
-    return render(request, "groups/import.html", context, status=status)
+    form, context, status = register_upload(
+        request,
+        lambda data, name: actions.listings_import(by=user, register=register, data=data, file_name=name),
+    )
+    return render(request, "groups/import.html", {"register": register, "form": form, **context}, status=status)

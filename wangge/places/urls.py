@@ -11,6 +11,7 @@ urlpatterns: list = [
     path("places/<int:pk>/", views.place, name="place"),
     path("places/export.xlsx", views.places_export, name="places_export"),
     path("places/template.xlsx", views.places_template, name="places_template"),
+    path("places/import/", views.places_import, name="places_import"),
     path("places/<int:pk>/inspect/", views.inspect, name="inspect"),
     path("places/rectifications/<int:pk>/done/", views.rectification_done, name="rectification_done"),
     path("places/rectifications/<int:pk>/escalate/", views.rectification_escalate, name="rectification_escalate"),

@@ -21,6 +21,7 @@ from wangge.accounts import policy
 from wangge.core.spreadsheet import xlsx_response
 from wangge.places import actions, exchange, queries
 from wangge.places.models import Place
+from wangge.registry.import_views import register_upload
 from wangge.registry.models import HazardLevel
 from wangge.registry.room_views import DateInput
 
@@ -211,3 +212,15 @@ def places_export(request: HttpRequest) -> HttpResponse:
 def places_template(request: HttpRequest) -> HttpResponse:
     _require_registry(request.user)
     return xlsx_response(exchange.places_template(), exchange.filename("template", "places"))
+
+
+@login_required
+def places_import(request: HttpRequest) -> HttpResponse:
+    """Upload a filled-in key-places register: new places registered, the per-row report shown."""
+    user: Any = request.user
+    if not (policy.can_import(user) and policy.can_edit_registry(user)):
+        raise Http404
+    form, context, status = register_upload(
+        request, lambda data, name: actions.places_import(by=user, data=data, file_name=name)
+    )
+    return render(request, "places/import.html", {"form": form, **context}, status=status)
