@@ -11,11 +11,12 @@ import datetime as dt
 import time
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from wangge.accounts import policy
 from wangge.core.audit import Action, audit, recorded_user
 from wangge.groups import exchange
 from wangge.groups.models import FollowUp, Listing, Register
@@ -166,6 +167,8 @@ def listings_import(*, by: Any, register: Register, data: bytes, file_name: str)
     (so importing the same file again adds nothing). One transaction with one import entry in
     the audit log (purpose 登记列管) besides each listing's own; if that entry cannot be written,
     nothing is imported. Raises ``ImportFileError`` for a file that cannot be read at all."""
+    if by is not None and not policy.can_import_register(by, register):
+        raise PermissionDenied  # the pages answer 404 before this; a caller that did not ask stops here
     started = time.monotonic()
     result = ImportResult(file_name=file_name)
     rows = exchange.read_rows(data=data, file_name=file_name, register=register, by=by, result=result)

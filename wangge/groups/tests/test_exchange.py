@@ -260,6 +260,19 @@ def test_a_failing_audit_rolls_the_whole_import_back(world: World, monkeypatch: 
     assert not AuditEntry.objects.filter(object_type="groups.listing").exists()
 
 
+def test_the_import_action_refuses_a_caller_the_policy_does_not_let_import(world: World) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    from wangge.groups import exchange
+
+    # A viewer of 刑满释放 who may not import; an importer who is no viewer of 艾滋病危险人员.
+    for role, code in ((Role.GRID_WORKER, "released"), (Role.STREET_STAFF, "aids")):
+        content = filled(exchange.template(register(code)), good_and_bad_rows(world)[:1])
+        with pytest.raises(PermissionDenied):
+            actions.listings_import(by=world.user(role), register=register(code), data=content, file_name="x.xlsx")
+    assert not Listing.objects.exists()
+
+
 def test_the_register_page_lists_current_entries_and_those_taken_off(world: World, client_for: Any) -> None:
     current = listed(world, "a1_1_head", "released", period_end=today() - dt.timedelta(days=1))
     gone = listed(world, "a1_1_ward", "released")
