@@ -350,3 +350,13 @@ def can_see_register(user: Any, register: Any) -> bool:
 def can_edit_register(user: Any, register: Any) -> bool:
     """Listing, following up and ending: registry editors among the register's viewers."""
     return can_see_register(user, register) and can_edit_registry(user)
+
+
+def can_export_register(user: Any, register: Any) -> bool:
+    """The register as XLSX for reporting upward: exporters among the register's viewers."""
+    return can_see_register(user, register) and can_export(user)
+
+
+def can_import_register(user: Any, register: Any) -> bool:
+    """Putting people on a register from a spreadsheet: importers among its editors."""
+    return can_edit_register(user, register) and can_import(user)

@@ -8,15 +8,21 @@ listing per person and register.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from wangge.accounts import policy
 from wangge.core.audit import Action, audit, recorded_user
+from wangge.groups import exchange
 from wangge.groups.models import FollowUp, Listing, Register
+from wangge.groups.queries import Purpose
+from wangge.registry.importing import ImportResult, Problem
+from wangge.registry.importing.residents import REJECTED
 from wangge.registry.models import Resident
 
 DETAILS = frozenset(
@@ -153,3 +159,60 @@ def listing_end(*, by: Any, listing: Listing, date: dt.date, reason: str) -> Lis
             detail={"reason": reason},
         )
     return listing
+
+
+def listings_import(*, by: Any, register: Register, data: bytes, file_name: str) -> ImportResult:
+    """Put the people of a filled-in register file on ``register``: good rows are listed, bad
+    ones reported with their reasons, and a person already on the register is left as they are
+    (so importing the same file again adds nothing). One transaction with one import entry in
+    the audit log (purpose 登记列管) besides each listing's own; if that entry cannot be written,
+    nothing is imported. Raises ``ImportFileError`` for a file that cannot be read at all."""
+    if by is not None and not policy.can_import_register(by, register):
+        raise PermissionDenied  # the pages answer 404 before this; a caller that did not ask stops here
+    started = time.monotonic()
+    result = ImportResult(file_name=file_name)
+    rows = exchange.read_rows(data=data, file_name=file_name, register=register, by=by, result=result)
+    labels = {f.key: str(f.label) for f in exchange.fields(register)}
+    with transaction.atomic():
+        listed = set(
+            Listing.objects.filter(
+                register=register, ended__isnull=True, resident__in=[row.resident.pk for row in rows]
+            ).values_list("resident_id", flat=True)
+        )
+        for row in rows:
+            if row.resident.pk in listed:
+                result.unchanged += 1
+                continue
+            try:
+                listing_add(
+                    by=by,
+                    register=register,
+                    resident=row.resident,
+                    start=row.start,
+                    attention=row.attention,
+                    follow_up_days=row.follow_up_days,
+                    **row.details,
+                )
+            except ValidationError as exc:
+                for field, messages in exc.message_dict.items():
+                    result.problems.append(Problem(row.number, labels.get(field, ""), REJECTED, " ".join(messages)))
+                result.rejected += 1
+            else:
+                listed.add(row.resident.pk)
+                result.created += 1
+        result.problems.sort(key=lambda problem: problem.row)
+        result.seconds = round(time.monotonic() - started, 2)
+        audit(
+            actor=by,
+            action=Action.IMPORT,
+            object_type="groups.listing",
+            summary=_("导入%(register)s %(file)s：%(summary)s，用途：%(purpose)s")
+            % {
+                "register": register.name,
+                "file": file_name,
+                "summary": result.summary,
+                "purpose": Purpose.REGISTER.label,
+            },
+            detail={"purpose": Purpose.REGISTER.value, "register": register.code, "file": file_name, **result.counts()},
+        )
+    return result

@@ -29,10 +29,19 @@ class Purpose(models.TextChoices):
     WORKLIST = "worklist", gettext_lazy("工作清单")
     CHECK = "check", gettext_lazy("核查信息")
     REPORT = "report", gettext_lazy("统计上报")
+    REGISTER = "register", gettext_lazy("登记列管")
 
 
 def registers_visible_to(user: Any) -> list[Register]:
     return [register for register in Register.objects.all() if policy.can_see_register(user, register)]
+
+
+def get_register(user: Any, code: str) -> Register:
+    """A register the user's role may see; any other (or none by that code) is a 404."""
+    register = Register.objects.filter(code=code).first()
+    if register is None or not policy.can_see_register(user, register):
+        raise Http404
+    return register
 
 
 def _listings(user: Any, registers: list[Register] | None = None) -> QuerySet[Listing]:
@@ -62,17 +71,52 @@ def _audit_read(user: Any, listings: list[Listing], *, purpose: str, what: str) 
 
 
 def listings_for(
-    user: Any, *, purpose: str, register: str | None = None, current: bool = True, limit: int = 500
+    user: Any,
+    *,
+    purpose: str,
+    register: str | None = None,
+    current: bool = True,
+    ended: bool = False,
+    limit: int = 500,
 ) -> list[Listing]:
-    """Listings the user may see (of one register, or all they may see), audited as one read."""
+    """Listings the user may see (of one register, or all they may see), audited as one read;
+    ``current``: only those still on it; ``ended``: only those taken off."""
     _purpose(purpose)
     listings = _listings(user).select_related("resident", "register", "responsible")
     if register is not None:
         listings = listings.filter(register_id=register)
     if current:
         listings = listings.filter(ended__isnull=True)
-    found = list(listings.order_by("next_follow_up", "id")[:limit])
+    if ended:
+        listings = listings.filter(ended__isnull=False).order_by("-ended", "id")
+    else:
+        listings = listings.order_by("next_follow_up", "id")
+    found = list(listings[:limit])
     _audit_read(user, found, purpose=purpose, what=register or _("全部名册"))
+    return found
+
+
+def listings_export(user: Any, *, register: Register, purpose: str) -> list[Listing]:
+    """The current listings of ``register`` in the user's areas, for an export: audited as one
+    export with its purpose and row count before anything is returned. A 404 for a role that may
+    not export the register."""
+    label = _purpose(purpose)
+    if not policy.can_export_register(user, register):
+        raise Http404
+    found = list(
+        _listings(user, [register])
+        .filter(register=register, ended__isnull=True)
+        .select_related("resident", "register", "responsible", "street", "community", "grid")
+        .order_by("street_id", "community_id", "grid_id", "start", "id")
+    )
+    audit(
+        actor=user,
+        action=Action.EXPORT,
+        object_type="groups.listing",
+        summary=_("导出%(register)s %(count)d 人，用途：%(purpose)s")
+        % {"register": register.name, "count": len(found), "purpose": label},
+        detail={"purpose": purpose, "register": register.code, "count": len(found), "format": "xlsx"},
+    )
     return found
 
 

@@ -22,8 +22,10 @@ from wangge.areas.models import Area, Building
 from wangge.cases import actions as case_actions
 from wangge.cases.models import Case, Category
 from wangge.core.audit import Action, audit, recorded_user
-from wangge.places import creditcode
+from wangge.places import creditcode, place_import
 from wangge.places.models import Inspection, Place, PlaceType, Rectification, Unit, UnitKind
+from wangge.registry.importing import ImportResult, Problem
+from wangge.registry.importing.residents import REJECTED
 from wangge.registry.models import NO_HAZARD, HazardLevel, Room
 
 #: the cases category a rectification overdue is handed over as
@@ -290,3 +292,41 @@ def rectification_escalate(*, by: Any, rectification: Rectification, now: dt.dat
             detail={"case": case.pk},
         )
     return case
+
+
+def places_import(*, by: Any, data: bytes, file_name: str) -> ImportResult:
+    """Register the new places of a filled-in key-places register (``place_import``): bad rows
+    are reported with their reasons, places already registered are left as they are. One
+    transaction with one ``import`` entry in the audit log besides each place's own; if it cannot
+    be written, nothing is registered. Raises ``ImportFileError`` for a file that cannot be read."""
+    _require_editor(by)
+    result = ImportResult(file_name=file_name)
+    rows = place_import.read_rows(data=data, file_name=file_name, by=by, result=result)
+    with transaction.atomic():
+        for row in rows:
+            try:
+                place_register(
+                    by=by,
+                    name=row.name,
+                    place_type=row.place_type,
+                    building=row.building,
+                    address=row.address,
+                    unit=row.unit,
+                    operator=row.operator,
+                    operator_phone=row.operator_phone,
+                )
+            except ValidationError as exc:
+                result.problems.append(Problem(row.number, "", REJECTED, " ".join(exc.messages)))
+                result.rejected += 1
+            else:
+                result.created += 1
+        result.problems.sort(key=lambda problem: problem.row)
+        audit(
+            actor=by,
+            action=Action.IMPORT,
+            object_type="places.place",
+            summary=_("导入重点场所 %(file)s：新登记 %(created)d 处，已登记 %(unchanged)d 处，拒绝 %(rejected)d 行")
+            % {"file": file_name, **result.counts()},
+            detail={"file": file_name, **result.counts()},
+        )
+    return result

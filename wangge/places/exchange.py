@@ -1,37 +1,26 @@
-"""The units register as XLSX for reporting upward, and its empty template.
+"""The units and key-places registers as XLSX for reporting upward, and their empty templates.
 
-Columns carry the field names of the 实有单位 register as grid platforms print them, and code
-values (a kind's standard code where one is set, else its own code) beside their names; a
-second sheet lists the code tables. Phones are masked as in the residents export; the export
+Columns carry the field names of the 实有单位 and 重点场所 registers as grid platforms print
+them, and code values (a kind's standard code where one is set, else its own code) beside their
+names; a second sheet lists the code tables. Phones are masked as in the residents export; the export
 is audited with its row count before the workbook is built, and nothing is exported when the
 entry cannot be written.
 """
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
 from wangge.accounts import policy
 from wangge.core import idnumbers
-from wangge.core.audit import Action, audit
-from wangge.places.models import Unit, UnitKind
-from wangge.places.queries import units_visible_to
-
-CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _cell(value: Any) -> Any:
-    # A cell starting with = + - @ is a formula to Excel; a name or address never needs one.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+from wangge.core.spreadsheet import audited_export, register_workbook
+from wangge.places.models import PlaceType, Unit, UnitKind
+from wangge.places.queries import places_visible_to, units_visible_to
+from wangge.registry.models import HazardLevel
 
 
 def header() -> list[str]:
@@ -56,22 +45,19 @@ def header() -> list[str]:
 
 
 def _workbook(rows: list[list[Any]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = _("实有单位")
-    sheet.append(header())
-    for row in rows:
-        sheet.append([_cell(v) for v in row])
-    codes = book.create_sheet(_("代码表"))
-    codes.append([_("字段"), _("代码"), _("名称")])
-    for kind in UnitKind.objects.order_by("order", "id"):
-        codes.append([_("单位类别"), kind.standard_code or kind.code, kind.name])
-    for value, label in Unit.PartyOrg.choices:
-        codes.append([_("党组织"), value, str(label)])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    codes: list[list[Any]] = [
+        [_("单位类别"), kind.standard_code or kind.code, kind.name] for kind in UnitKind.objects.order_by("order", "id")
+    ]
+    codes += [[_("党组织"), value, str(label)] for value, label in Unit.PartyOrg.choices]
+    return register_workbook(
+        title=_("实有单位"),
+        header=header(),
+        rows=rows,
+        codes_title=_("代码表"),
+        codes_header=[_("字段"), _("代码"), _("名称")],
+        codes=codes,
+        text_columns=[1, 5],  # the credit code and the phone
+    )
 
 
 def units_template() -> bytes:
@@ -88,15 +74,7 @@ def units_export(*, by: Any) -> tuple[int, bytes]:
         .select_related("kind", "building", "room__building", "grid", "community", "street")
         .order_by("street_id", "community_id", "grid_id", "name", "id")
     )
-    with transaction.atomic():
-        count = units.count()
-        audit(
-            actor=by,
-            action=Action.EXPORT,
-            object_type="places.unit",
-            summary=_("导出实有单位 %(count)d 个") % {"count": count},
-            detail={"count": count, "format": "xlsx"},
-        )
+    count = audited_export(by=by, queryset=units, object_type="places.unit", summary=_("导出实有单位 %(count)d 个"))
     rows = [
         [
             u.name,
@@ -121,5 +99,81 @@ def units_export(*, by: Any) -> tuple[int, bytes]:
     return count, _workbook(rows)
 
 
-def filename(kind: str) -> str:
-    return f"units-{kind}-{timezone.localdate():%Y%m%d}.xlsx"
+def filename(kind: str, register: str = "units") -> str:
+    return f"{register}-{kind}-{timezone.localdate():%Y%m%d}.xlsx"
+
+
+def places_header() -> list[str]:
+    return [
+        _("场所名称"),
+        _("场所类型代码"),
+        _("场所类型"),
+        _("所属单位"),
+        _("统一社会信用代码"),
+        _("经营者"),
+        _("经营者电话"),
+        _("隐患等级代码"),
+        _("隐患等级"),
+        _("最近检查日期"),
+        _("下次检查日期"),
+        _("街道"),
+        _("社区"),
+        _("网格"),
+        _("楼栋"),
+        _("地址"),
+    ]
+
+
+def _places_workbook(rows: list[list[Any]]) -> bytes:
+    codes: list[list[Any]] = [
+        [_("场所类型"), t.standard_code or t.code, t.name] for t in PlaceType.objects.order_by("order", "id")
+    ]
+    codes += [[_("隐患等级"), h.standard_code or h.code, h.name] for h in HazardLevel.objects.order_by("order", "id")]
+    return register_workbook(
+        title=_("重点场所"),
+        header=places_header(),
+        rows=rows,
+        codes_title=_("代码表"),
+        codes_header=[_("字段"), _("代码"), _("名称")],
+        codes=codes,
+        text_columns=[4, 6, 9, 10],  # the credit code, the phone, the dates
+    )
+
+
+def places_template() -> bytes:
+    return _places_workbook([])
+
+
+def places_export(*, by: Any) -> tuple[int, bytes]:
+    """Audit the export, then return (row count, XLSX bytes). Raises ``PermissionDenied``."""
+    if not policy.can_export(by):
+        raise PermissionDenied(_("您没有导出场所信息的权限。"))
+    places = (
+        places_visible_to(by)
+        .select_related("place_type", "hazard_level", "unit", "building", "room__building", "grid", "community")
+        .select_related("street")
+        .order_by("street_id", "community_id", "grid_id", "name", "id")
+    )
+    count = audited_export(by=by, queryset=places, object_type="places.place", summary=_("导出重点场所 %(count)d 个"))
+    rows = [
+        [
+            p.name,
+            p.place_type.standard_code or p.place_type.code,
+            p.place_type.name,
+            p.unit.name if p.unit else "",
+            p.unit.credit_code if p.unit else "",
+            p.operator,
+            idnumbers.mask_phone(p.operator_phone) if p.operator_phone else "",
+            p.hazard_level.standard_code or p.hazard_level.code,
+            p.hazard_level.name,
+            p.last_inspected.isoformat() if p.last_inspected else "",
+            p.inspection_due.isoformat(),
+            p.street.name,
+            p.community.name,
+            p.grid.name if p.grid else "",
+            p.building.name,
+            p.full_address,
+        ]
+        for p in places.iterator(chunk_size=2000)
+    ]
+    return count, _places_workbook(rows)

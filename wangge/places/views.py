@@ -18,8 +18,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from wangge.accounts import policy
+from wangge.core.spreadsheet import xlsx_response
 from wangge.places import actions, exchange, queries
 from wangge.places.models import Place
+from wangge.registry.import_views import register_upload
 from wangge.registry.models import HazardLevel
 from wangge.registry.room_views import DateInput
 
@@ -186,22 +188,39 @@ def unit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "places/unit.html", context)
 
 
-def _xlsx(content: bytes, name: str, count: int | None = None) -> HttpResponse:
-    response = HttpResponse(content, content_type=exchange.CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    if count is not None:
-        response["X-Row-Count"] = str(count)
-    return response
-
-
 @login_required
 def units_export(request: HttpRequest) -> HttpResponse:
     """The units in the user's areas as XLSX (phones masked, audited)."""
     count, content = exchange.units_export(by=request.user)
-    return _xlsx(content, exchange.filename("export"), count)
+    return xlsx_response(content, exchange.filename("export"), count)
 
 
 @login_required
 def units_template(request: HttpRequest) -> HttpResponse:
     _require_registry(request.user)
-    return _xlsx(exchange.units_template(), exchange.filename("template"))
+    return xlsx_response(exchange.units_template(), exchange.filename("template"))
+
+
+@login_required
+def places_export(request: HttpRequest) -> HttpResponse:
+    """The key places in the user's areas as XLSX (phones masked, audited)."""
+    count, content = exchange.places_export(by=request.user)
+    return xlsx_response(content, exchange.filename("export", "places"), count)
+
+
+@login_required
+def places_template(request: HttpRequest) -> HttpResponse:
+    _require_registry(request.user)
+    return xlsx_response(exchange.places_template(), exchange.filename("template", "places"))
+
+
+@login_required
+def places_import(request: HttpRequest) -> HttpResponse:
+    """Upload a filled-in key-places register: new places registered, the per-row report shown."""
+    user: Any = request.user
+    if not (policy.can_import(user) and policy.can_edit_registry(user)):
+        raise Http404
+    form, context, status = register_upload(
+        request, lambda data, name: actions.places_import(by=user, data=data, file_name=name)
+    )
+    return render(request, "places/import.html", {"form": form, **context}, status=status)

@@ -21,7 +21,8 @@ from django.views.decorators.http import require_POST
 
 from wangge.accounts import policy
 from wangge.areas.queries import get_building
-from wangge.registry import room_actions, room_queries, summary
+from wangge.core.spreadsheet import xlsx_response
+from wangge.registry import room_actions, room_export, room_queries, summary
 from wangge.registry.models import HazardLevel
 
 
@@ -162,3 +163,16 @@ def building_plan(request: HttpRequest, pk: int) -> HttpResponse:
         "empty": sum(e.empty for e in plan),
     }
     return render(request, "registry/building_plan.html", context)
+
+
+@login_required
+def rentals_export(request: HttpRequest) -> HttpResponse:
+    """The running leases in the user's areas as XLSX (phones masked, audited)."""
+    count, content = room_export.rentals_export(by=request.user)
+    return xlsx_response(content, room_export.filename("export"), count)
+
+
+@login_required
+def rentals_template(request: HttpRequest) -> HttpResponse:
+    _require_registry(request.user)
+    return xlsx_response(room_export.rentals_template(), room_export.filename("template"))

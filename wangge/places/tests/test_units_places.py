@@ -415,3 +415,128 @@ def test_the_api_lists_overdue_rectifications_and_hands_one_over_as_a_case_once(
     done = client.post(f"/api/v1/rectifications/{on_time.pk}/done/", {"date": today()}, content_type="application/json")
     assert done.status_code == 200 and done.json()["done"] == today().isoformat()
     assert Case.objects.count() == 1
+
+
+def test_the_places_export_is_xlsx_with_masked_phones_audited_and_scoped(world: World, client_for: Any) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    ensure_defaults()
+    mine = actions.place_register(
+        by=None,
+        name="=鸿运小旅馆",
+        place_type="small_hostel",
+        building=world.buildings["grid_a1_1"],
+        operator="刘大海",
+        operator_phone="13812345678",
+    )
+    actions.place_register(
+        by=None, name="隔壁网格的小饭馆", place_type="small_restaurant", building=world.buildings["grid_a1_2"]
+    )
+    response = client_for(Role.GRID_WORKER).get("/places/export.xlsx")
+    assert response.status_code == 200 and response["X-Row-Count"] == "1"
+    book = load_workbook(io.BytesIO(response.content))
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert len(rows) == 2
+    assert row["场所名称"] == "'=鸿运小旅馆"  # formula-neutral
+    assert (row["场所类型代码"], row["经营者电话"]) == ("small_hostel", "138****5678")
+    assert row["下次检查日期"] == mine.inspection_due.isoformat()
+    codes = [r[1] for r in book.worksheets[1].iter_rows(values_only=True)]
+    assert "small_hostel" in codes and "none" in codes
+    entry = AuditEntry.objects.filter(action="export", object_type="places.place").latest("id")
+    assert entry.detail["count"] == 1
+    assert client_for(Role.AUDITOR).get("/places/export.xlsx").status_code == 403
+    template = client_for(Role.GRID_WORKER).get("/places/template.xlsx")
+    assert load_workbook(io.BytesIO(template.content)).worksheets[0].max_row == 1
+    assert client_for(Role.GUARDIAN).get("/places/template.xlsx").status_code == 404
+
+
+def places_file(client: Any, rows: list[dict[str, str]]) -> bytes:
+    import io
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(client.get("/places/template.xlsx").content))
+    sheet = book.worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    for row in rows:
+        sheet.append([row.get(str(h), "") for h in header])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+PLACE_ROWS = [
+    {"场所名称": "鸿运小旅馆", "场所类型代码": "small_hostel", "社区": "灵西社区", "楼栋": "1号楼",
+     "经营者电话": "13812345678"},
+    {"场所名称": "好邻居便利店", "场所类型": "便利店", "楼栋": "2", "经营者": "陈红"},
+    {"场所名称": "曙光网吧", "场所类型": "小网吧", "楼栋": "3号楼"},  # another community's building
+    {"场所名称": "老街小卖部", "场所类型": "小卖部", "楼栋": "1号楼"},  # no such type
+    {"场所名称": "兴隆饭店", "场所类型": "小餐饮", "楼栋": "1号楼", "经营者电话": "138****5678"},  # masked
+]  # fmt: skip
+
+
+def test_a_places_import_with_three_bad_rows_registers_the_good_ones_and_reports_the_three(
+    world: World, client_for: Any
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    ensure_defaults()
+    staff = client_for(Role.COMMUNITY_STAFF)
+    content = places_file(staff, PLACE_ROWS)
+    response = staff.post("/places/import/", {"file": SimpleUploadedFile("场所.xlsx", content)})
+    assert response.status_code == 200
+    result = response.context["result"]
+    assert (result.created, result.unchanged, result.rejected) == (2, 0, 3)
+    assert {(p.row, p.reason) for p in result.rejections} == {
+        (4, "在您的辖区内找不到该楼栋"),
+        (5, "未知的场所类型：小卖部"),
+        (6, "电话号码格式不正确"),
+    }
+    hostel = Place.objects.get(name="鸿运小旅馆")
+    assert (hostel.place_type_id, hostel.building, hostel.operator_phone) == (
+        "small_hostel",
+        world.buildings["grid_a1_1"],
+        "13812345678",
+    )
+    assert Place.objects.get(name="好邻居便利店").building == world.buildings["grid_a1_2"]
+    entry = AuditEntry.objects.filter(action="import", object_type="places.place").latest("id")
+    assert (entry.detail["created"], entry.detail["rejected"]) == (2, 3)
+
+    again = staff.post("/places/import/", {"file": SimpleUploadedFile("场所.xlsx", content)}).context["result"]
+    assert (again.created, again.unchanged, again.rejected) == (0, 2, 3)
+    assert Place.objects.count() == 2
+
+
+def test_only_importers_reach_the_places_import(world: World, client_for: Any) -> None:
+    for role in (Role.GRID_WORKER, Role.AUDITOR, Role.GUARDIAN, Role.DEPARTMENT):
+        assert client_for(role).get("/places/import/").status_code == 404
+    assert client_for(Role.STREET_STAFF).get("/places/import/").status_code == 200
+
+
+def test_a_places_import_whose_audit_fails_registers_nothing(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from openpyxl import Workbook
+
+    ensure_defaults()
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["场所名称", "场所类型", "楼栋"])
+    sheet.append(["鸿运小旅馆", "小旅馆", "1号楼"])
+    out = io.BytesIO()
+    book.save(out)
+    real = AuditEntry.objects.create
+
+    def refuse_the_import_entry(**kwargs: Any) -> Any:
+        if kwargs.get("action") == "import":
+            raise DatabaseError("audit log unavailable")
+        return real(**kwargs)
+
+    monkeypatch.setattr(AuditEntry.objects, "create", refuse_the_import_entry)
+    with pytest.raises(DatabaseError):
+        actions.places_import(by=world.user(Role.COMMUNITY_STAFF), data=out.getvalue(), file_name="场所.xlsx")
+    assert not Place.objects.exists()

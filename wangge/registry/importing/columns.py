@@ -110,11 +110,13 @@ _HEADER_INDEX = {
 }
 
 
-def map_header(header: list[str]) -> dict[str, int]:
-    """Column key → cell index; the first of two columns with the same meaning wins."""
+def map_header(header: list[str], words: dict[str, str] | None = None) -> dict[str, int]:
+    """Column key → cell index; the first of two columns with the same meaning wins. ``words``:
+    folded header (``header_key``) → column key, for another register's columns."""
+    words = _HEADER_INDEX if words is None else words
     found: dict[str, int] = {}
     for index, text in enumerate(header):
-        key = _HEADER_INDEX.get(header_key(text))
+        key = words.get(header_key(text))
         if key and key not in found:
             found[key] = index
     return found

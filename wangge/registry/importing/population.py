@@ -74,7 +74,7 @@ def parse_date(text: str) -> dt.date | None:
     return None
 
 
-def _lookup(rows: Iterable[Any]) -> dict[str, Any]:
+def code_lookup(rows: Iterable[Any]) -> dict[str, Any]:
     """A code table by code, name, English name and aliases, folded like headers."""
     found: dict[str, Any] = {}
     for row in rows:
@@ -117,8 +117,8 @@ class Reader:
     def __init__(self, *, present: Iterable[str]) -> None:
         # A file without any of these columns (most of them) costs nothing per row.
         self.used = bool(set(present) & set(POPULATION_KEYS))
-        self.documents = _lookup(DocumentType.objects.all())
-        self.populations = _lookup(PopulationType.objects.all())
+        self.documents = code_lookup(DocumentType.objects.all())
+        self.populations = code_lookup(PopulationType.objects.all())
         self.default_document = DocumentType.objects.get(code=NATIONAL_ID)
 
     def read(self, cell: Callable[[str], str], reject: Complaint, warn: Complaint) -> Person | None:

@@ -400,3 +400,33 @@ def test_the_household_page_links_to_its_room_on_the_plan_and_its_lease_but_not_
     ward = client_for(Role.GUARDIAN).get(f"/households/{household.pk}/")
     assert ward.status_code == 200
     assert "/rentals/" not in ward.content.decode()
+
+
+def test_the_rentals_export_is_xlsx_with_masked_phones_audited_and_scoped(world: World) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    let(world, "grid_a1_1", landlord_phone="13812345678", registration_number="-2024-001", rent=Decimal("1200.00"))
+    let(world, "grid_a1_2")  # next door
+    worker = Client()
+    worker.force_login(world.user(Role.GRID_WORKER))
+    response = worker.get("/rentals/export.xlsx")
+    assert response.status_code == 200 and response["X-Row-Count"] == "1"
+    book = load_workbook(io.BytesIO(response.content))
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    assert len(rows) == 2
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert (row["出租人"], row["出租人电话"], row["承租人数"]) == ("刘德明", "138****5678", 1)
+    assert row["租赁登记备案号"] == "'-2024-001"  # formula-neutral
+    assert row["月租金（元）"] == 1200
+    assert row["隐患等级代码"] == "none"
+    assert list(book.worksheets[1].iter_rows(values_only=True))[1][:2] == ("隐患等级", "none")
+    entry = AuditEntry.objects.filter(action="export", object_type="registry.rental").latest("id")
+    assert entry.detail["count"] == 1
+    auditor = Client()
+    auditor.force_login(world.user(Role.AUDITOR))
+    assert auditor.get("/rentals/export.xlsx").status_code == 403
+    assert auditor.get("/rentals/template.xlsx").status_code == 404
+    template = worker.get("/rentals/template.xlsx")
+    assert load_workbook(io.BytesIO(template.content)).worksheets[0].max_row == 1

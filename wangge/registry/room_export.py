@@ -1,0 +1,104 @@
+"""The rentals register (出租房屋) as XLSX for reporting upward, and its empty template.
+
+The running leases in the user's areas, one row each: the room's standard address parts, the
+landlord (phone masked as in the residents export), how many tenants are registered (their
+names and numbers stay in the residents register), the lease registration number, rent and
+term, the hazard level as code and name, and the inspections. A second sheet lists the hazard
+level codes. The export is audited with its row count before the workbook is built.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from wangge.accounts import policy
+from wangge.core import idnumbers
+from wangge.core.spreadsheet import audited_export, register_workbook
+from wangge.registry.models import HazardLevel
+from wangge.registry.room_queries import current_rentals
+
+
+def header() -> list[str]:
+    return [
+        _("街道"),
+        _("社区"),
+        _("网格"),
+        _("楼栋"),
+        _("单元"),
+        _("房号"),
+        _("出租人"),
+        _("出租人电话"),
+        _("承租人数"),
+        _("租赁登记备案号"),
+        _("月租金（元）"),
+        _("起租日期"),
+        _("到期日期"),
+        _("隐患等级代码"),
+        _("隐患等级"),
+        _("最近检查日期"),
+        _("下次检查日期"),
+    ]
+
+
+def _workbook(rows: list[list[Any]]) -> bytes:
+    return register_workbook(
+        title=_("出租房屋"),
+        header=header(),
+        rows=rows,
+        codes_title=_("代码表"),
+        codes_header=[_("字段"), _("代码"), _("名称")],
+        codes=[[_("隐患等级"), h.standard_code or h.code, h.name] for h in HazardLevel.objects.order_by("order", "id")],
+        text_columns=[4, 5, 7, 9, 11, 12, 15, 16],  # entrance, room, phone, number, dates
+    )
+
+
+def rentals_template() -> bytes:
+    return _workbook([])
+
+
+def rentals_export(*, by: Any) -> tuple[int, bytes]:
+    """Audit the export, then return (row count, XLSX bytes). Raises ``PermissionDenied``."""
+    if not policy.can_export(by):
+        raise PermissionDenied(_("您没有导出出租房屋信息的权限。"))
+    today = timezone.localdate()
+    rentals = (
+        current_rentals(by, today=today)
+        .select_related("room__building", "hazard_level", "street", "community", "grid")
+        .annotate(tenant_count=Count("tenants"))
+        .order_by("street_id", "community_id", "grid_id", "room__building_id", "room__entrance", "room__number", "id")
+    )
+    count = audited_export(
+        by=by, queryset=rentals, object_type="registry.rental", summary=_("导出出租房屋 %(count)d 处")
+    )
+    rows = [
+        [
+            r.street.name,
+            r.community.name,
+            r.grid.name if r.grid else "",
+            r.room.building.name,
+            r.room.entrance,
+            r.room.number,
+            r.landlord_name,
+            idnumbers.mask_phone(r.landlord_phone) if r.landlord_phone else "",
+            r.tenant_count,
+            r.registration_number,
+            float(r.rent) if r.rent is not None else "",
+            r.start.isoformat(),
+            r.end.isoformat(),
+            r.hazard_level.standard_code or r.hazard_level.code,
+            r.hazard_level.name,
+            r.last_inspected.isoformat() if r.last_inspected else "",
+            r.inspection_due.isoformat(),
+        ]
+        for r in rentals.iterator(chunk_size=2000)
+    ]
+    return count, _workbook(rows)
+
+
+def filename(kind: str) -> str:
+    return f"rentals-{kind}-{timezone.localdate():%Y%m%d}.xlsx"
