@@ -38,7 +38,7 @@ def test_the_fast_select_renders_what_djangos_select_renders() -> None:
     ]
     for value in (None, 2, "4"):
 
-        def html(widget: forms.Select) -> str:
+        def html(widget: forms.Select, value: object = value) -> str:
             widget.choices = choices
             text = str(widget.render("area", value, attrs={"id": "id_area", "class": "x"}))
             return re.sub(r">\s+<", "><", text).strip()
