@@ -14,7 +14,7 @@ class SchemaView(SpectacularAPIView):
     request, and it only changes with a deploy, which starts new processes. The key is bounded:
     the active language (after ``?lang=``), an allowed API version, one of four renderers."""
 
-    _built: dict[tuple[str, str | None, str], tuple[bytes, str, str]] = {}
+    _built: dict[tuple[str, str | None, str], tuple[bytes | str, str, str]] = {}
 
     def _get_schema_response(self, request: Request) -> HttpResponse:
         version = self.api_version or request.version or self._get_version_parameter(request)
