@@ -61,7 +61,7 @@ def _done_form(rectification: Any, posted: forms.Form | None, today: Any) -> for
 
 
 def _require_registry(user: Any) -> None:
-    if not policy.can_view_registry(user) or policy.sees_only_wards(user):
+    if not policy.can_see_registry_lists(user):
         raise Http404
 
 
