@@ -323,3 +323,14 @@ def test_the_inspection_form_offers_hazard_levels_in_english(world: World, clien
     select = html[html.index('id="id_hazard_level"') :]
     select = select[: select.index("</select>")]
     assert "隐患" not in select
+
+
+def test_a_place_moved_to_another_grid_takes_its_open_rectifications_along(world: World) -> None:
+    target = a_place(world)
+    today = timezone.localdate()
+    actions.place_inspect(by=None, place=target, date=today, hazard_level="general", rectify="清理杂物", deadline=today)
+    elsewhere = world.buildings["grid_a1_2"]
+    actions.place_update(by=None, place=target, building=elsewhere, name=target.name, place_type="small_restaurant")
+    target.refresh_from_db()
+    assert target.grid_id == elsewhere.grid_id
+    assert target.rectifications.get().grid_id == elsewhere.grid_id
