@@ -131,6 +131,12 @@ def sees_only_wards(user: Any) -> bool:
     return _role_is(user, Role.GUARDIAN)
 
 
+def can_see_registry_lists(user: Any) -> bool:
+    """The registry's lists by area (rentals, units, key places): readers of the registry who
+    are not limited to their wards."""
+    return can_view_registry(user) and not sees_only_wards(user)
+
+
 def can_edit_registry(user: Any) -> bool:
     return _role_in(user, REGISTRY_WRITE_ROLES)
 

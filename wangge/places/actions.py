@@ -27,6 +27,7 @@ from wangge.places.models import Inspection, Place, PlaceType, Rectification, Un
 from wangge.registry.importing import ImportResult, Problem
 from wangge.registry.importing.residents import REJECTED
 from wangge.registry.models import NO_HAZARD, HazardLevel, Room
+from wangge.registry.serializers import PHONE_RE
 
 #: the cases category a rectification overdue is handed over as
 CASE_CATEGORY = "hazard"
@@ -66,6 +67,32 @@ def check_credit_code(code: str, *, pilot: bool = False) -> tuple[str, bool]:
     raise ValidationError({"credit_code": _("统一社会信用代码无效（应为 18 位，且校验码正确）")})
 
 
+def _check_phone(errors: dict[str, str], field: str, value: str) -> None:
+    if value.strip() and not PHONE_RE.match(value.strip()):
+        errors[field] = _("联系电话格式不正确")
+
+
+def _unit_errors(*, name: str, legal_rep: str, legal_rep_phone: str, party_org: str) -> None:
+    errors: dict[str, str] = {}
+    if not name.strip():
+        errors["name"] = _("请填写单位名称")
+    if not legal_rep.strip():
+        errors["legal_rep"] = _("请填写法定代表人（负责人）")
+    if party_org not in Unit.PartyOrg.values:
+        errors["party_org"] = _("请选择党组织情况")
+    _check_phone(errors, "legal_rep_phone", legal_rep_phone)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _refuse_taken_code(code: str, unit: Unit | None = None) -> None:
+    taken = Unit.objects.filter(credit_code=code)
+    if unit is not None:
+        taken = taken.exclude(pk=unit.pk)
+    if code and taken.exists():
+        raise ValidationError({"credit_code": _("该统一社会信用代码已登记")})
+
+
 def unit_register(
     *,
     by: Any,
@@ -86,20 +113,11 @@ def unit_register(
     """Register a unit (实有单位) at a building (and room where known). ``pilot_code`` accepts a
     credit code that fails only its check character (an early pilot code), marked unchecked."""
     _require_editor(by)
-    errors: dict[str, str] = {}
-    if not name.strip():
-        errors["name"] = _("请填写单位名称")
-    if not legal_rep.strip():
-        errors["legal_rep"] = _("请填写法定代表人（负责人）")
-    if party_org not in Unit.PartyOrg.values:
-        errors["party_org"] = _("请选择党组织情况")
-    if errors:
-        raise ValidationError(errors)
+    _unit_errors(name=name, legal_rep=legal_rep, legal_rep_phone=legal_rep_phone, party_org=party_org)
     code, checked = check_credit_code(credit_code, pilot=pilot_code)
     unit_kind = _code(UnitKind, "kind", kind)
     with transaction.atomic():
-        if code and Unit.objects.filter(credit_code=code).exists():
-            raise ValidationError({"credit_code": _("该统一社会信用代码已登记")})
+        _refuse_taken_code(code)
         unit = Unit(
             name=name.strip(),
             kind=unit_kind,
@@ -126,8 +144,94 @@ def unit_register(
     return unit
 
 
+#: the fields an edit compares to say in the audit log what it changed
+UNIT_FIELDS = [
+    "name",
+    "kind_id",
+    "building_id",
+    "room_id",
+    "address",
+    "credit_code",
+    "credit_code_checked",
+    "legal_rep",
+    "legal_rep_phone",
+    "staff_count",
+    "party_org",
+    "party_org_name",
+    "party_members",
+]
+
+
+def _changed(obj: Any, before: dict[str, Any], fields: list[str]) -> list[str]:
+    return [f.removesuffix("_id") for f in fields if getattr(obj, f) != before[f]]
+
+
+def unit_update(
+    *,
+    by: Any,
+    unit: Unit,
+    name: str,
+    kind: str,
+    building: Building,
+    room: Room | None = None,
+    address: str = "",
+    credit_code: str = "",
+    pilot_code: bool = False,
+    legal_rep: str,
+    legal_rep_phone: str = "",
+    staff_count: int | None = None,
+    party_org: str = Unit.PartyOrg.NONE,
+    party_org_name: str = "",
+    party_members: int | None = None,
+) -> Unit:
+    """Correct a unit's record: the same checks as registering it; the audit entry names the
+    fields that changed (an edit that changes nothing writes nothing)."""
+    _require_editor(by)
+    _unit_errors(name=name, legal_rep=legal_rep, legal_rep_phone=legal_rep_phone, party_org=party_org)
+    # a pilot code already on the record stays accepted without asking again
+    kept_pilot = creditcode.normalise(credit_code) == unit.credit_code and not unit.credit_code_checked
+    code, checked = check_credit_code(credit_code, pilot=pilot_code or kept_pilot)
+    unit_kind = _code(UnitKind, "kind", kind)
+    before = {f: getattr(unit, f) for f in UNIT_FIELDS}
+    with transaction.atomic():
+        _refuse_taken_code(code, unit)
+        unit.name = name.strip()
+        unit.kind = unit_kind
+        unit.address = address.strip()
+        unit.credit_code = code
+        unit.credit_code_checked = checked
+        unit.legal_rep = legal_rep.strip()
+        unit.legal_rep_phone = legal_rep_phone.strip()
+        unit.staff_count = staff_count
+        unit.party_org = party_org
+        unit.party_org_name = party_org_name.strip()
+        unit.party_members = party_members
+        _located(unit, building, room)
+        changed = _changed(unit, before, UNIT_FIELDS)
+        if not changed:
+            return unit
+        unit.save()
+        audit(
+            actor=by,
+            action=Action.UPDATE,
+            obj=unit,
+            summary=_("修改单位 %(name)s") % {"name": unit.name},
+            detail={"changed": changed},
+        )
+    return unit
+
+
 def _next_due(date: dt.date, place_type: PlaceType, level: HazardLevel) -> dt.date:
     return date + dt.timedelta(days=min(place_type.inspect_every_days, level.inspect_every_days))
+
+
+def _place_errors(*, name: str, operator_phone: str) -> None:
+    errors: dict[str, str] = {}
+    if not name.strip():
+        errors["name"] = _("请填写场所名称")
+    _check_phone(errors, "operator_phone", operator_phone)
+    if errors:
+        raise ValidationError(errors)
 
 
 def place_register(
@@ -145,8 +249,7 @@ def place_register(
 ) -> Place:
     """Register a key place; its first inspection falls due at once (nobody has looked yet)."""
     _require_editor(by)
-    if not name.strip():
-        raise ValidationError({"name": _("请填写场所名称")})
+    _place_errors(name=name, operator_phone=operator_phone)
     kind = _code(PlaceType, "place_type", place_type)
     with transaction.atomic():
         place = Place(
@@ -163,6 +266,57 @@ def place_register(
         _located(place, building, room)
         place.save()
         audit(actor=by, action=Action.CREATE, obj=place, summary=_("登记重点场所 %(name)s") % {"name": place.name})
+    return place
+
+
+PLACE_FIELDS = ["name", "place_type_id", "unit_id", "building_id", "room_id", "address", "operator", "operator_phone"]
+
+
+def place_update(
+    *,
+    by: Any,
+    place: Place,
+    name: str,
+    place_type: str,
+    building: Building,
+    room: Room | None = None,
+    address: str = "",
+    unit: Unit | None = None,
+    operator: str = "",
+    operator_phone: str = "",
+) -> Place:
+    """Correct a key place's record. Its inspections stay; a new type moves the next inspection
+    to the new period counted from the last one (a place never inspected stays due at once)."""
+    _require_editor(by)
+    _place_errors(name=name, operator_phone=operator_phone)
+    kind = _code(PlaceType, "place_type", place_type)
+    before = {f: getattr(place, f) for f in PLACE_FIELDS}
+    with transaction.atomic():
+        place.name = name.strip()
+        place.place_type = kind
+        place.unit = unit
+        place.address = address.strip()
+        place.operator = operator.strip()
+        place.operator_phone = operator_phone.strip()
+        _located(place, building, room)
+        changed = _changed(place, before, PLACE_FIELDS)
+        if not changed:
+            return place
+        if "place_type" in changed and place.last_inspected is not None:
+            place.inspection_due = _next_due(place.last_inspected, kind, place.hazard_level)
+        place.save()
+        if "building" in changed or "room" in changed:
+            # its open rectifications move with it, so the new grid's worker chases them
+            for rectification in place.rectifications.filter(done__isnull=True):
+                rectification.copy_scope(place)
+                rectification.save()
+        audit(
+            actor=by,
+            action=Action.UPDATE,
+            obj=place,
+            summary=_("修改重点场所 %(name)s") % {"name": place.name},
+            detail={"changed": changed},
+        )
     return place
 
 

@@ -1,6 +1,7 @@
 """Pages of units and key places: the places a grid worker must inspect or chase (a phone
-list), a place with its inspections, rectifications and the form to record an inspection, and
-the units of the worker's areas."""
+list), a place with its inspections, rectifications and the form to record an inspection, the
+units of the worker's areas, and the forms that register and correct a unit or a place at a
+building of the user's areas (another building is a 404)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,15 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from wangge.accounts import policy
+from wangge.areas.models import Building
+from wangge.areas.queries import buildings_visible_to, get_building
 from wangge.core.spreadsheet import xlsx_response
 from wangge.places import actions, exchange, queries
-from wangge.places.models import Place
+from wangge.places.forms import PlaceForm, UnitForm
+from wangge.places.models import Place, Unit
 from wangge.registry.import_views import register_upload
 from wangge.registry.models import HazardLevel
+from wangge.registry.room_queries import rooms_visible_to
 from wangge.registry.room_views import DateInput
 
 
@@ -38,7 +43,7 @@ class InspectionForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["hazard_level"].choices = [  # type: ignore[attr-defined]
-            (code, name) for code, name in HazardLevel.objects.values_list("code", "name")
+            (level.code, level.label()) for level in HazardLevel.objects.all()
         ]
 
 
@@ -58,7 +63,7 @@ def _done_form(rectification: Any, posted: forms.Form | None, today: Any) -> for
 
 
 def _require_registry(user: Any) -> None:
-    if not policy.can_view_registry(user) or policy.sees_only_wards(user):
+    if not policy.can_see_registry_lists(user):
         raise Http404
 
 
@@ -74,6 +79,7 @@ def places(request: HttpRequest) -> HttpResponse:
         "today": today,
         "total": queries.places_visible_to(user).count(),
         "overdue": queries.rectifications_overdue(user, today=today).count(),
+        "can_edit": policy.can_edit_registry(user),
     }
     return render(request, "places/places.html", context)
 
@@ -172,7 +178,8 @@ def units(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     if q:
         found = found.filter(name__icontains=q) | found.filter(credit_code=q.upper())
-    return render(request, "places/units.html", {"units": found[:300], "q": q, "total": found.count()})
+    context = {"units": found[:300], "q": q, "total": found.count(), "can_edit": policy.can_edit_registry(user)}
+    return render(request, "places/units.html", context)
 
 
 @login_required
@@ -184,6 +191,7 @@ def unit(request: HttpRequest, pk: int) -> HttpResponse:
         "unit": found,
         "places": list(queries.places_visible_to(user).filter(unit=found).select_related("place_type", "hazard_level")),
         "today": timezone.localdate(),
+        "can_edit": policy.can_edit_registry(user),
     }
     return render(request, "places/unit.html", context)
 
@@ -224,3 +232,139 @@ def places_import(request: HttpRequest) -> HttpResponse:
         request, lambda data, name: actions.places_import(by=user, data=data, file_name=name)
     )
     return render(request, "places/import.html", {"form": form, **context}, status=status)
+
+
+# --- registering and correcting units and places ----------------------------------------------
+
+#: buildings offered at once on the page that asks where a new unit or place is
+PICK_LIMIT = 50
+
+
+def _require_editor(user: Any) -> None:
+    if not policy.can_edit_registry(user):
+        raise Http404
+
+
+def _pick_building(request: HttpRequest, kind: str) -> HttpResponse:
+    """Where is it? The buildings of the user's areas, narrowed by ``?q=`` (name or address)."""
+    found = buildings_visible_to(request.user).select_related("grid", "community")
+    q = request.GET.get("q", "").strip()[:60]
+    if q:
+        found = found.filter(name__icontains=q) | found.filter(address__icontains=q)
+    context = {"kind": kind, "q": q, "buildings": found.order_by("name", "id")[:PICK_LIMIT], "limit": PICK_LIMIT}
+    return render(request, "places/pick_building.html", context)
+
+
+def _rooms(user: Any, building: Building) -> Any:
+    return rooms_visible_to(user).filter(building=building).select_related("building")
+
+
+def _units_at(user: Any, building: Building) -> Any:
+    return queries.units_visible_to(user).filter(building=building)
+
+
+def _posted(request: HttpRequest) -> Any:
+    return request.POST if request.method == "POST" else None
+
+
+def _edit_page(request: HttpRequest, template: str, form: forms.Form, status: int, **context: Any) -> HttpResponse:
+    return render(request, template, {"form": form, **context}, status=status)
+
+
+@login_required
+def unit_new(request: HttpRequest) -> HttpResponse:
+    """Register a unit: first the building (``?building=``), then the form."""
+    user: Any = request.user
+    _require_editor(user)
+    if not request.GET.get("building"):
+        return _pick_building(request, "unit")
+    building = get_building(user, request.GET["building"])
+    rooms = _rooms(user, building)
+    form = UnitForm(_posted(request), rooms=rooms)
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = actions.unit_register(by=user, building=building, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("已登记单位 %(name)s") % {"name": created.name})
+            return redirect("places:unit", pk=created.pk)
+    status = 400 if request.method == "POST" else 200
+    return _edit_page(request, "places/unit_form.html", form, status, building=building, unit=None)
+
+
+@login_required
+def unit_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user: Any = request.user
+    _require_registry(user)
+    target = queries.get_unit(user, pk)
+    _require_editor(user)
+    rooms = _rooms(user, target.building)
+    form = UnitForm(_posted(request), rooms=rooms, initial=UnitForm.initial_for(target))
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.unit_update(by=user, unit=target, building=target.building, **form.cleaned_data)
+        except ValidationError as exc:
+            target.refresh_from_db()  # the page shows the record as stored, the form what was typed
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("已保存"))
+            return redirect("places:unit", pk=target.pk)
+    status = 400 if request.method == "POST" else 200
+    return _edit_page(request, "places/unit_form.html", form, status, building=target.building, unit=target)
+
+
+@login_required
+def place_new(request: HttpRequest) -> HttpResponse:
+    """Register a key place: at a building (``?building=``) or a unit's (``?unit=``)."""
+    user: Any = request.user
+    _require_editor(user)
+    owner: Unit | None = None
+    if request.GET.get("unit"):
+        owner = queries.get_unit(user, request.GET["unit"])
+        building = owner.building
+    elif request.GET.get("building"):
+        building = get_building(user, request.GET["building"])
+    else:
+        return _pick_building(request, "place")
+    form = PlaceForm(
+        _posted(request),
+        rooms=_rooms(user, building),
+        units=_units_at(user, building),
+        initial={"unit": owner.pk if owner else "", "room": owner.room_id if owner and owner.room_id else ""},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            created = actions.place_register(by=user, building=building, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("已登记重点场所 %(name)s") % {"name": created.name})
+            return redirect("places:place", pk=created.pk)
+    status = 400 if request.method == "POST" else 200
+    return _edit_page(request, "places/place_form.html", form, status, building=building, place=None, owner=owner)
+
+
+@login_required
+def place_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user: Any = request.user
+    _require_registry(user)
+    target = queries.get_place(user, pk)
+    _require_editor(user)
+    form = PlaceForm(
+        _posted(request),
+        rooms=_rooms(user, target.building),
+        units=_units_at(user, target.building),
+        initial=PlaceForm.initial_for(target),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.place_update(by=user, place=target, building=target.building, **form.cleaned_data)
+        except ValidationError as exc:
+            target.refresh_from_db()
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("已保存"))
+            return redirect("places:place", pk=target.pk)
+    status = 400 if request.method == "POST" else 200
+    return _edit_page(request, "places/place_form.html", form, status, building=target.building, place=target)

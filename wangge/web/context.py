@@ -12,6 +12,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from wangge.accounts import policy
+from wangge.groups.queries import registers_visible_to
 from wangge.protection.queries import urgent_for
 
 
@@ -35,6 +36,11 @@ def _everyone(user: Any) -> bool:
     return True
 
 
+def _sees_a_register(user: Any) -> bool:
+    """Special groups only for a role that some register's policy lets see its people."""
+    return bool(registers_visible_to(user))
+
+
 # (url name, label, the policy's predicate for who sees it)
 NAV: list[tuple[str, Any, Callable[[Any], bool]]] = [
     ("home", _("首页"), _everyone),
@@ -43,6 +49,10 @@ NAV: list[tuple[str, Any, Callable[[Any], bool]]] = [
     ("protection:index", _("防走失"), policy.can_see_protection),
     ("cases:list", _("信访事件"), policy.can_view_cases),
     ("worklist:today", _("走访"), policy.can_see_worklist),
+    ("registry:rentals", _("出租房屋"), policy.can_see_registry_lists),
+    ("groups:due", _("特殊人群"), _sees_a_register),
+    ("places:places", _("重点场所"), policy.can_see_registry_lists),
+    ("places:units", _("实有单位"), policy.can_see_registry_lists),
     ("registry:import", _("导入"), policy.can_import),
     ("audit_log", _("审计日志"), policy.can_read_audit_log),
 ]

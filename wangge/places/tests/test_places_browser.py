@@ -63,3 +63,63 @@ def test_a_grid_worker_chases_an_overdue_rectification_on_a_phone(
     assert Inspection.objects.filter(place=late).count() == 2
     page.screenshot(path=str(shots / "place.png"), full_page=True)
     page.context.close()
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_a_grid_worker_registers_a_unit_and_its_place_on_a_phone(
+    browser: Any,  # noqa: F811
+    live_server: Any,
+    world: World,
+    shots: Path,  # noqa: F811
+    language: str,
+) -> None:
+    from wangge.places import creditcode
+    from wangge.places.models import Place, Unit
+
+    ensure_defaults()
+    code = creditcode.make("92210304MA0XYW456")
+    wrong = code[:17] + ("0" if code[17] != "0" else "1")
+    english = language == "en"
+    page = phone(browser, live_server, "grid_worker")
+    if english:
+        page.get_by_role("button", name="English").click()
+        page.wait_for_load_state()
+    page.goto(f"{live_server.url}/units/")
+    page.get_by_role("link", name="Register a unit" if english else "登记单位").tap()
+    page.wait_for_url("**/units/new/")
+    assert no_sideways_scroll(page)
+    choices = page.locator("ul.pick-building a.row")
+    assert choices.count() == 1  # the worker's grid has one building; the neighbour's is not offered
+    choices.first.tap()
+    page.wait_for_url("**/units/new/?building=*")
+    page.fill("#id_name", "鞍山市立山区老刘家饺子馆")
+    page.select_option("#id_kind", "individual")
+    page.fill("#id_credit_code", wrong)
+    page.fill("#id_legal_rep", "刘志刚")
+    page.fill("#id_legal_rep_phone", "13841200001")
+    page.fill("#id_staff_count", "4")
+    page.locator("form.unit-form button[type=submit]").tap()
+    page.wait_for_selector(".errorlist")
+    assert no_sideways_scroll(page)
+    error = page.locator(".errorlist").first.inner_text()
+    assert ("Invalid unified social credit code" if english else "统一社会信用代码无效") in error
+    assert page.input_value("#id_name") == "鞍山市立山区老刘家饺子馆" and page.input_value("#id_credit_code") == wrong
+    page.screenshot(path=str(shots / f"unit-form-error-{language}.png"), full_page=True)
+    page.fill("#id_credit_code", code)
+    page.locator("form.unit-form button[type=submit]").tap()
+    page.wait_for_url("**/units/*/")
+    unit = Unit.objects.get()
+    assert unit.credit_code == code and unit.staff_count == 4
+    page.get_by_role("link", name="Register a place of this unit" if english else "登记本单位的场所").tap()
+    page.wait_for_url("**/places/new/?unit=*")
+    assert no_sideways_scroll(page)
+    page.fill("#id_name", "老刘家饺子馆")
+    page.select_option("#id_place_type", "small_restaurant")
+    page.screenshot(path=str(shots / f"place-form-{language}.png"), full_page=True)
+    page.locator("form.place-form button[type=submit]").tap()
+    page.wait_for_url("**/places/*/")
+    created = Place.objects.get()
+    assert created.unit == unit and created.operator == "刘志刚"
+    assert no_sideways_scroll(page)
+    page.screenshot(path=str(shots / f"place-registered-{language}.png"), full_page=True)
+    page.context.close()

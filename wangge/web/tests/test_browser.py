@@ -103,7 +103,7 @@ def test_it_switches_the_pages_to_english(browser: Any, live_server: Any, world:
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_role("button", name="Sign out").is_visible()
-    assert page.locator("nav.mainnav").get_by_text("Home").is_visible()
+    assert page.locator("nav.mainnav .navrow").get_by_text("Home").is_visible()
     assert "Grid worker" in page.locator(".who-role").inner_text()
     page.locator("ul.buildings a.row").first.tap()
     page.wait_for_url("**/buildings/*/")

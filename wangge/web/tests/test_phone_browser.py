@@ -62,7 +62,7 @@ def test_the_grid_worker_sees_a_red_banner_for_an_open_alert_and_reaches_it_in_o
     colour = banner.evaluate("el => getComputedStyle(el).backgroundColor")
     assert colour == "rgb(166, 27, 27)"  # the danger red
     assert box(banner)["y"] < box(page.locator("main h1").first)["y"]  # above the buildings
-    tab = page.locator("nav.mainnav a", has_text="防走失")
+    tab = page.locator("nav.mainnav .navrow a", has_text="防走失")
     assert tab.locator(".navbadge").inner_text() == "1"
     assert no_sideways_scroll(page)
     page.screenshot(path=str(shots / "home-grid-worker-alert.png"), full_page=True)
@@ -175,15 +175,14 @@ def test_every_tab_fits_a_390_px_screen(
     if language == "en":
         page.get_by_role("button", name="English").click()
         page.wait_for_load_state()
-    tabs = page.locator("nav.mainnav a")
-    assert tabs.count() == 8
+    # the tabs the row shows are whole and 44 px; the rest are in the More menu (issue 16,
+    # wangge/web/tests/test_nav_browser.py)
+    tabs = page.locator('nav.mainnav .navrow a:not([aria-hidden="true"])')
+    assert tabs.count() >= 3
     for index in range(tabs.count()):
         tab = box(tabs.nth(index))
         assert tab["x"] >= 0 and tab["x"] + tab["width"] <= 390, tabs.nth(index).inner_text()
         assert tab["height"] >= TAP
-    assert page.evaluate(
-        "document.querySelector('nav.mainnav').scrollWidth <= document.querySelector('nav.mainnav').clientWidth"
-    )
     assert no_sideways_scroll(page)
     page.screenshot(path=str(shots / f"tabs-{language}.png"))
     page.context.close()
