@@ -10,9 +10,12 @@ from typing import Any
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
+from django.forms.utils import flatatt
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
@@ -62,8 +65,25 @@ MERIT_LABELS = {
 }
 
 
+class AreaSelect(forms.Select):
+    """Django's ``<select>``, built in Python: through the widget templates a district's ~300
+    areas took ~40 ms of CPU, a fifth of the statistics page at a million cases."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
+        chosen = {str(v) for v in self.format_value(value)}
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            ((str(v), mark_safe(" selected") if str(v) in chosen else "", label) for v, label in self.choices),
+        )
+        final = flatatt(self.build_attrs(self.attrs, attrs))
+        return format_html('<select name="{}"{}>{}</select>', name, final, options)
+
+
 class StatsForm(forms.Form):
-    area = forms.ModelChoiceField(queryset=Area.objects.none(), required=False, label=gettext_lazy("区域"))
+    area = forms.ModelChoiceField(
+        queryset=Area.objects.none(), required=False, label=gettext_lazy("区域"), widget=AreaSelect
+    )
     date_from = forms.DateField(required=False, label=gettext_lazy("登记日期起"))
     date_to = forms.DateField(required=False, label=gettext_lazy("登记日期止"))
 
@@ -103,6 +123,11 @@ def _figures(request: HttpRequest, *, recent_months: int | None = None) -> tuple
         recent_months=recent_months,
     )
     return form, figures
+
+
+def _cells(values: list[str]) -> SafeString:
+    """A row's number cells, joined here rather than by a template loop (58 rows × 15 cells)."""
+    return format_html_join("", '<td class="num">{}</td>', ((value,) for value in values))
 
 
 def _shown(value: Any, fmt: str) -> str:
@@ -146,7 +171,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
             "merits": [(MERIT_LABELS[m], figures["by_merit"][m], figures["solved_by_merit"][m]) for m in stats.MERITS],
             "columns": [label for _key, label, _fmt in COUNTS],
             "categories": [
-                {"name": row["name"], "cells": [_shown(row[key], fmt) for key, _label, fmt in COUNTS]}
+                {"name": row["name"], "cells": _cells([_shown(row[key], fmt) for key, _label, fmt in COUNTS])}
                 for row in figures["by_category"]
             ],
             "communities": [
@@ -155,7 +180,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
                     "street": row["street"],
                     "zero": row["community"] in figures["zero_petition_since"],
                     "since": figures["zero_petition_since"].get(row["community"]),
-                    "cells": [_shown(row[key], fmt) for key, _label, fmt in COUNTS],
+                    "cells": _cells([_shown(row[key], fmt) for key, _label, fmt in COUNTS]),
                 }
                 for row in figures["by_community"]
             ],
