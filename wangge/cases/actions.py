@@ -118,10 +118,15 @@ def case_receive(
     lat: float | None = None,
     address: str = "",
     photos: Iterable[Any] = (),
+    new_facts: str = "",
     now: dt.datetime | None = None,
 ) -> Case:
     """Register a petition or a grid event. Its area is the first petitioner's, else ``area``.
-    ``photos`` are uploaded files (or bytes), all checked before anything is written."""
+    ``photos`` are uploaded files (or bytes), all checked before anything is written.
+
+    A petition repeating a re-reviewed matter (复核) of the same petitioner is refused unless
+    ``new_facts`` states the new facts and grounds it rests on (Article 36 bars only "the same
+    facts and grounds"); they are kept on the receive step."""
     _require(policy.can_take_cases(by))
     now = now or timezone.now()
     people = list({person.pk: person for person in petitioners}.values())  # once each, in order
@@ -134,6 +139,24 @@ def case_receive(
         raise ValidationError(_("请选择渠道"))
     if collective_count < max(1, len(people)):
         raise ValidationError(_("人数不能少于所选反映人数"))
+    new_facts = new_facts.strip()[:2000]
+    data: dict[str, Any] = {"channel": channel, "category": category.code}
+    if category.kind == Kind.PETITION:
+        earlier = _rereviewed(
+            text=text,
+            people=people,
+            contact_name=contact_name,
+            contact_phone=contact_phone,
+            address=address,
+            lat=lat,
+            lon=lon,
+        )
+        if earlier is not None and not new_facts:
+            raise _rereviewed_refusal(earlier, _("如信访人提出了新的事实和理由，请在“新的事实和理由”中写明后再登记。"))
+        if earlier is not None:
+            data |= {"after_rereview": earlier.case_id, "earlier_number": earlier.case.number}
+    if new_facts:
+        data["new_facts"] = new_facts
     case = Case(
         kind=category.kind,
         category=category,
@@ -160,10 +183,30 @@ def case_receive(
         case.accept_due = clocks.event_accept_due(now, respond_hours=category.respond_hours)
     case.save()
     case.petitioners.set(people)
-    _step(case, kind=Step.Kind.RECEIVE, by=by, at=now, data={"channel": channel, "category": category.code})
+    _step(case, kind=Step.Kind.RECEIVE, by=by, at=now, data=data)
     if prepared:
         _store_photos(case, by=by, prepared=prepared, now=now)
     return case
+
+
+def _rereviewed(**intake: Any) -> Review | None:
+    from wangge.cases import repeats  # here, not on top: repeats reads through queries
+
+    found = repeats.rereviewed_matter(**intake)
+    return found[0] if found is not None else None
+
+
+def _rereviewed_refusal(review: Review, then: str) -> ValidationError:
+    """Article 36: the same matter on the same facts and grounds is not accepted after re-review."""
+    message = _(
+        "同一事项已经复核，不再受理：案件 %(number)s 的复核意见于 %(date)s 作出（%(outcome)s）。"
+        "依《信访工作条例》第三十六条，信访人对复核意见不服、仍以同一事实和理由提出的，不再受理。"
+    ) % {
+        "number": review.case.number,
+        "date": timezone.localtime(review.answered_at, _tz()).date().isoformat() if review.answered_at else "",
+        "outcome": review.get_outcome_display(),
+    }
+    return ValidationError(f"{message}{then}", code="rereviewed")
 
 
 @transaction.atomic
@@ -496,6 +539,12 @@ def case_report(
     prepared = _prepare_photos(photos)  # checked before anything is written
     if category.kind == Kind.PETITION and not contact_name:
         raise ValidationError(_("信访不能匿名：请选择反映人或填写其姓名"))
+    if category.kind == Kind.PETITION:
+        earlier = _rereviewed(
+            text=text, contact_name=contact_name, contact_phone=contact_phone, address=address, lat=lat, lon=lon
+        )
+        if earlier is not None:
+            raise _rereviewed_refusal(earlier, _("如有新的事实和理由，请到信访接待场所当面反映。"))
     case = Case(
         kind=category.kind,
         category=category,

@@ -126,6 +126,13 @@ class IntakeSerializer(serializers.Serializer[Any]):
     petitioners = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
     contact_name = serializers.CharField(max_length=60, required=False, default="", allow_blank=True)
     contact_phone = serializers.CharField(max_length=20, required=False, default="", allow_blank=True)
+    new_facts = serializers.CharField(
+        max_length=2000,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="new facts and grounds of a petition whose matter was re-reviewed (Article 36)",
+    )
     collective_count = serializers.IntegerField(min_value=1, required=False, default=1)
     area = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="grid or community id")
     lon = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True, default=None)
@@ -195,6 +202,7 @@ class CaseList(generics.ListCreateAPIView[Case]):
                     lon=data["lon"],
                     lat=data["lat"],
                     address=data["address"],
+                    new_facts=data["new_facts"],
                 )
         except DjangoValidationError as exc:
             raise exceptions.ValidationError({"detail": exc.messages}) from None

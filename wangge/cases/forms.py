@@ -34,6 +34,13 @@ class IntakeForm(forms.Form):
     cross_level_to = forms.ChoiceField(
         label=_("越级到"), choices=[("", "—"), *CrossLevelMark.Level.choices], required=False
     )
+    # Article 36 bars a re-reviewed matter only on the same facts and grounds.
+    new_facts = forms.CharField(
+        label=_("新的事实和理由（同一事项已复核、再次反映时填写）"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=2000,
+    )
 
     def __init__(self, *args: Any, areas: Any, can_mark: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

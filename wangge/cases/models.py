@@ -174,6 +174,10 @@ class Case(Scoped):
                 condition=models.Q(status__in=["received", "accepted"]),
                 name="case_open_received_idx",
             ),
+            # A grid worker's "all" list and statistics: a grid holds 1 case in 240 of a
+            # district's, so newest-first over received_at alone read ~12,000 rows for a page of
+            # 50 (139 ms at a million cases).
+            models.Index(fields=["grid", "-received_at"], name="case_grid_received_idx"),
         ]
 
     def __str__(self) -> str:

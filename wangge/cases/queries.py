@@ -81,12 +81,15 @@ def due_soon(user: Any, *, now: dt.datetime | None = None) -> QuerySet[Case]:
             & _unanswered()
             & (Q(kind=Kind.PETITION, handle_due__lte=petitions) | Q(kind=Kind.EVENT, handle_due__lte=events))
         )
-        | Q(
-            pk__in=Review.objects.filter(
-                answered_at__isnull=True, answer_due__gt=now, answer_due__lte=petitions
-            ).values("case_id")
-        )
+        | _reviewed(answered_at__isnull=True, answer_due__gt=now, answer_due__lte=petitions)
     )
+
+
+def _reviewed(**review: Any) -> Q:
+    """Cases with a review in this state, as a list of ids: reviews under way are few, and a
+    subquery inside the OR would make PostgreSQL test every case of the area against it (a
+    sequential scan of the million, ~0.5 s) instead of OR-ing the status/deadline indexes."""
+    return Q(pk__in=list(Review.objects.filter(**review).values_list("case_id", flat=True)))
 
 
 def _unanswered() -> Q:
@@ -101,7 +104,7 @@ def overdue(user: Any, *, now: dt.datetime | None = None) -> QuerySet[Case]:
     return cases_visible_to(user).filter(
         Q(status=Case.Status.RECEIVED, accept_due__lte=now)
         | (Q(status=Case.Status.ACCEPTED, handle_due__lte=now) & _unanswered())
-        | Q(pk__in=Review.objects.filter(answered_at__isnull=True, answer_due__lte=now).values("case_id"))
+        | _reviewed(answered_at__isnull=True, answer_due__lte=now)
     )
 
 

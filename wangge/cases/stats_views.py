@@ -13,6 +13,8 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
@@ -108,6 +110,11 @@ def _figures(request: HttpRequest, *, recent_months: int | None = None) -> tuple
     return form, figures
 
 
+def _cells(values: list[str]) -> SafeString:
+    """A row's number cells, joined here rather than by a template loop (58 rows × 15 cells)."""
+    return format_html_join("", '<td class="num">{}</td>', ((value,) for value in values))
+
+
 def _shown(value: Any, fmt: str) -> str:
     if value is None:
         return "—"
@@ -149,7 +156,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
             "merits": [(MERIT_LABELS[m], figures["by_merit"][m], figures["solved_by_merit"][m]) for m in stats.MERITS],
             "columns": [label for _key, label, _fmt in COUNTS],
             "categories": [
-                {"name": row["name"], "cells": [_shown(row[key], fmt) for key, _label, fmt in COUNTS]}
+                {"name": row["name"], "cells": _cells([_shown(row[key], fmt) for key, _label, fmt in COUNTS])}
                 for row in figures["by_category"]
             ],
             "communities": [
@@ -158,7 +165,7 @@ def stats_page(request: HttpRequest) -> HttpResponse:
                     "street": row["street"],
                     "zero": row["community"] in figures["zero_petition_since"],
                     "since": figures["zero_petition_since"].get(row["community"]),
-                    "cells": [_shown(row[key], fmt) for key, _label, fmt in COUNTS],
+                    "cells": _cells([_shown(row[key], fmt) for key, _label, fmt in COUNTS]),
                 }
                 for row in figures["by_community"]
             ],

@@ -99,6 +99,7 @@ def intake(request: HttpRequest) -> HttpResponse:
                     contact_phone=data["contact_phone"],
                     collective_count=max(data["collective_count"], len(picked)),
                     area=data["area"],
+                    new_facts=data["new_facts"],
                 )
                 if data.get("cross_level"):
                     repeats.cross_level_mark(case=case, by=user, level=data["cross_level_to"])
