@@ -8,10 +8,11 @@ The cases are written once into a kept data directory (``/var/tmp/wangge-bench-o
 PostgreSQL the database ``wangge_bench_open311``) and reused when the table holds that many;
 received over the last 365 days in all ten shipped categories, so the default 90-day window of a
 GET holds ~250,000 cases of which 1,000 are answered. gunicorn (``--workers`` sync workers) is
-started on a free port; ``--concurrency`` client threads send the requests over HTTP. CPU per POST
+started on a free port (by default as ``wangge serve`` runs it: 2 workers of 4 threads; ``--threads 1``
+for sync workers); ``--concurrency`` client threads send the requests over HTTP. CPU per POST
 is the gunicorn workers' user+system time (from /proc) over the POST phase divided by the POSTs;
-the database server's CPU is not in it. Load average is printed before and after: prefix the
-command with /tmp/quietrun.sh on a shared machine.
+the PostgreSQL backends' and this client process's own CPU are printed beside it. Load average is
+printed before and after: prefix the command with /tmp/quietrun.sh on a shared machine.
 """
 
 from __future__ import annotations
@@ -200,7 +201,8 @@ def main() -> int:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--data-dir", type=Path, default=Path("/var/tmp/wangge-bench-open311"))
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (wangge serve: 2)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (wangge serve: 4; 1 = sync)")
     parser.add_argument("--gets", type=int, default=200)
     parser.add_argument("--get-concurrency", type=int, default=1)
     parser.add_argument("--posts", type=int, default=2000)
@@ -238,6 +240,8 @@ def main() -> int:
             "wangge.wsgi",
             "-w",
             str(args.workers),
+            "--threads",
+            str(args.threads),
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -291,16 +295,17 @@ def main() -> int:
             return int(response.status_code)
 
         before = {pid: cpu_of(lambda p, _parent, pid=pid: p == pid) for pid in backends(args.db)}
-        cpu0 = children_cpu(server.pid)
+        cpu0, own0 = children_cpu(server.pid), time.process_time()
         latencies, codes, wall = hammer(post, args.posts, args.concurrency)
-        cpu = children_cpu(server.pid) - cpu0
+        cpu, own = children_cpu(server.pid) - cpu0, time.process_time() - own0
         # per backend (one that appeared during the run counts from zero; one that left is lost)
         db_cpu = sum(cpu_of(lambda p, _parent, pid=pid: p == pid) - before.get(pid, 0.0) for pid in backends(args.db))
         print(
-            f"POST requests.json x{args.posts} (c={args.concurrency}, {args.workers} workers): "
+            f"POST requests.json x{args.posts} (c={args.concurrency}, {args.workers} workers"
+            f" x {args.threads} threads): "
             f"{args.posts / wall:.0f} req/s, p50 {pct(latencies, 50):.1f} ms, p95 {pct(latencies, 95):.1f} ms, "
             f"worker CPU {cpu / args.posts * 1000:.2f} ms/POST, PostgreSQL backends {db_cpu / args.posts * 1000:.2f}"
-            f" ms/POST, non-200 {sum(c != 200 for c in codes)}",
+            f" ms/POST, client {own / args.posts * 1000:.2f} ms/POST, non-200 {sum(c != 200 for c in codes)}",
             flush=True,
         )
     finally:

@@ -25,6 +25,10 @@ api_patterns: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
+    # First: the Open311 POSTs are the busiest public door, and a path is tried against every
+    # pattern before it (this list ended with them: ~115 patterns per request). No other app
+    # has paths under report/ or open311/.
+    path("", include("wangge.open311.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_patterns)),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -38,5 +42,4 @@ urlpatterns = [
     path("", include("wangge.worklist.urls")),
     path("", include("wangge.places.urls")),
     path("", include("wangge.web.urls")),
-    path("", include("wangge.open311.urls")),
 ]

@@ -2,11 +2,15 @@
 
 Boundaries are parsed once per process into a prepared STRtree and refreshed when the area
 table changes (keyed on the newest boundary edit), so a lookup is a tree query, not a scan.
+A caller that can live with an edit reaching it a moment late (the public doors' POSTs) passes
+``max_age`` and skips the freshness query within that many seconds of the last one.
 """
 
 from __future__ import annotations
 
+import copy
 import math
+import time
 from typing import Any
 
 import shapely
@@ -16,16 +20,34 @@ from shapely.strtree import STRtree
 from wangge.areas.gridding.repair import UnrepairableGeometry, repair_geojson
 
 _cache: dict[tuple[str, Any], tuple[STRtree, list[int], list[Any]]] = {}
+# level → (monotonic time of its last freshness query, the key it found)
+_checked: dict[str, tuple[float, tuple[str, Any]]] = {}
+# tree key → the areas of the tree (without their boundaries), for ``locate(max_age=…)``
+_rows: dict[tuple[str, Any], dict[int, Any]] = {}
 
 
-def _tree(level: str) -> tuple[STRtree, list[int], list[Any]]:
+def forget() -> None:
+    """Check the area table again at the next lookup (areas were edited in this process)."""
+    _checked.clear()
+
+
+def _tree(level: str, *, max_age: float = 0.0) -> tuple[STRtree, list[int], list[Any]]:
+    return _cache[_key(level, max_age=max_age)]
+
+
+def _key(level: str, *, max_age: float = 0.0) -> tuple[str, Any]:
+    """The cache key of ``level``'s current tree, building the tree when it is not cached."""
     from django.db.models import Count, Max
 
     from wangge.areas.models import Area
 
+    seen = _checked.get(level)
+    if max_age > 0 and seen is not None and time.monotonic() - seen[0] < max_age and seen[1] in _cache:
+        return seen[1]
     areas = Area.objects.filter(level=level).exclude(boundary=None)
     stamp = areas.aggregate(n=Count("id"), edited=Max("updated_at"))
     key = (level, (stamp["n"], stamp["edited"]))
+    _checked[level] = (time.monotonic(), key)
     hit = _cache.get(key)
     if hit is None:
         ids, geoms = [], []
@@ -40,19 +62,31 @@ def _tree(level: str) -> tuple[STRtree, list[int], list[Any]]:
             geoms.append(geom)
         hit = (STRtree(geoms), ids, geoms)
         _cache.clear()
+        _rows.clear()
         _cache[key] = hit
-    return hit
+    return key
 
 
-def locate(*, lon: float, lat: float, level: str, within: Any = None) -> Any:
+def locate(*, lon: float, lat: float, level: str, within: Any = None, max_age: float = 0.0) -> Any:
+    """The area of ``level`` containing the point, or None. With ``max_age`` (seconds) the
+    area tree may be that old and the area comes from this process's copy of the table (no
+    query at all); it then lacks its boundary (read on access)."""
     from wangge.areas.models import Area
 
-    tree, ids, _geoms = _tree(level)
+    key = _key(level, max_age=max_age)
+    tree, ids, _geoms = _cache[key]
     point = Point(lon, lat)
     for index in tree.query(point, predicate="intersects"):
         area_id = ids[int(index)]
         if within is not None and not within.filter(pk=area_id).exists():
             continue
+        if max_age > 0:
+            rows = _rows.get(key)
+            if rows is None:
+                rows = _rows[key] = Area.objects.defer("boundary").in_bulk(ids)
+            found = rows.get(area_id)
+            if found is not None:
+                return copy.copy(found)
         return Area.objects.get(pk=area_id)
     return None
 

@@ -64,8 +64,9 @@ def get_building(user: Any, pk: Any) -> Building:
         raise Http404 from None
 
 
-def grid_at(*, lon: float, lat: float, within: QuerySet[Area] | None = None) -> Area | None:
-    """Which grid contains this WGS-84 coordinate (shapely point-in-polygon)."""
+def grid_at(*, lon: float, lat: float, within: QuerySet[Area] | None = None, max_age: float = 0.0) -> Area | None:
+    """Which grid contains this WGS-84 coordinate (shapely point-in-polygon). ``max_age``: see
+    ``geometry.locate`` (a grid edited in the last ``max_age`` seconds may be seen as it was)."""
     from wangge.areas.geometry import locate
 
-    return locate(lon=lon, lat=lat, level=Area.Level.GRID, within=within)
+    return locate(lon=lon, lat=lat, level=Area.Level.GRID, within=within, max_age=max_age)

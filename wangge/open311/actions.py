@@ -27,6 +27,9 @@ from wangge.open311.models import ClientApp, Report
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
 MAX_PHOTOS = 3  # a resident's report: a few photos of the problem, not an album
+# How old this process's copy of the keys, the public categories and the grids' outlines may be
+# when a report comes in: an edit made in another server process reaches the POSTs within this.
+STALE_SECONDS = 5.0
 
 
 def key_digest(key: str) -> str:
@@ -126,7 +129,7 @@ def report_submit(
     prepared = [u if isinstance(u, case_photos.Prepared) else case_photos.prepare(u) for u in photos]
     # The grid is looked up before the transaction: on SQLite a write transaction holds the
     # database's one write lock from its first statement, and every other POST waits for it.
-    grid = grid_at(lon=lon, lat=lat)
+    grid = grid_at(lon=lon, lat=lat, max_age=STALE_SECONDS)
     if grid is None:
         raise ValidationError(_("该位置不在本区任何网格内"))
     with transaction.atomic():

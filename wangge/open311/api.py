@@ -231,7 +231,7 @@ def _post_request(request: HttpRequest, fmt: str) -> HttpResponse:
     code = _param(request, "service_code", post=True)
     if not code:
         raise Open311Error(400, _("缺少 service_code"))
-    category = queries.public_category(code)
+    category = queries.public_category_for_report(code)
     if category is None:
         raise Open311Error(400, _("未知的服务代码：%(code)s") % {"code": code})
     lat_text, lon_text = _param(request, "lat", post=True), _param(request, "long", post=True)

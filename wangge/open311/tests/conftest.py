@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from wangge.conftest import World
-from wangge.open311 import actions
+from wangge.open311 import actions, queries
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches() -> None:
+    """Each test reads keys, categories and grids afresh: this process's copies (kept a few
+    seconds for the POSTs) must not carry one test's rows into the next."""
+    queries.forget()
 
 
 @pytest.fixture
