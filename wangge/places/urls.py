@@ -16,4 +16,5 @@ urlpatterns: list = [
     path("units/<int:pk>/", views.unit, name="unit"),
     path("units/export.xlsx", views.units_export, name="units_export"),
     path("units/template.xlsx", views.units_template, name="units_template"),
+    path("units/import/", views.units_import, name="units_import"),
 ]

@@ -45,8 +45,11 @@ class Table:
 HeaderCheck = Callable[[list[str]], bool]
 
 
-def read_table(data: bytes, *, filename: str, is_header: HeaderCheck) -> Table:
-    """The first sheet's rows from the header row on; ``is_header`` recognises the header.
+def read_table(
+    data: bytes, *, filename: str, is_header: HeaderCheck, no_header: Callable[[], ImportFileError] | None = None
+) -> Table:
+    """The first sheet's rows from the header row on; ``is_header`` recognises the header, and
+    ``no_header`` says which columns were looked for when none is found (default: the residents').
 
     Rows are streamed: the table's ``rows`` raise ``ImportTooLarge`` when the file turns out to
     pass a limit while it is read (the import then writes nothing).
@@ -58,23 +61,27 @@ def read_table(data: bytes, *, filename: str, is_header: HeaderCheck) -> Table:
         raise ImportFileError(_("文件是空的"))
     if data.startswith(ZIP_MAGIC):
         rows, size = workbook_rows(data, limits)
-        table = _table(_limited(_texts(rows), limits), encoding="xlsx", is_header=is_header)
+        table = _table(_limited(_texts(rows), limits), encoding="xlsx", is_header=is_header, no_header=no_header)
         assert table is not None
         table.size_hint = size
         return table
     if data.startswith(OLE_MAGIC):
         # Legacy .xls: read whole by python-calamine, which the format itself bounds (65,536 rows,
         # 256 columns) and the byte limit above keeps small.
-        table = _table(_limited(_texts(_xls_rows(data)), limits), encoding="xlsx", is_header=is_header)
+        table = _table(
+            _limited(_texts(_xls_rows(data)), limits), encoding="xlsx", is_header=is_header, no_header=no_header
+        )
         assert table is not None
         return table
     lower = filename.lower()
     if lower.endswith((".xlsx", ".xlsm", ".xls", ".ods")):
         raise corrupt()
-    return _read_text(data, is_header=is_header, limits=limits)
+    return _read_text(data, is_header=is_header, limits=limits, no_header=no_header)
 
 
-def _read_text(data: bytes, *, is_header: HeaderCheck, limits: Limits) -> Table:
+def _read_text(
+    data: bytes, *, is_header: HeaderCheck, limits: Limits, no_header: Callable[[], ImportFileError] | None = None
+) -> Table:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         # Excel's "Unicode text" export: UTF-16 with a BOM, tab separated.
         candidates = ["utf-16"]
@@ -105,7 +112,7 @@ def _read_text(data: bytes, *, is_header: HeaderCheck, limits: Limits) -> Table:
             return table
     if not decoded_any:
         raise ImportFileError(_("无法识别文件的文字编码，请另存为 UTF-8 或 GBK 编码的 CSV，或 Excel 文件"))
-    raise _no_header()
+    raise (no_header or _no_header)()
 
 
 def _count(rows: Iterator[list[str]], *, up_to: int) -> int:
@@ -203,7 +210,12 @@ def _cell_text(value: object) -> str:
 
 
 def _table(
-    rows: Iterator[list[str]], *, encoding: str, is_header: HeaderCheck, raise_missing: bool = True
+    rows: Iterator[list[str]],
+    *,
+    encoding: str,
+    is_header: HeaderCheck,
+    raise_missing: bool = True,
+    no_header: Callable[[], ImportFileError] | None = None,
 ) -> Table | None:
     number = 0
     for number, row in enumerate(rows, start=1):
@@ -215,7 +227,7 @@ def _table(
     if number == 0 and raise_missing:
         raise ImportFileError(_("文件是空的"))
     if raise_missing:
-        raise _no_header()
+        raise (no_header or _no_header)()
     return None
 
 
