@@ -166,6 +166,21 @@ def insert(
     return len(rows)
 
 
+def insert_values(model: type[models.Model], fields: Sequence[str], values: Sequence[tuple[Any, ...]]) -> int:
+    """``insert`` for rows that are already tuples in ``fields`` order, of fields whose values go
+    to the driver unchanged (integers, text, foreign keys: no dates), for the millions of search
+    keys an import writes. Returns the number of rows given."""
+    if not values:
+        return 0
+    statement = _Statement(model, fields)
+    assert not statement.adapters, f"insert_values takes plain fields only, not {fields}"
+    sql, full = _insert_sql(model, [], fields)
+    constants = full.constants
+    params = iter(values) if not constants else ((*row, *constants) for row in values)
+    _run(sql, params, BATCH)
+    return len(values)
+
+
 def upsert(
     model: type[models.Model],
     rows: Sequence[Row],

@@ -23,4 +23,5 @@ urlpatterns: list = [
     path("units/<int:pk>/edit/", views.unit_edit, name="unit_edit"),
     path("units/export.xlsx", views.units_export, name="units_export"),
     path("units/template.xlsx", views.units_template, name="units_template"),
+    path("units/import/", views.units_import, name="units_import"),
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,8 +25,11 @@ from wangge.areas.queries import buildings_visible_to, get_building
 from wangge.core.spreadsheet import xlsx_response
 from wangge.places import actions, exchange, queries
 from wangge.places.forms import PlaceForm, UnitForm
+from wangge.places.importing import import_units
 from wangge.places.models import Place, Unit
 from wangge.registry.import_views import register_upload
+from wangge.registry.importing import report as reports
+from wangge.registry.importing.limits import ImportFileError, Limits
 from wangge.registry.models import HazardLevel
 from wangge.registry.room_queries import rooms_visible_to
 from wangge.registry.room_views import DateInput
@@ -178,7 +182,13 @@ def units(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     if q:
         found = found.filter(name__icontains=q) | found.filter(credit_code=q.upper())
-    context = {"units": found[:300], "q": q, "total": found.count(), "can_edit": policy.can_edit_registry(user)}
+    context = {
+        "units": found[:300],
+        "q": q,
+        "total": found.count(),
+        "can_edit": policy.can_edit_registry(user),
+        "can_import": policy.can_import(user),
+    }
     return render(request, "places/units.html", context)
 
 
@@ -368,3 +378,47 @@ def place_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("places:place", pk=target.pk)
     status = 400 if request.method == "POST" else 200
     return _edit_page(request, "places/place_form.html", form, status, building=target.building, place=target)
+
+
+class UnitsImportForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("实有单位表文件"),
+        help_text=gettext_lazy("Excel（.xlsx）或 CSV：空白模板或导出的表格，填好后上传"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xls,.csv,.txt"}),
+    )
+
+
+SHOWN_PROBLEMS = 50
+
+
+@login_required
+def units_import(request: HttpRequest) -> HttpResponse:
+    """Upload a units table: imported at once (a district's units are tens of thousands at most),
+    with the summary, the first problems and the per-row report to download."""
+    user: Any = request.user
+    if not policy.can_import(user):
+        raise Http404
+    context: dict[str, Any] = {}
+    status = 200
+    if request.method == "POST":
+        form = UnitsImportForm(request.POST, request.FILES)
+        status = 400
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                if upload.size > settings.WANGGE_IMPORT_MAX_BYTES:
+                    raise Limits.from_settings().too_many_bytes()
+                result = import_units(data=upload.read(), file_name=upload.name, by=user)
+            except ImportFileError as exc:
+                form.add_error("file", str(exc))
+                status = exc.status
+            else:
+                status = 200
+                context["result"] = result
+                context["shown"] = result.problems[:SHOWN_PROBLEMS]
+                if result.problems:
+                    context["report"] = reports.store(result, owner_id=user.pk)
+    else:
+        form = UnitsImportForm()
+    context["form"] = form
+    return render(request, "places/units_import.html", context, status=status)

@@ -66,3 +66,16 @@ def test_it_upserts_rows_by_a_unique_field() -> None:
         ("u1", "新", "留"),
         ("u2", "二", ""),
     ]
+
+
+@pytest.mark.django_db
+def test_it_inserts_ready_tuples_and_gives_the_other_columns_their_defaults() -> None:
+    assert bulk.insert_values(AuditEntry, ("summary", "object_id"), [("一", "7"), ("二", "8")]) == 2
+    first, second = AuditEntry.objects.order_by("pk")
+    assert (first.summary, first.object_id, second.summary, second.object_id) == ("一", "7", "二", "8")
+    assert first.detail == {} and first.at is not None
+
+
+def test_it_refuses_tuples_of_fields_that_need_converting() -> None:
+    with pytest.raises(AssertionError):
+        bulk.insert_values(AuditEntry, ("summary", "at"), [("一", timezone.now())])

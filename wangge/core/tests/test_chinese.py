@@ -78,3 +78,18 @@ def test_it_sorts_names_by_pinyin() -> None:
 
 def test_it_gives_no_reading_for_an_empty_name() -> None:
     assert chinese.pinyin_readings("") == ()
+
+
+def test_reading_segment_by_segment_gives_pypinyins_reading_of_the_whole_name() -> None:
+    from pypinyin import Style, pinyin
+
+    def whole(text: str) -> list[str]:
+        syllables = (item[0].lower() for item in pinyin(text, style=Style.NORMAL, errors="default"))
+        return [s for s in syllables if s.isascii() and s.isalnum()]
+
+    # Phrases pypinyin reads differently inside a word (单位, 重庆, 银行, 朝阳, 了解), names mixing
+    # scripts and digits, and plain ones.
+    names = ["单位", "重庆", "长孙无忌", "银行行长", "朝阳", "了解", "解放军", "乐乐", "张3丰", "abc张三", "王大锤"]
+    names += ["买买提艾力", "曾经沧海", "单于", "x", "", "刘娟", "欧阳娜娜", "朴志勋", "覃重阳", "种长春"]
+    for name in names:
+        assert chinese._syllables(name) == whole(name), name

@@ -79,3 +79,9 @@ def test_made_numbers_round_trip():
 def test_masking_keeps_only_area_and_last_four():
     assert idnumbers.mask("11010519491231002X") == "110105********002X"
     assert idnumbers.mask_phone("13812345678") == "138****5678"
+
+
+def test_the_check_character_needs_exactly_seventeen_digits() -> None:
+    assert idnumbers.check_char("11010519491231002") == "X"
+    with pytest.raises(ValueError):
+        idnumbers.check_char("1101051949123100")

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from wangge.core import documents
+from wangge.core import bulk, documents
 from wangge.core.chinese import to_simplified
 from wangge.registry.importing.columns import POPULATION_KEYS
 from wangge.registry.models import (
@@ -231,25 +231,40 @@ def values(person: Person | None, old: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def write_details(pairs: list[tuple[int, Person | None]]) -> None:
-    """Create or update the floating and foreign records the rows carry (their filled cells only)."""
-    models: tuple[tuple[Any, str], ...] = ((FloatingDetail, "floating"), (ForeignDetail, "foreign"))
-    for model, attr in models:
+def write_details(pairs: list[tuple[int, Person | None]]) -> set[int]:
+    """Create or update the floating and foreign records the rows carry (their filled cells only);
+    return the residents whose records were created or changed.
+
+    Written in bulk, and only where a cell differs from the record: re-importing a district's
+    file, whose tens of thousands of floating residents are all unchanged, writes nothing.
+    """
+    touched: set[int] = set()
+    models: tuple[tuple[Any, str, tuple[str, ...]], ...] = (
+        (FloatingDetail, "floating", FLOATING),
+        (ForeignDetail, "foreign", FOREIGN),
+    )
+    for model, attr, names in models:
         given = {pk: getattr(person, attr) for pk, person in pairs if person and getattr(person, attr)}
         if not given:
             continue
         ids = list(given)
-        existing: dict[int, Any] = {}
+        existing: dict[int, dict[str, Any]] = {}
         for start in range(0, len(ids), 900):  # under SQLite's historical limit of 999 parameters
             chunk = ids[start : start + 900]
-            existing.update((d.resident_id, d) for d in model.objects.filter(resident_id__in=chunk))
-        created = []
+            existing.update((d["resident_id"], d) for d in model.objects.filter(resident_id__in=chunk).values())
+        defaults = {name: model._meta.get_field(name).get_default() for name in names}
+        created: list[dict[str, Any]] = []
+        changed: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # by the fields a row sets
         for pk, fields in given.items():
             record = existing.get(pk)
             if record is None:
-                created.append(model(resident_id=pk, **fields))
+                created.append({"resident_id": pk, **defaults, **fields})
+            elif any(record[name] != value for name, value in fields.items()):
+                changed.setdefault(tuple(fields), []).append({"resident_id": pk, **fields})
+            else:
                 continue
-            for name, value in fields.items():
-                setattr(record, name, value)
-            record.save(update_fields=list(fields))
-        model.objects.bulk_create(created, batch_size=2000)
+            touched.add(pk)
+        bulk.insert(model, created)
+        for rows in changed.values():
+            bulk.update(model, rows, key="resident_id")
+    return touched

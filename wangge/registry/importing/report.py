@@ -13,11 +13,19 @@ import re
 import secrets
 import time
 from pathlib import Path
+from typing import Protocol
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from wangge.registry.importing.residents import ImportResult
+from wangge.registry.importing.residents import Problem
+
+
+class ImportResult(Protocol):
+    """What a report is made from: any import's result (residents, units) with its problems."""
+
+    problems: list[Problem]
+
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
 KEEP = dt.timedelta(days=7)

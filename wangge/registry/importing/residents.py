@@ -778,6 +778,7 @@ class _Writer:
         new_tags: list[tuple[int, int]] = []
         heads: list[tuple[list[int | None], Row]] = []
         details: list[tuple[int, pop.Person | None]] = []
+        unchanged: list[int] = []  # so far: their floating or foreign details may yet change
         for row in rows:
             household, scope = self._household(row)
             old = existing.get(row.id_number)
@@ -822,6 +823,7 @@ class _Writer:
                 self.result.updated += 1
             else:
                 self.result.unchanged += 1
+                unchanged.append(pk)
 
         new_ids = self._insert_residents(created)
         for row, values in created:
@@ -833,7 +835,11 @@ class _Writer:
         self._add_tags(new_tags)
         self._set_heads(heads, new_ids, existing)
         self._record_moves(moves)
-        pop.write_details(details)
+        touched = pop.write_details(details)
+        if touched:
+            moved = sum(1 for pk in unchanged if pk in touched)
+            self.result.unchanged -= moved
+            self.result.updated += moved
         self.result.search_keys += search.write_search_keys(reindex, replace=bool(changed))
 
     def _insert_residents(self, created: list[tuple[Row, dict[str, Any]]]) -> dict[str, int]:

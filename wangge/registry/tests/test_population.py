@@ -430,3 +430,29 @@ def test_the_shipped_types_come_back_after_a_flush_but_edits_are_kept() -> None:
     assert PopulationType.objects.count() == 4
     assert DocumentType.objects.get(code="passport").name_en == "Passport (any country)"
     assert not DocumentType.objects.filter(code="taiwan_pass").exists()  # re-coded, name kept
+
+
+# --- re-importing the floating and foreign details ---------------------------------------------
+
+
+FLOATING_HEADER = ["姓名", "公民身份号码", "社区", "楼栋", "单元", "房号", "人口类型", "居住证号码", "户籍地"]
+
+
+def floating_row(permit_number: str = "210300123456", origin: str = "河南省周口市") -> list[str]:
+    return ["陈晓燕", id_for(7001, sex="F"), "灵西社区", "1号楼", "2", "301", "流动人口", permit_number, origin]
+
+
+def test_the_same_floating_rows_again_are_unchanged_and_write_no_details(world: World) -> None:
+    run(csv_bytes([floating_row()], header=FLOATING_HEADER))
+    detail = FloatingDetail.objects.get()
+    again = run(csv_bytes([floating_row()], header=FLOATING_HEADER))
+    assert (again.unchanged, again.updated) == (1, 0)
+    assert FloatingDetail.objects.get().pk == detail.pk
+
+
+def test_a_changed_permit_number_updates_the_detail_and_counts_the_person_updated(world: World) -> None:
+    run(csv_bytes([floating_row()], header=FLOATING_HEADER))
+    again = run(csv_bytes([floating_row(permit_number="210300999999", origin="")], header=FLOATING_HEADER))
+    assert (again.unchanged, again.updated) == (0, 1)
+    detail = FloatingDetail.objects.get()
+    assert (detail.permit_number, detail.origin) == ("210300999999", "河南省周口市")  # a blank cell keeps

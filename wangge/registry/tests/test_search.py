@@ -13,7 +13,7 @@ from wangge.accounts.models import Role
 from wangge.conftest import World
 from wangge.core import idnumbers
 from wangge.core.models import AuditEntry
-from wangge.registry import actions
+from wangge.registry import actions, search
 from wangge.registry.models import Resident, SearchKey
 from wangge.registry.search import keys_for, parse_query
 
@@ -344,3 +344,14 @@ def test_it_keeps_number_keys_apart_from_name_keys() -> None:
 def test_it_indexes_every_registered_resident(people: dict[str, Resident]) -> None:
     assert SearchKey.objects.filter(resident=people["shanwei"], key="sw").exists()
     assert SearchKey.objects.get(resident=people["shanwei"], key="sw").grid_id == people["shanwei"].grid_id
+
+
+def test_the_key_rows_written_in_bulk_are_exactly_the_keys_of_each_resident(world: World) -> None:
+    people = list(world.residents.values())
+    people[0].phone = "0412-5551234"
+    rows = search.key_rows(people)
+    assert [row["key"] for row in rows] == sorted(row["key"] for row in rows)
+    for person in people:
+        mine = [row for row in rows if row["resident_id"] == person.pk]
+        assert {row["key"] for row in mine} == set(search.keys_for(person.name, person.id_number, person.phone))
+        assert {(row["grid_id"], row["community_id"]) for row in mine} == {(person.grid_id, person.community_id)}
