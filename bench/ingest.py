@@ -31,13 +31,18 @@ to disk would only add noise to a two-core machine. It allows anonymous clients 
 reason (broker accounts are tested by ``wangge/protection/tests/test_broker.py``).
 
 Everything it creates (the data directory with the database, the broker's configuration, the
-gunicorn logs) is removed at the end, also after a failure or Ctrl-C.
+gunicorn logs) is removed at the end, also after a failure or Ctrl-C. With ``--reuse`` (PostgreSQL)
+the built phones are also kept as a template database and later runs clone it in seconds instead
+of building for minutes: build once outside a benchmark window (``--skip
+baseline,mqtt,alerts,http --reuse``), then measure with ``--reuse``.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
+import inspect
 import json
 import multiprocessing as mp
 import os
@@ -63,16 +68,32 @@ PASSWORD = "bench-device-password"
 BROKER_PID: list[int] = []  # the private Mosquitto, for its CPU time
 
 
-def setup_django(db: str, data_dir: Path) -> None:
+def template_name(devices: int) -> str:
+    """The kept PostgreSQL database ``--reuse`` clones: one per number of phones, schema (the
+    migration files) and ``build`` code, so a checkout never clones another's schema."""
+    digest = hashlib.sha256(inspect.getsource(build).encode())
+    for path in sorted(ROOT.glob("wangge/**/migrations/[0-9]*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode())
+    return f"wangge_bench_ingest_tpl_{devices}_{digest.hexdigest()[:10]}"
+
+
+def setup_django(db: str, data_dir: Path, *, template: str = "") -> bool:
+    """A fresh database and Django on it; with ``template`` (PostgreSQL only), cloned from that
+    database if it exists. True if it was cloned (nothing left to build)."""
     os.environ["WANGGE_DATA_DIR"] = str(data_dir)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wangge.settings")
     os.environ["LOG_LEVEL"] = "ERROR"
+    cloned = False
     if db == "postgres":
         import psycopg
 
         with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {PG_NAME}")
+            if template and conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [template]).fetchone():
+                conn.execute(f"CREATE DATABASE {PG_NAME} TEMPLATE {template}")
+                cloned = True
+            else:
+                conn.execute(f"CREATE DATABASE {PG_NAME}")
         os.environ["DATABASE_URL"] = f"{PG_SERVER}/{PG_NAME}"
     else:
         os.environ.pop("DATABASE_URL", None)
@@ -83,6 +104,31 @@ def setup_django(db: str, data_dir: Path) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    return cloned
+
+
+def keep_template(template: str) -> None:
+    """Copy the freshly built database to ``template`` for later ``--reuse``."""
+    from django.db import connections
+
+    connections.close_all()  # a template must have no other connection while it is copied
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {template} TEMPLATE {PG_NAME}")
+
+
+def prepare(db: str, data_dir: Path, devices: int, *, reuse: bool) -> None:
+    """Django on a database with ``devices`` enrolled phones: built, or with ``reuse`` on
+    PostgreSQL cloned from a template kept by an earlier run (built and kept if there is none)."""
+    if reuse and db == "postgres":
+        template = template_name(devices)  # named from the schema before anything runs
+        if not setup_django(db, data_dir, template=template):
+            build(devices)
+            keep_template(template)
+        return
+    setup_django(db, data_dir)
+    build(devices)
 
 
 def drop_postgres() -> None:
@@ -264,7 +310,7 @@ def naive_vs_batch(count: int, devices: int) -> dict[str, float]:
     assert Location.objects.count() == 2 * len(picks), Location.objects.aggregate(Max("id"))
     Location.objects.all().delete()
     Device.objects.update(last_seen=None)
-    Enrolment.objects.update(last_fix_at=None, outside_since=None, outside_fixes=0, inside_fixes=0)
+    Enrolment.objects.update(outside_since=None, outside_fixes=0, inside_fixes=0)
     return {
         "messages": len(picks),
         "naive_per_s": len(picks) / naive_seconds,
@@ -655,6 +701,12 @@ def http_bench(devices: int, clients: int, seconds: float, workers: int) -> dict
         gunicorn.wait(30)
 
 
+REUSE_HELP = (
+    "PostgreSQL: clone the phones from a database kept by an earlier run (wangge_bench_ingest_tpl_*, "
+    "one per --devices and schema; built and kept if missing; drop them with DROP DATABASE when done)"
+)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
@@ -673,6 +725,7 @@ def main() -> None:
         "--system-broker", action="store_true", help="use the Mosquitto at 127.0.0.1:1883 instead of a private one"
     )
     parser.add_argument("--skip", default="", help="comma list of: baseline,mqtt,alerts,http")
+    parser.add_argument("--reuse", action="store_true", help=REUSE_HELP)
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="wangge-bench-ingest-"))
     try:
@@ -685,8 +738,7 @@ def run(args: argparse.Namespace, data_dir: Path) -> None:
     skip = set(filter(None, args.skip.split(",")))
     print(f"# {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {args.db}")
     t0 = time.time()
-    setup_django(args.db, data_dir)
-    build(args.devices)
+    prepare(args.db, data_dir, args.devices, reuse=args.reuse)
     print(f"built {args.devices} enrolled phones with zones in {time.time() - t0:.0f} s")
     worker = None
     broker = None if args.system_broker or not {"mqtt", "alerts"} - skip else own_broker(data_dir)

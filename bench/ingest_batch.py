@@ -96,6 +96,10 @@ def run(args: argparse.Namespace) -> None:
     from wangge.protection.ingest import ingest
     from wangge.protection.models import Location
 
+    if not args.default_gc:
+        from wangge.ops.management.commands.worker import tune_gc
+
+        tune_gc()  # as ``wangge worker`` does before it ingests
     start = int(time.time()) - 3600  # whole seconds in the past, as phones report them
     work = batches(args.devices, args.batch, args.batches + 1, args.outside, start)
     now = timezone.now()
@@ -159,12 +163,15 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=100)
     parser.add_argument("--outside", type=int, default=0, help="phones reporting from outside their zone")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print cProfile's top N by own time")
+    parser.add_argument("--reuse", action="store_true", help=bench.REUSE_HELP)
+    parser.add_argument(
+        "--default-gc", action="store_true", help="leave Python's cycle collector at its defaults (the worker tunes it)"
+    )
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="wangge-bench-ingest-batch-"))
     try:
         started = time.time()
-        bench.setup_django(args.db, data_dir)
-        bench.build(args.devices)
+        bench.prepare(args.db, data_dir, args.devices, reuse=args.reuse)
         print(f"# {args.db}: built {args.devices} enrolled phones with zones in {time.time() - started:.0f} s")
         run(args)
     finally:

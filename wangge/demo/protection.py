@@ -263,7 +263,6 @@ def build(
             last_seen=when, last_received=when, last_lat=round(a, 7), last_lon=round(b, 7), battery=round(battery)
         )
         Enrolment.objects.filter(pk=enrolment.pk).update(
-            last_fix_at=when,
             outside_since=extra[1][0] if is_outside and len(extra) > 1 else None,
             outside_fixes=3 if is_outside else 0,
             inside_fixes=0 if is_outside else 2,

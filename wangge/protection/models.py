@@ -108,9 +108,8 @@ class Enrolment(Scoped):
     # seen outside, how many outside fixes since, and how many consecutive fixes inside (two
     # clear the outside state and resolve a left-zone alert, as two outside raise it). Not
     # indexed, so the update stays a HOT update on PostgreSQL; ingest writes it only when a fix
-    # changes it. ``last_fix_at`` is no longer maintained by ingest: the person's freshest fix
-    # is the newest ``last_seen`` of their active phones (rows rewritten per fix anyway).
-    last_fix_at = models.DateTimeField(null=True, blank=True)
+    # changes it. The person's freshest fix is the newest ``last_seen`` of their active phones
+    # (rows rewritten per fix anyway), not a column here.
     outside_since = models.DateTimeField(null=True, blank=True)
     outside_fixes = models.PositiveIntegerField(default=0)
     inside_fixes = models.PositiveIntegerField(default=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.core import mail
@@ -410,3 +411,39 @@ def test_a_batch_waits_for_another_holding_a_phone_of_the_same_person(protected:
     thread.join()
     assert Enrolment.objects.get().outside_fixes == 2
     assert Alert.objects.filter(kind=Alert.Kind.LEFT_ZONE, resolved_at__isnull=True).count() == 1
+
+
+def _statements(fixes: list) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        arrive(fixes)
+    return [" ".join(query["sql"].split()) for query in queries.captured_queries]
+
+
+def test_a_batch_reads_its_phones_once_and_their_zones_in_one_statement(protected: Protected) -> None:
+    """One look-up of the batch's phones by identifier (on PostgreSQL the locking read returns
+    the phones, and the people are then read by key), and one read of the zones, also when a
+    circle is compiled for the first time; a polygon's shape is read only to compile it."""
+    other, _credentials = actions.device_register(by=None, enrolment=protected.enrolment, name="备用手机")
+    fixes = [protected.fix(seconds=0), protected.fix(identifier=other.identifier, seconds=5)]
+    statements = _statements(fixes)
+    assert sum(bool(re.search(r"\.identifier (IN \(|= ANY)", sql)) for sql in statements) == 1
+    assert sum("protection_safezone" in sql for sql in statements) == 1
+    assert Location.objects.count() == 2
+
+    square = {
+        "type": "Polygon",
+        "coordinates": [[[122.90, 41.11], [122.92, 41.11], [122.92, 41.13], [122.90, 41.13], [122.90, 41.11]]],
+    }
+    protected.zone.kind, protected.zone.geojson = "polygon", square
+    protected.zone.save()
+    first = _statements([protected.fix(seconds=10)])
+    assert sum("protection_safezone" in sql for sql in first) == 2  # the shape, to compile it
+    again = _statements([protected.fix(seconds=20)])
+    assert sum("protection_safezone" in sql for sql in again) == 1
+    assert not Alert.objects.exists()  # at home, inside the square
+    far = 5000.0
+    arrive([protected.fix(seconds=30, metres_north=far), protected.fix(seconds=40, metres_north=far)])
+    assert Alert.objects.get().kind == Alert.Kind.LEFT_ZONE

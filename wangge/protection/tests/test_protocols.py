@@ -79,6 +79,11 @@ def test_it_ignores_messages_without_a_location(kind: str) -> None:
         (owntracks(tst="yesterday"), "无法识别"),
         (owntracks(batt=250), "电量"),
         (b'{"_type": "location", "lat": NaN, "lon": 1, "tst": 1}', "不是数字"),
+        (b'{"_type": "location", "lat": 41, "lon": Infinity, "tst": 1}', "不是数字"),
+        (owntracks(acc=float("-inf")), "不是数字"),
+        (owntracks(lat=10**400), "不是数字"),
+        (owntracks(tst=10**400), "定位时间无效"),
+        (owntracks(tst=float("inf")), "定位时间无效"),
     ],
 )
 def test_it_rejects_malformed_owntracks_messages_with_a_reason(body: bytes, reason: str) -> None:
