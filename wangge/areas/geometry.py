@@ -1,7 +1,10 @@
 """Point-in-area lookup and nearest areas on the stored GeoJSON boundaries, with shapely.
 
-Boundaries are parsed once per process into a prepared STRtree and refreshed when the area
-table changes (keyed on the newest boundary edit), so a lookup is a tree query, not a scan.
+Boundaries are parsed once per process into a prepared STRtree per level and refreshed when that
+level's areas change (keyed on their count and newest edit), so a lookup is a tree query, not a
+scan. Each level keeps its own tree: one page may measure from a grid and a community (an
+incident's searchers), and a single shared slot rebuilt the other level's tree, ~1.5 s at 520k
+residents, on every such call.
 A caller that can live with an edit reaching it a moment late (the public doors' POSTs) passes
 ``max_age`` and skips the freshness query within that many seconds of the last one.
 """
@@ -61,8 +64,9 @@ def _key(level: str, *, max_age: float = 0.0) -> tuple[str, Any]:
             ids.append(area_id)
             geoms.append(geom)
         hit = (STRtree(geoms), ids, geoms)
-        _cache.clear()
-        _rows.clear()
+        for stale in [k for k in _cache if k[0] == level]:  # this level's older tree only
+            del _cache[stale]
+            _rows.pop(stale, None)
         _cache[key] = hit
     return key
 

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from wangge.accounts import policy
+from wangge.areas.models import Area
 from wangge.areas.serializers import choice_label
 from wangge.core import idnumbers
 from wangge.core.audit import Action, audit
@@ -72,12 +73,11 @@ COLUMNS = (
     "phone",
     "relationship",
     "status",
-    "street__short_name",
-    "street__name",
-    "community__short_name",
-    "community__name",
-    "grid__short_name",
-    "grid__name",
+    # area ids, named from a dict read once: an inner join on the street or community put the
+    # area table outside the loop and the 520,000 rows were sorted again before the first byte
+    "street_id",
+    "community_id",
+    "grid_id",
     "household__building__name",
     "household__entrance",
     "household__room",
@@ -90,7 +90,7 @@ COLUMNS = (
 def _row(values: tuple[Any, ...], today: Any, labels: dict[str, str]) -> list[str]:
     (
         name, id_number, sex, birth_date, phone, relationship, status,
-        street_short, street, community_short, community, grid_short, grid, building, entrance, room,
+        street, community, grid, building, entrance, room,
         document_type, population_type, separation,
     ) = values  # fmt: skip
     return [
@@ -101,9 +101,9 @@ def _row(values: tuple[Any, ...], today: Any, labels: dict[str, str]) -> list[st
         idnumbers.mask_phone(phone),
         choice_label(Resident.Relationship, relationship),
         choice_label(Resident.Status, status),
-        _cell(street_short or street),
-        _cell(community_short or community),
-        _cell(grid_short or grid or ""),
+        _cell(labels.get(f"a:{street}", "")),
+        _cell(labels.get(f"a:{community}", "")),
+        _cell(labels.get(f"a:{grid}", "") if grid else ""),
         _cell(building or ""),
         _cell(entrance or ""),
         _cell(room or ""),
@@ -114,9 +114,12 @@ def _row(values: tuple[Any, ...], today: Any, labels: dict[str, str]) -> list[st
 
 
 def _labels() -> dict[str, str]:
-    """Code-table names by ``d:``/``p:`` + code, read once per export."""
+    """Code-table names by ``d:``/``p:`` + code and area names by ``a:`` + id, read once per export."""
     labels = {"d:" + row.code: row.label() for row in DocumentType.objects.all()}
     labels.update({"p:" + row.code: row.label() for row in PopulationType.objects.all()})
+    labels.update(
+        {f"a:{pk}": short or name for pk, short, name in Area.objects.values_list("id", "short_name", "name")}
+    )
     return labels
 
 

@@ -235,6 +235,12 @@ class Resident(Scoped):
         verbose_name = _("居民")
         verbose_name_plural = _("居民")
         ordering = ["name", "id"]
+        indexes = [
+            # The export's order (street, community, grid, household): without it the district's
+            # 520,000 rows were sorted before the first byte (1.2-1.5 s); with it rows stream in
+            # index order.
+            models.Index(fields=["street", "community", "grid", "household", "id"], name="resident_export_order_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -41,3 +41,20 @@ def test_every_area_knows_its_ancestors(world):
     assert grid.district == world.areas["district"]
     street = Area.objects.get(pk=world.areas["street_a"].pk)
     assert street.district == world.areas["district"] and street.community is None
+
+
+@pytest.mark.django_db
+def test_it_keeps_each_levels_boundaries_parsed_when_a_page_measures_from_two_levels(world, monkeypatch):
+    # An incident's searchers serve grids and communities: measuring from one level must not
+    # throw away the other's parsed tree (at 520k residents that rebuild cost ~1.5 s a call).
+    from wangge.areas import geometry
+
+    parsed = []
+    real = geometry.repair_geojson
+    monkeypatch.setattr(geometry, "repair_geojson", lambda boundary: parsed.append(1) or real(boundary))
+    grid, community = world.areas["grid_a1_1"], world.areas["community_a1"]
+    for _ in range(3):
+        assert geometry.distance_to_area(level="grid", area_id=grid.pk, lat=41.12, lon=122.91) == 0
+        assert geometry.distance_to_area(level="community", area_id=community.pk, lat=41.12, lon=122.91) == 0
+    first_time = Area.objects.filter(level__in=["grid", "community"]).exclude(boundary=None).count()
+    assert len(parsed) <= first_time

@@ -312,6 +312,15 @@ def test_it_exports_from_the_page_link_too(world: World, client_for: Any) -> Non
     assert {row[0] for row in export_rows(response)[1:]} == {"王建国", "李秀英"}
 
 
+def test_it_streams_the_export_in_the_order_of_an_index(world: World) -> None:
+    # A district's export sorted 520,000 rows before its first byte; in index order it streams.
+    from wangge.registry.export import residents_for_export
+
+    order = [f.lstrip("-") for f in residents_for_export(by=world.user(Role.DISTRICT_ADMIN)).query.order_by]
+    indexed = [[f.removesuffix("_id") for f in index.fields] for index in Resident._meta.indexes]
+    assert [f.removesuffix("_id") for f in order] in indexed
+
+
 def test_it_refuses_export_to_roles_without_it(world: World, client_for: Any) -> None:
     for role in (Role.DEPARTMENT, Role.PETITION_OFFICE, Role.GUARDIAN, Role.AUDITOR):
         assert client_for(role).get("/api/v1/residents/export/").status_code == 403, role

@@ -430,3 +430,17 @@ def test_the_rentals_export_is_xlsx_with_masked_phones_audited_and_scoped(world:
     assert auditor.get("/rentals/template.xlsx").status_code == 404
     template = worker.get("/rentals/template.xlsx")
     assert load_workbook(io.BytesIO(template.content)).worksheets[0].max_row == 1
+
+
+def test_the_rental_page_lists_the_tenants_in_scope_without_listing_every_resident(world: World) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rental = let(world, "grid_a1_1")
+    rental.tenants.add(world.residents["a1_2_head"])  # registered in the next grid
+    with CaptureQueriesContext(connection) as queries:
+        tenants = room_queries.tenants_visible_to(world.user(Role.GRID_WORKER), rental)
+    assert tenants == [world.residents["a1_1_head"]]
+    assert "SELECT" not in queries[-1]["sql"].split("WHERE", 1)[1]  # no subquery of residents
+    district = room_queries.tenants_visible_to(world.user(Role.DISTRICT_ADMIN), rental)
+    assert set(district) == {world.residents["a1_1_head"], world.residents["a1_2_head"]}
