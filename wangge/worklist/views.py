@@ -96,7 +96,7 @@ def _summary(request: HttpRequest, parent: Area | None) -> HttpResponse:
         "up": _up(user, parent),
         "today": day,
         "page": page,
-        "escalated": queries.readable(user, list(page)),
+        "escalated": queries.escalated_page(user, list(page)),
         "can_see_coverage": policy.can_see_coverage(user),
         "days": queries.COVERAGE_DAYS,
         "every_minutes": rollups.EVERY // 60,
