@@ -125,10 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rebuild", action="store_true", help="build the demo even if a kept one fits")
     parser.add_argument("--per-kind", type=int, default=10, help="visits per page kind and role")
     parser.add_argument("--roles", default="", help="comma-separated demo usernames (default: all)")
+    parser.add_argument("--pg-name", default=None, help="PostgreSQL database (default: wangge_bench_pages_N)")
     args = parser.parse_args(argv)
 
     data_dir = args.data_dir or Path(f"/var/tmp/wangge-bench-pages-{args.residents}-{args.db}")
-    pg_name = f"wangge_bench_pages_{args.residents}"
+    pg_name = args.pg_name or f"wangge_bench_pages_{args.residents}"
     env = configure(args.db, data_dir, args.residents, pg_name)
     sys.path.insert(0, str(ROOT))
     import django
@@ -152,12 +153,19 @@ def main(argv: list[str] | None = None) -> int:
     analyze()
     print(f"ANALYZE took {time.perf_counter() - started:.1f} s")
     from wangge.registry import rollups
+    from wangge.worklist import rollups as worklist_rollups
 
     started = time.perf_counter()
     rows = rollups.refresh()
     print(
         f"rollups refreshed ({rows} areas) in {time.perf_counter() - started:.1f} s, as the worker does every "
         f"{rollups.EVERY} s"
+    )
+    started, cpu = time.perf_counter(), time.process_time()
+    rows = worklist_rollups.refresh()
+    print(
+        f"visit coverage refreshed ({rows} areas) in {time.perf_counter() - started:.1f} s wall, "
+        f"{time.process_time() - cpu:.1f} s CPU, as the worker does every {worklist_rollups.EVERY} s"
     )
 
     from django.test import Client

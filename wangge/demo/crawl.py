@@ -83,16 +83,19 @@ def links_in(html: str) -> list[str]:
 
 
 def area_kinds(levels: dict[int, str]) -> Callable[[str], str]:
-    """A ``classify`` for ``crawl`` that names area pages by level: ``/areas/<district>/division/``.
+    """A ``classify`` for ``crawl`` that names area pages by level: ``/areas/<district>/division/``,
+    ``/worklist/areas/<street>/``.
 
     ``levels`` maps area pk to level (``dict(Area.objects.values_list("pk", "level"))``).
     """
 
     def classify(url: str) -> str:
         kind = kind_of(url)
-        match = re.match(r"^/areas/(\d+)/", urlsplit(url).path)
-        if match and int(match.group(1)) in levels:
-            return kind.replace("/areas/<n>/", f"/areas/<{levels[int(match.group(1))]}>/", 1)
+        # the worklist's summaries and coverage drill down by area too (a grid's is a list)
+        match = re.match(r"^(/areas/|/worklist/areas/|/worklist/coverage/)(\d+)/", urlsplit(url).path)
+        if match and int(match.group(2)) in levels:
+            prefix = match.group(1)
+            return kind.replace(f"{prefix}<n>/", f"{prefix}<{levels[int(match.group(2))]}>/", 1)
         return kind
 
     return classify

@@ -22,6 +22,10 @@ def register() -> None:
 
     # The day's service tasks (issue 12); idempotent, so the hourly run is cheap after the first.
     register_job("worklist.generate", every=worklist_jobs.EVERY, run=worklist_jobs.run)
+    from wangge.worklist import rollups as worklist_rollups
+
+    # Visit coverage per area for the summaries above the grid (issue 16): at most EVERY s old.
+    register_job("worklist.coverage", every=worklist_rollups.EVERY, run=lambda now: worklist_rollups.refresh(now))
 
     from wangge.cases import stats as case_stats
 

@@ -1,5 +1,6 @@
 """The worklist pages: the morning's walk on a phone, the visit form, and coverage for the
-community and street. Thin: parse, call a query or an action, render."""
+community and street. Above the grid the worklist is a summary by child area that drills down
+to one grid's walk (``summary``). Thin: parse, call a query or an action, render."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,19 +18,58 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wangge.accounts import policy
-from wangge.areas.queries import get_area
+from wangge.areas.models import Area
+from wangge.areas.queries import areas_within
 from wangge.registry.models import Resident
-from wangge.worklist import actions, queries
+from wangge.worklist import actions, queries, rollups, summary
 from wangge.worklist.forms import VisitForm
+
+#: escalated tasks per page of a summary (a page stays under ~30 KB)
+PAGE_SIZE = 50
 
 
 @login_required
 def today(request: HttpRequest) -> HttpResponse:
+    """A grid worker's (or helper's) walk; above the grid, the summary of the user's area."""
     user = request.user
     if not policy.can_see_worklist(user):
         raise Http404
+    if summary.above_grid(user):
+        home = summary.home(user)
+        return _summary(request, home[0] if len(home) == 1 and home[0].level != Area.Level.GRID else None)
+    return _walk(request, grid=None)
+
+
+@login_required
+def area(request: HttpRequest, pk: int) -> HttpResponse:
+    """Drill-down: a child area's summary, down to one grid's walk. Outside the user's areas: 404."""
+    user = request.user
+    if not policy.is_worklist_staff(user):
+        raise Http404
+    place = _area_within(user, pk)
+    if place.level == Area.Level.GRID:
+        return _walk(request, grid=place)
+    return _summary(request, place)
+
+
+def _area_within(user: Any, pk: Any) -> Area:
+    try:
+        return areas_within(user).get(pk=pk)
+    except (Area.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def _up(user: Any, place: Area | None) -> Area | None:
+    """The parent to go back to, if it is one of the user's areas (else the worklist's home)."""
+    if place is None or place.parent_id is None:
+        return None
+    return areas_within(user).filter(pk=place.parent_id).first()
+
+
+def _walk(request: HttpRequest, *, grid: Area | None) -> HttpResponse:
+    user = request.user
     day = timezone.localdate()
-    stops = queries.worklist(user, today=day, days=queries.UPCOMING_DAYS)
+    stops = queries.worklist(user, today=day, days=queries.UPCOMING_DAYS, grid=grid)
     for stop in stops:
         stop.client_id = uuid.uuid4()  # type: ignore[attr-defined]
     context = {
@@ -36,8 +77,31 @@ def today(request: HttpRequest) -> HttpResponse:
         "today": day,
         "tasks": sum(len(s.tasks) for s in stops),
         "can_see_coverage": policy.can_see_coverage(user),
+        "grid": grid,
+        "up": _up(user, grid),
     }
     return render(request, "worklist/today.html", context)
+
+
+def _summary(request: HttpRequest, parent: Area | None) -> HttpResponse:
+    user = request.user
+    day = timezone.localdate()
+    figures = summary.summary(user, parent=parent, today=day)
+    where = summary.within(parent) if parent is not None else summary.within_any(summary.home(user))
+    page = Paginator(queries.escalated_in(user, where), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "summary": figures,
+        "parent": parent,
+        "child_level": Area.Level(summary.CHILD[Area.Level(parent.level)]).label if parent else None,
+        "up": _up(user, parent),
+        "today": day,
+        "page": page,
+        "escalated": queries.escalated_page(user, list(page)),
+        "can_see_coverage": policy.can_see_coverage(user),
+        "days": queries.COVERAGE_DAYS,
+        "every_minutes": rollups.EVERY // 60,
+    }
+    return render(request, "worklist/summary.html", context)
 
 
 @login_required
@@ -100,27 +164,40 @@ def visit(request: HttpRequest, household: int) -> HttpResponse:
 
 @login_required
 def coverage(request: HttpRequest) -> HttpResponse:
+    """Visit coverage by child area of the user's area (from the worker's rollup)."""
     user = request.user
     if not policy.can_see_coverage(user):
         raise Http404
-    day = timezone.localdate()
-    context: dict[str, Any] = {
-        "grids": queries.coverage(user, today=day),
-        "months": queries.coverage_by_month(user, today=day),
-        "escalated": list(queries.escalated(user)[:100]),
-        "days": queries.COVERAGE_DAYS,
-    }
-    return render(request, "worklist/coverage.html", context)
+    home = summary.home(user)
+    return _coverage(request, home[0] if len(home) == 1 and home[0].level != Area.Level.GRID else None)
 
 
 @login_required
 def unvisited(request: HttpRequest, grid: int) -> HttpResponse:
-    """ "Know every household": a grid's households not visited lately."""
+    """ "Know every household": a grid's households not visited lately; above the grid, the
+    coverage of the area's children (the drill-down)."""
     user = request.user
-    area = get_area(user, grid)
-    households = queries.unvisited_households(user, area, today=timezone.localdate())
-    context = {"grid": area, "households": households, "days": queries.COVERAGE_DAYS}
+    if not policy.can_see_coverage(user):
+        raise Http404
+    place = _area_within(user, grid)
+    if place.level != Area.Level.GRID:
+        return _coverage(request, place)
+    households = queries.unvisited_households(user, place, today=timezone.localdate())
+    context = {"grid": place, "households": households, "days": queries.COVERAGE_DAYS, "up": _up(user, place)}
     return render(request, "worklist/unvisited.html", context)
+
+
+def _coverage(request: HttpRequest, parent: Area | None) -> HttpResponse:
+    user = request.user
+    figures = summary.summary(user, parent=parent, today=timezone.localdate())
+    context: dict[str, Any] = {
+        "summary": figures,
+        "parent": parent,
+        "up": _up(user, parent),
+        "days": queries.COVERAGE_DAYS,
+        "every_minutes": rollups.EVERY // 60,
+    }
+    return render(request, "worklist/coverage.html", context)
 
 
 @login_required

@@ -669,9 +669,12 @@ def test_every_grid_worker_has_a_morning_of_tasks_with_a_history_of_visits(demo:
     client.force_login(worker)
     page = client.get("/worklist/")
     assert page.status_code == 200 and stops[0].household.address in page.content.decode()
+    from wangge.worklist import summary
+
     staff = User.objects.get(username="demo-community")
-    figures = queries.coverage(staff, today=timezone.localdate())
-    assert figures and all(0 < row.visited < row.households for row in figures if row.households > 20)
+    figures = summary.summary(staff, parent=summary.home(staff)[0], today=timezone.localdate()).rows
+    coverage = [row.coverage for row in figures if row.coverage is not None]
+    assert coverage and all(0 < c.visited < c.households for c in coverage if c.households > 20)
     assert Visit.objects.filter(recorded_by__isnull=True).count() == 0
 
 

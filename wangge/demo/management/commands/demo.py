@@ -73,9 +73,11 @@ class Command(BaseCommand):
                 % {"what": _("账号") if str(exc) == "accounts" else _("其他区的区域")}
             ) from None
         from wangge.registry import rollups
+        from wangge.worklist import rollups as worklist_rollups
 
         # after a bulk load: per-area counts and the planner's statistics, before anyone browses
         rollups.refresh(analyze=True)
+        worklist_rollups.refresh()
         lines = [
             _("街道 %(n)s 个") % {"n": summary.streets},
             _("社区 %(n)s 个（其中村 %(v)s 个）") % {"n": summary.communities, "v": summary.villages},
