@@ -44,11 +44,12 @@ def _sees_a_register(user: Any) -> bool:
 # (url name, label, the policy's predicate for who sees it)
 NAV: list[tuple[str, Any, Callable[[Any], bool]]] = [
     ("home", _("首页"), _everyone),
+    # the grid worker's daily tool first, so it stays in the row on a phone
+    ("worklist:today", _("走访"), policy.can_see_worklist),
     ("registry:tree", _("区域"), policy.can_browse_areas),
     ("registry:map", _("地图"), policy.can_see_map),
     ("protection:index", _("防走失"), policy.can_see_protection),
     ("cases:list", _("信访事件"), policy.can_view_cases),
-    ("worklist:today", _("走访"), policy.can_see_worklist),
     ("registry:rentals", _("出租房屋"), policy.can_see_registry_lists),
     ("groups:due", _("特殊人群"), _sees_a_register),
     ("places:places", _("重点场所"), policy.can_see_registry_lists),
