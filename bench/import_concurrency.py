@@ -25,6 +25,7 @@ import base64
 import os
 import platform
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -42,9 +43,15 @@ import ingest  # noqa: E402  (bench/ingest.py: database set-up, phones, OwnTrack
 from import_residents import generate_csv, machine  # noqa: E402
 
 WORKER = """
+import logging, os
 import django
 django.setup()
 from wangge.core.tasks import run_queued
+if os.environ.get("BENCH_CHUNK_LOG"):  # each chunk's lock wait and hold, from the importer's debug log
+    chunks = logging.getLogger("wangge.registry.importing.residents")
+    chunks.addHandler(logging.FileHandler(os.environ["BENCH_CHUNK_LOG"]))
+    chunks.setLevel(logging.DEBUG)
+    chunks.propagate = False
 run_queued(worker="bench-worker")
 """
 
@@ -85,7 +92,7 @@ class Poster:
         self.recording = threading.Event()
         self.stopping = threading.Event()
         self.latencies: list[float] = []
-        self.slowest: list[tuple[float, float]] = []  # (latency, seconds since recording began)
+        self.slowest: list[tuple[float, float, float]] = []  # (latency, seconds since recording began, epoch)
         self.began = 0.0
         self.done = 0
         self.failures: dict[str, int] = {}
@@ -103,6 +110,7 @@ class Poster:
             auth = "Basic " + base64.b64encode(f"bench{i:07d}:{ingest.PASSWORD}".encode()).decode()
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
             started = time.perf_counter()
+            epoch = time.time()
             try:
                 conn.request(
                     "POST",
@@ -122,7 +130,7 @@ class Poster:
                 with self.lock:
                     self.latencies.append(elapsed)
                     if elapsed > 0.5:
-                        self.slowest.append((elapsed, time.perf_counter() - self.began))
+                        self.slowest.append((elapsed, started - self.began, epoch))
                     if outcome:
                         self.failures[outcome] = self.failures.get(outcome, 0) + 1
 
@@ -142,6 +150,32 @@ class Poster:
             thread.join(70)
 
 
+CHUNK_LINE = re.compile(
+    r"chunk (\d+): (\d+) rows, gathered ([\d.]+) s, lock wait ([\d.]+) s, "
+    r"held ([\d.]+) s \(commit ([\d.]+) s\) at ([\d.]+)"
+)
+
+
+def chunk_summary(path: Path, slowest: list[tuple[float, float, float]]) -> None:
+    """Percentiles of the chunks' lock holds, and which chunk each of the slowest posts met."""
+    chunks = [tuple(float(x) for x in m.groups()) for m in map(CHUNK_LINE.search, path.read_text().splitlines()) if m]
+    if not chunks:
+        print("  chunk log: no chunk lines")
+        return
+    for label, i in (("gathered (validation, no lock)", 2), ("lock wait", 3), ("lock held", 4), ("commit", 5)):
+        values = sorted(c[i] for c in chunks)
+        p50, p95, p99 = (ingest.pct(values, q) * 1000 for q in (50, 95, 99))
+        print(
+            f"  chunks, {label}: p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms, "
+            f"max {values[-1] * 1000:.0f} ms, total {sum(values):.1f} s"
+        )
+    for latency, _at, epoch in slowest:
+        # the chunks whose lock hold [end - held, end] overlaps the post [epoch, epoch + latency]
+        met = [c for c in chunks if c[6] - c[4] < epoch + latency and c[6] > epoch]
+        text = ", ".join(f"#{c[0]:.0f} held {c[4] * 1000:.0f} ms (commit {c[5] * 1000:.0f})" for c in met)
+        print(f"  post of {latency * 1000:.0f} ms met: {text or 'no chunk'}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
@@ -150,6 +184,9 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--gunicorn-workers", type=int, default=2)
     parser.add_argument("--baseline-seconds", type=float, default=20, help="posting without an import first")
+    parser.add_argument(
+        "--chunk-log", help="file for the importer's per-chunk debug log (lock wait, hold, commit); summarised"
+    )
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="wangge-bench-import-concurrency-"))
@@ -182,7 +219,11 @@ def main() -> int:
         load_before = os.getloadavg()
         poster.record()
         started = time.perf_counter()
-        worker = subprocess.Popen([sys.executable, "-c", WORKER], env={**os.environ, "LOG_LEVEL": "ERROR"})
+        worker_env = {**os.environ, "LOG_LEVEL": "ERROR"}
+        if args.chunk_log:
+            Path(args.chunk_log).unlink(missing_ok=True)
+            worker_env["BENCH_CHUNK_LOG"] = str(Path(args.chunk_log).resolve())
+        worker = subprocess.Popen([sys.executable, "-c", WORKER], env=worker_env)
         worker.wait()
         seconds = time.perf_counter() - started
         poster.recording.clear()
@@ -216,7 +257,10 @@ def main() -> int:
         print(f"  max: {latencies[-1] * 1000:.0f} ms" if latencies else "  no requests")
         print(f"  failures: {poster.failures or 'none'}")
         slowest = sorted(poster.slowest, reverse=True)[:5]
-        print("  slowest (ms @ s into the import): " + ", ".join(f"{lat * 1000:.0f} @ {at:.1f}" for lat, at in slowest))
+        listed = ", ".join(f"{lat * 1000:.0f} @ {at:.1f}" for lat, at, _e in slowest)
+        print(f"  slowest (ms @ s into the import): {listed}")
+        if args.chunk_log:
+            chunk_summary(Path(args.chunk_log), sorted(poster.slowest, reverse=True)[:10])
         return 0 if task.status == Task.Status.DONE else 1
     finally:
         for process in (worker, gunicorn):

@@ -256,8 +256,9 @@ WANGGE_IMPORT_MAX_INFLATED_BYTES = env.integer(
 WANGGE_IMPORT_MAX_RATIO = env.integer("WANGGE_IMPORT_MAX_RATIO", default=100, minimum=2)
 WANGGE_IMPORT_MAX_CELL_CHARS = env.integer("WANGGE_IMPORT_MAX_CELL_CHARS", default=32_767, minimum=100)
 # Rows an import writes per transaction: other writers (location fixes, page saves) take turns
-# between chunks, so a chunk must stay well under a second.
-WANGGE_IMPORT_CHUNK_ROWS = env.integer("WANGGE_IMPORT_CHUNK_ROWS", default=1000, minimum=1)
+# between chunks, so a chunk must stay well under a second. 500 rather than 1,000: half the wait
+# for a location fix at the same import speed (docs/benchmarks.md, issue 8 item 4).
+WANGGE_IMPORT_CHUNK_ROWS = env.integer("WANGGE_IMPORT_CHUNK_ROWS", default=500, minimum=1)
 
 # Missing-person protection (wangge.protection): the MQTT broker the worker subscribes to, and
 # how long location trails are kept (locations tied to an open incident are kept longer).

@@ -91,9 +91,19 @@ class Subject:
     community_id: int
     street_id: int
     district_id: int
+    # ``resident_keys(name, id_number, phone)`` when the caller made them already (the import
+    # does, while it validates, so that the write transaction does not spend its time on pinyin).
+    keys: tuple[str, ...] | None = None
 
     @classmethod
-    def of_row(cls, id: int, row: Mapping[str, Any], *, id_number: str | None = None) -> Subject:
+    def of_row(
+        cls,
+        id: int,
+        row: Mapping[str, Any],
+        *,
+        id_number: str | None = None,
+        keys: tuple[str, ...] | None = None,
+    ) -> Subject:
         """The resident of a row just written with ``core.bulk`` (``Resident`` field names)."""
         return cls(
             id=id,
@@ -104,6 +114,7 @@ class Subject:
             community_id=row["community_id"],
             street_id=row["street_id"],
             district_id=row["district_id"],
+            keys=keys,
         )
 
 
@@ -117,6 +128,12 @@ def _name_keys(name: str) -> tuple[str, ...]:
     return tuple(keys_for(name, "", ""))
 
 
+def resident_keys(name: str, id_number: str, phone: str) -> tuple[str, ...]:
+    """A resident's search keys (exactly ``keys_for``), as ``key_values`` writes them."""
+    numbers = (key[:KEY_MAX] for key in _number_keys(id_number, phone))
+    return tuple(dict.fromkeys((*_name_keys(name), *numbers)))
+
+
 def key_values(residents: Iterable[Indexable]) -> list[tuple[Any, ...]]:
     """The ``SearchKey`` rows of these residents (exactly ``keys_for``) as ``KEY_FIELDS`` tuples,
     sorted by key: an import writes millions, and a dict per key cost a sixth of its time."""
@@ -124,8 +141,8 @@ def key_values(residents: Iterable[Indexable]) -> list[tuple[Any, ...]]:
     append = rows.append
     for r in residents:
         pk, areas = r.id, (r.grid_id, r.community_id, r.street_id, r.district_id)
-        numbers = (key[:KEY_MAX] for key in _number_keys(r.id_number, r.phone))
-        for key in dict.fromkeys((*_name_keys(r.name), *numbers)):
+        keys = r.keys if isinstance(r, Subject) and r.keys is not None else None
+        for key in keys if keys is not None else resident_keys(r.name, r.id_number, r.phone):
             append((pk, key, *areas))
     # In key order, the index grows at its end instead of at random places.
     rows.sort(key=itemgetter(1))

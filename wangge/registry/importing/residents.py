@@ -1,7 +1,8 @@
 """Importing residents: every row validated in Python, then written in bulk, chunk by chunk.
 
-The file is streamed in chunks of ``WANGGE_IMPORT_CHUNK_ROWS`` rows (default 1,000); each chunk
-is validated first (outside any transaction), then preloads what already exists (buildings,
+The file is streamed in chunks of ``WANGGE_IMPORT_CHUNK_ROWS`` rows (default 500); each chunk
+is validated first (outside any transaction, search keys included: their pinyin was a third of
+a chunk's time under SQLite's write lock), then preloads what already exists (buildings,
 households, residents by ID number) with a few queries, creates and updates rows with
 ``wangge.core.bulk`` (named rows, one prepared statement each) and writes the search keys with
 ``search.write_search_keys``, as every other writer of them does.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
 import time
 import unicodedata
@@ -57,6 +59,8 @@ from wangge.registry.models import (
     Room,
     floor_of,
 )
+
+logger = logging.getLogger(__name__)
 
 BATCH = 5_000
 IN_CHUNK = 900  # ids per ``IN (...)``: under SQLite's historical limit of 999 parameters
@@ -174,6 +178,9 @@ class Row:
     relationship: str | None  # None: blank or unknown, keep what the registry has
     categories: list[int]
     person: pop.Person | None = None  # document and population type (importing.population)
+    # The search keys for this name, number and phone (blank: ""), made while validating,
+    # outside the write transaction (search.resident_keys).
+    keys: tuple[str, ...] = ()
 
 
 def chunk_rows() -> int:
@@ -223,6 +230,7 @@ def import_residents(
         rows = validator.rows(table.rows)
         # Validation runs while the chunk is gathered, outside any transaction.
         while True:
+            gathered = time.monotonic()
             try:
                 chunk = list(islice(rows, size))
             except ImportFileError as exc:  # found only this far into the file
@@ -236,13 +244,16 @@ def import_residents(
             if not chunk:
                 break
             before = result.counts()
+            asked = time.monotonic()
             try:
                 with transaction.atomic():
+                    locked = time.monotonic()
                     writer.write(chunk)
                     result.chunks += 1
                     ResidentImport.objects.filter(pk=run.pk).update(
                         chunks_done=result.chunks, counts=result.counts(), buildings=writer.created_buildings
                     )
+                    written = time.monotonic()
             except Exception as exc:  # the chunk is rolled back; the ones before it stay
                 result.restore(before)
                 writer.forget_chunk()
@@ -253,6 +264,18 @@ def import_residents(
                     "error": f"{type(exc).__name__}: {exc}"[:500],
                 }
                 break
+            committed = time.monotonic()
+            # How long other writers had to wait for this chunk (bench/import_concurrency.py).
+            logger.debug(
+                "chunk %d: %d rows, gathered %.3f s, lock wait %.3f s, held %.3f s (commit %.3f s) at %.3f",
+                result.chunks,
+                len(chunk),
+                asked - gathered,
+                locked - asked,
+                committed - locked,
+                committed - written,
+                time.time(),
+            )
             if progress is not None:
                 progress(result, table.size_hint)
     result.problems.sort(key=lambda problem: problem.row)
@@ -554,7 +577,13 @@ class _Validator:
             relationship=relationship,
             categories=category_ids,
             person=person,
+            keys=search.resident_keys(name, parsed.number, phone),
         )
+
+
+def _keys(row: Row, values: dict[str, Any]) -> tuple[str, ...] | None:
+    """The row's ready search keys, unless the resident keeps a phone the file left blank."""
+    return row.keys if values["phone"] == (row.phone or "") else None
 
 
 def _chunks(items: list[Any], size: int = IN_CHUNK) -> Iterator[list[Any]]:
@@ -815,7 +844,7 @@ class _Writer:
             if _changeable(values) != _changeable(old):
                 changed.append({**values, "id": pk})
                 if _keyed(values) != _keyed(old):
-                    reindex.append(search.Subject.of_row(pk, values, id_number=row.id_number))
+                    reindex.append(search.Subject.of_row(pk, values, id_number=row.id_number, keys=_keys(row, values)))
                 if values["household_id"] != old["household_id"]:
                     moves.append((pk, values["household_id"], old["household_id"]))
                 self.result.updated += 1
@@ -830,7 +859,7 @@ class _Writer:
             pk = new_ids[row.id_number]
             details.append((pk, row.person))
             new_tags.extend((pk, category) for category in row.categories)
-            reindex.append(search.Subject.of_row(pk, values, id_number=row.id_number))
+            reindex.append(search.Subject.of_row(pk, values, id_number=row.id_number, keys=_keys(row, values)))
         self._update_residents(changed)
         self._add_tags(new_tags)
         self._set_heads(heads, new_ids, existing)

@@ -15,10 +15,18 @@ from wangge.areas.models import Building
 from wangge.conftest import World
 from wangge.core.models import AuditEntry, Task
 from wangge.core.tasks import run_queued
-from wangge.registry import imports
+from wangge.registry import imports, search
 from wangge.registry.importing import import_residents
 from wangge.registry.importing import residents as importer
-from wangge.registry.models import CareCategory, CareTag, Household, LifeEvent, Resident, ResidentImport
+from wangge.registry.models import (
+    CareCategory,
+    CareTag,
+    Household,
+    LifeEvent,
+    Resident,
+    ResidentImport,
+    SearchKey,
+)
 from wangge.registry.tests.test_import import csv_bytes, id_for
 
 pytestmark = pytest.mark.django_db
@@ -93,6 +101,36 @@ def test_each_chunk_is_committed_before_the_next_is_read(world: World) -> None:
 
     import_residents(data=csv_bytes(rows(5)), file_name="a.csv", progress=progress)
     assert seen == [(False, 2), (False, 4), (False, 5)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_search_keys_are_made_before_the_write_transaction_and_match_a_single_edit(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pinyin is the costly part of a chunk: made while the chunk is validated, it no longer
+    # holds SQLite's write lock (other writers, location fixes among them, wait for that lock).
+    search._name_keys.cache_clear()
+    made_in_transaction: list[bool] = []
+    keys_for = search.keys_for
+
+    def recording(*args: Any, **kwargs: Any) -> list[str]:
+        made_in_transaction.append(connection.in_atomic_block)
+        return keys_for(*args, **kwargs)
+
+    monkeypatch.setattr(search, "keys_for", recording)
+    first = [["张　伟", id_for(1), "13900001111", "灵西社区", "新楼", "1", "101", "", ""], *rows(2, start=2)]
+    import_residents(data=csv_bytes(first), file_name="a.csv")
+    # Again: a new name, and a blank phone (the registered one stays, and so do its keys).
+    again = [["張偉國", id_for(1), "", "灵西社区", "新楼", "1", "101", "", ""], *rows(2, start=2)]
+    assert import_residents(data=csv_bytes(again), file_name="b.csv").updated == 1
+    monkeypatch.undo()
+
+    assert made_in_transaction and not any(made_in_transaction)
+    for resident in Resident.objects.filter(id_number__in=[id_for(i) for i in (1, 2, 3)]):
+        written = set(SearchKey.objects.filter(resident=resident).values_list("key", flat=True))
+        assert written == set(search.keys_for(resident.name, resident.id_number, resident.phone))
+    zhang = Resident.objects.get(id_number=id_for(1))
+    assert (zhang.name, zhang.phone) == ("張偉國", "13900001111")
 
 
 def test_the_upload_is_run_by_the_worker_with_progress(world: World, client_for: Callable[[str], Client]) -> None:
