@@ -184,6 +184,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--gunicorn-workers", type=int, default=2)
     parser.add_argument("--baseline-seconds", type=float, default=20, help="posting without an import first")
+    parser.add_argument("--csv", help="the residents file: reused if it exists, else written there (keep it)")
+    parser.add_argument("--generate-only", action="store_true", help="write --csv and stop (outside the lock)")
     parser.add_argument(
         "--chunk-log", help="file for the importer's per-chunk debug log (lock wait, hold, commit); summarised"
     )
@@ -200,8 +202,12 @@ def main() -> int:
         from wangge.registry.models import ResidentImport
 
         ingest.build(args.devices)
-        path = data_dir / "residents.csv"
-        generate_csv(path, rows=args.residents, communities=["灵西社区"])
+        path = Path(args.csv) if args.csv else data_dir / "residents.csv"
+        if not path.exists():
+            generate_csv(path, rows=args.residents, communities=["灵西社区"])
+        if args.generate_only:
+            print(f"wrote {path}")
+            return 0
         run, task = imports.import_enqueue(by=None, data=path.read_bytes(), file_name=path.name)
         connections.close_all()
 
