@@ -79,3 +79,42 @@ def test_it_inserts_ready_tuples_and_gives_the_other_columns_their_defaults() ->
 def test_it_refuses_tuples_of_fields_that_need_converting() -> None:
     with pytest.raises(AssertionError):
         bulk.insert_values(AuditEntry, ("summary", "at"), [("一", timezone.now())])
+
+
+AWKWARD = ["tab\there", "line\nbreak", "back\\slash", "\\N", "", "引号'\"", "carriage\rreturn"]
+
+
+@pytest.mark.django_db
+def test_awkward_text_and_json_arrive_exactly_as_given() -> None:
+    # On PostgreSQL the rows travel in COPY's text format, where tabs, newlines, backslashes
+    # and \N mean something: each value must still arrive as it was, and NULL only from None.
+    rows = [
+        {"action": AuditEntry.Action.IMPORT, "summary": t, "object_id": t, "detail": {"text": t, "n": [1, None]}}
+        for t in AWKWARD
+    ]
+    bulk.insert(AuditEntry, rows)
+    bulk.insert_values(AuditEntry, ("summary", "object_id"), [(text, text) for text in AWKWARD])
+    stored = list(AuditEntry.objects.order_by("pk").values_list("summary", "object_id", "detail", "ip"))
+    assert [(s, o) for s, o, _d, _ip in stored] == [(t, t) for t in AWKWARD] * 2
+    assert [d for _s, _o, d, _ip in stored[: len(AWKWARD)]] == [{"text": t, "n": [1, None]} for t in AWKWARD]
+    assert {ip for *_rest, ip in stored} == {None}
+
+
+@pytest.mark.django_db
+def test_on_postgresql_inserts_stream_through_copy_not_one_insert_a_row() -> None:
+    # One parsed INSERT a row made the server parse and plan millions of statements at an import.
+    from django.db import connection
+
+    statements: list[str] = []
+
+    def record(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    rows = [{"action": AuditEntry.Action.IMPORT, "summary": f"第{i}行"} for i in range(50)]
+    with connection.execute_wrapper(record):
+        bulk.insert(AuditEntry, rows)
+        bulk.insert_values(AuditEntry, ("summary",), [(f"键{i}",) for i in range(50)])
+    assert AuditEntry.objects.count() == 100
+    inserts = [sql for sql in statements if sql.lstrip().upper().startswith("INSERT")]
+    assert len(inserts) == (0 if connection.vendor == "postgresql" else 2)
