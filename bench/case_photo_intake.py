@@ -111,6 +111,9 @@ def main() -> int:
     resident = world.residents["a1_1_head"]
     jpeg = phone_photo()
     url = f"{reverse('cases:field')}?resident={resident.pk}"
+    from wangge.core.heap import freeze_startup
+
+    freeze_startup()  # as the WSGI module does in each server process
 
     def post() -> tuple[float, float]:
         from django.core.files.uploadedfile import SimpleUploadedFile

@@ -128,8 +128,8 @@ def case_receive(
     ``photos`` are uploaded files (or bytes), all checked before anything is written.
 
     A petition repeating a re-reviewed matter (复核) of the same petitioner is refused unless
-    ``new_facts`` states the new facts and grounds it rests on (Article 36 bars only "the same
-    facts and grounds"); they are kept on the receive step."""
+    ``new_facts`` states the new facts and grounds it rests on (Article 36 bars only a complaint
+    raised "仍然以同一事实和理由", on the same facts and grounds); they are kept on the receive step."""
     _require(policy.can_take_cases(by))
     now = now or timezone.now()
     people = list({person.pk: person for person in petitioners}.values())  # once each, in order
@@ -200,10 +200,12 @@ def _rereviewed(**intake: Any) -> Review | None:
 
 
 def _rereviewed_refusal(review: Review, then: str) -> ValidationError:
-    """Article 36: the same matter on the same facts and grounds is not accepted after re-review."""
+    """Article 36: the same matter on the same facts and grounds is not accepted after re-review.
+    The quoted sentence is the regulation's own (source: ``wangge.cases.clocks``)."""
     message = _(
         "同一事项已经复核，不再受理：案件 %(number)s 的复核意见于 %(date)s 作出（%(outcome)s）。"
-        "依《信访工作条例》第三十六条，信访人对复核意见不服、仍以同一事实和理由提出的，不再受理。"
+        "《信访工作条例》第三十六条：“信访人对复核意见不服，仍然以同一事实和理由提出投诉请求的，"
+        "各级党委和政府信访部门和其他机关、单位不再受理。”"
     ) % {
         "number": review.case.number,
         "date": timezone.localtime(review.answered_at, _tz()).date().isoformat() if review.answered_at else "",

@@ -1,27 +1,41 @@
 """The statutory clocks of petitions, and the category clocks of grid events. Pure functions.
 
-Petitions follow the Regulations on Petition Work (信访工作条例, issued by the CPC Central
-Committee and the State Council on 2022-01-24, in force 2022-05-01):
+Petitions follow the Regulations on Petition Work (信访工作条例, approved 2022-01-24, published by
+the CPC Central Committee and the State Council on 2022-02-25, as the text's heading says; in
+force 2022-05-01, a date not checked against a source):
 
-- Chapter IV (信访事项的提出和受理): a petition received is registered and a decision on
-  accepting it is made, and the petitioner told, within 15 days (``ACCEPT_DAYS``).
+- Articles 22–23: a petition office registers what it receives and routes it within 15 days
+  (Art. 22, para. 1); an office that handles it tells the petitioner in writing, within 15 days
+  of receiving it, that it has been received and how and by whom it will be dealt with (Art.
+  23, para. 3, for matters transferred to it; para. 1 for those brought to it directly, without
+  a number of days) — the acceptance decision of ``ACCEPT_DAYS``.
 - Article 34: a petition is handled within 60 days of acceptance (``HANDLE_DAYS``); when it is
   complicated the head of the office may approve an extension of at most 30 days
   (``EXTENSION_MAX_DAYS``), telling the petitioner why.
 - Article 35: a petitioner who disagrees with the reply may ask the office one level up for a
   review (复查) within 30 days of receiving the written reply (``REVIEW_REQUEST_DAYS``); the
   review is answered within 30 days of the request (``REVIEW_ANSWER_DAYS``).
-- Article 36: re-review (复核) likewise, 30 and 30 days; a petitioner who disagrees with the
-  re-review and raises the same matter on the same facts and grounds is not accepted again.
+- Article 36: re-review (复核) likewise, 30 and 30 days; its last paragraph, in full: "信访人对复核
+  意见不服，仍然以同一事实和理由提出投诉请求的，各级党委和政府信访部门和其他机关、单位不再受理。"
 
-(Article numbers 34–36 were checked against two public transcriptions of the 2022 text, one of
-which numbers the 60-day rule 33; the acceptance rule is cited by its chapter because its article
-number could not be confirmed. Check them against the official text before relying on them.)
+Sources, read 2026-12-03 (the official gazette text itself was not reachable from here): the
+Articles 22 and 23 wording and numbers from the Futian District Petition Bureau's published
+answers (szft.gov.cn, 2024–2025), which quote them by number; Article 36's re-review paragraphs,
+word for word, from the Guangdong Provincial Petition Bureau's Q&A (gdwsxf.gd.gov.cn), whose
+"党委和政府信访部门" is the 2022 wording (the 2005 《信访条例》 Art. 35 said "各级人民政府信访工作机构");
+the 60-day rule's wording (not its number) from the Panzhihua Petition Bureau. No source read
+gave the numbers 34, 35 and 36 of the 2022 text; the transcription that numbered the 60-day rule
+33 was quoting the 2005 《信访条例》 (its Art. 33), so it does not contradict 34.
 
 The regulation counts days as calendar days (it says "日", not "工作日"), so weekends and holidays
-count. As for every period in Chinese law (民法典 Article 201) the day of the event is not
-counted: a petition received on 1 March must be decided by the end of 16 March. A deadline is the
-first instant after its last day (midnight), so "overdue" is ``now >= due``.
+count. As for every period in Chinese law (民法典 Article 201: "按照年、月、日计算期间的，开始的当日
+不计入，自下一日开始计算") the day of the event is not counted: a petition received on 1 March must
+be decided by the end of 16 March. A deadline is the first instant after its last day (midnight),
+so "overdue" is ``now >= due``. Not applied: 民法典 Article 203 makes the day after a statutory
+holiday (法定休假日) the last day when the last day falls on one. These clocks have no holiday
+calendar, so such a deadline stays where it is: an office's deadline comes no later than the
+law's, but a petitioner's window to ask for a review or re-review may close early by the
+holiday's length. (民法典 Articles 201 and 203 as several transcriptions of the Code give them.)
 
 Grid events use their category's limits (hours to respond, days to solve), as 12345 hotlines do,
 counted from the instant of receipt and of acceptance.

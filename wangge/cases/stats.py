@@ -406,7 +406,7 @@ def figures(
         stretches.append(_within(helping, *live[-1]))
 
     # Live cases in one pass, grouped by community, category and month (a grid worker's ten
-    # years are one scan of their cases, not three); the rollup's few rows in two queries. The
+    # years are one scan of their cases, not three); the rollup's rows in two queries. The
     # tables and the chart are summed from those rows here.
     every = measures()
     live_rows = [
@@ -423,10 +423,12 @@ def figures(
         counts = _clean(row)
         _sum_into(by_category, (row["kind"], row["category"]), counts)
         _sum_into(by_community, row["community"], counts)
-    for row in _rolled(rollup, ("kind", "category")):
-        _add(by_category, (row["kind"], row["category"]), row)
-    for row in _rolled(rollup, ("community",)):
-        _add(by_community, row["community"], row)
+    # One pass over the rollup grouped by community and category (~500 groups at a district)
+    # serves both tables: two grouped queries read the same ~10,000 rows twice.
+    for row in _rolled(rollup, ("community", "kind", "category")):
+        counts = _clean(row)
+        _sum_into(by_category, (row["kind"], row["category"]), counts)
+        _sum_into(by_community, row["community"], counts)
     by_month: dict[str, dict[str, int]] = {}
     first: dt.datetime | None = None
     if recent_months is not None:
