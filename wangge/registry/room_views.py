@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from wangge.accounts import policy
 from wangge.areas.queries import get_building
-from wangge.core.spreadsheet import xlsx_response
+from wangge.core.spreadsheet import xlsx_response, xlsx_streaming_response
 from wangge.registry import room_actions, room_export, room_queries, summary
 from wangge.registry.models import HazardLevel
 
@@ -190,10 +190,10 @@ def building_plan(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def rentals_export(request: HttpRequest) -> HttpResponse:
+def rentals_export(request: HttpRequest) -> StreamingHttpResponse:
     """The running leases in the user's areas as XLSX (phones masked, audited)."""
-    count, content = room_export.rentals_export(by=request.user)
-    return xlsx_response(content, room_export.filename("export"), count)
+    count, chunks = room_export.rentals_export(by=request.user)
+    return xlsx_streaming_response(chunks, room_export.filename("export"), count)
 
 
 @login_required

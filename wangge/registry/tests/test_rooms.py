@@ -413,7 +413,7 @@ def test_the_rentals_export_is_xlsx_with_masked_phones_audited_and_scoped(world:
     worker.force_login(world.user(Role.GRID_WORKER))
     response = worker.get("/rentals/export.xlsx")
     assert response.status_code == 200 and response["X-Row-Count"] == "1"
-    book = load_workbook(io.BytesIO(response.content))
+    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     rows = list(book.worksheets[0].iter_rows(values_only=True))
     assert len(rows) == 2
     row = dict(zip(rows[0], rows[1], strict=True))
