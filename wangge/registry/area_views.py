@@ -37,7 +37,7 @@ def tree(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     if not policy.can_browse_areas(user):
         raise Http404
-    return render(request, "areas/tree.html", {"roots": summary.tree(user)})
+    return render(request, "areas/tree.html", {"rows": summary.tree_rows(summary.tree(user))})
 
 
 @login_required
