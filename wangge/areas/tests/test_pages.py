@@ -209,3 +209,28 @@ def test_the_tree_nests_every_area_under_its_parent_with_balanced_lists(world: W
     expected[district.pk] = None
     assert nesting.parent == expected
     assert page.content.decode().count("<details open>") == 1  # the root opens, the rest stay shut
+
+
+def test_the_map_repairs_each_outline_once_and_reads_boundaries_only_when_not_cached(
+    world: World, client_for, monkeypatch
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from wangge.areas import mapview
+
+    monkeypatch.setattr(mapview, "_shapes", {})
+    monkeypatch.setattr(mapview, "_outlines", {})
+    repaired: list[object] = []
+    repair = mapview.repair_geojson
+    monkeypatch.setattr(mapview, "repair_geojson", lambda b: repaired.append(b) or repair(b))
+    client = client_for(Role.DISTRICT_ADMIN)
+    first = client.get("/map/geojson/").json()
+    drawn = [f for f in first["features"] if f["properties"]["kind"] != "building"]
+    assert drawn and len(repaired) == len(drawn)  # once each, for the extent and the drawing
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get("/map/geojson/").json()
+    assert again == first
+    assert not any('"boundary" FROM' in q["sql"] for q in queries.captured_queries)  # not selected
+    client.get("/map/geojson/", {"zoom": 16})  # another zoom: simplified again, not repaired again
+    assert len(repaired) == len(drawn)
