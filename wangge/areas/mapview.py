@@ -16,6 +16,7 @@ from typing import Any
 
 import shapely
 from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
 
 from wangge.areas.gridding.repair import UnrepairableGeometry, repair_geojson
 
@@ -85,36 +86,69 @@ def _digits(tolerance: float) -> int:
     return max(3, min(7, math.ceil(-math.log10(tolerance)) + 1))
 
 
-# (area pk, updated_at, zoom) -> (bounds, GeoJSON geometry or None); a bounded per-process cache
-_outlines: dict[tuple[int, Any, int], tuple[tuple[float, float, float, float], dict[str, Any]] | None] = {}
+Bounds = tuple[float, float, float, float]
+
+# (area pk, updated_at) -> (bounds, repaired geometry) or None; (area pk, updated_at, zoom) ->
+# (bounds, simplified GeoJSON geometry) or None. Bounded per-process caches: a boundary is
+# repaired once whatever the zooms it is drawn at (the district's first view repaired every outline
+# twice, once for the extent and once to draw it).
+_shapes: dict[tuple[int, Any], tuple[Bounds, BaseGeometry] | None] = {}
+_outlines: dict[tuple[int, Any, int], tuple[Bounds, dict[str, Any]] | None] = {}
 _OUTLINE_CACHE_MAX = 50_000
 
 
-Bounds = tuple[float, float, float, float]
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> Any:
+    if len(cache) >= _OUTLINE_CACHE_MAX:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
-def outline(pk: int, updated_at: Any, boundary: Any, zoom: int) -> tuple[Bounds, dict[str, Any]] | None:
-    """(bounds, simplified GeoJSON) of a stored boundary at ``zoom``; None if it cannot be drawn."""
-    key = (pk, updated_at, zoom)
-    if key in _outlines:
-        return _outlines[key]
-    result: tuple[tuple[float, float, float, float], dict[str, Any]] | None
+def needs_boundary(pk: int, updated_at: Any, zoom: int | None) -> bool:
+    """Whether ``outline`` (or ``bounds``, for ``zoom`` None) must be given the stored boundary:
+    callers read boundaries only for these (a district's are megabytes of JSON)."""
+    if zoom is not None and (pk, updated_at, zoom) in _outlines:
+        return False
+    return (pk, updated_at) not in _shapes
+
+
+def _shape(pk: int, updated_at: Any, boundary: Any) -> tuple[Bounds, BaseGeometry] | None:
+    key = (pk, updated_at)
+    if key in _shapes:
+        return _shapes[key]
+    if boundary is None:  # not read (the cache was emptied meanwhile) or not drawn: nothing to remember
+        return None
     try:
         geom = repair_geojson(boundary)
     except UnrepairableGeometry:
-        result = None
-    else:
-        tolerance = degrees_per_pixel(zoom)
-        simple = shapely.simplify(geom, tolerance, preserve_topology=True)
-        if simple.is_empty:
-            simple = geom
-        simple = shapely.set_precision(simple, 10.0 ** -_digits(tolerance), mode="pointwise")
-        bounds = tuple(float(v) for v in geom.bounds)
-        result = ((bounds[0], bounds[1], bounds[2], bounds[3]), dict(mapping(simple)))
-    if len(_outlines) >= _OUTLINE_CACHE_MAX:
-        _outlines.clear()
-    _outlines[key] = result
-    return result
+        return _remember(_shapes, key, None)
+    west, south, east, north = (float(v) for v in geom.bounds)
+    return _remember(_shapes, key, ((west, south, east, north), geom))
+
+
+def bounds(pk: int, updated_at: Any, boundary: Any) -> Bounds | None:
+    """The repaired boundary's bounds; None if it cannot be drawn."""
+    shaped = _shape(pk, updated_at, boundary)
+    return shaped[0] if shaped is not None else None
+
+
+def outline(pk: int, updated_at: Any, boundary: Any, zoom: int) -> tuple[Bounds, dict[str, Any]] | None:
+    """(bounds, simplified GeoJSON) of a stored boundary at ``zoom``; None if it cannot be drawn.
+
+    ``boundary`` is read only when ``needs_boundary`` says so (else None may be passed)."""
+    key = (pk, updated_at, zoom)
+    if key in _outlines:
+        return _outlines[key]
+    shaped = _shape(pk, updated_at, boundary)
+    if shaped is None:
+        return None if boundary is None else _remember(_outlines, key, None)
+    box, geom = shaped
+    tolerance = degrees_per_pixel(zoom)
+    simple = shapely.simplify(geom, tolerance, preserve_topology=True)
+    if simple.is_empty:
+        simple = geom
+    simple = shapely.set_precision(simple, 10.0 ** -_digits(tolerance), mode="pointwise")
+    return _remember(_outlines, key, (box, dict(mapping(simple))))
 
 
 def scope_bounds(boxes: Iterable[tuple[float, float, float, float]]) -> tuple[float, float, float, float] | None:

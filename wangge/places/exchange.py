@@ -9,6 +9,7 @@ entry cannot be written.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -17,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from wangge.accounts import policy
 from wangge.core import idnumbers
-from wangge.core.spreadsheet import audited_export, register_workbook
+from wangge.core.spreadsheet import audited_export, register_workbook_stream
 from wangge.places.models import PlaceType, Unit, UnitKind
 from wangge.places.queries import places_visible_to, units_visible_to
 from wangge.registry.models import HazardLevel
@@ -44,12 +45,12 @@ def header() -> list[str]:
     ]
 
 
-def _workbook(rows: list[list[Any]]) -> bytes:
+def _workbook(rows: Iterable[list[Any]]) -> Iterator[bytes]:
     codes: list[list[Any]] = [
         [_("单位类别"), kind.standard_code or kind.code, kind.name] for kind in UnitKind.objects.order_by("order", "id")
     ]
     codes += [[_("党组织"), value, str(label)] for value, label in Unit.PartyOrg.choices]
-    return register_workbook(
+    return register_workbook_stream(
         title=_("实有单位"),
         header=header(),
         rows=rows,
@@ -62,11 +63,12 @@ def _workbook(rows: list[list[Any]]) -> bytes:
 
 def units_template() -> bytes:
     """The empty register with its code tables, for a district to fill in."""
-    return _workbook([])
+    return b"".join(_workbook([]))
 
 
-def units_export(*, by: Any) -> tuple[int, bytes]:
-    """Audit the export, then return (row count, XLSX bytes). Raises ``PermissionDenied``."""
+def units_export(*, by: Any) -> tuple[int, Iterator[bytes]]:
+    """Audit the export, then return (row count, XLSX chunks, rows read as they are written).
+    Raises ``PermissionDenied``."""
     if not policy.can_export(by):
         raise PermissionDenied(_("您没有导出单位信息的权限。"))
     units = (
@@ -75,7 +77,7 @@ def units_export(*, by: Any) -> tuple[int, bytes]:
         .order_by("street_id", "community_id", "grid_id", "name", "id")
     )
     count = audited_export(by=by, queryset=units, object_type="places.unit", summary=_("导出实有单位 %(count)d 个"))
-    rows = [
+    rows = (
         [
             u.name,
             u.credit_code,
@@ -95,7 +97,7 @@ def units_export(*, by: Any) -> tuple[int, bytes]:
             u.full_address,
         ]
         for u in units.iterator(chunk_size=2000)
-    ]
+    )
     return count, _workbook(rows)
 
 
@@ -124,12 +126,12 @@ def places_header() -> list[str]:
     ]
 
 
-def _places_workbook(rows: list[list[Any]]) -> bytes:
+def _places_workbook(rows: Iterable[list[Any]]) -> Iterator[bytes]:
     codes: list[list[Any]] = [
         [_("场所类型"), t.standard_code or t.code, t.name] for t in PlaceType.objects.order_by("order", "id")
     ]
     codes += [[_("隐患等级"), h.standard_code or h.code, h.name] for h in HazardLevel.objects.order_by("order", "id")]
-    return register_workbook(
+    return register_workbook_stream(
         title=_("重点场所"),
         header=places_header(),
         rows=rows,
@@ -141,11 +143,12 @@ def _places_workbook(rows: list[list[Any]]) -> bytes:
 
 
 def places_template() -> bytes:
-    return _places_workbook([])
+    return b"".join(_places_workbook([]))
 
 
-def places_export(*, by: Any) -> tuple[int, bytes]:
-    """Audit the export, then return (row count, XLSX bytes). Raises ``PermissionDenied``."""
+def places_export(*, by: Any) -> tuple[int, Iterator[bytes]]:
+    """Audit the export, then return (row count, XLSX chunks, rows read as they are written).
+    Raises ``PermissionDenied``."""
     if not policy.can_export(by):
         raise PermissionDenied(_("您没有导出场所信息的权限。"))
     places = (
@@ -155,7 +158,7 @@ def places_export(*, by: Any) -> tuple[int, bytes]:
         .order_by("street_id", "community_id", "grid_id", "name", "id")
     )
     count = audited_export(by=by, queryset=places, object_type="places.place", summary=_("导出重点场所 %(count)d 个"))
-    rows = [
+    rows = (
         [
             p.name,
             p.place_type.standard_code or p.place_type.code,
@@ -175,5 +178,5 @@ def places_export(*, by: Any) -> tuple[int, bytes]:
             p.full_address,
         ]
         for p in places.iterator(chunk_size=2000)
-    ]
+    )
     return count, _places_workbook(rows)

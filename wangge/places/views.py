@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from wangge.accounts import policy
 from wangge.areas.models import Building
 from wangge.areas.queries import buildings_visible_to, get_building
-from wangge.core.spreadsheet import xlsx_response
+from wangge.core.spreadsheet import xlsx_response, xlsx_streaming_response
 from wangge.places import actions, exchange, queries
 from wangge.places.forms import PlaceForm, UnitForm
 from wangge.places.importing import import_units
@@ -207,10 +207,10 @@ def unit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def units_export(request: HttpRequest) -> HttpResponse:
+def units_export(request: HttpRequest) -> StreamingHttpResponse:
     """The units in the user's areas as XLSX (phones masked, audited)."""
-    count, content = exchange.units_export(by=request.user)
-    return xlsx_response(content, exchange.filename("export"), count)
+    count, chunks = exchange.units_export(by=request.user)
+    return xlsx_streaming_response(chunks, exchange.filename("export"), count)
 
 
 @login_required
@@ -220,10 +220,10 @@ def units_template(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def places_export(request: HttpRequest) -> HttpResponse:
+def places_export(request: HttpRequest) -> StreamingHttpResponse:
     """The key places in the user's areas as XLSX (phones masked, audited)."""
-    count, content = exchange.places_export(by=request.user)
-    return xlsx_response(content, exchange.filename("export", "places"), count)
+    count, chunks = exchange.places_export(by=request.user)
+    return xlsx_streaming_response(chunks, exchange.filename("export", "places"), count)
 
 
 @login_required

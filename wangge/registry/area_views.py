@@ -37,7 +37,7 @@ def tree(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     if not policy.can_browse_areas(user):
         raise Http404
-    return render(request, "areas/tree.html", {"roots": summary.tree(user)})
+    return render(request, "areas/tree.html", {"rows": summary.tree_rows(summary.tree(user))})
 
 
 @login_required
@@ -143,25 +143,32 @@ def geojson(request: HttpRequest) -> JsonResponse:
     communities = areas_within(user).filter(level=Area.Level.COMMUNITY).exclude(boundary=None)
     streets = areas_within(user).filter(level=Area.Level.STREET).exclude(boundary=None)
     levels = ((Area.Level.STREET, streets), (Area.Level.COMMUNITY, communities), (Area.Level.GRID, grids))
-    rows = {level: list(queryset.values_list("id", "name", "updated_at", "boundary")) for level, queryset in levels}
+    # boundaries (megabytes of JSON for a district) are read only for outlines not yet cached
+    rows = {level: list(queryset.values_list("id", "name", "updated_at")) for level, queryset in levels}
+    keys = [(pk, edited) for level_rows in rows.values() for pk, _name, edited in level_rows]
+    boundaries: dict[int, Any] = {}
+
+    def read_boundaries(zoom: int | None) -> None:
+        wanted = [pk for pk, edited in keys if pk not in boundaries and mapview.needs_boundary(pk, edited, zoom)]
+        for start in range(0, len(wanted), 500):
+            boundaries.update(Area.objects.filter(pk__in=wanted[start : start + 500]).values_list("id", "boundary"))
+
     if zoom is None:
-        # the extent does not depend on the zoom: outlines at the coarsest zoom give it cheaply
-        bounds = [
-            o[0]
-            for level_rows in rows.values()
-            for pk, _name, edited, boundary in level_rows
-            if (o := mapview.outline(pk, edited, boundary, mapview.MIN_ZOOM)) is not None
-        ]
-        extent = mapview.scope_bounds(bounds)
+        # the extent does not depend on the zoom: the repaired outlines' bounds give it
+        read_boundaries(None)
+        extent = mapview.scope_bounds(
+            b for pk, edited in keys if (b := mapview.bounds(pk, edited, boundaries.get(pk))) is not None
+        )
         zoom = mapview.zoom_to_fit(extent if box is None else (box.west, box.south, box.east, box.north))
     else:
         extent = None
+    read_boundaries(zoom)
     view = box.grown(0.25) if box is not None else None
     features: list[dict[str, Any]] = []
     shown_grids: list[int] = []
     for level, level_rows in rows.items():
-        for pk, name, edited, boundary in level_rows:
-            drawn = mapview.outline(pk, edited, boundary, zoom)
+        for pk, name, edited in level_rows:
+            drawn = mapview.outline(pk, edited, boundaries.get(pk), zoom)
             if drawn is None or (view is not None and not view.touches(drawn[0])):
                 continue
             if level == Area.Level.GRID:

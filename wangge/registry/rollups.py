@@ -19,6 +19,7 @@ from django.utils import timezone
 from wangge.accounts import policy
 from wangge.areas.models import Area
 from wangge.areas.queries import areas_within
+from wangge.core.scope import assigned_areas
 from wangge.registry.models import AreaCount, Household, Resident
 
 #: seconds between refreshes by the worker: how stale a page's counts may be (plus one refresh)
@@ -110,11 +111,78 @@ def exact_for(user: Any, areas: list[Area]) -> bool:
 
 
 def counts(user: Any, areas: list[Area]) -> dict[int, AreaCount] | None:
-    """Rollup rows for these areas if they give exactly what the user would count, else None."""
-    if not exact_for(user, areas):
+    """Rollup rows for these areas if they give exactly what the user would count, else None.
+
+    An area the user sees whole is its own row. An area the user sees only part of (a street
+    officer on the district's page, a grid worker on their community's) is the sum of the rows of
+    their assigned areas inside it, as an unsaved ``AreaCount``: counting the street's 60,000
+    residents live there took ~300 ms at 520,000 residents.
+    """
+    if not areas or not policy.can_view_registry(user) or policy.sees_only_wards(user):
         return None
-    rows = {row.area_id: row for row in AreaCount.objects.filter(area__in=[a.pk for a in areas])}
-    return rows if len(rows) == len({a.pk for a in areas}) else None
+    found = _parts(user, areas)
+    if found is None:
+        return None
+    parts, placed = found
+    needed = {pk for pks in parts.values() for pk in pks}
+    rows = {row.area_id: row for row in AreaCount.objects.filter(area__in=needed)}
+    if len(rows) != len(needed):
+        return None
+    return {area.pk: _sum(area, [rows[pk] for pk in parts[area.pk]], placed) for area in areas}
+
+
+#: an assigned area's id, level and ancestors' ids (district, street, community)
+_Placed = tuple[int, str, int | None, int | None, int | None]
+
+
+def _parts(user: Any, areas: list[Area]) -> tuple[dict[int, list[int]], dict[int, _Placed]] | None:
+    """For each area, the areas whose rollup rows add up to the user's part of it: itself when it
+    lies in one of the user's assignments, else the user's assignments inside it (none: None);
+    and the assignments, by id."""
+    assigned = [pk for ids in assigned_areas(user).values() for pk in ids]
+    placed: list[_Placed] = list(
+        Area.objects.filter(pk__in=assigned).values_list("pk", "level", "district_id", "street_id", "community_id")
+    )
+    ids = {row[0] for row in placed}
+    # an assignment inside another adds nothing to it
+    outermost = [row for row in placed if not ids.intersection(row[2:])]
+    parts: dict[int, list[int]] = {}
+    for area in areas:
+        if ids.intersection((area.pk, area.district_id, area.street_id, area.community_id)):
+            parts[area.pk] = [area.pk]
+            continue
+        inside = [row[0] for row in outermost if area.pk in row[2:]]
+        if not inside:
+            return None
+        parts[area.pk] = inside
+    return parts, {row[0]: row for row in placed}
+
+
+def _sum(area: Area, rows: list[AreaCount], placed: dict[int, _Placed]) -> AreaCount:
+    if len(rows) == 1 and rows[0].area_id == area.pk:
+        return rows[0]
+    child = {"district": "street", "street": "community", "community": "grid"}.get(area.level)
+    by_type: dict[str, int] = {}
+    children: dict[str, dict[str, int]] = {}
+    for row in rows:
+        pk, level, district, street, community = placed[row.area_id]
+        for code, n in row.by_type.items():
+            by_type[code] = by_type.get(code, 0) + n
+        if child is not None:
+            above = {"district": district, "street": street, "community": community}.get(child)
+            key = str(pk if level == child else above)
+            cell = children.setdefault(key, {})
+            for code, n in row.by_type.items():
+                cell[code] = cell.get(code, 0) + n
+    return AreaCount(
+        area=area,
+        households=sum(row.households for row in rows),
+        residents=sum(row.residents for row in rows),
+        grids=sum(row.grids if placed[row.area_id][1] != Area.Level.GRID else 1 for row in rows),
+        by_type=by_type,
+        children_by_type=children,
+        refreshed_at=min(row.refreshed_at for row in rows),
+    )
 
 
 def refreshed_at(areas: list[Area]) -> dt.datetime | None:

@@ -9,6 +9,7 @@ level codes. The export is audited with its row count before the workbook is bui
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from wangge.accounts import policy
 from wangge.core import idnumbers
-from wangge.core.spreadsheet import audited_export, register_workbook
+from wangge.core.spreadsheet import audited_export, register_workbook_stream
 from wangge.registry.models import HazardLevel
 from wangge.registry.room_queries import current_rentals
 
@@ -45,8 +46,8 @@ def header() -> list[str]:
     ]
 
 
-def _workbook(rows: list[list[Any]]) -> bytes:
-    return register_workbook(
+def _workbook(rows: Iterable[list[Any]]) -> Iterator[bytes]:
+    return register_workbook_stream(
         title=_("出租房屋"),
         header=header(),
         rows=rows,
@@ -58,11 +59,12 @@ def _workbook(rows: list[list[Any]]) -> bytes:
 
 
 def rentals_template() -> bytes:
-    return _workbook([])
+    return b"".join(_workbook([]))
 
 
-def rentals_export(*, by: Any) -> tuple[int, bytes]:
-    """Audit the export, then return (row count, XLSX bytes). Raises ``PermissionDenied``."""
+def rentals_export(*, by: Any) -> tuple[int, Iterator[bytes]]:
+    """Audit the export, then return (row count, XLSX chunks, rows read as they are written).
+    Raises ``PermissionDenied``."""
     if not policy.can_export(by):
         raise PermissionDenied(_("您没有导出出租房屋信息的权限。"))
     today = timezone.localdate()
@@ -75,7 +77,7 @@ def rentals_export(*, by: Any) -> tuple[int, bytes]:
     count = audited_export(
         by=by, queryset=rentals, object_type="registry.rental", summary=_("导出出租房屋 %(count)d 处")
     )
-    rows = [
+    rows = (
         [
             r.street.name,
             r.community.name,
@@ -96,7 +98,7 @@ def rentals_export(*, by: Any) -> tuple[int, bytes]:
             r.inspection_due.isoformat(),
         ]
         for r in rentals.iterator(chunk_size=2000)
-    ]
+    )
     return count, _workbook(rows)
 
 

@@ -77,6 +77,18 @@ def rentals_needing_attention(user: Any, *, today: dt.date) -> QuerySet[Rental]:
     )
 
 
+def rentals_not_needing_attention(user: Any, *, today: dt.date) -> QuerySet[Rental]:
+    """Running leases outside ``rentals_needing_attention`` (the rest of the list), soonest end first."""
+    return (
+        current_rentals(user, today=today)
+        .filter(
+            inspection_due__gt=today + dt.timedelta(days=DUE_SOON_DAYS),
+            end__gt=today + dt.timedelta(days=EXPIRING_DAYS),
+        )
+        .order_by("end", "id")
+    )
+
+
 def rental_flags(rental: Rental, *, today: dt.date) -> dict[str, bool]:
     return {
         "overdue": rental.inspection_due < today,

@@ -136,6 +136,37 @@ def tree(user: Any) -> list[dict[str, Any]]:
     return roots
 
 
+@dataclass
+class TreeRow:
+    """One node of ``tree`` in document order, for a template that loops once: ``closes`` counts
+    the ``<ul>`` lists (with their ``<details>`` and ``<li>``) that end after this node."""
+
+    id: int
+    name: str
+    households: int
+    has_children: bool
+    open: bool
+    closes: range
+
+
+def tree_rows(roots: list[dict[str, Any]]) -> list[TreeRow]:
+    """``tree`` flattened: rendering 900 nested includes for a district took 130-160 ms of CPU."""
+    rows: list[TreeRow] = []
+
+    def walk(node: dict[str, Any], depth: int, closes: int) -> None:
+        children = node["children"]
+        rows.append(TreeRow(node["id"], node["name"], node["households"], bool(children), depth == 0, range(0)))
+        if not children:
+            rows[-1].closes = range(closes)
+            return
+        for index, child in enumerate(children):
+            walk(child, depth + 1, closes + 1 if index == len(children) - 1 else 0)
+
+    for root in roots:
+        walk(root, 0, 0)
+    return rows
+
+
 def ancestors(user: Any, area: Area) -> list[Area]:
     """District → … → parent, only those the user may see (for breadcrumbs)."""
     ids = [i for i in (area.district_id, area.street_id, area.community_id) if i and i != area.pk]

@@ -175,3 +175,62 @@ def test_it_ignores_a_nonsense_box_and_zoom(world: World, client_for) -> None:
     client = client_for(Role.DISTRICT_ADMIN)
     for query in ({"bbox": "1,2,3"}, {"bbox": "nan,0,1,1"}, {"zoom": "x"}, {"zoom": "1e999"}, {"bbox": "9,9,1,1"}):
         assert client.get("/map/geojson/", query).status_code == 200
+
+
+def test_the_tree_nests_every_area_under_its_parent_with_balanced_lists(world: World, client_for) -> None:
+    import re
+    from html.parser import HTMLParser
+
+    class Nesting(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stack: list[list[object]] = []  # open tags, each [tag, area id of an <li>]
+            self.parent: dict[int, int | None] = {}
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            href = dict(attrs).get("href") or ""
+            match = re.fullmatch(r"/areas/(\d+)/", href)
+            if tag == "a" and match and self.stack and self.stack[-1][0] in ("li", "summary"):
+                items = [entry for entry in self.stack if entry[0] == "li"]
+                items[-1][1] = int(match.group(1))
+                self.parent[int(match.group(1))] = items[-2][1] if len(items) > 1 else None  # type: ignore[assignment]
+            if tag in ("ul", "li", "details", "summary"):
+                self.stack.append([tag, None])
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in ("ul", "li", "details", "summary"):
+                assert self.stack.pop()[0] == tag
+
+    page = client_for(Role.DISTRICT_ADMIN).get("/areas/")
+    nesting = Nesting()
+    nesting.feed(page.content.decode().split('<div class="card">', 1)[1])
+    district = world.areas["district"]
+    expected = {a.pk: a.parent_id for a in Area.objects.filter(district=district) | Area.objects.filter(pk=district.pk)}
+    expected[district.pk] = None
+    assert nesting.parent == expected
+    assert page.content.decode().count("<details open>") == 1  # the root opens, the rest stay shut
+
+
+def test_the_map_repairs_each_outline_once_and_reads_boundaries_only_when_not_cached(
+    world: World, client_for, monkeypatch
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from wangge.areas import mapview
+
+    monkeypatch.setattr(mapview, "_shapes", {})
+    monkeypatch.setattr(mapview, "_outlines", {})
+    repaired: list[object] = []
+    repair = mapview.repair_geojson
+    monkeypatch.setattr(mapview, "repair_geojson", lambda b: repaired.append(b) or repair(b))
+    client = client_for(Role.DISTRICT_ADMIN)
+    first = client.get("/map/geojson/").json()
+    drawn = [f for f in first["features"] if f["properties"]["kind"] != "building"]
+    assert drawn and len(repaired) == len(drawn)  # once each, for the extent and the drawing
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get("/map/geojson/").json()
+    assert again == first
+    assert not any('"boundary" FROM' in q["sql"] for q in queries.captured_queries)  # not selected
+    client.get("/map/geojson/", {"zoom": 16})  # another zoom: simplified again, not repaired again
+    assert len(repaired) == len(drawn)

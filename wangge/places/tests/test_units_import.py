@@ -112,7 +112,8 @@ def test_blank_cells_and_a_masked_phone_keep_what_the_register_holds(world: Worl
 
 def test_an_export_imported_again_changes_nothing(world: World) -> None:
     run(table(shop(), shop(name="社区卫生服务站", code=OTHER_CODE, kind="机关事业单位", building="2号楼")))
-    _count, content = exchange.units_export(by=world.user(Role.COMMUNITY_STAFF))
+    _count, chunks = exchange.units_export(by=world.user(Role.COMMUNITY_STAFF))
+    content = b"".join(chunks)
     result = import_units(data=content, file_name="export.xlsx", by=world.user(Role.COMMUNITY_STAFF))
     assert (result.rows, result.unchanged, result.rejected) == (2, 2, 0), result.problems
     assert set(Unit.objects.values_list("legal_rep_phone", flat=True)) == {"13812345678"}

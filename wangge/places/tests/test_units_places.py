@@ -372,7 +372,7 @@ def test_the_units_export_is_xlsx_with_masked_phones_audited_and_scoped(world: W
     response = client_for(Role.GRID_WORKER).get("/units/export.xlsx")
     assert response.status_code == 200
     assert response["X-Row-Count"] == "1"
-    book = load_workbook(io.BytesIO(response.content))
+    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     rows = list(book.worksheets[0].iter_rows(values_only=True))
     assert rows[0][:3] == ("单位名称", "统一社会信用代码", "单位类别代码")
     assert rows[1][1] == CODE
@@ -436,7 +436,7 @@ def test_the_places_export_is_xlsx_with_masked_phones_audited_and_scoped(world: 
     )
     response = client_for(Role.GRID_WORKER).get("/places/export.xlsx")
     assert response.status_code == 200 and response["X-Row-Count"] == "1"
-    book = load_workbook(io.BytesIO(response.content))
+    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     rows = list(book.worksheets[0].iter_rows(values_only=True))
     row = dict(zip(rows[0], rows[1], strict=True))
     assert len(rows) == 2

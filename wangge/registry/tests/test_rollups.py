@@ -50,16 +50,44 @@ def test_the_district_page_reads_the_rollups_and_says_when_they_were_counted(wor
     )
 
 
-def test_it_counts_live_where_the_user_sees_only_part_of_an_area(world: World) -> None:
+def test_where_the_user_sees_only_part_of_an_area_it_adds_up_their_own_areas(world: World) -> None:
     rollups.refresh()
     worker = world.users[Role.GRID_WORKER]
     community = world.areas["community_a1"]
-    assert rollups.counts(worker, [community]) is None
-    assert rollups.counts(world.users[Role.GUARDIAN], [world.areas["grid_a1_1"]]) is None
-    assert rollups.counts(worker, [world.areas["grid_a1_1"]]) is not None
+    grid = world.areas["grid_a1_1"]
+    part = rollups.counts(worker, [community])
+    assert part is not None
+    assert (part[community.pk].households, part[community.pk].residents) == _live("grid", grid.pk)
+    assert part[community.pk].grids == 1
+    assert part[community.pk].children_by_type == {str(grid.pk): AreaCount.objects.get(area=grid).by_type}
+    assert rollups.counts(world.users[Role.GUARDIAN], [grid]) is None
+    assert rollups.counts(worker, [grid]) is not None
+    assert rollups.counts(worker, [world.areas["grid_b1_1"]]) is None  # nothing of it is theirs
     # the tree of a grid worker still holds only their grid's households
     tree = summary.tree(worker)
-    assert tree[0]["households"] == Household.objects.filter(grid=world.areas["grid_a1_1"]).count()
+    assert tree[0]["households"] == Household.objects.filter(grid=grid).count()
+
+
+def test_a_street_officer_on_the_district_page_sees_their_street_from_the_rollups(
+    world: World, client_for: Any
+) -> None:
+    district, street = world.areas["district"], world.areas["street_a"]
+    client = client_for(Role.STREET_STAFF)
+    live = client.get(f"/areas/{district.pk}/").context
+    rollups.refresh()
+    page = client.get(f"/areas/{district.pk}/")
+    totals = page.context["totals"]
+    assert totals.counted_at is not None
+    assert (totals.households, totals.residents) == _live("street", street.pk)
+    assert (totals.households, totals.residents, totals.grids) == (
+        live["totals"].households,
+        live["totals"].residents,
+        live["totals"].grids,
+    )
+    assert [(h.area, h.counts) for h in page.context["headcounts"].children] == [
+        (h.area, h.counts) for h in live["headcounts"].children
+    ]
+    assert page.context["headcounts"].total.counts == live["headcounts"].total.counts
 
 
 def test_the_worker_refreshes_the_rollups_every_five_minutes() -> None:

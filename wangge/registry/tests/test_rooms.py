@@ -413,7 +413,7 @@ def test_the_rentals_export_is_xlsx_with_masked_phones_audited_and_scoped(world:
     worker.force_login(world.user(Role.GRID_WORKER))
     response = worker.get("/rentals/export.xlsx")
     assert response.status_code == 200 and response["X-Row-Count"] == "1"
-    book = load_workbook(io.BytesIO(response.content))
+    book = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
     rows = list(book.worksheets[0].iter_rows(values_only=True))
     assert len(rows) == 2
     row = dict(zip(rows[0], rows[1], strict=True))
@@ -444,3 +444,43 @@ def test_the_rental_page_lists_the_tenants_in_scope_without_listing_every_reside
     assert "SELECT" not in queries[-1]["sql"].split("WHERE", 1)[1]  # no subquery of residents
     district = room_queries.tenants_visible_to(world.user(Role.DISTRICT_ADMIN), rental)
     assert set(district) == {world.residents["a1_1_head"], world.residents["a1_2_head"]}
+
+
+def in_order(html: str, rentals: list[Rental]) -> list[Rental]:
+    """The ``rentals`` linked from ``html``, in the order the page lists them."""
+    return sorted((r for r in rentals if f"/rentals/{r.pk}/" in html), key=lambda r: html.index(f"/rentals/{r.pk}/"))
+
+
+def test_the_rentals_page_pages_both_lists_and_keeps_the_building_and_the_other_page(
+    world: World, client_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wangge.registry import room_views
+
+    monkeypatch.setattr(room_views, "PAGE_SIZE", 2)
+    building = world.buildings["grid_a1_1"]
+    due, calm = [], []
+    for number in range(6):
+        room = room_actions.room_create(by=None, building=building, entrance="2", number=f"{number + 1}01")
+        start = today() - dt.timedelta(days=10)
+        rental = room_actions.rental_register(
+            by=None, room=room, start=start, end=start + dt.timedelta(days=365), landlord_name="刘德明", tenants=[]
+        )
+        overdue = number < 3
+        Rental.objects.filter(pk=rental.pk).update(
+            inspection_due=today() + dt.timedelta(days=-number - 1 if overdue else 100 + number)
+        )
+        (due if overdue else calm).append(rental)
+    client = client_for(Role.GRID_WORKER)
+
+    first = client.get(f"/rentals/?building={building.pk}")
+    html = first.content.decode()
+    assert first.status_code == 200
+    assert in_order(html, due + calm) == [due[2], due[1], calm[0], calm[1]]  # most overdue first; then soonest end
+    assert f"?building={building.pk}&amp;page=2#attention" in html
+    assert f"?building={building.pk}&amp;others=2#others" in html
+    assert "第 1 / 2 页" in html
+
+    second = client.get(f"/rentals/?building={building.pk}&page=2&others=2").content.decode()
+    assert in_order(second, due + calm) == [due[0], calm[2]]
+    assert f"?building={building.pk}&amp;page=1&amp;others=2#attention" in second
+    assert client.get("/rentals/?page=99&others=x").status_code == 200  # out of range: the last page
