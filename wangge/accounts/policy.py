@@ -163,6 +163,13 @@ def can_export(user: Any) -> bool:
     return _role_in(user, EXPORT_ROLES)
 
 
+def can_import_rentals(user: Any) -> bool:
+    """A rentals register file (出租房屋): everyone who registers rentals, grid workers included
+    (the grid worker keeps the grid's rentals; rows outside their areas are refused). The
+    residents import stays with staff (``can_import``)."""
+    return can_edit_registry(user)
+
+
 # Missing-person protection
 
 

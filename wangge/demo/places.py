@@ -154,10 +154,29 @@ def assign(*, seed: int, today: dt.date) -> Counts:
         planned.append((-1, place_type, f"{rng.choice(BRANDS)}{rng.choice(PLACES[place_type][1])}"))
     places: list[Place] = []
     history: list[list[tuple[dt.date, str]]] = []
+    # A place is known by its building and name (the places import matches on them, so the
+    # district's export imports back unchanged): never two of one name in a building.
+    taken: set[tuple[int, str]] = set()
+    unique = []
+    for entry in planned:  # the units' own places first, then the stalls (placed below)
+        if entry[0] >= 0:
+            key = (units[entry[0]].building_id, entry[2])
+            if key in taken:
+                continue
+            taken.add(key)
+        unique.append(entry)
+    planned = unique
     for index, place_type, name in planned:
         owner = units[index] if index >= 0 else None
         if owner is None:
             pk, building_name, grid, community, street, district_id = rng.choice(buildings)
+            for _retry in range(20):
+                if (pk, name) not in taken:
+                    break
+                pk, building_name, grid, community, street, district_id = rng.choice(buildings)
+            else:
+                continue
+            taken.add((pk, name))
             where = {"building_id": pk, "address": f"{building_name}旁", "grid_id": grid, "community_id": community}
             where |= {"street_id": street, "district_id": district_id}
             operator = rng.choice(adults) if adults else ("王芳", "")

@@ -22,7 +22,7 @@ from wangge.accounts import policy
 from wangge.core.spreadsheet import xlsx_response
 from wangge.groups import actions, exchange, queries
 from wangge.groups.models import Register
-from wangge.registry.import_views import register_upload
+from wangge.registry.uploads import import_upload
 
 
 def _register(request: HttpRequest, code: str, allowed: Callable[[Any, Register], bool]) -> Register:
@@ -58,8 +58,9 @@ def export(request: HttpRequest, code: str) -> HttpResponse:
 def import_page(request: HttpRequest, code: str) -> HttpResponse:
     user: Any = request.user
     register = _register(request, code, policy.can_import_register)
-    form, context, status = register_upload(
+    upload = import_upload(
         request,
         lambda data, name: actions.listings_import(by=user, register=register, data=data, file_name=name),
     )
-    return render(request, "groups/import.html", {"register": register, "form": form, **context}, status=status)
+    context = {"register": register, "form": upload.form, **upload.context}
+    return render(request, "groups/import.html", context, status=upload.status)

@@ -29,7 +29,7 @@ from wangge.areas.models import Building
 from wangge.core import bulk
 from wangge.core.audit import Action, audit, recorded_user
 from wangge.places import creditcode
-from wangge.places.models import Unit, UnitKind
+from wangge.places.models import Unit, UnitImport, UnitKind
 from wangge.registry.importing import columns as cols
 from wangge.registry.importing.reading import read_table
 from wangge.registry.importing.residents import (
@@ -42,6 +42,7 @@ from wangge.registry.importing.residents import (
     building_name,
 )
 
+SHOWN_PROBLEMS = 50  # rejected rows and warnings kept on the run record
 IN_CHUNK = 900  # ids per ``IN (...)``: under SQLite's historical limit of 999 parameters
 NAME_MAX = Unit._meta.get_field("name").max_length or 100
 LEGAL_REP_MAX = Unit._meta.get_field("legal_rep").max_length or 60
@@ -102,6 +103,7 @@ class UnitImportResult:
     buildings_created: int = 0
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
+    run_id: int | None = None  # the run record (``UnitImport``) that can undo it
 
     @property
     def summary(self) -> str:
@@ -361,11 +363,14 @@ def _chunks(items: list[Any], size: int = IN_CHUNK) -> Iterator[list[Any]]:
 
 
 class _Writer:
-    def __init__(self, *, by: Any, allowed: set[int] | None, result: UnitImportResult, file_name: str) -> None:
+    def __init__(
+        self, *, by: Any, allowed: set[int] | None, result: UnitImportResult, file_name: str, run: UnitImport
+    ) -> None:
         self.by = recorded_user(by)
         self.allowed = allowed
         self.result = result
         self.file_name = file_name
+        self.run = run
         self.now = timezone.now()
 
     def write(self, rows: list[Row]) -> None:
@@ -430,6 +435,7 @@ class _Writer:
         if old is None:
             values["created_by_id"] = self.by.pk if self.by is not None else None
             values["created_at"] = self.now
+            values["import_run_id"] = self.run.pk
         elif same_building and old["room_id"] is not None:
             for name in SCOPE:  # a room's scope is the room's own (copied from its building)
                 values[name] = old[name]
@@ -489,6 +495,7 @@ class _Writer:
                     "district_id": building.district_id,
                 }
             self.result.buildings_created += len(missing)
+            self.run.buildings = [building.pk for building in missing.values()]
         return found
 
     def _existing(
@@ -526,8 +533,16 @@ def import_units(*, data: bytes, file_name: str, by: Any = None) -> UnitImportRe
     validator = _Validator(header=table.header, allowed=allowed, result=result)
     rows = list(validator.rows(table.rows))  # the whole file is read before anything is written
     with transaction.atomic():
-        _Writer(by=by, allowed=allowed, result=result, file_name=file_name).write(rows)
+        run = UnitImport.objects.create(file_name=file_name[:255], created_by=recorded_user(by))
+        _Writer(by=by, allowed=allowed, result=result, file_name=file_name, run=run).write(rows)
         result.problems.sort(key=lambda problem: problem.row)
+        result.run_id = run.pk
+        run.counts = {
+            **result.counts(),
+            "rejections": [[p.row, p.column, p.reason] for p in result.rejections[:SHOWN_PROBLEMS]],
+            "warnings": [[p.row, p.column, p.reason] for p in result.warnings[:SHOWN_PROBLEMS]],
+        }
+        run.save(update_fields=["counts", "buildings"])
         audit(
             actor=by,
             action=Action.IMPORT,

@@ -66,6 +66,36 @@ class Located(Scoped):
         return self.room.address if self.room is not None else self.building.name
 
 
+class UnitImport(models.Model):
+    """One import of a units table: what it created, so it can be undone as a whole.
+
+    Units it registered carry it (``Unit.import_run``); the buildings it made are listed here
+    (they live in ``areas``). Updates it made to units already registered are not undone.
+    """
+
+    class Status(models.TextChoices):
+        DONE = "done", _("已完成")
+        UNDONE = "undone", _("已撤销")
+
+    file_name = models.CharField(_("文件名"), max_length=255)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("导入人"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.DONE)
+    counts = models.JSONField(_("统计"), default=dict, blank=True)
+    buildings = models.JSONField(_("新建楼栋"), default=list, blank=True)
+    undone_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("单位导入")
+        verbose_name_plural = _("单位导入")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})" if self.created_at else self.file_name
+
+
 class Unit(Located):
     """实有单位."""
 
@@ -90,6 +120,9 @@ class Unit(Located):
     party_org = models.CharField(_("党组织"), max_length=16, choices=PartyOrg.choices, default=PartyOrg.NONE)
     party_org_name = models.CharField(_("党组织名称"), max_length=100, blank=True)
     party_members = models.PositiveIntegerField(_("党员人数"), null=True, blank=True)
+    import_run = models.ForeignKey(
+        UnitImport, verbose_name=_("导入批次"), null=True, blank=True, related_name="+", on_delete=models.SET_NULL
+    )
 
     class Meta:
         verbose_name = _("实有单位")

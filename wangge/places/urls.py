@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from wangge.places import views
+from wangge.places import import_views, views
 
 app_name = "places"
 
@@ -23,5 +23,7 @@ urlpatterns: list = [
     path("units/<int:pk>/edit/", views.unit_edit, name="unit_edit"),
     path("units/export.xlsx", views.units_export, name="units_export"),
     path("units/template.xlsx", views.units_template, name="units_template"),
-    path("units/import/", views.units_import, name="units_import"),
+    path("units/import/", import_views.units_import, name="units_import"),
+    path("units/import/<int:pk>/", import_views.units_import_run, name="units_import_run"),
+    path("units/import/<int:pk>/undo/", import_views.units_import_undo, name="units_import_undo"),
 ]

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,14 +24,11 @@ from wangge.areas.queries import buildings_visible_to, get_building
 from wangge.core.spreadsheet import xlsx_response, xlsx_streaming_response
 from wangge.places import actions, exchange, queries
 from wangge.places.forms import PlaceForm, UnitForm
-from wangge.places.importing import import_units
 from wangge.places.models import Place, Unit
-from wangge.registry.import_views import register_upload
-from wangge.registry.importing import report as reports
-from wangge.registry.importing.limits import ImportFileError, Limits
 from wangge.registry.models import HazardLevel
 from wangge.registry.room_queries import rooms_visible_to
 from wangge.registry.room_views import DateInput
+from wangge.registry.uploads import import_upload
 
 
 class InspectionForm(forms.Form):
@@ -238,10 +234,8 @@ def places_import(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     if not (policy.can_import(user) and policy.can_edit_registry(user)):
         raise Http404
-    form, context, status = register_upload(
-        request, lambda data, name: actions.places_import(by=user, data=data, file_name=name)
-    )
-    return render(request, "places/import.html", {"form": form, **context}, status=status)
+    upload = import_upload(request, lambda data, name: actions.places_import(by=user, data=data, file_name=name))
+    return render(request, "places/import.html", {"form": upload.form, **upload.context}, status=upload.status)
 
 
 # --- registering and correcting units and places ----------------------------------------------
@@ -378,47 +372,3 @@ def place_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("places:place", pk=target.pk)
     status = 400 if request.method == "POST" else 200
     return _edit_page(request, "places/place_form.html", form, status, building=target.building, place=target)
-
-
-class UnitsImportForm(forms.Form):
-    file = forms.FileField(
-        label=gettext_lazy("实有单位表文件"),
-        help_text=gettext_lazy("Excel（.xlsx）或 CSV：空白模板或导出的表格，填好后上传"),
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xls,.csv,.txt"}),
-    )
-
-
-SHOWN_PROBLEMS = 50
-
-
-@login_required
-def units_import(request: HttpRequest) -> HttpResponse:
-    """Upload a units table: imported at once (a district's units are tens of thousands at most),
-    with the summary, the first problems and the per-row report to download."""
-    user: Any = request.user
-    if not policy.can_import(user):
-        raise Http404
-    context: dict[str, Any] = {}
-    status = 200
-    if request.method == "POST":
-        form = UnitsImportForm(request.POST, request.FILES)
-        status = 400
-        if form.is_valid():
-            upload = form.cleaned_data["file"]
-            try:
-                if upload.size > settings.WANGGE_IMPORT_MAX_BYTES:
-                    raise Limits.from_settings().too_many_bytes()
-                result = import_units(data=upload.read(), file_name=upload.name, by=user)
-            except ImportFileError as exc:
-                form.add_error("file", str(exc))
-                status = exc.status
-            else:
-                status = 200
-                context["result"] = result
-                context["shown"] = result.problems[:SHOWN_PROBLEMS]
-                if result.problems:
-                    context["report"] = reports.store(result, owner_id=user.pk)
-    else:
-        form = UnitsImportForm()
-    context["form"] = form
-    return render(request, "places/units_import.html", context, status=status)

@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy
 from wangge.accounts import policy
 from wangge.areas.models import Area
 from wangge.registry import imports
-from wangge.registry.importing import ImportFileError, ImportResult
+from wangge.registry.importing import ImportFileError
 from wangge.registry.importing import columns as cols
 from wangge.registry.importing import report as reports
 from wangge.registry.importing.limits import Limits
@@ -39,9 +39,7 @@ from wangge.registry.importing.reading import read_table
 from wangge.registry.importing.residents import allowed_communities
 from wangge.registry.importing.template import template_xlsx
 from wangge.registry.models import ResidentImport
-
-SHOWN_PROBLEMS = 50
-ACCEPTED = ".xlsx,.xls,.csv,.txt,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,text/csv"
+from wangge.registry.uploads import ACCEPTED, SHOWN_PROBLEMS
 
 
 class ImportForm(forms.Form):
@@ -61,43 +59,6 @@ def import_role_required(view: Callable[..., HttpResponseBase]) -> Callable[...,
         return view(request, *args, **kwargs)
 
     return wrapped
-
-
-class RegisterFileForm(forms.Form):
-    file = forms.FileField(
-        label=gettext_lazy("名册文件"),
-        help_text=gettext_lazy("按本名册模板填写的 Excel（.xlsx）或 CSV；已登记的不会重复登记"),
-        widget=forms.ClearableFileInput(attrs={"accept": ACCEPTED}),
-    )
-
-
-def register_upload(
-    request: HttpRequest, run: Callable[[bytes, str], ImportResult]
-) -> tuple[forms.Form, dict[str, Any], int]:
-    """A register file posted to a page that imports it in the request (``run(data, file name)``,
-    small registers: special groups, key places). Returns the form to show, the context for
-    ``registry/_register_import.html`` and the status: 400/413 with the reason on the form
-    for a file refused whole."""
-    if request.method != "POST":
-        return RegisterFileForm(), {}, 200
-    form = RegisterFileForm(request.POST, request.FILES)
-    if not form.is_valid():
-        return form, {}, 400
-    upload = form.cleaned_data["file"]
-    try:
-        if upload.size > settings.WANGGE_IMPORT_MAX_BYTES:
-            raise Limits.from_settings().too_many_bytes()
-        result = run(upload.read(), upload.name)
-    except ImportFileError as exc:
-        form.add_error("file", str(exc))
-        return form, {}, exc.status
-    context = {
-        "result": result,
-        "rejections": result.rejections[:SHOWN_PROBLEMS],
-        "shown": SHOWN_PROBLEMS,
-        "report": reports.store(result, owner_id=request.user.pk) if result.problems else "",
-    }
-    return RegisterFileForm(), context, 200
 
 
 @import_role_required
@@ -144,8 +105,10 @@ def import_template(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@import_role_required
+@login_required
 def import_report(request: HttpRequest, token: str) -> FileResponse:
+    # A report is its uploader's alone (the owner is in its name); whoever could import the file
+    # (a grid worker a rentals file, too) may read its report.
     path = reports.find(token, owner_id=request.user.pk)
     if path is None:
         raise Http404

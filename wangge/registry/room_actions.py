@@ -7,19 +7,24 @@ room; an inspection moves the rental's next due date by its hazard level's perio
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from wangge.accounts import policy
 from wangge.areas.models import Building
 from wangge.core.audit import Action, audit, recorded_user
+from wangge.registry import rental_import
+from wangge.registry.importing import ImportResult, Problem
+from wangge.registry.importing.residents import REJECTED
 from wangge.registry.models import (
     NO_HAZARD,
     RENTED,
@@ -295,3 +300,82 @@ def rooms_follow_households(*, community_ids: list[int]) -> None:
     )
     room_grid = Room.objects.filter(pk=OuterRef("room_id")).values("grid_id")[:1]
     Rental.objects.filter(community_id__in=community_ids).update(grid_id=Subquery(room_grid))
+
+
+# A field of ``rental_register``'s or ``rental_inspect``'s errors → the rentals register's column.
+IMPORT_COLUMNS = {
+    "start": "start",
+    "end": "end",
+    "rent": "rent",
+    "landlord": "landlord",
+    "hazard_level": "hazard",
+    "number": "room",
+    "date": "last_inspected",
+}
+
+
+def rentals_import(*, by: Any, data: bytes, file_name: str) -> ImportResult:
+    """Register the new leases of a filled-in rentals register (``rental_import``): bad rows are
+    reported with their reasons, leases already registered left as they are. A room not yet
+    registered is made; a last inspection date is recorded as an inspection, which sets the next
+    one due. One transaction with one ``import`` entry in the audit log besides each rental's
+    own; if it cannot be written, nothing is registered. A row refused by the checks of
+    ``rental_register`` (a lease overlapping one already registered) leaves nothing behind.
+    Raises ``PermissionDenied`` for a user who may not import rentals and ``ImportFileError`` for
+    a file that cannot be read at all."""
+    if by is not None and not policy.can_import_rentals(by):
+        raise PermissionDenied
+    started = time.monotonic()
+    result = ImportResult(file_name=file_name)
+    rows = rental_import.read_rows(data=data, file_name=file_name, by=by, result=result)
+    with transaction.atomic():
+        for row in rows:
+            try:
+                with transaction.atomic():  # a refused row leaves no room or lease behind
+                    room = row.room
+                    if room is None:
+                        room, _made = room_get_or_create(
+                            by=by, building=row.building, entrance=row.entrance, number=row.room_number
+                        )
+                    rental = rental_register(
+                        by=by,
+                        room=room,
+                        start=row.start,
+                        end=row.end,
+                        landlord_name=row.landlord_name,
+                        landlord_phone=row.landlord_phone,
+                        registration_number=row.registration_number,
+                        rent=row.rent,
+                        hazard_level=row.hazard_level,
+                    )
+                    if row.last_inspected is not None:
+                        rental_inspect(
+                            by=by,
+                            rental=rental,
+                            date=row.last_inspected,
+                            findings=_("导入时登记的最近检查"),
+                            hazard_level=row.hazard_level,
+                        )
+            except ValidationError as exc:
+                for field, messages in exc.message_dict.items():
+                    column = rental_import.label(IMPORT_COLUMNS.get(field, "room"))
+                    result.problems.append(Problem(row.number, column, REJECTED, " ".join(messages)))
+                result.rejected += 1
+            else:
+                result.created += 1
+        result.problems.sort(key=lambda problem: problem.row)
+        result.seconds = round(time.monotonic() - started, 2)
+        audit(
+            actor=by,
+            action=Action.IMPORT,
+            object_type="registry.rental",
+            summary=_("导入出租房屋 %(file)s：新登记 %(created)d 处，已登记 %(unchanged)d 处，拒绝 %(rejected)d 行")
+            % {
+                "file": file_name,
+                "created": result.created,
+                "unchanged": result.unchanged,
+                "rejected": result.rejected,
+            },
+            detail={"file": file_name, "encoding": result.encoding, **result.counts()},
+        )
+    return result

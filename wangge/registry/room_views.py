@@ -25,6 +25,7 @@ from wangge.areas.queries import get_building
 from wangge.core.spreadsheet import xlsx_response, xlsx_streaming_response
 from wangge.registry import room_actions, room_export, room_queries, summary
 from wangge.registry.models import HazardLevel
+from wangge.registry.uploads import ACCEPTED, import_upload
 
 #: rentals per page, in each of the page's two lists
 PAGE_SIZE = 50
@@ -105,6 +106,7 @@ def rentals(request: HttpRequest) -> HttpResponse:
         "others_links": _pager_links(request, others_page, "others"),
         "today": today,
         "expiring_days": room_queries.EXPIRING_DAYS,
+        "can_import": policy.can_import_rentals(user),
     }
     return render(request, "registry/rentals.html", context)
 
@@ -200,3 +202,28 @@ def rentals_export(request: HttpRequest) -> StreamingHttpResponse:
 def rentals_template(request: HttpRequest) -> HttpResponse:
     _require_registry(request.user)
     return xlsx_response(room_export.rentals_template(), room_export.filename("template"))
+
+
+class RentalsFileForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("出租房屋表文件"),
+        help_text=gettext_lazy("按出租房屋模板（或导出的表格）填写的 Excel（.xlsx）或 CSV；已登记的租约不会重复登记"),
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPTED}),
+    )
+
+
+@login_required
+def rentals_import(request: HttpRequest) -> HttpResponse:
+    """Upload a filled-in rentals register: new leases registered, the per-row report shown."""
+    user: Any = request.user
+    _require_registry(user)
+    if not policy.can_import_rentals(user):
+        raise Http404
+    upload = import_upload(
+        request,
+        lambda data, name: room_actions.rentals_import(by=user, data=data, file_name=name),
+        form_class=RentalsFileForm,
+    )
+    return render(
+        request, "registry/rentals_import.html", {"form": upload.form, **upload.context}, status=upload.status
+    )

@@ -33,6 +33,7 @@ urlpatterns: list = [
     path("rentals/", room_views.rentals, name="rentals"),
     path("rentals/export.xlsx", room_views.rentals_export, name="rentals_export"),
     path("rentals/template.xlsx", room_views.rentals_template, name="rentals_template"),
+    path("rentals/import/", room_views.rentals_import, name="rentals_import"),
     path("rentals/<int:pk>/", room_views.rental, name="rental"),
     path("rentals/<int:pk>/inspect/", room_views.rental_inspect, name="rental_inspect"),
     path("rentals/<int:pk>/end/", room_views.rental_end, name="rental_end"),

@@ -15,10 +15,11 @@ from wangge.accounts.models import Role
 from wangge.areas.models import Building
 from wangge.conftest import World
 from wangge.core.models import AuditEntry
-from wangge.places import creditcode, exchange
+from wangge.places import actions as place_actions
+from wangge.places import creditcode, exchange, unit_imports
 from wangge.places.codes import ensure_defaults
 from wangge.places.importing import import_units
-from wangge.places.models import Unit
+from wangge.places.models import PlaceType, Unit, UnitImport
 from wangge.registry.importing.reading import ImportFileError
 
 pytestmark = pytest.mark.django_db
@@ -232,3 +233,97 @@ def test_the_import_page_answers_a_file_it_cannot_read_with_a_clear_400(world: W
     assert response.status_code == 400
     assert "表格文件" in response.content.decode()
     assert not Unit.objects.exists()
+
+
+# The run record: what each import created, undone as a whole
+
+
+def test_each_import_keeps_a_run_record_of_the_units_and_buildings_it_created(world: World) -> None:
+    staff = world.user(Role.COMMUNITY_STAFF)
+    result = run(table(shop(), shop(name="新楼里的店", code=OTHER_CODE, building="新建的9号楼")), by=staff)
+    record = UnitImport.objects.get(pk=result.run_id)
+    assert (record.file_name, record.created_by, record.status) == ("units.csv", staff, UnitImport.Status.DONE)
+    assert record.counts["created"] == 2
+    assert set(Unit.objects.filter(import_run=record).values_list("credit_code", flat=True)) == {CODE, OTHER_CODE}
+    assert record.buildings == [Building.objects.get(name="新建的9号楼").pk]
+    assert unit_imports.created_counts(record) == {"units": 2, "units_kept": 0, "buildings": 1}
+
+
+def test_undoing_an_import_removes_what_it_created_and_keeps_what_it_only_updated(world: World) -> None:
+    staff = world.user(Role.COMMUNITY_STAFF)
+    run(table(shop()), by=staff)  # registered by an earlier import
+    second = run(
+        table(shop(staff="9"), shop(name="新楼里的店", code=OTHER_CODE, building="新建的9号楼")),
+        by=staff,
+    )
+    summary = unit_imports.unit_import_undo(by=staff, run=UnitImport.objects.get(pk=second.run_id))
+    assert summary == {"units": 1, "units_kept": 0, "buildings": 1, "buildings_kept": 0}
+    assert list(Unit.objects.values_list("credit_code", "staff_count")) == [(CODE, 9)]  # the update stays
+    assert not Building.objects.filter(name="新建的9号楼").exists()
+    record = UnitImport.objects.get(pk=second.run_id)
+    assert record.status == UnitImport.Status.UNDONE
+    assert record.counts["undo"]["units"] == 1
+    entry = AuditEntry.objects.filter(action="delete", object_type="places.unitimport").get()
+    assert entry.actor == staff
+    assert entry.detail["units"] == 1
+
+
+def test_undoing_keeps_a_unit_a_key_place_now_belongs_to_and_its_building(world: World) -> None:
+    staff = world.user(Role.COMMUNITY_STAFF)
+    result = run(table(shop(building="新建的9号楼")), by=staff)
+    unit = Unit.objects.get()
+    place_actions.place_register(
+        by=staff, name="好邻居便利店", place_type=PlaceType.objects.first().code, building=unit.building, unit=unit
+    )
+    record = UnitImport.objects.get(pk=result.run_id)
+    assert unit_imports.created_counts(record) == {"units": 0, "units_kept": 1, "buildings": 1}
+    summary = unit_imports.unit_import_undo(by=staff, run=record)
+    assert summary == {"units": 0, "units_kept": 1, "buildings": 0, "buildings_kept": 1}
+    assert Unit.objects.filter(pk=unit.pk).exists()
+    assert Building.objects.filter(name="新建的9号楼").exists()
+
+
+def test_an_undo_whose_audit_entry_fails_removes_nothing(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    staff = world.user(Role.COMMUNITY_STAFF)
+    result = run(table(shop(building="新建的9号楼")), by=staff)
+
+    def refuse(**kwargs: Any) -> None:
+        raise DatabaseError("audit log unavailable")
+
+    monkeypatch.setattr(AuditEntry.objects, "create", refuse)
+    with pytest.raises(DatabaseError):
+        unit_imports.unit_import_undo(by=staff, run=UnitImport.objects.get(pk=result.run_id))
+    assert Unit.objects.count() == 1
+    assert Building.objects.filter(name="新建的9号楼").exists()
+    assert UnitImport.objects.get(pk=result.run_id).status == UnitImport.Status.DONE
+
+
+def test_the_run_page_lists_the_runs_and_undoes_one_after_a_confirmation(world: World, client_for: Any) -> None:
+    client = client_for(Role.COMMUNITY_STAFF)
+    upload = io.BytesIO(table(shop(), shop(name="", code=OTHER_CODE)))
+    upload.name = "units.csv"
+    response = client.post("/units/import/", {"file": upload})
+    run_id = response.context["result"].run_id
+    assert f"/units/import/{run_id}/" in response.content.decode()
+    assert f"/units/import/{run_id}/" in client.get("/units/import/").content.decode()  # recent runs
+    page = client.get(f"/units/import/{run_id}/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "缺少单位名称" in text
+    assert "撤销这次导入" in text
+    assert client.post(f"/units/import/{run_id}/undo/").status_code == 400  # not confirmed
+    assert Unit.objects.count() == 1
+    done = client.post(f"/units/import/{run_id}/undo/", {"confirm": "yes"})
+    assert done.status_code == 302
+    assert not Unit.objects.exists()
+    assert "已撤销" in client.get(f"/units/import/{run_id}/").content.decode()
+    assert client.post(f"/units/import/{run_id}/undo/", {"confirm": "yes"}).status_code == 409
+
+
+def test_a_run_is_its_uploaders_alone(world: World, client_for: Any) -> None:
+    result = run(table(shop()), by=world.user(Role.COMMUNITY_STAFF))
+    for role in (Role.STREET_STAFF, Role.DISTRICT_ADMIN, Role.GRID_WORKER):
+        other = client_for(role)
+        assert other.get(f"/units/import/{result.run_id}/").status_code == 404
+        assert other.post(f"/units/import/{result.run_id}/undo/", {"confirm": "yes"}).status_code == 404
+    assert Unit.objects.count() == 1

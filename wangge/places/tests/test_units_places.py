@@ -540,3 +540,26 @@ def test_a_places_import_whose_audit_fails_registers_nothing(world: World, monke
     with pytest.raises(DatabaseError):
         actions.places_import(by=world.user(Role.COMMUNITY_STAFF), data=out.getvalue(), file_name="场所.xlsx")
     assert not Place.objects.exists()
+
+
+def test_an_export_printing_a_standard_code_imports_back(world: World) -> None:
+    """A district that fills in 标准代码 gets it in the export; the import reads it back."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from wangge.places import exchange
+
+    ensure_defaults()
+    PlaceType.objects.filter(code="small_hostel").update(standard_code="X09")
+    staff = world.user(Role.COMMUNITY_STAFF)
+    actions.place_register(
+        by=staff, name="鸿运小旅馆", place_type="small_hostel", building=world.buildings["grid_a1_1"]
+    )
+    _count, content = exchange.places_export(by=staff)
+    sheet = load_workbook(io.BytesIO(content)).worksheets[0]
+    assert "X09" in [cell for row in sheet.iter_rows(values_only=True) for cell in row]
+    Place.objects.all().delete()
+    result = actions.places_import(by=staff, data=content, file_name="places.xlsx")
+    assert (result.created, result.rejected) == (1, 0), result.problems
+    assert Place.objects.get().place_type_id == "small_hostel"

@@ -75,10 +75,12 @@ def parse_date(text: str) -> dt.date | None:
 
 
 def code_lookup(rows: Iterable[Any]) -> dict[str, Any]:
-    """A code table by code, name, English name and aliases, folded like headers."""
+    """A code table by standard code, code, name, English name and aliases, folded like headers
+    (an export prints the standard code where a district has filled it in)."""
     found: dict[str, Any] = {}
     for row in rows:
-        for word in (row.code, row.name, row.name_en, *row.aliases.replace("，", ",").split(",")):
+        words = (row.standard_code, row.code, row.name, row.name_en, *row.aliases.replace("，", ",").split(","))
+        for word in words:
             if word.strip():
                 found.setdefault(_key(word), row)
     return found
