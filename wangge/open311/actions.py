@@ -21,6 +21,7 @@ from wangge.cases import actions as case_actions
 from wangge.cases import photos as case_photos
 from wangge.cases.models import Case, Category
 from wangge.core.audit import Action, audit
+from wangge.core.inserts import save_new
 from wangge.open311.models import ClientApp, Report
 
 # Tracking codes: no 0/O, 1/I/L, so a code read out over the phone is not misheard.
@@ -186,7 +187,7 @@ def _report_create(
         photos=photos,
         now=now,
     )
-    return Report.objects.create(
+    report = Report(
         case=case,
         code=_new_code(),
         client_app=client_app,
@@ -196,6 +197,8 @@ def _report_create(
         account_id=account_id[:100],
         created_at=case.received_at,
     )
+    save_new(report)
+    return report
 
 
 def status_message(case: Case, code: str) -> dict[str, Any]:
