@@ -100,6 +100,28 @@ def test_it_strips_exif_and_gps_and_makes_a_thumbnail(world: World, client_for: 
     assert not photo.path.startswith("media")
 
 
+def test_it_stores_a_photo_taken_upright_the_right_way_up(world: World, facilities: Category) -> None:
+    # The sensor wrote 3000 × 2000 and EXIF Orientation 6: the picture is 2000 wide, 3000 high.
+    case = actions.case_receive(
+        by=world.user(Role.GRID_WORKER),
+        category=facilities,
+        text="楼道墙面裂缝",
+        channel="field",
+        area=world.areas["grid_a1_1"],
+        photos=[upload(phone_jpeg(3000, 2000, orientation=6))],
+    )
+    photo = CasePhoto.objects.get(case=case)
+    image = Image.open(Path(settings.DATA_DIR) / photo.path)
+    assert image.size == (photo.width, photo.height) == (1365, 2048)
+    assert not image.getexif()  # the orientation went with the rest of the EXIF
+    red, _green, blue = image.convert("RGB").getpixel((680, 200))  # type: ignore[misc]
+    assert red > 200 and blue < 60  # the sensor's left half is the top
+    red, _green, blue = image.convert("RGB").getpixel((680, 1850))  # type: ignore[misc]
+    assert blue > 200 and red < 60
+    thumb = Image.open(Path(settings.DATA_DIR) / photo.thumb_path)
+    assert thumb.height == 320 and thumb.width < thumb.height
+
+
 def test_it_serves_a_photo_to_the_neighbouring_grids_worker_as_404(
     world: World, client_for: Any, facilities: Category
 ) -> None:
