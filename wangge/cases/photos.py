@@ -69,9 +69,11 @@ def prepare(upload: Any) -> Prepared:
             # scale that keeps DRAFT_EDGE on the long side (a 4032-pixel phone photo: 2016).
             scale = DRAFT_EDGE / max(width, height)
             opened.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
-            image = ImageOps.exif_transpose(opened)
-            if image.mode != "RGB":
-                image = image.convert("RGB")
+            # The whole file in one read and one call into the decoder, not 64 KB at a time.
+            opened.decodermaxblock = max(opened.decodermaxblock, len(raw))
+            # In place: without it an upright photo (most) is copied whole, 4 ms for nothing.
+            ImageOps.exif_transpose(opened, in_place=True)
+            image = opened if opened.mode == "RGB" else opened.convert("RGB")
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ValidationError(_("图片像素过多（最多 %(mp)d 百万像素）") % {"mp": MAX_PIXELS // 1_000_000}) from None
     except ValidationError:

@@ -9,9 +9,15 @@ import zlib
 from PIL import Image
 
 
-def phone_jpeg(width: int = 1600, height: int = 1200, *, quality: int = 90, noise: bool = False) -> bytes:
-    """A JPEG as a phone writes it: camera make, orientation and a GPS position in EXIF."""
-    if noise:
+def phone_jpeg(
+    width: int = 1600, height: int = 1200, *, quality: int = 90, noise: bool = False, orientation: int = 1
+) -> bytes:
+    """A JPEG as a phone writes it: camera make, orientation and a GPS position in EXIF. With
+    ``orientation`` 6 (a phone held upright) the sensor's left half, red, is the picture's top."""
+    if orientation != 1:
+        image = Image.new("RGB", (width, height), (0, 0, 255))
+        image.paste((255, 0, 0), (0, 0, width // 2, height))
+    elif noise:
         import os
 
         image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
@@ -19,7 +25,7 @@ def phone_jpeg(width: int = 1600, height: int = 1200, *, quality: int = 90, nois
         image = Image.new("RGB", (width, height), (120, 160, 200))
     exif = Image.Exif()
     exif[0x010F] = "PhoneMaker"  # Make
-    exif[0x0112] = 1  # Orientation
+    exif[0x0112] = orientation  # Orientation
     gps = exif.get_ifd(0x8825)
     gps[1] = "N"
     gps[2] = (41.0, 7.0, 12.5)

@@ -36,6 +36,21 @@ def stored_files() -> list[Path]:
     return sorted((Path(settings.DATA_DIR) / "case-photos").rglob("*.jpg"))
 
 
+def reported_with_photo(
+    world: World,
+    facilities: Category,
+    data: bytes,
+    *,
+    by: Role = Role.GRID_WORKER,
+    grid: str = "grid_a1_1",
+    text: str = "路灯坏了",
+) -> tuple[Case, CasePhoto]:
+    """A report from the field with this one photo (by default a grid worker's broken light)."""
+    user, area, photos = world.user(by), world.areas[grid], [upload(data)]
+    case = actions.case_receive(by=user, category=facilities, text=text, channel="field", area=area, photos=photos)
+    return case, CasePhoto.objects.get(case=case)
+
+
 def test_it_takes_a_collective_petition_with_photo_and_position_from_the_phone_page(
     world: World, client_for: Any, pension: Category
 ) -> None:
@@ -76,15 +91,7 @@ def test_it_takes_a_collective_petition_with_photo_and_position_from_the_phone_p
 def test_it_strips_exif_and_gps_and_makes_a_thumbnail(world: World, client_for: Any, facilities: Category) -> None:
     original = phone_jpeg(3000, 2000)
     assert Image.open(io.BytesIO(original)).getexif().get_ifd(0x8825)  # the phone's position is in there
-    case = actions.case_receive(
-        by=world.user(Role.GRID_WORKER),
-        category=facilities,
-        text="路灯坏了",
-        channel="field",
-        area=world.areas["grid_a1_1"],
-        photos=[upload(original)],
-    )
-    photo = CasePhoto.objects.get(case=case)
+    case, photo = reported_with_photo(world, facilities, original)
     worker = client_for(Role.GRID_WORKER)
     full = worker.get(reverse("cases:photo", args=[case.pk, photo.pk]))
     assert full.status_code == 200 and full["Content-Type"] == "image/jpeg"
@@ -100,18 +107,26 @@ def test_it_strips_exif_and_gps_and_makes_a_thumbnail(world: World, client_for: 
     assert not photo.path.startswith("media")
 
 
+def test_it_stores_a_photo_taken_upright_the_right_way_up(world: World, facilities: Category) -> None:
+    # The sensor wrote 3000 × 2000 and EXIF Orientation 6: the picture is 2000 wide, 3000 high.
+    _case, photo = reported_with_photo(world, facilities, phone_jpeg(3000, 2000, orientation=6))
+    image = Image.open(Path(settings.DATA_DIR) / photo.path)
+    assert image.size == (photo.width, photo.height) == (1365, 2048)
+    assert not image.getexif()  # the orientation went with the rest of the EXIF
+    red, _green, blue = image.convert("RGB").getpixel((680, 200))  # type: ignore[misc]
+    assert red > 200 and blue < 60  # the sensor's left half is the top
+    red, _green, blue = image.convert("RGB").getpixel((680, 1850))  # type: ignore[misc]
+    assert blue > 200 and red < 60
+    thumb = Image.open(Path(settings.DATA_DIR) / photo.thumb_path)
+    assert thumb.height == 320 and thumb.width < thumb.height
+
+
 def test_it_serves_a_photo_to_the_neighbouring_grids_worker_as_404(
     world: World, client_for: Any, facilities: Category
 ) -> None:
-    case = actions.case_receive(
-        by=world.user(Role.COMMUNITY_STAFF),
-        category=facilities,
-        text="第二网格路面塌陷",
-        channel="field",
-        area=world.areas["grid_a1_2"],
-        photos=[upload(phone_jpeg(400, 300))],
+    case, photo = reported_with_photo(
+        world, facilities, phone_jpeg(400, 300), by=Role.COMMUNITY_STAFF, grid="grid_a1_2", text="第二网格路面塌陷"
     )
-    photo = CasePhoto.objects.get(case=case)
     assert client_for(Role.COMMUNITY_STAFF).get(reverse("cases:photo", args=[case.pk, photo.pk])).status_code == 200
     neighbour = client_for(Role.GRID_WORKER)  # works grid A1-1, next door
     for name in ("cases:photo", "cases:photo_thumb"):
