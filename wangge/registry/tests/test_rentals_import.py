@@ -120,7 +120,7 @@ def test_the_same_file_again_and_the_export_imported_back_register_nothing(world
     again = run(data, by=worker)
     assert (again.created, again.unchanged, again.rejected) == (0, 2, 0)
     _count, exported = room_export.rentals_export(by=worker)
-    back = run(exported, by=worker, name="export.xlsx")
+    back = run(b"".join(exported), by=worker, name="export.xlsx")
     assert (back.rows, back.created, back.unchanged, back.rejected) == (2, 0, 2, 0), back.problems
     assert Rental.objects.count() == 2
 
