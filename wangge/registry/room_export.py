@@ -30,14 +30,14 @@ from wangge.registry.models import HazardLevel, RoomUse
 from wangge.registry.room_queries import current_rentals, rooms_visible_to, with_owner_shown
 
 
+def _address_header() -> list[str]:
+    """A room's standard address, the first columns of both registers."""
+    return [_("街道"), _("社区"), _("网格"), _("楼栋"), _("单元"), _("房号")]
+
+
 def header() -> list[str]:
     return [
-        _("街道"),
-        _("社区"),
-        _("网格"),
-        _("楼栋"),
-        _("单元"),
-        _("房号"),
+        *_address_header(),
         _("出租人"),
         _("出租人电话"),
         _("承租人数"),
@@ -132,12 +132,7 @@ def filename(kind: str, register: str = "rentals") -> str:
 
 def rooms_header() -> list[str]:
     return [
-        _("街道"),
-        _("社区"),
-        _("网格"),
-        _("楼栋"),
-        _("单元"),
-        _("房号"),
+        *_address_header(),
         _("楼层"),
         _("房屋用途代码"),
         _("房屋用途"),

@@ -23,6 +23,7 @@ from wangge.core.models import AuditEntry
 from wangge.registry import room_actions, room_export
 from wangge.registry.importing.limits import ImportFileError
 from wangge.registry.models import Room, RoomUse
+from wangge.registry.tests.test_rentals_import import table as rentals_table
 
 pytestmark = pytest.mark.django_db
 
@@ -46,17 +47,7 @@ def room(**kw: Any) -> dict[str, Any]:
 
 
 def table(*rows: dict[str, Any], language: str = "zh-hans") -> bytes:
-    """A CSV of ``rows`` (keyed by the Chinese column names) under the export's header in ``language``."""
-    with translation.override("zh-hans"):
-        keys = HEADER()
-    with translation.override(language):
-        header = HEADER()
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([row.get(column, "") for column in keys])
-    return out.getvalue().encode("utf-8")
+    return rentals_table(*rows, language=language, columns=HEADER)
 
 
 def run(data: bytes, by: Any = None, name: str = "rooms.csv") -> Any:
