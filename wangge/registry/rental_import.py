@@ -17,37 +17,27 @@ rentals or people outside the importer's areas is read.
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.conf import settings
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from wangge.areas.models import Building
-from wangge.areas.queries import buildings_visible_to
-from wangge.core.spreadsheet import FORMULA_STARTS
-from wangge.registry.importing import ImportResult, Problem
-from wangge.registry.importing.columns import header_key, map_header, phone
-from wangge.registry.importing.limits import Limits
+from wangge.registry.importing import ImportResult
+from wangge.registry.importing.columns import header_key, phone
 from wangge.registry.importing.population import parse_date
-from wangge.registry.importing.reading import HEADER_SEARCH_ROWS, read_table
-from wangge.registry.importing.residents import REJECTED, building_name
+from wangge.registry.importing.reading import HEADER_SEARCH_ROWS
 from wangge.registry.models import NO_HAZARD, HazardLevel, Rental, Room
-from wangge.registry.room_queries import rooms_visible_to
+from wangge.registry.room_import import ADDRESS_COLUMNS, AddressReader, code_index, column_index, read_cells
+from wangge.registry.room_import import Bad as _Bad
+from wangge.registry.room_import import clean as _text
 
-# One request writes the whole file in one transaction (a rental and its audit entry per row):
-# a community's rentals are hundreds, a street's a few thousand; a bigger file is split.
-MAX_ROWS = 5_000
 # Column key → the headers that name it (the template's own first); other columns are ignored.
 COLUMNS = {
-    "community": (gettext_lazy("社区"), "所属社区", "社区名称"),
-    "building": (gettext_lazy("楼栋"), "楼号", "楼栋号"),
-    "entrance": (gettext_lazy("单元"), "单元号"),
-    "room": (gettext_lazy("房号"), "房间号", "门牌号", "室"),
+    **ADDRESS_COLUMNS,
     "landlord": (gettext_lazy("出租人"), "出租人姓名", "房东", "房主"),
     "landlord_phone": (gettext_lazy("出租人电话"), "出租人联系电话", "房东电话", "联系电话"),
     "registration_number": (gettext_lazy("租赁登记备案号"), "备案号", "租赁备案号", "登记备案号"),
@@ -59,20 +49,6 @@ COLUMNS = {
     "last_inspected": (gettext_lazy("最近检查日期"), "检查日期"),
 }
 
-
-def _index() -> dict[str, str]:
-    """Folded header → column key, in every language the export may have been written in."""
-    index: dict[str, str] = {}
-    for code, _name in settings.LANGUAGES:
-        with translation.override(code):
-            for key, words in COLUMNS.items():
-                for word in words:
-                    index.setdefault(header_key(str(word)), key)
-    return index
-
-
-ENTRANCE_MAX = Room._meta.get_field("entrance").max_length or 10
-NUMBER_MAX = Room._meta.get_field("number").max_length or 20
 LANDLORD_MAX = Rental._meta.get_field("landlord_name").max_length or 60
 REGISTRATION_MAX = Rental._meta.get_field("registration_number").max_length or 40
 
@@ -97,31 +73,6 @@ class RentalRow:
     end: dt.date
     hazard_level: str
     last_inspected: dt.date | None
-
-
-class _Bad(Exception):
-    def __init__(self, key: str, reason: str) -> None:
-        super().__init__(reason)
-        self.key = key
-        self.reason = reason
-
-
-def _is_header(index: dict[str, str]) -> Any:
-    def check(row: list[str]) -> bool:
-        found = {index.get(header_key(text)) for text in row}
-        return {"building", "room", "start"} <= found
-
-    return check
-
-
-def _fold(text: str) -> str:
-    return header_key(building_name(text))
-
-
-def _text(text: str) -> str:
-    """Normalised, without the ``'`` the export puts before text Excel would read as a formula."""
-    text = unicodedata.normalize("NFKC", text).strip()
-    return text[1:] if text[:1] == "'" and text[1:2] in FORMULA_STARTS else text
 
 
 def _rent(text: str) -> Decimal | None:
@@ -149,80 +100,21 @@ def _date(cells: dict[str, str], key: str, *, required: bool) -> dt.date | None:
     return value
 
 
-class _Reader:
-    def __init__(self, *, by: Any, result: ImportResult, names: set[str]) -> None:
-        self.result = result
+class _Reader(AddressReader):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.today = timezone.localdate()
-        self.levels: dict[str, str] = {}
-        for level in HazardLevel.objects.order_by("order", "id"):
-            words = (level.standard_code, level.code, level.name, level.name_en, *level.aliases.split(","))
-            for word in words:
-                if word and word.strip():
-                    self.levels.setdefault(header_key(word), level.code)
-        # Only the buildings the file names: the visible ones, and how many exist beyond them.
-        self.buildings: dict[str, list[Building]] = {}
-        self.elsewhere: set[str] = set()
-        if names:
-            buildings = Building.objects.all() if by is None else buildings_visible_to(by)  # None: an operator
-            visible = buildings.filter(name__in=names).select_related("community")
-            for building in visible:
-                self.buildings.setdefault(_fold(building.name), []).append(building)
-            seen = {b.pk for found in self.buildings.values() for b in found}
-            for pk, name in Building.objects.filter(name__in=names).values_list("pk", "name"):
-                if pk not in seen:
-                    self.elsewhere.add(_fold(name))
-        self.by = by
-        self.rooms: dict[tuple[int, str, str], Room | None] = {}
+        self.levels = code_index(HazardLevel)
         self.existing: set[tuple[int, dt.date, dt.date]] = set()
         self.seen: dict[tuple[int, str, str, dt.date], int] = {}
 
-    def load_rooms(self, buildings: set[int]) -> None:
-        """The rooms of the rows' buildings, as the importer may see them (``None``: one they may not)."""
-        ids = sorted(buildings)
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            rooms = Room.objects.all() if self.by is None else rooms_visible_to(self.by)
-            visible = set(rooms.filter(building_id__in=chunk).values_list("pk", flat=True))
-            for room in Room.objects.filter(building_id__in=chunk).select_related("building"):
-                key = (room.building_id, header_key(room.entrance), header_key(room.number))
-                self.rooms[key] = room if room.pk in visible else None
-            running = Rental.objects.filter(room__building_id__in=chunk, ended__isnull=True)
-            self.existing |= set(running.values_list("room_id", "start", "end"))
-
-    def building(self, cells: dict[str, str]) -> Building:
-        text = cells.get("building", "")
-        if not text:
-            raise _Bad("building", _("请填写楼栋"))
-        key = _fold(text)
-        found = self.buildings.get(key, [])
-        community = header_key(cells.get("community", ""))
-        if community and len(found) > 1:
-            found = [
-                b
-                for b in found
-                if community in {header_key(b.community.name), header_key(b.community.short_name or "")}
-            ]
-        if not found:
-            if key in self.elsewhere:
-                raise _Bad("building", _("该楼栋不在您的管辖范围内"))
-            raise _Bad("building", _("在您的辖区内找不到该楼栋：%(name)s") % {"name": text})
-        if len(found) > 1:
-            raise _Bad("community", _("有多个同名楼栋，请填写社区"))
-        return found[0]
+    def loaded(self, chunk: list[int]) -> None:
+        running = Rental.objects.filter(room__building_id__in=chunk, ended__isnull=True)
+        self.existing |= set(running.values_list("room_id", "start", "end"))
 
     def row(self, number: int, cells: dict[str, str], building: Building) -> RentalRow | None:
-        entrance = _text(cells.get("entrance", "")).removesuffix("单元").strip()
-        if len(entrance) > ENTRANCE_MAX:
-            raise _Bad("entrance", _("单元超过 %(n)d 个字") % {"n": ENTRANCE_MAX})
-        room_number = _text(cells.get("room", "")).removesuffix("室").strip()
-        if not room_number:
-            raise _Bad("room", _("请填写房号"))
-        if len(room_number) > NUMBER_MAX:
-            raise _Bad("room", _("房号超过 %(n)d 个字") % {"n": NUMBER_MAX})
+        entrance, room_number, room = self.address(cells, building)
         room_key = (building.pk, header_key(entrance), header_key(room_number))
-        room = self.rooms.get(room_key)
-        if room is None and room_key in self.rooms:
-            raise _Bad("room", _("该房屋不在您的管辖范围内"))
         start = _date(cells, "start", required=True)
         end = _date(cells, "end", required=True)
         assert start is not None and end is not None
@@ -273,54 +165,18 @@ class _Reader:
             last_inspected=last,
         )
 
-    def reject(self, number: int, key: str, reason: str) -> None:
-        self.result.problems.append(Problem(number, label(key), REJECTED, reason))
-        self.result.rejected += 1
-
-    def rows(self, raw: list[tuple[int, dict[str, str]]]) -> list[RentalRow]:
-        buildings: dict[int, list[tuple[int, dict[str, str], Building]]] = {}
-        for number, cells in raw:
-            try:
-                building = self.building(cells)
-            except _Bad as bad:
-                self.reject(number, bad.key, bad.reason)
-                continue
-            buildings.setdefault(building.pk, []).append((number, cells, building))
-        self.load_rooms(set(buildings))
-        found = []
-        for number, cells, building in sorted((r for rows in buildings.values() for r in rows), key=lambda r: r[0]):
-            try:
-                row = self.row(number, cells, building)
-            except _Bad as bad:
-                self.reject(number, bad.key, bad.reason)
-                continue
-            if row is None:
-                self.result.unchanged += 1
-            else:
-                found.append(row)
-        return found
-
 
 def read_rows(*, data: bytes, file_name: str, by: Any, result: ImportResult) -> list[RentalRow]:
     """The new leases of a filled-in rentals register; bad rows go into ``result`` with their
     reasons, leases already registered count as unchanged. Raises ``ImportFileError`` for a file
     that cannot be read at all."""
-    index = _index()
-    table = read_table(
-        data,
-        filename=file_name,
-        is_header=_is_header(index),
-        header_hint=_("找不到表头：表格前 %(n)d 行中须有一行包含“楼栋”“房号”和“起租日期”列")
-        % {"n": HEADER_SEARCH_ROWS},
+    raw = read_cells(
+        data=data,
+        file_name=file_name,
+        index=column_index(COLUMNS),
+        required={"building", "room", "start"},
+        any_of={"start"},
+        hint=_("找不到表头：表格前 %(n)d 行中须有一行包含“楼栋”“房号”和“起租日期”列") % {"n": HEADER_SEARCH_ROWS},
+        result=result,
     )
-    result.encoding = table.encoding
-    columns = map_header(table.header, index)
-    raw: list[tuple[int, dict[str, str]]] = []
-    for number, cells in table.rows:
-        result.rows += 1
-        if result.rows > MAX_ROWS:
-            raise replace(Limits.from_settings(), rows=MAX_ROWS).too_many_rows()
-        raw.append((number, {key: cells[i].strip() if i < len(cells) else "" for key, i in columns.items()}))
-    names = {_text(cells.get("building", "")) for _number, cells in raw} - {""}
-    names |= {building_name(name) for name in names}
-    return _Reader(by=by, result=result, names=names).rows(raw)
+    return _Reader(by=by, result=result, raw=raw, label=label).rows()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from wangge.accounts import policy
 from wangge.areas.models import Building
 from wangge.core.audit import Action, audit, recorded_user
-from wangge.registry import rental_import
+from wangge.registry import rental_import, room_import
 from wangge.registry.importing import ImportResult, Problem
 from wangge.registry.importing.residents import REJECTED
 from wangge.registry.models import (
@@ -314,6 +314,45 @@ IMPORT_COLUMNS = {
 }
 
 
+def _import(
+    *,
+    by: Any,
+    result: ImportResult,
+    rows: list[Any],
+    write: Callable[[Any], str],
+    column: Callable[[str], str],
+    object_type: str,
+    summary: str,
+    started: float,
+) -> ImportResult:
+    """Write ``rows`` (``write(row)`` says whether it ``created`` or ``updated``) in one
+    transaction with one ``import`` entry in the audit log besides each row's own; a row refused
+    by the action's checks leaves nothing behind and is reported, its column given by
+    ``column(error field)``. If the audit entry cannot be written, nothing is written."""
+    with transaction.atomic():
+        for row in rows:
+            try:
+                with transaction.atomic():  # a refused row leaves nothing behind
+                    done = write(row)
+            except ValidationError as exc:
+                for field, messages in exc.message_dict.items():
+                    result.problems.append(Problem(row.number, column(field), REJECTED, " ".join(messages)))
+                result.rejected += 1
+            else:
+                setattr(result, done, getattr(result, done) + 1)
+        result.problems.sort(key=lambda problem: problem.row)
+        result.seconds = round(time.monotonic() - started, 2)
+        counts = {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
+        audit(
+            actor=by,
+            action=Action.IMPORT,
+            object_type=object_type,
+            summary=summary % {"file": result.file_name, "rejected": result.rejected, **counts},
+            detail={"file": result.file_name, "encoding": result.encoding, **result.counts()},
+        )
+    return result
+
+
 def rentals_import(*, by: Any, data: bytes, file_name: str) -> ImportResult:
     """Register the new leases of a filled-in rentals register (``rental_import``): bad rows are
     reported with their reasons, leases already registered left as they are. A room not yet
@@ -328,54 +367,79 @@ def rentals_import(*, by: Any, data: bytes, file_name: str) -> ImportResult:
     started = time.monotonic()
     result = ImportResult(file_name=file_name)
     rows = rental_import.read_rows(data=data, file_name=file_name, by=by, result=result)
-    with transaction.atomic():
-        for row in rows:
-            try:
-                with transaction.atomic():  # a refused row leaves no room or lease behind
-                    room = row.room
-                    if room is None:
-                        room, _made = room_get_or_create(
-                            by=by, building=row.building, entrance=row.entrance, number=row.room_number
-                        )
-                    rental = rental_register(
-                        by=by,
-                        room=room,
-                        start=row.start,
-                        end=row.end,
-                        landlord_name=row.landlord_name,
-                        landlord_phone=row.landlord_phone,
-                        registration_number=row.registration_number,
-                        rent=row.rent,
-                        hazard_level=row.hazard_level,
-                    )
-                    if row.last_inspected is not None:
-                        rental_inspect(
-                            by=by,
-                            rental=rental,
-                            date=row.last_inspected,
-                            findings=_("导入时登记的最近检查"),
-                            hazard_level=row.hazard_level,
-                        )
-            except ValidationError as exc:
-                for field, messages in exc.message_dict.items():
-                    column = rental_import.label(IMPORT_COLUMNS.get(field, "room"))
-                    result.problems.append(Problem(row.number, column, REJECTED, " ".join(messages)))
-                result.rejected += 1
-            else:
-                result.created += 1
-        result.problems.sort(key=lambda problem: problem.row)
-        result.seconds = round(time.monotonic() - started, 2)
-        audit(
-            actor=by,
-            action=Action.IMPORT,
-            object_type="registry.rental",
-            summary=_("导入出租房屋 %(file)s：新登记 %(created)d 处，已登记 %(unchanged)d 处，拒绝 %(rejected)d 行")
-            % {
-                "file": file_name,
-                "created": result.created,
-                "unchanged": result.unchanged,
-                "rejected": result.rejected,
-            },
-            detail={"file": file_name, "encoding": result.encoding, **result.counts()},
+
+    def write(row: rental_import.RentalRow) -> str:
+        room = row.room
+        if room is None:
+            room, _made = room_get_or_create(
+                by=by, building=row.building, entrance=row.entrance, number=row.room_number
+            )
+        rental = rental_register(
+            by=by,
+            room=room,
+            start=row.start,
+            end=row.end,
+            landlord_name=row.landlord_name,
+            landlord_phone=row.landlord_phone,
+            registration_number=row.registration_number,
+            rent=row.rent,
+            hazard_level=row.hazard_level,
         )
-    return result
+        if row.last_inspected is not None:
+            rental_inspect(
+                by=by,
+                rental=rental,
+                date=row.last_inspected,
+                findings=_("导入时登记的最近检查"),
+                hazard_level=row.hazard_level,
+            )
+        return "created"
+
+    return _import(
+        by=by,
+        result=result,
+        rows=rows,
+        write=write,
+        column=lambda field: rental_import.label(IMPORT_COLUMNS.get(field, "room")),
+        object_type="registry.rental",
+        summary=_("导入出租房屋 %(file)s：新登记 %(created)d 处，已登记 %(unchanged)d 处，拒绝 %(rejected)d 行"),
+        started=started,
+    )
+
+
+# A field of ``room_create``'s or ``room_update``'s errors → the rooms register's column.
+ROOM_IMPORT_COLUMNS = {"use": "use", "area": "area", "floor": "floor", "owner_name": "owner", "number": "room"}
+
+
+def rooms_import(*, by: Any, data: bytes, file_name: str) -> ImportResult:
+    """Register the rooms of a filled-in rooms register (``room_import``): a room not registered
+    yet is made with the row's use, area, floor and owner; a registered one takes those that
+    differ (``room_update``); rows as registered already change nothing, bad rows are reported
+    with their reasons. One transaction with one ``import`` entry in the audit log besides each
+    room's own; if it cannot be written, nothing is registered. Raises ``PermissionDenied`` for a
+    user who may not import rooms and ``ImportFileError`` for a file that cannot be read at all."""
+    if by is not None and not policy.can_import_rooms(by):
+        raise PermissionDenied
+    started = time.monotonic()
+    result = ImportResult(file_name=file_name)
+    rows = room_import.read_rows(data=data, file_name=file_name, by=by, result=result)
+
+    def write(row: room_import.RoomRow) -> str:
+        if row.room is None:
+            room_create(by=by, building=row.building, entrance=row.entrance, number=row.room_number, **row.changes)
+            return "created"
+        room_update(by=by, room=row.room, **row.changes)
+        return "updated"
+
+    return _import(
+        by=by,
+        result=result,
+        rows=rows,
+        write=write,
+        column=lambda field: room_import.label(ROOM_IMPORT_COLUMNS.get(field, "room")),
+        object_type="registry.room",
+        summary=_(
+            "导入房屋 %(file)s：新登记 %(created)d 间，修改 %(updated)d 间，未变 %(unchanged)d 间，拒绝 %(rejected)d 行"
+        ),
+        started=started,
+    )

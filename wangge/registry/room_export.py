@@ -1,10 +1,16 @@
-"""The rentals register (出租房屋) as XLSX for reporting upward, and its empty template.
+"""The rentals register (出租房屋) and the rooms register (实有房屋) as XLSX for reporting upward,
+and their empty templates (filled in, they are imported back: ``rental_import``, ``room_import``).
 
 The running leases in the user's areas, one row each: the room's standard address parts, the
 landlord (phone masked as in the residents export), how many tenants are registered (their
 names and numbers stay in the residents register), the lease registration number, rent and
 term, the hazard level as code and name, and the inspections. A second sheet lists the hazard
 level codes. The export is audited with its row count before the workbook is built.
+
+The rooms register: every room in the user's areas by its standard address (street, community,
+grid, building, entrance, room number), with its floor, use as code and name, floor area and
+owner (a registered owner's name only when that resident is in the user's areas). A second sheet
+lists the room use codes.
 """
 
 from __future__ import annotations
@@ -20,18 +26,18 @@ from django.utils.translation import gettext as _
 from wangge.accounts import policy
 from wangge.core import idnumbers
 from wangge.core.spreadsheet import audited_export, register_workbook_stream
-from wangge.registry.models import HazardLevel
-from wangge.registry.room_queries import current_rentals
+from wangge.registry.models import HazardLevel, RoomUse
+from wangge.registry.room_queries import current_rentals, rooms_visible_to, with_owner_shown
+
+
+def _address_header() -> list[str]:
+    """A room's standard address, the first columns of both registers."""
+    return [_("街道"), _("社区"), _("网格"), _("楼栋"), _("单元"), _("房号")]
 
 
 def header() -> list[str]:
     return [
-        _("街道"),
-        _("社区"),
-        _("网格"),
-        _("楼栋"),
-        _("单元"),
-        _("房号"),
+        *_address_header(),
         _("出租人"),
         _("出租人电话"),
         _("承租人数"),
@@ -46,16 +52,31 @@ def header() -> list[str]:
     ]
 
 
+def _register(*, title: str, header: list[str], code_field: str, table: Any, text_columns: list[int]) -> Any:
+    """The register's workbook of ``rows``, with ``table``'s codes as the second sheet."""
+
+    def workbook(rows: Iterable[list[Any]]) -> Iterator[bytes]:
+        return register_workbook_stream(
+            title=title,
+            header=header,
+            rows=rows,
+            codes_title=_("代码表"),
+            codes_header=[_("字段"), _("代码"), _("名称")],
+            codes=[[code_field, c.standard_code or c.code, c.name] for c in table.objects.order_by("order", "id")],
+            text_columns=text_columns,
+        )
+
+    return workbook
+
+
 def _workbook(rows: Iterable[list[Any]]) -> Iterator[bytes]:
-    return register_workbook_stream(
+    return _register(
         title=_("出租房屋"),
         header=header(),
-        rows=rows,
-        codes_title=_("代码表"),
-        codes_header=[_("字段"), _("代码"), _("名称")],
-        codes=[[_("隐患等级"), h.standard_code or h.code, h.name] for h in HazardLevel.objects.order_by("order", "id")],
+        code_field=_("隐患等级"),
+        table=HazardLevel,
         text_columns=[4, 5, 7, 9, 11, 12, 15, 16],  # entrance, room, phone, number, dates
-    )
+    )(rows)
 
 
 def rentals_template() -> bytes:
@@ -102,5 +123,66 @@ def rentals_export(*, by: Any) -> tuple[int, Iterator[bytes]]:
     return count, _workbook(rows)
 
 
-def filename(kind: str) -> str:
-    return f"rentals-{kind}-{timezone.localdate():%Y%m%d}.xlsx"
+def filename(kind: str, register: str = "rentals") -> str:
+    return f"{register}-{kind}-{timezone.localdate():%Y%m%d}.xlsx"
+
+
+# --- the rooms register ------------------------------------------------------------------------
+
+
+def rooms_header() -> list[str]:
+    return [
+        *_address_header(),
+        _("楼层"),
+        _("房屋用途代码"),
+        _("房屋用途"),
+        _("建筑面积（平方米）"),
+        _("产权人"),
+    ]
+
+
+def _rooms_workbook(rows: Iterable[list[Any]]) -> Iterator[bytes]:
+    return _register(
+        title=_("实有房屋"),
+        header=rooms_header(),
+        code_field=_("房屋用途"),
+        table=RoomUse,
+        text_columns=[4, 5],  # entrance, room
+    )(rows)
+
+
+def rooms_template() -> bytes:
+    return b"".join(_rooms_workbook([]))
+
+
+def rooms_export(*, by: Any, building: Any = None) -> tuple[int, Iterator[bytes]]:
+    """Audit the export of the rooms in the user's areas (of one ``building`` when given), then
+    return (row count, XLSX chunks, rows read as they are written). Raises ``PermissionDenied``."""
+    if not policy.can_export(by):
+        raise PermissionDenied(_("您没有导出房屋信息的权限。"))
+    rooms = rooms_visible_to(by)
+    if building is not None:
+        rooms = rooms.filter(building=building)
+    rooms = (
+        with_owner_shown(by, rooms)
+        .select_related("building", "use", "street", "community", "grid")
+        .order_by("street_id", "community_id", "grid_id", "building_id", "entrance", "floor", "number", "id")
+    )
+    count = audited_export(by=by, queryset=rooms, object_type="registry.room", summary=_("导出房屋 %(count)d 间"))
+    rows = (
+        [
+            r.street.name,
+            r.community.name,
+            r.grid.name if r.grid else "",
+            r.building.name,
+            r.entrance,
+            r.number,
+            r.floor if r.floor is not None else "",
+            r.use.standard_code or r.use.code,
+            r.use.name,
+            float(r.area) if r.area is not None else "",
+            r.owner_shown,  # type: ignore[attr-defined]
+        ]
+        for r in rooms.iterator(chunk_size=2000)
+    )
+    return count, _rooms_workbook(rows)

@@ -11,7 +11,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from wangge.accounts import policy
@@ -40,6 +41,18 @@ def rooms_visible_to(user: Any) -> QuerySet[Room]:
 def rentals_visible_to(user: Any) -> QuerySet[Rental]:
     scope = _scope(user)
     return Rental.objects.none() if scope is None else Rental.objects.filter(scope)
+
+
+def with_owner_shown(user: Any, rooms: QuerySet[Room]) -> QuerySet[Room]:
+    """``rooms`` with ``owner_shown``: the owner's name when they are a resident the user may see
+    (``None``: an operator sees all), else the owner's name as typed in (``owner_name``)."""
+    owners = Resident.objects.filter(pk=OuterRef("owner_id"))
+    if user is not None:
+        scope = _scope(user)
+        if scope is None:
+            return rooms.annotate(owner_shown=F("owner_name"))
+        owners = owners.filter(scope)
+    return rooms.annotate(owner_shown=Coalesce(Subquery(owners.values("name")[:1]), F("owner_name"), Value("")))
 
 
 def get_room(user: Any, pk: Any) -> Room:

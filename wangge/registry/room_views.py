@@ -61,6 +61,11 @@ def _require_registry(user: Any) -> None:
         raise Http404
 
 
+def _building_wanted(request: HttpRequest) -> Any:
+    wanted = request.GET.get("building", "")
+    return get_building(request.user, wanted) if wanted else None
+
+
 def _pager_links(request: HttpRequest, page: Page[Any], name: str) -> dict[str, str]:
     """The previous and next pages' query strings for the list paged by ``name``, keeping the
     rest of the query (the building, the other list's page)."""
@@ -82,10 +87,7 @@ def rentals(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     _require_registry(user)
     today = timezone.localdate()
-    building = None
-    wanted = request.GET.get("building", "")
-    if wanted:
-        building = get_building(user, wanted)
+    building = _building_wanted(request)
     attention = room_queries.rentals_needing_attention(user, today=today)
     running = room_queries.rentals_not_needing_attention(user, today=today)
     if building is not None:
@@ -187,6 +189,7 @@ def building_plan(request: HttpRequest, pk: int) -> HttpResponse:
         "plan": plan,
         "rooms": sum(e.rooms for e in plan),
         "empty": sum(e.empty for e in plan),
+        "can_import": policy.can_import_rooms(user),
     }
     return render(request, "registry/building_plan.html", context)
 
@@ -212,18 +215,63 @@ class RentalsFileForm(forms.Form):
     )
 
 
+def _import_page(
+    request: HttpRequest, *, allowed: Any, run: Any, form_class: type[forms.Form], template: str
+) -> HttpResponse:
+    """Upload a filled-in register: ``run(by=, data=, file_name=)`` imports it, the per-row report shown."""
+    user: Any = request.user
+    _require_registry(user)
+    if not allowed(user):
+        raise Http404
+    upload = import_upload(request, lambda data, name: run(by=user, data=data, file_name=name), form_class=form_class)
+    return render(request, template, {"form": upload.form, **upload.context}, status=upload.status)
+
+
 @login_required
 def rentals_import(request: HttpRequest) -> HttpResponse:
     """Upload a filled-in rentals register: new leases registered, the per-row report shown."""
-    user: Any = request.user
-    _require_registry(user)
-    if not policy.can_import_rentals(user):
-        raise Http404
-    upload = import_upload(
+    return _import_page(
         request,
-        lambda data, name: room_actions.rentals_import(by=user, data=data, file_name=name),
+        allowed=policy.can_import_rentals,
+        run=room_actions.rentals_import,
         form_class=RentalsFileForm,
+        template="registry/rentals_import.html",
     )
-    return render(
-        request, "registry/rentals_import.html", {"form": upload.form, **upload.context}, status=upload.status
+
+
+# --- the rooms register ------------------------------------------------------------------------
+
+
+@login_required
+def rooms_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The rooms in the user's areas (of one building with ``?building=``) as XLSX, audited."""
+    _require_registry(request.user)
+    building = _building_wanted(request)
+    count, chunks = room_export.rooms_export(by=request.user, building=building)
+    return xlsx_streaming_response(chunks, room_export.filename("export", "rooms"), count)
+
+
+@login_required
+def rooms_template(request: HttpRequest) -> HttpResponse:
+    _require_registry(request.user)
+    return xlsx_response(room_export.rooms_template(), room_export.filename("template", "rooms"))
+
+
+class RoomsFileForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("房屋表文件"),
+        help_text=gettext_lazy("按房屋模板（或导出的表格）填写的 Excel（.xlsx）或 CSV；已登记的房屋按表中内容修改"),
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPTED}),
+    )
+
+
+@login_required
+def rooms_import(request: HttpRequest) -> HttpResponse:
+    """Upload a filled-in rooms register: rooms made or updated, the per-row report shown."""
+    return _import_page(
+        request,
+        allowed=policy.can_import_rooms,
+        run=room_actions.rooms_import,
+        form_class=RoomsFileForm,
+        template="registry/rooms_import.html",
     )
