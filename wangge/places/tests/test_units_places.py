@@ -556,7 +556,8 @@ def test_an_export_printing_a_standard_code_imports_back(world: World) -> None:
     actions.place_register(
         by=staff, name="鸿运小旅馆", place_type="small_hostel", building=world.buildings["grid_a1_1"]
     )
-    _count, content = exchange.places_export(by=staff)
+    _count, chunks = exchange.places_export(by=staff)
+    content = b"".join(chunks)
     sheet = load_workbook(io.BytesIO(content)).worksheets[0]
     assert "X09" in [cell for row in sheet.iter_rows(values_only=True) for cell in row]
     Place.objects.all().delete()
