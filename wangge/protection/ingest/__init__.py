@@ -115,7 +115,7 @@ def _ingest(fixes: Sequence[Fix], *, now: dt.datetime | None) -> Result:
     adapt = db_time()
     received_db = adapt(received)
     rows = []
-    changes = Changes.for_batch(received)
+    changes = Changes(received=received, raise_=[], resolve=[])
     news: list[tuple[dt.datetime, DeviceState, Fix, bool]] = []
     for at, state, fix in timed:
         rows.append(

@@ -48,19 +48,6 @@ class Changes:
     received: dt.datetime
     raise_: list[AlertChange]
     resolve: list[tuple[int, str, dt.datetime]]
-    # The alert settings, read once a batch (through Django's lazy settings: ~1 µs a fix).
-    dwell: dt.timedelta = dt.timedelta(0)
-    low_battery: float = 0.0
-
-    @classmethod
-    def for_batch(cls, received: dt.datetime) -> Changes:
-        return cls(
-            received=received,
-            raise_=[],
-            resolve=[],
-            dwell=dt.timedelta(seconds=settings.WANGGE_ZONE_DWELL_SECONDS),
-            low_battery=float(settings.WANGGE_LOW_BATTERY_PERCENT),
-        )
 
     def raise_alert(self, kind: str, state: DeviceState, fix: Fix, detail: dict[str, Any]) -> None:
         self.raise_.append(AlertChange(kind, state, fix, {"phone": state.name, **detail}, self.received))
@@ -138,7 +125,7 @@ def evaluate(
     if fresh:
         _zone(state, state.person, fix, at, outside, open_kinds, changes)
 
-    threshold = changes.low_battery
+    threshold = float(settings.WANGGE_LOW_BATTERY_PERCENT)
     if fix.battery is not None:
         if fix.battery < threshold and Alert.Kind.LOW_BATTERY not in open_kinds:
             changes.raise_alert(Alert.Kind.LOW_BATTERY, state, fix, {"battery": fix.battery})
@@ -167,6 +154,7 @@ def _zone(
     open_kinds: dict[str, int | None],
     changes: Changes,
 ) -> None:
+    dwell = dt.timedelta(seconds=settings.WANGGE_ZONE_DWELL_SECONDS)
     if outside is None:  # no zone active now: nothing to be outside of
         person.outside_since, person.outside_fixes, person.inside_fixes = None, 0, 0
     elif outside == 0.0:
@@ -185,7 +173,7 @@ def _zone(
         # Capped: the rule reads only "two or more", and a count that stopped moving leaves the
         # person's row unwritten while they stay outside.
         person.outside_fixes = min(person.outside_fixes + 1, 2)
-        dwelt = at - person.outside_since >= changes.dwell
+        dwelt = at - person.outside_since >= dwell
         if Alert.Kind.LEFT_ZONE not in open_kinds and (person.outside_fixes >= 2 or dwelt):
             changes.raise_alert(Alert.Kind.LEFT_ZONE, state, fix, {"metres_outside": round(outside, 1)})
             open_kinds[Alert.Kind.LEFT_ZONE] = state.id

@@ -67,13 +67,6 @@ def pg_array(kind: str, values: Sequence[Any]) -> PgArray:
     return PgArray(header + records.view(np.uint8).reshape(n, -1)[keep].tobytes())
 
 
-def pg_tid_array(tids: Sequence[bytes]) -> PgArray:
-    """Row addresses (``ctid``) as a binary ``tid[]``, from the 6-byte values a binary ``SELECT
-    ctid`` returns (psycopg has no loader for ``tid``, so they come as bytes)."""
-    header = _ARRAY_HEADER.pack(1, 0, 27, len(tids), 1)
-    return PgArray(header + b"".join([b"\x00\x00\x00\x06" + tid for tid in tids]))
-
-
 _dumper_class: Any = None
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import connection
 
-from wangge.protection.ingest.pgbinary import pg_array, pg_tid_array, raw_cursor
+from wangge.protection.ingest.pgbinary import pg_array, raw_cursor
 from wangge.protection.models import Alert, Consent, Device, Enrolment, Location, SafeZone
 from wangge.protection.protocols import Fix
 from wangge.protection.zones import CompiledZone, compile_zone
@@ -67,7 +67,6 @@ class DeviceState:
     last_at: dt.datetime | None = None  # its time for alert logic (never after it was received)
     received: dt.datetime | None = None
     changed: bool = False
-    tid: bytes | None = None  # PostgreSQL: the locked row's address (``ctid``), for the update
 
 
 # Compiled zones by id, checked against ``updated_at`` so an edited zone is recompiled.
@@ -195,8 +194,7 @@ def _compile(row: tuple[Any, ...], geojson: Any) -> CompiledZone | None:
 
 def lock_phones(identifiers: Iterable[str]) -> list[tuple[Any, ...]]:
     """PostgreSQL, inside the batch's transaction: lock every phone of the people these phones
-    belong to, in id order, until commit, and return those rows (``PHONE_COLUMNS`` and the row's
-    ``ctid``, by which ``update_devices`` finds it again).
+    belong to, in id order, until commit, and return those rows (``PHONE_COLUMNS``).
 
     Two workers of a shared subscription (or a worker and an HTTP request) holding fixes of one
     person, even from two phones, then take turns instead of both acting on the same old state
@@ -211,9 +209,8 @@ def lock_phones(identifiers: Iterable[str]) -> list[tuple[Any, ...]]:
     not locked and are read by the next statement (``load_devices``), whose snapshot is taken
     after these locks were granted."""
     table = Device._meta.db_table
-    columns = ", ".join("o." + column for column in PHONE_COLUMNS)
     return fetch_in(
-        f"SELECT {columns}, o.ctid FROM {table} o WHERE o.enrolment_id IN ("
+        f"SELECT {', '.join('o.' + column for column in PHONE_COLUMNS)} FROM {table} o WHERE o.enrolment_id IN ("
         f"SELECT d.enrolment_id FROM {table} d WHERE d.identifier {{in}}) ORDER BY o.id FOR NO KEY UPDATE OF o",
         identifiers,
         "text",
@@ -221,7 +218,7 @@ def lock_phones(identifiers: Iterable[str]) -> list[tuple[Any, ...]]:
 
 
 # What the batch reads of a phone: (identifier, id, enrolment_id, coord_system, last_seen, battery,
-# name, active), and on PostgreSQL the locked row's ``ctid``.
+# name, active).
 PHONE_COLUMNS = ("identifier", "id", "enrolment_id", "coord_system", "last_seen", "battery", "name", "active")
 
 # The person's state and whether they may be tracked (an active enrolment whose consent covers it).
@@ -242,7 +239,7 @@ def load_devices(identifiers: Iterable[str], *, lock: bool = False) -> dict[str,
         wanted = set(identifiers)
         phones = lock_phones(identifiers)
         freshest: dict[int, dt.datetime | None] = {}
-        for _identifier, _id, enrolment_id, _coords, last_seen, _battery, _name, active, _tid in phones:
+        for _identifier, _id, enrolment_id, _coords, last_seen, _battery, _name, active in phones:
             latest = freshest.setdefault(enrolment_id, None)
             if active and last_seen is not None and (latest is None or last_seen > latest):
                 freshest[enrolment_id] = last_seen
@@ -269,12 +266,11 @@ def load_devices(identifiers: Iterable[str], *, lock: bool = False) -> dict[str,
 
 
 def _states(phones: list[tuple[Any, ...]], people: dict[int, tuple[Any, ...]]) -> dict[str, DeviceState]:
-    """``DeviceState`` of each phone (``PHONE_COLUMNS``, and on PostgreSQL the ``ctid``) whose
-    person is in ``people``: enrolment id → (district_id, freshest fix, outside_since,
-    outside_fixes, inside_fixes)."""
+    """``DeviceState`` of each phone (``PHONE_COLUMNS``) whose person is in ``people``: enrolment
+    id → (district_id, freshest fix, outside_since, outside_fixes, inside_fixes)."""
     persons: dict[int, PersonState] = {}
     states = {}
-    for identifier, device_id, enrolment_id, coords, last_seen, battery, name, _active, *tid in phones:
+    for identifier, device_id, enrolment_id, coords, last_seen, battery, name, _active in phones:
         found = people.get(enrolment_id)
         if found is None:
             continue  # the person is not tracked (enrolment ended, no consent)
@@ -297,7 +293,6 @@ def _states(phones: list[tuple[Any, ...]], people: dict[int, tuple[Any, ...]]) -
             battery=battery,
             name=name,
             person=person,
-            tid=tid[0] if tid else None,
         )
     return states
 
@@ -349,47 +344,24 @@ def _update_by_id(model: Any, columns: Sequence[tuple[str, str]], rows: list[tup
         )
 
 
-_DEVICE_COLUMNS = (
-    ("last_seen", "timestamptz"),
-    ("last_received", "timestamptz"),
-    ("last_lat", "float8"),
-    ("last_lon", "float8"),
-    ("accuracy", "float8"),
-    ("speed", "float8"),
-    ("battery", "float8"),
-)
-
-
 def update_devices(states: Sequence[DeviceState]) -> None:
-    rows, tids = [], []
-    for s in states:
-        fix = s.last
-        if s.changed and fix is not None:
-            rows.append((s.last_at, s.received, fix.lat, fix.lon, fix.accuracy, fix.speed, s.battery, s.id))
-            if s.tid is not None:
-                tids.append(s.tid)
-    if rows and len(tids) == len(rows) and connection.vendor == "postgresql":
-        # By the address of the row the batch locked (``lock_phones``), not by id: a direct
-        # fetch of the page instead of a descent of the primary key per phone. Nobody else can
-        # update a row this transaction has locked, so the address still holds; the id is
-        # compared too, and should a row not match, the update by id below runs as well.
-        names = [name for name, _kind in _DEVICE_COLUMNS]
-        kinds = [kind for _name, kind in _DEVICE_COLUMNS] + ["int8"]
-        unnest = ", ".join(f"%b::{kind}[]" for kind in ["tid", *kinds])
-        with raw_cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {connection.ops.quote_name(Device._meta.db_table)} AS t SET "
-                + ", ".join(f"{name} = v.{name}" for name in names)
-                + " "
-                f"FROM unnest({unnest}) AS v(tid, {', '.join(names)}, id) WHERE t.ctid = v.tid AND t.id = v.id",
-                [
-                    pg_tid_array(tids),
-                    *(pg_array(kind, column) for kind, column in zip(kinds, zip(*rows, strict=True), strict=True)),
-                ],
-            )
-            if cursor.rowcount == len(rows):
-                return
-    _update_by_id(Device, _DEVICE_COLUMNS, rows)
+    _update_by_id(
+        Device,
+        [
+            ("last_seen", "timestamptz"),
+            ("last_received", "timestamptz"),
+            ("last_lat", "float8"),
+            ("last_lon", "float8"),
+            ("accuracy", "float8"),
+            ("speed", "float8"),
+            ("battery", "float8"),
+        ],
+        [
+            (s.last_at, s.received, s.last.lat, s.last.lon, s.last.accuracy, s.last.speed, s.battery, s.id)
+            for s in states
+            if s.changed and s.last is not None
+        ],
+    )
 
 
 def update_people(people: Iterable[PersonState]) -> None:
@@ -438,18 +410,14 @@ def insert_locations(rows: list[tuple[Any, ...]]) -> None:
     if connection.vendor == "postgresql":
         # One INSERT … SELECT FROM unnest(arrays) for the batch: one round trip, one plan.
         types = ("int8", "int8", "int8", "timestamptz", "timestamptz") + ("float8",) * 7
+        unnest = ", ".join(f"%b::{kind}[]" for kind in (*types, "text"))
         *numeric, sources = zip(*rows, strict=True)
         params: list[Any] = [pg_array(kind, column) for kind, column in zip(types, numeric, strict=True)]
-        if len(set(sources)) == 1:
-            # A batch from one protocol (every MQTT batch): its source once, not a text array
-            # dumped string by string here and taken apart again by the server.
-            unnest = ", ".join(f"%b::{kind}[]" for kind in types)
-            select, params = f"SELECT v.*, %b::text FROM unnest({unnest}) AS v", [sources[0], *params]
-        else:
-            unnest = ", ".join(f"%b::{kind}[]" for kind in (*types, "text"))
-            select, params = f"SELECT * FROM unnest({unnest})", [*params, list(sources)]
         with raw_cursor() as cursor:
-            cursor.execute(f"INSERT INTO {table} ({columns}) {select} ON CONFLICT DO NOTHING", params)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({unnest}) ON CONFLICT DO NOTHING",
+                [*params, list(sources)],
+            )
         return
     placeholders = ", ".join(["%s"] * len(LOCATION_COLUMNS))
     with connection.cursor() as cursor:

@@ -447,39 +447,3 @@ def test_a_batch_reads_its_phones_once_and_their_zones_in_one_statement(protecte
     far = 5000.0
     arrive([protected.fix(seconds=30, metres_north=far), protected.fix(seconds=40, metres_north=far)])
     assert Alert.objects.get().kind == Alert.Kind.LEFT_ZONE
-
-
-def test_the_phones_update_finds_each_locked_row_by_its_address_and_by_id_should_that_not_match(
-    protected: Protected, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """PostgreSQL: the batch updates its phones by the address (``ctid``) of the rows it locked,
-    sparing a primary-key descent per phone; a row not found there is updated by id."""
-    from django.db import connection
-
-    from wangge.protection.ingest import store
-
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL's row addresses")
-    updates = [sql for sql in _statements([protected.fix(seconds=0)]) if 'UPDATE "protection_device"' in sql]
-    assert len(updates) == 1 and "t.ctid = v.tid" in updates[0]
-    assert Device.objects.get().last_seen == NOW
-
-    locked = store.lock_phones
-
-    def elsewhere(identifiers: object) -> list[tuple]:
-        return [(*row[:-1], b"\x00\x00\x00\x00\xff\xff") for row in locked(identifiers)]  # no row there
-
-    monkeypatch.setattr(store, "lock_phones", elsewhere)
-    updates = [sql for sql in _statements([protected.fix(seconds=10)]) if 'UPDATE "protection_device"' in sql]
-    assert len(updates) == 2  # by address (no row), then by id
-    device = Device.objects.get()
-    assert device.last_seen == NOW + dt.timedelta(seconds=10)
-    assert Location.objects.count() == 2
-
-
-def test_a_batch_stores_each_fix_with_its_own_protocol(protected: Protected) -> None:
-    """A batch from one protocol (every MQTT batch) and a mixed one store the same sources."""
-    arrive([protected.fix(seconds=0, source="owntracks_mqtt"), protected.fix(seconds=10, source="owntracks_mqtt")])
-    arrive([protected.fix(seconds=20, source="osmand"), protected.fix(seconds=30, source="owntracks_http")])
-    stored = list(Location.objects.order_by("recorded_at").values_list("source", flat=True))
-    assert stored == ["owntracks_mqtt", "owntracks_mqtt", "osmand", "owntracks_http"]
