@@ -454,6 +454,47 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
+def postgres_cpu_by_pid() -> dict[int, float]:
+    """CPU seconds so far of every PostgreSQL server process, by pid."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if text.split("(", 1)[1].startswith("postgres)"):
+            found[int(stat.parent.name)] = cpu_seconds(int(stat.parent.name))
+    return found
+
+
+def postgres_own_pids() -> set[int]:
+    """The server processes working for this benchmark: the backends connected to its database
+    and the shared writers (WAL writer, checkpointer, background writer), not other databases'
+    backends (on a shared machine, other people's tests run on the same server)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "OR backend_type IN ('walwriter', 'checkpointer', 'background writer')"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def postgres_wal() -> tuple[int, int, int, int]:
+    """Server-wide WAL bytes (from the insert position), records and full-page images (from
+    ``pg_stat_wal``, which backends report once idle for a second) and checkpoints so far."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn, w.wal_records, w.wal_fpi, "
+            "b.checkpoints_timed + b.checkpoints_req FROM pg_stat_wal w, pg_stat_bgwriter b"
+        )
+        row = cursor.fetchone()
+        return (int(row[0]), int(row[1]), int(row[2]), int(row[3]))
+
+
 def mqtt_sustained(devices: int, messages: int, publishers: int, workers: list[int]) -> dict[str, float]:
     from wangge.protection.models import Location
 
@@ -479,6 +520,8 @@ def mqtt_sustained(devices: int, messages: int, publishers: int, workers: list[i
 
     on_postgres = connection.vendor == "postgresql"
     pg_before = postgres_cpu_seconds() if on_postgres else 0.0
+    pg_pids_before = postgres_cpu_by_pid() if on_postgres else {}
+    wal_before = postgres_wal() if on_postgres else (0, 0, 0, 0)
     go.set()
     first_publish = time.time()
     stored, last_change, last_count = 0, time.time(), -1
@@ -493,9 +536,19 @@ def mqtt_sustained(devices: int, messages: int, publishers: int, workers: list[i
     worker_cpu = sum(cpu_seconds(pid) for pid in workers) - cpu_before
     broker_cpu = sum(cpu_seconds(pid) for pid in BROKER_PID) - broker_before
     pg_cpu = postgres_cpu_seconds() - pg_before if on_postgres else float("nan")
+    if on_postgres:
+        own, now_by_pid = postgres_own_pids(), postgres_cpu_by_pid()
+        pg_own_cpu = sum(now_by_pid.get(pid, 0.0) - pg_pids_before.get(pid, 0.0) for pid in own)
+    else:
+        pg_own_cpu = float("nan")
     pub = [results.get(timeout=60) for _ in procs]
     for p in procs:
         p.join(30)
+    if on_postgres:
+        time.sleep(2)  # the workers' backends report their WAL statistics once idle
+        wal = [int(after - before) for after, before in zip(postgres_wal(), wal_before, strict=True)]
+    else:
+        wal = [0, 0, 0, 0]
     publish_seconds = max(end for _, end, _ in pub) - min(start for start, _, _ in pub)
     # Steady state: the middle 80% of the rows.
     lo, hi = 0.1 * len(plan), 0.9 * len(plan)
@@ -516,6 +569,13 @@ def mqtt_sustained(devices: int, messages: int, publishers: int, workers: list[i
         "broker_cpu_us_per_msg": broker_cpu / max(1, stored) * 1e6,
         # PostgreSQL runs: the whole server, including this script's count(*) every 0.5 s.
         "postgres_cpu_us_per_msg": pg_cpu / max(1, stored) * 1e6,
+        # Only the benchmark database's backends and the WAL writer, checkpointer and background
+        # writer: other databases' backends on a shared server are not counted.
+        "postgres_own_cpu_us_per_msg": pg_own_cpu / max(1, stored) * 1e6,
+        # Server-wide (other databases' writes included): WAL a message, full-page images, checkpoints.
+        "wal_bytes_per_msg": wal[0] / max(1, stored),
+        "wal_fpi": wal[2],
+        "checkpoints": wal[3],
     }
 
 
