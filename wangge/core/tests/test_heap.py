@@ -8,7 +8,9 @@ def test_the_serving_process_freezes_what_it_loaded_at_start_up():
     try:
         frozen = freeze_startup()
         assert frozen > 10_000  # Django, the URLconf and every view
-        assert gc.get_freeze_count() == frozen
+        # An object untracked since (a tuple or dict found to hold no containers) leaves the
+        # permanent generation: the count may drop a little, never grow by itself.
+        assert frozen - 100 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
 
