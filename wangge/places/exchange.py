@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wangge.accounts import policy
+from wangge.areas.models import Area
 from wangge.core import idnumbers
 from wangge.core.spreadsheet import audited_export, register_workbook_stream
 from wangge.places.models import PlaceType, Unit, UnitKind
@@ -71,34 +72,50 @@ def units_export(*, by: Any) -> tuple[int, Iterator[bytes]]:
     Raises ``PermissionDenied``."""
     if not policy.can_export(by):
         raise PermissionDenied(_("您没有导出单位信息的权限。"))
-    units = (
-        units_visible_to(by)
-        .select_related("kind", "building", "room__building", "grid", "community", "street")
-        .order_by("street_id", "community_id", "grid_id", "name", "id")
-    )
+    units = units_visible_to(by).order_by("street_id", "community_id", "grid_id", "name", "id")
     count = audited_export(by=by, queryset=units, object_type="places.unit", summary=_("导出实有单位 %(count)d 个"))
-    rows = (
-        [
-            u.name,
-            u.credit_code,
-            u.kind.standard_code or u.kind.code,
-            u.kind.name,
-            u.legal_rep,
-            idnumbers.mask_phone(u.legal_rep_phone) if u.legal_rep_phone else "",
-            u.staff_count,
-            u.party_org,
-            u.get_party_org_display(),
-            u.party_org_name,
-            u.party_members,
-            u.street.name,
-            u.community.name,
-            u.grid.name if u.grid else "",
-            u.building.name,
-            u.full_address,
+    return count, _workbook(_unit_rows(units))
+
+
+# Plain values, named from dicts read once, not model instances: a district's 6,240 units as
+# objects with six related rows each and a translated choice per row took ~0.5 ms a row.
+UNIT_COLUMNS = (
+    "name", "credit_code", "kind_id", "legal_rep", "legal_rep_phone", "staff_count", "party_org",
+    "party_org_name", "party_members", "street_id", "community_id", "grid_id", "building__name",
+    "address", "room__building__name", "room__entrance", "room__number",
+)  # fmt: skip
+
+
+def _unit_rows(units: Any) -> Iterator[list[Any]]:
+    kinds = {k.code: (k.standard_code or k.code, k.name) for k in UnitKind.objects.all()}
+    parties = {value: str(label) for value, label in Unit.PartyOrg.choices}
+    areas = dict(Area.objects.values_list("id", "name"))
+    for values in units.values_list(*UNIT_COLUMNS).iterator(chunk_size=2000):
+        (
+            name, credit_code, kind, legal_rep, phone, staff, party, party_name, members,
+            street, community, grid, building, address, room_building, entrance, number,
+        ) = values  # fmt: skip
+        if not address and room_building is not None:
+            address = f"{room_building}{f'{entrance}单元' if entrance else ''}{number}"  # Room.address
+        code, kind_name = kinds.get(kind, (kind, kind))
+        yield [
+            name,
+            credit_code,
+            code,
+            kind_name,
+            legal_rep,
+            idnumbers.mask_phone(phone) if phone else "",
+            staff,
+            party,
+            parties.get(party, party),
+            party_name,
+            members,
+            areas.get(street, ""),
+            areas.get(community, ""),
+            areas.get(grid, "") if grid else "",
+            building,
+            address or building,  # Unit.full_address
         ]
-        for u in units.iterator(chunk_size=2000)
-    )
-    return count, _workbook(rows)
 
 
 def filename(kind: str, register: str = "units") -> str:
