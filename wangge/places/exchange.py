@@ -79,10 +79,14 @@ def units_export(*, by: Any) -> tuple[int, Iterator[bytes]]:
 
 # Plain values, named from dicts read once, not model instances: a district's 6,240 units as
 # objects with six related rows each and a translated choice per row took ~0.5 ms a row.
+#: where a unit or place is: the last columns of both exports (``_where``)
+LOCATION_COLUMNS = (
+    "street_id", "community_id", "grid_id", "building__name", "address", "room__building__name", "room__entrance",
+    "room__number",
+)  # fmt: skip
 UNIT_COLUMNS = (
     "name", "credit_code", "kind_id", "legal_rep", "legal_rep_phone", "staff_count", "party_org",
-    "party_org_name", "party_members", "street_id", "community_id", "grid_id", "building__name",
-    "address", "room__building__name", "room__entrance", "room__number",
+    "party_org_name", "party_members", *LOCATION_COLUMNS,
 )  # fmt: skip
 
 
@@ -91,12 +95,7 @@ def _unit_rows(units: Any) -> Iterator[list[Any]]:
     parties = {value: str(label) for value, label in Unit.PartyOrg.choices}
     areas = dict(Area.objects.values_list("id", "name"))
     for values in units.values_list(*UNIT_COLUMNS).iterator(chunk_size=2000):
-        (
-            name, credit_code, kind, legal_rep, phone, staff, party, party_name, members,
-            street, community, grid, building, address, room_building, entrance, number,
-        ) = values  # fmt: skip
-        if not address and room_building is not None:
-            address = f"{room_building}{f'{entrance}单元' if entrance else ''}{number}"  # Room.address
+        name, credit_code, kind, legal_rep, phone, staff, party, party_name, members = values[:9]
         code, kind_name = kinds.get(kind, (kind, kind))
         yield [
             name,
@@ -110,12 +109,23 @@ def _unit_rows(units: Any) -> Iterator[list[Any]]:
             parties.get(party, party),
             party_name,
             members,
-            areas.get(street, ""),
-            areas.get(community, ""),
-            areas.get(grid, "") if grid else "",
-            building,
-            address or building,  # Unit.full_address
+            *_where(areas, values[9:]),
         ]
+
+
+def _where(areas: dict[int, str], location: tuple[Any, ...]) -> list[str]:
+    """The street, community, grid, building and address columns from ``LOCATION_COLUMNS``'s values
+    (``Located.full_address``: its own address, else its room's, else the building's name)."""
+    street, community, grid, building, address, room_building, entrance, number = location
+    if not address and room_building is not None:
+        address = f"{room_building}{f'{entrance}单元' if entrance else ''}{number}"  # Room.address
+    return [
+        areas.get(street, ""),
+        areas.get(community, ""),
+        areas.get(grid, "") if grid else "",
+        building,
+        address or building,
+    ]
 
 
 def filename(kind: str, register: str = "units") -> str:
@@ -168,32 +178,37 @@ def places_export(*, by: Any) -> tuple[int, Iterator[bytes]]:
     Raises ``PermissionDenied``."""
     if not policy.can_export(by):
         raise PermissionDenied(_("您没有导出场所信息的权限。"))
-    places = (
-        places_visible_to(by)
-        .select_related("place_type", "hazard_level", "unit", "building", "room__building", "grid", "community")
-        .select_related("street")
-        .order_by("street_id", "community_id", "grid_id", "name", "id")
-    )
+    places = places_visible_to(by).order_by("street_id", "community_id", "grid_id", "name", "id")
     count = audited_export(by=by, queryset=places, object_type="places.place", summary=_("导出重点场所 %(count)d 个"))
-    rows = (
-        [
-            p.name,
-            p.place_type.standard_code or p.place_type.code,
-            p.place_type.name,
-            p.unit.name if p.unit else "",
-            p.unit.credit_code if p.unit else "",
-            p.operator,
-            idnumbers.mask_phone(p.operator_phone) if p.operator_phone else "",
-            p.hazard_level.standard_code or p.hazard_level.code,
-            p.hazard_level.name,
-            p.last_inspected.isoformat() if p.last_inspected else "",
-            p.inspection_due.isoformat(),
-            p.street.name,
-            p.community.name,
-            p.grid.name if p.grid else "",
-            p.building.name,
-            p.full_address,
+    return count, _places_workbook(_place_rows(places))
+
+
+# As for units: 2,000 places as objects with seven related rows each took ~0.4 s before the first byte.
+PLACE_COLUMNS = (
+    "name", "place_type_id", "unit__name", "unit__credit_code", "operator", "operator_phone", "hazard_level_id",
+    "last_inspected", "inspection_due", *LOCATION_COLUMNS,
+)  # fmt: skip
+
+
+def _place_rows(places: Any) -> Iterator[list[Any]]:
+    types = {t.code: (t.standard_code or t.code, t.name) for t in PlaceType.objects.all()}
+    hazards = {h.code: (h.standard_code or h.code, h.name) for h in HazardLevel.objects.all()}
+    areas = dict(Area.objects.values_list("id", "name"))
+    for values in places.values_list(*PLACE_COLUMNS).iterator(chunk_size=2000):
+        name, place_type, unit, credit_code, operator, phone, hazard, last_inspected, due = values[:9]
+        type_code, type_name = types.get(place_type, (place_type, place_type))
+        hazard_code, hazard_name = hazards.get(hazard, (hazard, hazard))
+        yield [
+            name,
+            type_code,
+            type_name,
+            unit or "",
+            credit_code or "",
+            operator,
+            idnumbers.mask_phone(phone) if phone else "",
+            hazard_code,
+            hazard_name,
+            last_inspected.isoformat() if last_inspected else "",
+            due.isoformat(),
+            *_where(areas, values[9:]),
         ]
-        for p in places.iterator(chunk_size=2000)
-    )
-    return count, _places_workbook(rows)
