@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from wangge.accounts import policy
 from wangge.areas.models import Area
-from wangge.core import idnumbers
+from wangge.core import idnumbers, streaming
 from wangge.core.spreadsheet import audited_export, register_workbook_stream
 from wangge.places.models import PlaceType, Unit, UnitKind
 from wangge.places.queries import places_visible_to, units_visible_to
@@ -94,7 +94,7 @@ def _unit_rows(units: Any) -> Iterator[list[Any]]:
     kinds = {k.code: (k.standard_code or k.code, k.name) for k in UnitKind.objects.all()}
     parties = {value: str(label) for value, label in Unit.PartyOrg.choices}
     areas = dict(Area.objects.values_list("id", "name"))
-    for values in units.values_list(*UNIT_COLUMNS).iterator(chunk_size=2000):
+    for values in streaming.rows(units.values_list(*UNIT_COLUMNS)):
         name, credit_code, kind, legal_rep, phone, staff, party, party_name, members = values[:9]
         code, kind_name = kinds.get(kind, (kind, kind))
         yield [
@@ -194,7 +194,7 @@ def _place_rows(places: Any) -> Iterator[list[Any]]:
     types = {t.code: (t.standard_code or t.code, t.name) for t in PlaceType.objects.all()}
     hazards = {h.code: (h.standard_code or h.code, h.name) for h in HazardLevel.objects.all()}
     areas = dict(Area.objects.values_list("id", "name"))
-    for values in places.values_list(*PLACE_COLUMNS).iterator(chunk_size=2000):
+    for values in streaming.rows(places.values_list(*PLACE_COLUMNS)):
         name, place_type, unit, credit_code, operator, phone, hazard, last_inspected, due = values[:9]
         type_code, type_name = types.get(place_type, (place_type, place_type))
         hazard_code, hazard_name = hazards.get(hazard, (hazard, hazard))

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from wangge.accounts import policy
 from wangge.areas.models import Area
-from wangge.core import idnumbers
+from wangge.core import idnumbers, streaming
 from wangge.core.spreadsheet import audited_export, register_workbook_stream
 from wangge.registry.models import HazardLevel, Rental
 from wangge.registry.room_queries import current_rentals
@@ -94,7 +94,7 @@ def _rows(rentals: Any) -> Iterator[list[Any]]:
     areas = dict(Area.objects.values_list("id", "name"))
     hazards = {h.code: (h.standard_code or h.code, h.name) for h in HazardLevel.objects.all()}
     tenancies = Rental.tenants.through.objects  # type: ignore[attr-defined]
-    values = rentals.values_list(*COLUMNS).iterator(chunk_size=CHUNK)
+    values = streaming.rows(rentals.values_list(*COLUMNS), chunk_size=CHUNK)
     while True:
         chunk = list(islice(values, CHUNK))
         if not chunk:
