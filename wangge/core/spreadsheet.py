@@ -26,6 +26,8 @@ CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.shee
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: rows written between two chunks of a streamed workbook
 CHUNK_ROWS = 2000
+#: rows of the first chunk: the download starts (and the browser shows it) before a whole chunk is read
+FIRST_ROWS = 200
 
 
 def safe_cell(value: Any) -> Any:
@@ -73,9 +75,9 @@ def register_workbook_stream(
     """``register_workbook`` as chunks of XLSX bytes, ``rows`` consumed as they are written.
 
     The package (a ZIP) is written forward only, sizes after each part, so the download starts
-    with the first ``chunk_rows`` rows: building a district's register in memory first (openpyxl's
-    cell objects) kept the user waiting seconds for the first byte. ``codes`` may be a callable,
-    read when its sheet is written.
+    with the first ``FIRST_ROWS`` rows, then ``chunk_rows`` at a time: building a district's
+    register in memory first (openpyxl's cell objects) kept the user waiting seconds for the first
+    byte. ``codes`` may be a callable, read when its sheet is written.
     """
     sink = _Sink()
     text = frozenset(text_columns)
@@ -88,7 +90,7 @@ def register_workbook_stream(
             lines: list[str] = []
             for number, row in enumerate(rows, start=2):
                 lines.append(_row_xml(number, row, text))
-                if len(lines) >= chunk_rows:
+                if len(lines) >= (chunk_rows if number > FIRST_ROWS + 1 else FIRST_ROWS):
                     part.write("".join(lines).encode())
                     lines.clear()
                     part.flush()
@@ -215,10 +217,13 @@ def _sheet_start(columns: int, text: frozenset[int], *, frozen: bool) -> bytes:
     ).encode()
 
 
+_LETTERS = [get_column_letter(n) for n in range(1, 53)]
+
+
 def _row_xml(number: int, values: Sequence[Any], text: frozenset[int], style: int = 0) -> str:
     cells = []
     for index, value in enumerate(values):
-        ref = f"{get_column_letter(index + 1)}{number}"
+        ref = f"{_LETTERS[index] if index < len(_LETTERS) else get_column_letter(index + 1)}{number}"
         cell_style = style or (_TEXT if index in text else 0)
         attrs = f' r="{ref}"' + (f' s="{cell_style}"' if cell_style else "")
         value = safe_cell(value)

@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wangge.accounts import policy
-from wangge.core import idnumbers
+from wangge.areas.models import Area
+from wangge.core import idnumbers, streaming
 from wangge.core.spreadsheet import audited_export, register_workbook_stream
 from wangge.places.models import PlaceType, Unit, UnitKind
 from wangge.places.queries import places_visible_to, units_visible_to
@@ -71,34 +72,60 @@ def units_export(*, by: Any) -> tuple[int, Iterator[bytes]]:
     Raises ``PermissionDenied``."""
     if not policy.can_export(by):
         raise PermissionDenied(_("您没有导出单位信息的权限。"))
-    units = (
-        units_visible_to(by)
-        .select_related("kind", "building", "room__building", "grid", "community", "street")
-        .order_by("street_id", "community_id", "grid_id", "name", "id")
-    )
+    units = units_visible_to(by).order_by("street_id", "community_id", "grid_id", "name", "id")
     count = audited_export(by=by, queryset=units, object_type="places.unit", summary=_("导出实有单位 %(count)d 个"))
-    rows = (
-        [
-            u.name,
-            u.credit_code,
-            u.kind.standard_code or u.kind.code,
-            u.kind.name,
-            u.legal_rep,
-            idnumbers.mask_phone(u.legal_rep_phone) if u.legal_rep_phone else "",
-            u.staff_count,
-            u.party_org,
-            u.get_party_org_display(),
-            u.party_org_name,
-            u.party_members,
-            u.street.name,
-            u.community.name,
-            u.grid.name if u.grid else "",
-            u.building.name,
-            u.full_address,
+    return count, _workbook(_unit_rows(units))
+
+
+# Plain values, named from dicts read once, not model instances: a district's 6,240 units as
+# objects with six related rows each and a translated choice per row took ~0.5 ms a row.
+#: where a unit or place is: the last columns of both exports (``_where``)
+LOCATION_COLUMNS = (
+    "street_id", "community_id", "grid_id", "building__name", "address", "room__building__name", "room__entrance",
+    "room__number",
+)  # fmt: skip
+UNIT_COLUMNS = (
+    "name", "credit_code", "kind_id", "legal_rep", "legal_rep_phone", "staff_count", "party_org",
+    "party_org_name", "party_members", *LOCATION_COLUMNS,
+)  # fmt: skip
+
+
+def _unit_rows(units: Any) -> Iterator[list[Any]]:
+    kinds = {k.code: (k.standard_code or k.code, k.name) for k in UnitKind.objects.all()}
+    parties = {value: str(label) for value, label in Unit.PartyOrg.choices}
+    areas = dict(Area.objects.values_list("id", "name"))
+    for values in streaming.rows(units.values_list(*UNIT_COLUMNS)):
+        name, credit_code, kind, legal_rep, phone, staff, party, party_name, members = values[:9]
+        code, kind_name = kinds.get(kind, (kind, kind))
+        yield [
+            name,
+            credit_code,
+            code,
+            kind_name,
+            legal_rep,
+            idnumbers.mask_phone(phone) if phone else "",
+            staff,
+            party,
+            parties.get(party, party),
+            party_name,
+            members,
+            *_where(areas, values[9:]),
         ]
-        for u in units.iterator(chunk_size=2000)
-    )
-    return count, _workbook(rows)
+
+
+def _where(areas: dict[int, str], location: tuple[Any, ...]) -> list[str]:
+    """The street, community, grid, building and address columns from ``LOCATION_COLUMNS``'s values
+    (``Located.full_address``: its own address, else its room's, else the building's name)."""
+    street, community, grid, building, address, room_building, entrance, number = location
+    if not address and room_building is not None:
+        address = f"{room_building}{f'{entrance}单元' if entrance else ''}{number}"  # Room.address
+    return [
+        areas.get(street, ""),
+        areas.get(community, ""),
+        areas.get(grid, "") if grid else "",
+        building,
+        address or building,
+    ]
 
 
 def filename(kind: str, register: str = "units") -> str:
@@ -151,32 +178,37 @@ def places_export(*, by: Any) -> tuple[int, Iterator[bytes]]:
     Raises ``PermissionDenied``."""
     if not policy.can_export(by):
         raise PermissionDenied(_("您没有导出场所信息的权限。"))
-    places = (
-        places_visible_to(by)
-        .select_related("place_type", "hazard_level", "unit", "building", "room__building", "grid", "community")
-        .select_related("street")
-        .order_by("street_id", "community_id", "grid_id", "name", "id")
-    )
+    places = places_visible_to(by).order_by("street_id", "community_id", "grid_id", "name", "id")
     count = audited_export(by=by, queryset=places, object_type="places.place", summary=_("导出重点场所 %(count)d 个"))
-    rows = (
-        [
-            p.name,
-            p.place_type.standard_code or p.place_type.code,
-            p.place_type.name,
-            p.unit.name if p.unit else "",
-            p.unit.credit_code if p.unit else "",
-            p.operator,
-            idnumbers.mask_phone(p.operator_phone) if p.operator_phone else "",
-            p.hazard_level.standard_code or p.hazard_level.code,
-            p.hazard_level.name,
-            p.last_inspected.isoformat() if p.last_inspected else "",
-            p.inspection_due.isoformat(),
-            p.street.name,
-            p.community.name,
-            p.grid.name if p.grid else "",
-            p.building.name,
-            p.full_address,
+    return count, _places_workbook(_place_rows(places))
+
+
+# As for units: 2,000 places as objects with seven related rows each took ~0.4 s before the first byte.
+PLACE_COLUMNS = (
+    "name", "place_type_id", "unit__name", "unit__credit_code", "operator", "operator_phone", "hazard_level_id",
+    "last_inspected", "inspection_due", *LOCATION_COLUMNS,
+)  # fmt: skip
+
+
+def _place_rows(places: Any) -> Iterator[list[Any]]:
+    types = {t.code: (t.standard_code or t.code, t.name) for t in PlaceType.objects.all()}
+    hazards = {h.code: (h.standard_code or h.code, h.name) for h in HazardLevel.objects.all()}
+    areas = dict(Area.objects.values_list("id", "name"))
+    for values in streaming.rows(places.values_list(*PLACE_COLUMNS)):
+        name, place_type, unit, credit_code, operator, phone, hazard, last_inspected, due = values[:9]
+        type_code, type_name = types.get(place_type, (place_type, place_type))
+        hazard_code, hazard_name = hazards.get(hazard, (hazard, hazard))
+        yield [
+            name,
+            type_code,
+            type_name,
+            unit or "",
+            credit_code or "",
+            operator,
+            idnumbers.mask_phone(phone) if phone else "",
+            hazard_code,
+            hazard_name,
+            last_inspected.isoformat() if last_inspected else "",
+            due.isoformat(),
+            *_where(areas, values[9:]),
         ]
-        for p in places.iterator(chunk_size=2000)
-    )
-    return count, _places_workbook(rows)

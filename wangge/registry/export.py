@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET
 from wangge.accounts import policy
 from wangge.areas.models import Area
 from wangge.areas.serializers import choice_label
-from wangge.core import idnumbers
+from wangge.core import idnumbers, streaming
 from wangge.core.audit import Action, audit
 from wangge.registry.models import DocumentType, PopulationType, Resident
 from wangge.registry.queries import residents_visible_to
@@ -156,7 +156,7 @@ def _chunks(residents: QuerySet[Resident]) -> Iterator[str]:
     buffer.write(BOM)
     writer.writerow(header())
     labels = _labels()
-    for index, values in enumerate(residents.values_list(*COLUMNS).iterator(chunk_size=CHUNK), start=1):
+    for index, values in enumerate(streaming.rows(residents.values_list(*COLUMNS), chunk_size=CHUNK), start=1):
         writer.writerow(_row(values, today, labels))
         if index % CHUNK == 0:
             yield buffer.getvalue()

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count
+from django.urls import reverse
+from django.utils.translation import ngettext
 
 from wangge.areas.models import Area, Building
 from wangge.areas.queries import areas_visible_to, buildings_visible_to
@@ -141,21 +143,26 @@ class TreeRow:
     """One node of ``tree`` in document order, for a template that loops once: ``closes`` counts
     the ``<ul>`` lists (with their ``<details>`` and ``<li>``) that end after this node."""
 
-    id: int
+    url: str
     name: str
-    households: int
+    households: str
     has_children: bool
     open: bool
     closes: range
 
 
 def tree_rows(roots: list[dict[str, Any]]) -> list[TreeRow]:
-    """``tree`` flattened: rendering 900 nested includes for a district took 130-160 ms of CPU."""
+    """``tree`` flattened, links and counts written here: 900 nested includes for a district took
+    130-160 ms of CPU, and a ``{% url %}`` and ``{% blocktranslate %}`` per node half of what was left."""
     rows: list[TreeRow] = []
+    # one reverse for all: the area page's URL with a marker where the id goes
+    url = reverse("registry:area", args=[999999999]).replace("999999999", "{}")
 
     def walk(node: dict[str, Any], depth: int, closes: int) -> None:
         children = node["children"]
-        rows.append(TreeRow(node["id"], node["name"], node["households"], bool(children), depth == 0, range(0)))
+        n = node["households"]
+        households = ngettext("%(n)s 户", "%(n)s 户", n) % {"n": n}
+        rows.append(TreeRow(url.format(node["id"]), node["name"], households, bool(children), depth == 0, range(0)))
         if not children:
             rows[-1].closes = range(closes)
             return
