@@ -6,14 +6,12 @@ Reads go through ``wangge.registry.room_queries`` (out of scope = 404); writes g
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -23,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from wangge.accounts import policy
 from wangge.areas.queries import get_building
+from wangge.core.paging import page_of, pager_links
 from wangge.core.spreadsheet import xlsx_response, xlsx_streaming_response
 from wangge.registry import room_actions, room_export, room_queries, summary
 from wangge.registry.models import HazardLevel
@@ -67,42 +66,6 @@ def _building_wanted(request: HttpRequest) -> Any:
     return get_building(request.user, wanted) if wanted else None
 
 
-@dataclass
-class Slice:
-    """One page of a list, read as ``PAGE_SIZE + 1`` rows: no count of the whole list (counting a
-    district's 19,000 running leases twice cost more than the page itself)."""
-
-    rows: list[Any]
-    number: int
-    has_previous: bool
-    has_next: bool
-
-
-def _slice(queryset: QuerySet[Any], wanted: str | None) -> Slice:
-    try:
-        number = max(1, int(wanted or 1))
-    except ValueError:
-        number = 1
-    start = (number - 1) * PAGE_SIZE
-    rows = list(queryset[start : start + PAGE_SIZE + 1])
-    return Slice(rows[:PAGE_SIZE], number, number > 1, len(rows) > PAGE_SIZE)
-
-
-def _pager_links(request: HttpRequest, page: Slice, name: str) -> dict[str, str]:
-    """The previous and next pages' query strings for the list paged by ``name``, keeping the
-    rest of the query (the building, the other list's page)."""
-    links = {}
-    for key, wanted, number in (
-        ("previous", page.has_previous, page.number - 1),
-        ("next", page.has_next, page.number + 1),
-    ):
-        if wanted:
-            query = request.GET.copy()
-            query[name] = str(number)
-            links[key] = "?" + query.urlencode()
-    return links
-
-
 @login_required
 def rentals(request: HttpRequest) -> HttpResponse:
     """Running leases in the user's areas: due inspections and expiring leases first, then all."""
@@ -118,16 +81,16 @@ def rentals(request: HttpRequest) -> HttpResponse:
     # Both lists are paged: a district's street officer was sent ~700 rows (330-460 ms) at 520,000
     # residents, and the whole list is in the export.
     related = ("room__building", "hazard_level")
-    attention_page = _slice(attention.select_related(*related), request.GET.get("page"))
-    others_page = _slice(running.select_related(*related), request.GET.get("others"))
+    attention_page = page_of(attention.select_related(*related), request.GET.get("page"), size=PAGE_SIZE)
+    others_page = page_of(running.select_related(*related), request.GET.get("others"), size=PAGE_SIZE)
     context = {
         "attention": [(r, room_queries.rental_flags(r, today=today)) for r in attention_page.rows],
         "attention_page": attention_page,
         "others": others_page.rows,
         "others_page": others_page,
         "building": building,
-        "attention_links": _pager_links(request, attention_page, "page"),
-        "others_links": _pager_links(request, others_page, "others"),
+        "attention_links": pager_links(request, attention_page, "page"),
+        "others_links": pager_links(request, others_page, "others"),
         "today": today,
         "expiring_days": room_queries.EXPIRING_DAYS,
         "can_import": policy.can_import_rentals(user),

@@ -189,6 +189,25 @@ def test_a_place_due_in_two_weeks_needs_attention_and_one_due_in_fifteen_days_do
     assert [p.pk for p in queries.places_needing_attention(worker, today=today())] == [inside.pk]
 
 
+def test_the_places_page_lists_those_needing_attention_a_page_at_a_time(
+    world: World, client_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wangge.places import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    due = [place(world) for _ in range(3)]
+    for days, p in enumerate(due):
+        Place.objects.filter(pk=p.pk).update(inspection_due=today() + dt.timedelta(days=days))
+    client = client_for(Role.GRID_WORKER)
+    first = client.get("/places/?page=1").content.decode()
+    assert [p.pk for p in due if f"/places/{p.pk}/" in first] == [due[0].pk, due[1].pk]
+    assert "?page=2#attention" in first and "上一页" not in first
+    second = client.get("/places/?page=2").content.decode()
+    assert [p.pk for p in due if f"/places/{p.pk}/" in second] == [due[2].pk]
+    assert "?page=1#attention" in second and "下一页" not in second
+    assert client.get("/places/?page=x").status_code == 200  # a bad page number is the first page
+
+
 def test_a_done_rectification_is_no_longer_overdue(world: World) -> None:
     worker = world.user(Role.GRID_WORKER)
     late = inspected_with_rectification(world, today() - dt.timedelta(days=3))
