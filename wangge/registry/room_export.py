@@ -193,26 +193,36 @@ def rooms_export(*, by: Any, building: Any = None) -> tuple[int, Iterator[bytes]
     rooms = rooms_visible_to(by)
     if building is not None:
         rooms = rooms.filter(building=building)
-    rooms = (
-        with_owner_shown(by, rooms)
-        .select_related("building", "use", "street", "community", "grid")
-        .order_by("building_id", "entrance", "number")  # the unique index: rows as it yields them, no sort
-    )
     count = audited_export(by=by, queryset=rooms, object_type="registry.room", summary=_("导出房屋 %(count)d 间"))
+    # Plain values in the order of the unique index (building, entrance, number): no sort, and no
+    # area rows (with their outlines) joined to each room; names come from dicts. Reading rooms as
+    # objects sorted by area cost ~0.9 s (SQLite) / ~0.6 s (PostgreSQL) before the first byte for
+    # a district's 256,000 rooms.
+    values = (
+        with_owner_shown(by, rooms)  # type: ignore[misc]  # values_list names the annotation
+        .order_by("building_id", "entrance", "number")
+        .values_list(
+            "street_id", "community_id", "grid_id", "building__name", "entrance", "number", "floor", "use_id",
+            "area", "owner_shown",
+        )
+    )  # fmt: skip
+    areas = dict(Area.objects.values_list("id", "name"))
+    uses = {u.code: (u.standard_code or u.code, u.name) for u in RoomUse.objects.all()}
     rows = (
         [
-            r.street.name,
-            r.community.name,
-            r.grid.name if r.grid else "",
-            r.building.name,
-            r.entrance,
-            r.number,
-            r.floor if r.floor is not None else "",
-            r.use.standard_code or r.use.code,
-            r.use.name,
-            float(r.area) if r.area is not None else "",
-            r.owner_shown,  # type: ignore[attr-defined]
+            areas.get(street, ""),
+            areas.get(community, ""),
+            areas.get(grid, "") if grid else "",
+            building,
+            entrance,
+            number,
+            floor if floor is not None else "",
+            *uses.get(use, (use, use)),
+            float(area) if area is not None else "",
+            owner,
         ]
-        for r in streaming.rows(rooms, chunk_size=2000)
+        for street, community, grid, building, entrance, number, floor, use, area, owner in streaming.rows(
+            values, chunk_size=2000
+        )
     )
     return count, _rooms_workbook(rows)
