@@ -367,7 +367,11 @@ class SearchKey(models.Model):
     without a join.
     """
 
-    resident = models.ForeignKey(Resident, related_name="search_keys", on_delete=models.CASCADE)
+    # A derived index of the resident, written and deleted with it by the registry's own code
+    # (the ORM's cascade removes a resident's keys), so no foreign-key constraint: its check
+    # ran for each of the ~5 keys of every resident written, at every import's commit
+    # (docs/benchmarks.md, "Issue 15's import: the server's share").
+    resident = models.ForeignKey(Resident, related_name="search_keys", on_delete=models.CASCADE, db_constraint=False)
     key = models.CharField(max_length=80)
     # The same column names as on Resident, so one scope filter serves both; no FK constraint
     # or index of their own: the key index does the work and these only narrow its range.

@@ -207,6 +207,8 @@ def test_undo_removes_exactly_what_the_import_created(world: World, imported: Re
     assert AuditEntry.objects.filter(action=AuditEntry.Action.DELETE, object_id=str(imported.pk)).count() == 1
     assert run_queued(worker="test") == 1
     assert set(Resident.objects.values_list("pk", flat=True)) == before_residents
+    # Search keys have no foreign-key constraint (a derived index): the undo removes them itself.
+    assert not SearchKey.objects.exclude(resident__in=Resident.objects.all()).exists()
     assert Household.objects.count() == before_households
     assert not Building.objects.filter(pk__in=imported.buildings).exists()
     assert not CareTag.objects.filter(import_run=imported).exists()
