@@ -390,20 +390,27 @@ def _import(
 
 def rentals_import(*, by: Any, data: bytes, file_name: str) -> ImportResult:
     """Register the new leases of a filled-in rentals register (``rental_import``): bad rows are
-    reported with their reasons, leases already registered left as they are. A room not yet
-    registered is made; a last inspection date is recorded as an inspection, which sets the next
-    one due. One transaction with one ``import`` entry in the audit log besides each rental's
-    own; if it cannot be written, nothing is registered. A row refused by the checks of
-    ``rental_register`` (a lease overlapping one already registered) leaves nothing behind.
-    Raises ``PermissionDenied`` for a user who may not import rentals and ``ImportFileError`` for
-    a file that cannot be read at all."""
+    reported with their reasons, leases already registered left as they are but for the tenants
+    the file names and they lack, who are linked (``rental_tenants_set``, counted as updated).
+    Tenants are residents the importer may see, found by document number; a number that links
+    no one is a warning of its row, which still imports. A room not yet registered is made; a
+    last inspection date is recorded as an inspection, which sets the next one due. One
+    transaction with one ``import`` entry in the audit log besides each rental's own; if it
+    cannot be written, nothing is registered. A row refused by the checks of ``rental_register``
+    (a lease overlapping one already registered) leaves nothing behind. Raises
+    ``PermissionDenied`` for a user who may not import rentals and ``ImportFileError`` for a
+    file that cannot be read at all."""
     if by is not None and not policy.can_import_rentals(by):
         raise PermissionDenied
     started = time.monotonic()
     result = ImportResult(file_name=file_name)
     rows = rental_import.read_rows(data=data, file_name=file_name, by=by, result=result)
 
-    def write(row: rental_import.RentalRow) -> str:
+    def register(row: rental_import.RentalRow) -> str:
+        if row.rental_id is not None:
+            rental = Rental.objects.select_related("room__building").get(pk=row.rental_id)
+            rental_tenants_set(by=by, rental=rental, tenants=[*rental.tenants.all(), *row.tenants])
+            return "updated"
         room = row.room
         if room is None:
             room, _made = room_get_or_create(
@@ -416,6 +423,7 @@ def rentals_import(*, by: Any, data: bytes, file_name: str) -> ImportResult:
             end=row.end,
             landlord_name=row.landlord_name,
             landlord_phone=row.landlord_phone,
+            tenants=row.tenants,
             registration_number=row.registration_number,
             rent=row.rent,
             hazard_level=row.hazard_level,
@@ -430,6 +438,11 @@ def rentals_import(*, by: Any, data: bytes, file_name: str) -> ImportResult:
             )
         return "created"
 
+    def write(row: rental_import.RentalRow) -> str:
+        done = register(row)
+        rental_import.warn(result, row.number, row.warnings)  # once the row is written
+        return done
+
     return _import(
         by=by,
         result=result,
@@ -437,7 +450,10 @@ def rentals_import(*, by: Any, data: bytes, file_name: str) -> ImportResult:
         write=write,
         column=lambda field: rental_import.label(IMPORT_COLUMNS.get(field, "room")),
         object_type="registry.rental",
-        summary=_("导入出租房屋 %(file)s：新登记 %(created)d 处，已登记 %(unchanged)d 处，拒绝 %(rejected)d 行"),
+        summary=_(
+            "导入出租房屋 %(file)s：新登记 %(created)d 处，补登承租人 %(updated)d 处，已登记 %(unchanged)d 处，"
+            "拒绝 %(rejected)d 行"
+        ),
         started=started,
     )
 
