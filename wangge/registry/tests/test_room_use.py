@@ -134,3 +134,59 @@ def test_a_refused_use_change_rolls_back_when_the_audit_fails_for_an_allowed_one
     assert response.status_code == 500
     room.refresh_from_db()
     assert room.use_id == "rented"
+
+
+def test_the_room_form_keeps_what_was_typed_and_shows_why_a_leased_room_cannot_be_vacant(
+    world: World, client_for: Any
+) -> None:
+    room = leased(world, start=today() - dt.timedelta(days=30), end=today() + dt.timedelta(days=300))
+    client = client_for(Role.GRID_WORKER)
+    plan = client.get(f"/buildings/{room.building_id}/plan/").content.decode()
+    assert f"/rooms/{room.pk}/edit/" in plan
+    page = client.get(f"/rooms/{room.pk}/edit/")
+    assert page.status_code == 200 and f"/rentals/{Rental.objects.get().pk}/" in page.content.decode()
+
+    response = client.post(f"/rooms/{room.pk}/edit/", {"use": "vacant", "floor": "7", "area": "88.5", "owner_name": ""})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert RUNNING in html
+    form = response.context["form"]
+    assert (form["use"].value(), form["floor"].value(), form["area"].value()) == ("vacant", "7", "88.5")
+    room.refresh_from_db()
+    assert (room.use_id, room.floor, room.area) == ("rented", 1, None)
+
+
+def test_the_room_form_saves_a_change_and_returns_to_the_plan(world: World, client_for: Any) -> None:
+    room = leased(world, start=today() - dt.timedelta(days=30), end=today() + dt.timedelta(days=300))
+    room_actions.rental_end(by=None, rental=Rental.objects.get(room=room), date=today())
+    client = client_for(Role.GRID_WORKER)
+    response = client.post(
+        f"/rooms/{room.pk}/edit/", {"use": "residence", "floor": "1", "area": "88.5", "owner_name": "刘德明"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/buildings/{room.building_id}/plan/#room-{room.pk}"
+    room.refresh_from_db()
+    assert (room.use_id, str(room.area), room.owner_name) == ("residence", "88.50", "刘德明")
+    entry = AuditEntry.objects.filter(object_type="registry.room", object_id=str(room.pk), action="update").get()
+    assert entry.detail["before"]["use"] == "vacant"
+
+
+def test_the_room_form_is_404_outside_the_workers_grid_and_for_a_reader(world: World, client_for: Any) -> None:
+    next_door = room_actions.household_settle(by=None, household=world.households["grid_a1_2"])
+    assert client_for(Role.GRID_WORKER).get(f"/rooms/{next_door.pk}/edit/").status_code == 404
+    assert client_for(Role.COMMUNITY_STAFF).get(f"/rooms/{next_door.pk}/edit/").status_code == 200
+    for role in (Role.AUDITOR, Role.GUARDIAN, Role.PETITION_OFFICE):
+        client = client_for(role)
+        assert client.post(f"/rooms/{next_door.pk}/edit/", {"use": "vacant"}).status_code == 404
+        plan = client.get(f"/buildings/{next_door.building_id}/plan/").content.decode()
+        assert f"/rooms/{next_door.pk}/edit/" not in plan
+    next_door.refresh_from_db()
+    assert next_door.use_id == "residence"
+
+
+def test_the_room_form_speaks_english(world: World, client_for: Any) -> None:
+    room = leased(world, start=today() - dt.timedelta(days=30), end=today() + dt.timedelta(days=300))
+    client = client_for(Role.GRID_WORKER)
+    client.cookies["django_language"] = "en"
+    html = client.post(f"/rooms/{room.pk}/edit/", {"use": "vacant"}).content.decode()
+    assert "running lease" in html and "Room use" in html and "Save" in html
