@@ -80,6 +80,8 @@ REGISTRATION_MAX = Rental._meta.get_field("registration_number").max_length or 4
 # Between the numbers of one cell: 、 , ; (full-width ones are folded by NFKC first) and spaces.
 TENANT_SEPARATORS = re.compile(r"[、,;/\s]+")
 IN_CHUNK = 900  # numbers per ``IN (...)``: under SQLite's historical limit of 999 parameters
+# An ID number Excel turned into a number (2.10304E+17), as the residents import recognises it.
+SCIENTIFIC = re.compile(r"\d(\.\d+)?[eE]\+?\d+")
 
 
 def label(key: str) -> str:
@@ -223,6 +225,9 @@ class _Reader(AddressReader):
                         _("承租人证件号码 %(number)s 已隐藏中间位（来自导出文件），无法关联，请填写完整号码")
                         % {"number": number}
                     )
+                continue
+            if SCIENTIFIC.fullmatch(number):
+                warnings.append(_("身份号码被 Excel 存成了数字（科学计数法），请将该列设为文本格式后重新填写"))
                 continue
             candidates = _candidates(number)
             if any(candidate in linked for candidate in candidates):

@@ -237,3 +237,9 @@ def test_the_import_page_shows_the_tenant_warnings_in_chinese_and_english(world:
     answer = client.post("/rentals/import/", {"file": SimpleUploadedFile("rentals.csv", data)}).content.decode()
     assert "not linked as a tenant" in answer and "Tenants added" in answer
     assert Rental.objects.count() == 2
+
+
+def test_a_number_excel_turned_into_a_number_is_reported_as_such(world: World) -> None:
+    result = run(table(lease(**{NUMBERS: "2.10304E+17"})), by=world.user(Role.GRID_WORKER))
+    assert (result.created, result.warned) == (1, 1)
+    assert "科学计数法" in warnings_of(result)[2][0]
