@@ -114,8 +114,34 @@ def room_create(
     return room
 
 
+def running_lease(room: Room, *, today: dt.date) -> Rental | None:
+    """The lease of the room that is registered and not over by ``today`` (one starting later
+    included), as ``room_queries.current_rentals`` counts them; ``None`` when there is none."""
+    running = Rental.objects.filter(Q(ended__isnull=True) | Q(ended__gt=today), room=room, end__gte=today)
+    return running.order_by("start", "id").first()
+
+
+def _check_use_against_lease(room: Room, use: RoomUse) -> None:
+    """While a lease of the room runs its use is 出租: marking it vacant or owner-occupied would
+    contradict the rentals register (the lease stays in the grid worker's list, the room shows as
+    empty). The way out is to record the move-out (``rental_end``), which makes it vacant."""
+    if use.code == RENTED or use.code == room.use_id:
+        return
+    lease = running_lease(room, today=timezone.localdate())
+    if lease is not None:
+        raise ValidationError(
+            {
+                "use": _(
+                    "该房屋有在租的租约（%(start)s 至 %(end)s），用途只能是“出租”；如租户已搬走，请先在租约页面登记退租"
+                )
+                % {"start": lease.start.isoformat(), "end": lease.end.isoformat()}
+            }
+        )
+
+
 def room_update(*, by: Any, room: Room, **changes: Any) -> Room:
-    """Change a room's use, area, floor or owner; other fields follow from its address."""
+    """Change a room's use, area, floor or owner; other fields follow from its address. A room
+    with a running lease keeps the use 出租 (``_check_use_against_lease``)."""
     unknown = set(changes) - ROOM_FIELDS
     if unknown:
         raise ValidationError({field: _("该字段不能直接修改") for field in unknown})
@@ -127,6 +153,10 @@ def room_update(*, by: Any, room: Room, **changes: Any) -> Room:
         changes["owner_name"] = changes["owner_name"].strip()
     before = {name: str(getattr(room, f"{name}_id" if name in ("use", "owner") else name)) for name in changes}
     with transaction.atomic():
+        if "use" in changes:
+            # Locked so that a lease registered meanwhile (which locks the room too) is seen.
+            Room.objects.select_for_update().filter(pk=room.pk).first()
+            _check_use_against_lease(room, changes["use"])
         for name, value in changes.items():
             setattr(room, name, value)
         room.save(update_fields=list(changes))
@@ -176,7 +206,9 @@ def rental_register(
     rent: Decimal | None = None,
     hazard_level: str = NO_HAZARD,
 ) -> Rental:
-    """Register a lease of a room: the room is in use as rented from now on."""
+    """Register a lease of a room. A lease not over by today (one starting later included) makes
+    the room's use 出租, as ``room_update`` then keeps it while the lease runs; registering a lease
+    that is already over (an old one entered late) leaves the use as it is."""
     errors: dict[str, str] = {}
     if end < start:
         errors["end"] = _("到期日期不能早于起租日期")
@@ -189,6 +221,9 @@ def rental_register(
     level = _hazard_level(hazard_level)
     tenants = list(tenants)
     with transaction.atomic():
+        # The room is locked: two leases registered at once cannot both pass the overlap check,
+        # nor can ``room_update`` mark the room vacant between this check and the write.
+        Room.objects.select_for_update().filter(pk=room.pk).first()
         if Rental.objects.filter(_active(room, start=start, end=end)).exists():
             raise ValidationError({"start": _("该房屋在这段时间已有登记的租约")})
         rental = Rental(
@@ -208,7 +243,7 @@ def rental_register(
         rental.save()
         if tenants:
             rental.tenants.set(tenants)
-        if room.use_id != RENTED:
+        if room.use_id != RENTED and end >= timezone.localdate():
             room.use_id = RENTED
             room.save(update_fields=["use"])
         audit(
@@ -355,20 +390,27 @@ def _import(
 
 def rentals_import(*, by: Any, data: bytes, file_name: str) -> ImportResult:
     """Register the new leases of a filled-in rentals register (``rental_import``): bad rows are
-    reported with their reasons, leases already registered left as they are. A room not yet
-    registered is made; a last inspection date is recorded as an inspection, which sets the next
-    one due. One transaction with one ``import`` entry in the audit log besides each rental's
-    own; if it cannot be written, nothing is registered. A row refused by the checks of
-    ``rental_register`` (a lease overlapping one already registered) leaves nothing behind.
-    Raises ``PermissionDenied`` for a user who may not import rentals and ``ImportFileError`` for
-    a file that cannot be read at all."""
+    reported with their reasons, leases already registered left as they are but for the tenants
+    the file names and they lack, who are linked (``rental_tenants_set``, counted as updated).
+    Tenants are residents the importer may see, found by document number; a number that links
+    no one is a warning of its row, which still imports. A room not yet registered is made; a
+    last inspection date is recorded as an inspection, which sets the next one due. One
+    transaction with one ``import`` entry in the audit log besides each rental's own; if it
+    cannot be written, nothing is registered. A row refused by the checks of ``rental_register``
+    (a lease overlapping one already registered) leaves nothing behind. Raises
+    ``PermissionDenied`` for a user who may not import rentals and ``ImportFileError`` for a
+    file that cannot be read at all."""
     if by is not None and not policy.can_import_rentals(by):
         raise PermissionDenied
     started = time.monotonic()
     result = ImportResult(file_name=file_name)
     rows = rental_import.read_rows(data=data, file_name=file_name, by=by, result=result)
 
-    def write(row: rental_import.RentalRow) -> str:
+    def register(row: rental_import.RentalRow) -> str:
+        if row.rental_id is not None:
+            rental = Rental.objects.select_related("room__building").get(pk=row.rental_id)
+            rental_tenants_set(by=by, rental=rental, tenants=[*rental.tenants.all(), *row.tenants])
+            return "updated"
         room = row.room
         if room is None:
             room, _made = room_get_or_create(
@@ -381,6 +423,7 @@ def rentals_import(*, by: Any, data: bytes, file_name: str) -> ImportResult:
             end=row.end,
             landlord_name=row.landlord_name,
             landlord_phone=row.landlord_phone,
+            tenants=row.tenants,
             registration_number=row.registration_number,
             rent=row.rent,
             hazard_level=row.hazard_level,
@@ -395,6 +438,11 @@ def rentals_import(*, by: Any, data: bytes, file_name: str) -> ImportResult:
             )
         return "created"
 
+    def write(row: rental_import.RentalRow) -> str:
+        done = register(row)
+        rental_import.warn(result, row.number, row.warnings)  # once the row is written
+        return done
+
     return _import(
         by=by,
         result=result,
@@ -402,7 +450,10 @@ def rentals_import(*, by: Any, data: bytes, file_name: str) -> ImportResult:
         write=write,
         column=lambda field: rental_import.label(IMPORT_COLUMNS.get(field, "room")),
         object_type="registry.rental",
-        summary=_("导入出租房屋 %(file)s：新登记 %(created)d 处，已登记 %(unchanged)d 处，拒绝 %(rejected)d 行"),
+        summary=_(
+            "导入出租房屋 %(file)s：新登记 %(created)d 处，补登承租人 %(updated)d 处，已登记 %(unchanged)d 处，"
+            "拒绝 %(rejected)d 行"
+        ),
         started=started,
     )
 

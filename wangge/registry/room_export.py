@@ -2,10 +2,12 @@
 and their empty templates (filled in, they are imported back: ``rental_import``, ``room_import``).
 
 The running leases in the user's areas, one row each: the room's standard address parts, the
-landlord (phone masked as in the residents export), how many tenants are registered (their
-names and numbers stay in the residents register), the lease registration number, rent and
-term, the hazard level as code and name, and the inspections. A second sheet lists the hazard
-level codes. The export is audited with its row count before the workbook is built.
+landlord (phone masked as in the residents export), how many tenants are registered, the names
+and document numbers (masked as in the residents export) of those the user may see, the lease
+registration number, rent and term, the hazard level as code and name, and the inspections. A
+second sheet lists the hazard level codes. The export is audited with its row count before the
+workbook is built. Imported back, the masked numbers match the tenants already linked, so the
+export changes nothing (``rental_import``).
 
 The rooms register: every room in the user's areas by its standard address (street, community,
 grid, building, entrance, room number), with its floor, use as code and name, floor area and
@@ -27,6 +29,7 @@ from django.utils.translation import gettext as _
 from wangge.accounts import policy
 from wangge.areas.models import Area
 from wangge.core import idnumbers, streaming
+from wangge.core.scope import area_filter
 from wangge.core.spreadsheet import audited_export, register_workbook_stream
 from wangge.registry.models import HazardLevel, Rental, RoomUse
 from wangge.registry.room_queries import current_rentals, rooms_visible_to, with_owner_shown
@@ -43,6 +46,8 @@ def header() -> list[str]:
         _("出租人"),
         _("出租人电话"),
         _("承租人数"),
+        _("承租人姓名"),
+        _("承租人证件号码"),
         _("租赁登记备案号"),
         _("月租金（元）"),
         _("起租日期"),
@@ -77,7 +82,8 @@ def _workbook(rows: Iterable[list[Any]]) -> Iterator[bytes]:
         header=header(),
         code_field=_("隐患等级"),
         table=HazardLevel,
-        text_columns=[4, 5, 7, 9, 11, 12, 15, 16],  # entrance, room, phone, number, dates
+        # entrance, room, phone, tenants' names and numbers, registration number, dates
+        text_columns=[4, 5, 7, 9, 10, 11, 13, 14, 17, 18],
     )(rows)
 
 
@@ -97,7 +103,7 @@ def rentals_export(*, by: Any) -> tuple[int, Iterator[bytes]]:
     count = audited_export(
         by=by, queryset=rentals, object_type="registry.rental", summary=_("导出出租房屋 %(count)d 处")
     )
-    return count, _workbook(_rows(rentals))
+    return count, _workbook(_rows(rentals, by=by))
 
 
 # Plain values named from dicts, and tenants counted per chunk: a ``Count("tenants")`` over the
@@ -111,7 +117,7 @@ COLUMNS = (
 CHUNK = 2000
 
 
-def _rows(rentals: Any) -> Iterator[list[Any]]:
+def _rows(rentals: Any, *, by: Any) -> Iterator[list[Any]]:
     areas = dict(Area.objects.values_list("id", "name"))
     hazards = {h.code: (h.standard_code or h.code, h.name) for h in HazardLevel.objects.all()}
     tenancies = Rental.tenants.through.objects  # type: ignore[attr-defined]
@@ -120,12 +126,17 @@ def _rows(rentals: Any) -> Iterator[list[Any]]:
         chunk = list(islice(values, CHUNK))
         if not chunk:
             return
-        tenants = dict(
-            tenancies.filter(rental_id__in=[row[0] for row in chunk])
-            .values_list("rental_id")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
+        of_chunk = tenancies.filter(rental_id__in=[row[0] for row in chunk])
+        tenants = dict(of_chunk.values_list("rental_id").annotate(n=Count("id")).order_by())
+        # Named only when the user may see them (on the tenants' own area columns, as the
+        # rental's page lists them); the count above is of all.
+        shown: dict[int, list[tuple[str, str]]] = {}
+        for rental, name, number in (
+            of_chunk.filter(area_filter(by, prefix="resident__"))
+            .order_by("rental_id", "id")
+            .values_list("rental_id", "resident__name", "resident__id_number")
+        ):
+            shown.setdefault(rental, []).append((name, idnumbers.mask(number)))
         for row in chunk:
             (
                 pk, street, community, grid, building, entrance, number, landlord, phone, registration, rent,
@@ -142,6 +153,8 @@ def _rows(rentals: Any) -> Iterator[list[Any]]:
                 landlord,
                 idnumbers.mask_phone(phone) if phone else "",
                 tenants.get(pk, 0),
+                "、".join(name for name, _number in shown.get(pk, ())),
+                "、".join(number for _name, number in shown.get(pk, ())),
                 registration,
                 float(rent) if rent is not None else "",
                 start.isoformat(),

@@ -62,6 +62,15 @@ def get_room(user: Any, pk: Any) -> Room:
         raise Http404 from None
 
 
+def get_room_with_owner(user: Any, pk: Any) -> Room:
+    """``get_room`` with ``owner_shown`` (``with_owner_shown``): for a form that edits the owner."""
+    try:
+        rooms = with_owner_shown(user, rooms_visible_to(user).select_related("building", "use"))
+        return rooms.get(pk=pk)
+    except (Room.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
 def get_rental(user: Any, pk: Any) -> Rental:
     try:
         return (

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,7 +25,7 @@ from wangge.areas.queries import get_building
 from wangge.core.paging import page_of, pager_links
 from wangge.core.spreadsheet import xlsx_response, xlsx_streaming_response
 from wangge.registry import room_actions, room_export, room_queries, summary
-from wangge.registry.models import HazardLevel
+from wangge.registry.models import HazardLevel, RoomUse
 from wangge.registry.uploads import ACCEPTED, import_upload
 
 #: rentals per page, in each of the page's two lists
@@ -175,8 +176,60 @@ def building_plan(request: HttpRequest, pk: int) -> HttpResponse:
         "rooms": sum(e.rooms for e in plan),
         "empty": sum(e.empty for e in plan),
         "can_import": policy.can_import_rooms(user),
+        "can_edit": policy.can_edit_registry(user),
     }
     return render(request, "registry/building_plan.html", context)
+
+
+class RoomForm(forms.Form):
+    """A room's use, floor, area and owner (``room_actions.room_update``'s fields)."""
+
+    use = forms.ChoiceField(label=gettext_lazy("房屋用途"), choices=())
+    floor = forms.IntegerField(label=gettext_lazy("楼层"), required=False, min_value=-10, max_value=200)
+    area = forms.DecimalField(label=gettext_lazy("建筑面积（平方米）"), required=False, max_digits=8, decimal_places=2)
+    owner_name = forms.CharField(
+        label=gettext_lazy("产权人姓名"),
+        required=False,
+        max_length=60,
+        help_text=gettext_lazy("产权人不在本区登记时填写"),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["use"].choices = [(u.code, u.label()) for u in RoomUse.objects.all()]  # type: ignore[attr-defined]
+
+
+@login_required
+def room_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change a room's use, floor, area or owner from its building plan; the action's refusal (a
+    use other than 出租 while a lease runs) goes back onto the form with what was typed (400)."""
+    user: Any = request.user
+    _require_registry(user)
+    room = room_queries.get_room_with_owner(user, pk)
+    if not policy.can_edit_registry(user):
+        raise Http404
+    shown = room.owner_shown or ""  # type: ignore[attr-defined]
+    initial = {"use": room.use_id, "floor": room.floor, "area": room.area, "owner_name": shown}
+    form = RoomForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            # Only what differs: an owner resident stays linked while the name shown is kept.
+            changes = {name: value for name, value in form.cleaned_data.items() if value != initial[name]}
+            if "owner_name" in changes:
+                changes["owner"] = None
+            try:
+                if changes:
+                    room_actions.room_update(by=user, room=room, **changes)
+            except ValidationError as exc:
+                _add_errors(form, exc)
+            else:
+                messages.success(request, _("已保存房屋 %(a)s") % {"a": room.address})
+                return redirect(f"{reverse('registry:building_plan', args=[room.building_id])}#room-{room.pk}")
+    today = timezone.localdate()
+    context = {"room": room, "form": form, "lease": room_actions.running_lease(room, today=today)}
+    return render(request, "registry/room_edit.html", context, status=status)
 
 
 @login_required

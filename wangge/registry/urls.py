@@ -33,6 +33,7 @@ urlpatterns: list = [
     path("rooms/export.xlsx", room_views.rooms_export, name="rooms_export"),
     path("rooms/template.xlsx", room_views.rooms_template, name="rooms_template"),
     path("rooms/import/", room_views.rooms_import, name="rooms_import"),
+    path("rooms/<int:pk>/edit/", room_views.room_edit, name="room_edit"),
     path("rentals/", room_views.rentals, name="rentals"),
     path("rentals/export.xlsx", room_views.rentals_export, name="rentals_export"),
     path("rentals/template.xlsx", room_views.rentals_template, name="rentals_template"),
