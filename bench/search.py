@@ -376,7 +376,9 @@ def build(residents: int, seed: int, districts: int = 1) -> dict[str, Any]:
             flush()
         del used
         print(
-            f"  {count} residents loaded, {time.perf_counter() - started:.0f} s; indexes and constraints:", flush=True
+            f"  {count} residents loaded, {time.perf_counter() - started:.0f} s"
+            + ("; indexes and constraints:" if postgres else ""),
+            flush=True,
         )
     if not postgres:
         with connection.schema_editor() as editor:
@@ -405,8 +407,10 @@ def users() -> dict[str, Any]:
     from wangge.accounts.models import AreaAssignment, Role, User
     from wangge.areas.models import Area
 
-    # The middle grid of Lishan (the whole build when it is one district).
-    lishan = Area.objects.filter(level="grid", district__code=LISHAN)
+    # The middle grid of Lishan (the whole build when it is one district; any grid in a
+    # database whose areas carry no codes).
+    grids = Area.objects.filter(level="grid")
+    lishan = grids.filter(district__code=LISHAN) if grids.filter(district__code=LISHAN).exists() else grids
     grid = lishan.order_by("id")[lishan.count() // 2]
     made = {}
     for role, area in (
