@@ -1,7 +1,8 @@
-"""Resident search on a full district: p50/p95/p99 per query kind and role, SQLite or PostgreSQL.
+"""Resident search on a full district or a city: p50/p95/p99 per query kind and role, SQLite or PostgreSQL.
 
     python bench/search.py --residents 520000 --db sqlite
     python bench/search.py --residents 520000 --db postgres   # 127.0.0.1:5432, user postgres
+    python bench/search.py --residents 3500000 --districts 7 --db postgres --pg-name wangge_city_search --keep DIR
 
 It builds its own database (a temporary WANGGE_DATA_DIR; on PostgreSQL a database
 ``wangge_bench_search`` that is dropped afterwards), migrates, lays out Lishan's 9 streets and
@@ -10,7 +11,21 @@ the residents with realistic Chinese names (a few in traditional characters, som
 polyphonic surnames) and their search keys, then times ``search_residents`` — the function the
 page and the API call, audit entry included — as a grid worker, a community secretary, a street
 officer and a district administrator. Half the queries target someone in the user's own area,
-half someone anywhere in the district (often out of scope: the slow case for a scoped index).
+half someone anywhere in the database (often out of scope: the slow case for a scoped index).
+
+``--districts N`` (1 to 7) lays out a city: Anshan's county-level divisions 立山区 (Lishan, the
+real one, always first), 铁东区, 铁西区, 千山区, 海城市, 台安县 and 岫岩满族自治县. Only Lishan's
+streets and communities are real; the other six are **synthetic** copies of Lishan's 9 streets and
+116 communities, with their own district's code in place of 210304 and its short name before
+each street's and community's name (in reality Haicheng, Tai'an and Xiuyan are made of towns and
+villages). Residents are spread evenly over all of them (3,500,000 over 7: ~500,000 a district)
+and ID numbers carry their district's code. The timed users still work in Lishan; the other half
+of the queries then targets someone anywhere in the city, out of scope for every timed role.
+With one district (the default) the build is the same rows as before the option existed.
+
+On PostgreSQL households, residents and keys are written with ``COPY``, and the three tables'
+secondary indexes and constraints are dropped for the load and made again after it; build once
+with ``--keep`` (at ``nice``) and time with ``--keep`` again, which reuses the database.
 """
 
 from __future__ import annotations
@@ -18,6 +33,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import itertools
 import os
 import platform
 import random
@@ -26,6 +42,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +102,8 @@ class Names:
 
         self.rng = rng
         self.surnames = list(Provider.last_names.keys())
-        self.weights = list(Provider.last_names.values())
+        # Cumulative once, not per draw (``choices(weights=…)`` sums them every call; same draws).
+        self.cum_weights = list(itertools.accumulate(Provider.last_names.values()))
         self.male = list(Provider.first_names_male)
         self.female = list(Provider.first_names_female)
         self.s2t = opencc.OpenCC("s2t")
@@ -97,7 +116,7 @@ class Names:
         elif roll < 0.025:
             surname = rng.choice(COMPOUND_SURNAMES)
         else:
-            surname = rng.choices(self.surnames, self.weights)[0]
+            surname = rng.choices(self.surnames, cum_weights=self.cum_weights)[0]
         pool = self.male if sex == "M" else self.female
         given = rng.choice(pool) + (rng.choice(pool) if rng.random() < 0.6 else "")
         name = surname + given
@@ -122,18 +141,102 @@ def insert_keys(rows: list[tuple[Any, ...]]) -> None:
             cursor.executemany(f"INSERT INTO registry_searchkey ({KEY_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)", rows)
 
 
-def build(residents: int, seed: int) -> dict[str, Any]:
+# Anshan's county-level divisions (NBS codes), Lishan first: the one real in the CSV. The others
+# are synthetic: copies of Lishan's 9 streets and 116 communities under their own district's
+# code, their names prefixed with the district's short name (Haicheng, Tai'an and Xiuyan are a
+# county-level city and counties with towns and villages, not streets, in reality).
+ANSHAN = [
+    ("210304", "立山区", ""),
+    ("210302", "铁东区", "铁东"),
+    ("210303", "铁西区", "铁西"),
+    ("210311", "千山区", "千山"),
+    ("210381", "海城市", "海城"),
+    ("210321", "台安县", "台安"),
+    ("210323", "岫岩满族自治县", "岫岩"),
+]
+LISHAN = ANSHAN[0][0]
+
+
+def divisions(districts: int) -> list[dict[str, str]]:
+    """The area rows of ``districts`` of Anshan's divisions: Lishan's real ones, then copies."""
+    with DIVISIONS.open(encoding="utf-8") as handle:
+        lishan = list(csv.DictReader(handle))
+    if not 1 <= districts <= len(ANSHAN):
+        raise SystemExit(f"--districts must be 1 to {len(ANSHAN)} (Anshan's county-level divisions)")
+    rows: list[dict[str, str]] = []
+    for code, name, short in ANSHAN[:districts]:
+        for row in lishan:
+            copy = dict(row)
+            if row["level"] == "district":
+                copy["name"] = name
+            else:
+                copy["name"] = short + row["name"]
+            copy["code"] = code + row["code"][len(LISHAN) :]
+            if row["parent_code"].startswith(LISHAN):
+                copy["parent_code"] = code + row["parent_code"][len(LISHAN) :]
+            rows.append(copy)
+    return rows
+
+
+@contextmanager
+def loading(tables: list[str]) -> Iterator[None]:
+    """PostgreSQL: the tables' secondary indexes, unique and foreign-key constraints dropped for the
+    load and made again after it (each index one sort, each foreign key one join, instead of a
+    B-tree insert and a trigger per row); the schema ends as the migrations left it."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), contype FROM pg_constraint"
+            " WHERE conrelid = ANY(%s::regclass[]) AND contype IN ('u', 'f') ORDER BY contype DESC",
+            [tables],
+        )
+        constraints = cursor.fetchall()
+        cursor.execute(
+            "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index i"
+            " WHERE indrelid = ANY(%s::regclass[]) AND NOT indisprimary"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint c"
+            "  WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)",
+            [tables],
+        )
+        indexes = cursor.fetchall()
+        for table, name, _definition, _kind in constraints:
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        for name, _definition in indexes:
+            cursor.execute(f"DROP INDEX {name}")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET maintenance_work_mem = '1GB'")
+        for name, definition in indexes:
+            t0 = time.perf_counter()
+            cursor.execute(definition)
+            print(f"  index {name}: {time.perf_counter() - t0:.0f} s", flush=True)
+        for table, name, definition, _kind in reversed(constraints):  # unique first, then foreign keys
+            t0 = time.perf_counter()
+            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+            print(f"  constraint {name}: {time.perf_counter() - t0:.0f} s", flush=True)
+        cursor.execute("RESET maintenance_work_mem")
+
+
+def build(residents: int, seed: int, districts: int = 1) -> dict[str, Any]:
+    """Areas, buildings, households, residents and their search keys.
+
+    The same seed gives the same rows whatever the database and however they are written (the
+    random draws are made in one order), so a one-district build is the one recorded before
+    ``--districts`` existed. Households and residents go through ``core.bulk`` (``COPY`` on
+    PostgreSQL) with their ids given, search keys through ``insert_keys``.
+    """
+    from django.core.management.color import no_style
     from django.db import connection, transaction
 
     from wangge.areas.models import Area, Building
-    from wangge.core import idnumbers
+    from wangge.core import bulk, idnumbers
     from wangge.registry.models import Household, Resident, SearchKey
-    from wangge.registry.search import search_key_rows
+    from wangge.registry.search import resident_keys
 
     rng = random.Random(seed)
     names = Names(rng)
-    with DIVISIONS.open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = divisions(districts)
     by_code: dict[str, Area] = {}
     for level in ("district", "street", "community"):
         for row in rows:
@@ -142,6 +245,7 @@ def build(residents: int, seed: int) -> dict[str, Any]:
             area = Area(level=level, name=row["name"], code=row["code"], parent=by_code.get(row["parent_code"]))
             area.save()
             by_code[row["code"]] = area
+    district_codes = {a.pk: a.code for a in by_code.values() if a.level == "district"}
     communities = [a for a in by_code.values() if a.level == "community"]
     households_total = int(residents / PERSONS_PER_HOUSEHOLD) + 1
     per_community = households_total // len(communities) + 1
@@ -170,83 +274,127 @@ def build(residents: int, seed: int) -> dict[str, Any]:
     for building in buildings:
         by_grid.setdefault(building.grid_id, []).append(building)
 
-    # Households: fill each community's grids evenly, ~300 per grid.
-    households: list[Household] = []
-    for grid in grids:
-        for i in range(HOUSEHOLDS_PER_GRID):
-            building = by_grid[grid.pk][i // HOUSEHOLDS_PER_BUILDING]
-            h = Household(building=building, entrance=str(i // 12 % 4 + 1), room=f"{i % 12 // 2 + 1}0{i % 2 + 1}")
-            h.copy_scope(building)
-            households.append(h)
-    rng.shuffle(households)
-    households = households[:households_total]
-    with transaction.atomic():
-        Household.objects.bulk_create(households, batch_size=2000)
-    household_rows = list(Household.objects.values_list("id", "grid_id", "community_id", "street_id", "district_id"))
-
-    used: set[str] = set()
-    today = dt.date(2026, 1, 1)
-    batch: list[Resident] = []
-    count = 0
     started = time.perf_counter()
-
-    # The key indexes are built once after the load (a sort) rather than row by row.
-    with connection.schema_editor() as editor:
-        for index in SearchKey._meta.indexes:
-            editor.remove_index(SearchKey, index)
-
-    def flush() -> None:
-        with transaction.atomic():
-            Resident.objects.bulk_create(batch, batch_size=2000)
-            insert_keys(
-                [
-                    (k.resident_id, k.key, k.grid_id, k.community_id, k.street_id, k.district_id)
-                    for r in batch
-                    for k in search_key_rows(r)
-                ]
+    postgres = connection.vendor == "postgresql"
+    tables = [Household._meta.db_table, Resident._meta.db_table, SearchKey._meta.db_table]
+    # Households: fill each community's grids evenly, ~300 per grid, as plain tuples (a model
+    # instance each cost ~1 KB at a city's 1.35 M households).
+    entrances = [str(n) for n in range(1, 5)]
+    rooms = [f"{n // 2 + 1}0{n % 2 + 1}" for n in range(12)]
+    planned: list[tuple[int, str, str, int, int, int, int]] = []
+    for grid in grids:
+        grid_buildings = by_grid[grid.pk]
+        for i in range(HOUSEHOLDS_PER_GRID):
+            b = grid_buildings[i // HOUSEHOLDS_PER_BUILDING]
+            planned.append(
+                (b.pk, entrances[i // 12 % 4], rooms[i % 12], b.grid_id, b.community_id, b.street_id, b.district_id)
             )
-        batch.clear()
+    rng.shuffle(planned)
+    del planned[households_total:]
+    household_fields = ("id", "building_id", "entrance", "room", "grid_id", "community_id", "street_id", "district_id")
+    first_household = (Household.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+    # Residents fill the households in address order (``Household.Meta.ordering``, as the ORM
+    # read them back before), so a grid's residents are neighbours in the table.
+    household_rows = [(first_household + n, *h[3:]) for n, h in sorted(enumerate(planned), key=lambda nh: nh[1][:3])]
 
-    while count < residents:
-        hid, grid_id, community_id, street_id, district_id = household_rows[count % len(household_rows)]
-        sex = rng.choice("MF")
-        age = min(int(rng.triangular(0, 100, 45)), 99) if rng.random() > 0.25 else rng.randint(60, 95)
-        birth = today - dt.timedelta(days=age * 365 + rng.randint(0, 364))
-        number = idnumbers.make(area_code="210304", birth_date=birth, sequence=rng.randint(0, 499), sex=sex)
-        if number in used:
-            continue
-        used.add(number)
-        phone = "1" + rng.choice("3578") + "".join(rng.choices("0123456789", k=9)) if rng.random() < 0.85 else ""
-        r = Resident(
-            household_id=hid,
-            name=names.make(sex),
-            id_number=number,
-            sex=sex,
-            birth_date=birth,
-            phone=phone,
-            status="living" if rng.random() < 0.93 else rng.choice(["moved_out", "deceased"]),
-            grid_id=grid_id,
-            community_id=community_id,
-            street_id=street_id,
-            district_id=district_id,
-        )
-        batch.append(r)
-        count += 1
-        if len(batch) >= 10000:
+    # The key indexes are built once after the load (a sort) rather than row by row; on
+    # PostgreSQL every secondary index and constraint of the three tables (``loading``).
+    if postgres:
+        deferred = loading(tables)
+    else:
+        deferred = nullcontext()
+        with connection.schema_editor() as editor:
+            for index in SearchKey._meta.indexes:
+                editor.remove_index(SearchKey, index)
+    with deferred:
+        with transaction.atomic():
+            for start in range(0, len(planned), 50_000):
+                chunk = planned[start : start + 50_000]
+                bulk.insert(
+                    Household,
+                    [
+                        dict(zip(household_fields, (first_household + start + n, *h), strict=True))
+                        for n, h in enumerate(chunk)
+                    ],
+                )
+        del planned
+        print(f"  {len(household_rows)} households loaded, {time.perf_counter() - started:.0f} s", flush=True)
+
+        used: set[str] = set()
+        today = dt.date(2026, 1, 1)
+        batch: list[dict[str, Any]] = []
+        count = 0
+        next_id = (Resident.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+
+        def flush() -> None:
+            with transaction.atomic():
+                bulk.insert(Resident, batch)
+                insert_keys(
+                    [
+                        (r["id"], key, r["grid_id"], r["community_id"], r["street_id"], r["district_id"])
+                        for r in batch
+                        for key in sorted(resident_keys(r["name"], r["id_number"], r["phone"]))
+                    ]
+                )
+            batch.clear()
+
+        while count < residents:
+            hid, grid_id, community_id, street_id, district_id = household_rows[count % len(household_rows)]
+            sex = rng.choice("MF")
+            age = min(int(rng.triangular(0, 100, 45)), 99) if rng.random() > 0.25 else rng.randint(60, 95)
+            birth = today - dt.timedelta(days=age * 365 + rng.randint(0, 364))
+            number = idnumbers.make(
+                area_code=district_codes[district_id], birth_date=birth, sequence=rng.randint(0, 499), sex=sex
+            )
+            if number in used:
+                continue
+            used.add(number)
+            phone = "1" + rng.choice("3578") + "".join(rng.choices("0123456789", k=9)) if rng.random() < 0.85 else ""
+            batch.append(
+                {
+                    "id": next_id,
+                    "household_id": hid,
+                    "name": names.make(sex),
+                    "id_number": number,
+                    "sex": sex,
+                    "birth_date": birth,
+                    "phone": phone,
+                    "status": "living" if rng.random() < 0.93 else rng.choice(["moved_out", "deceased"]),
+                    "grid_id": grid_id,
+                    "community_id": community_id,
+                    "street_id": street_id,
+                    "district_id": district_id,
+                }
+            )
+            next_id += 1
+            count += 1
+            if len(batch) >= 10000:
+                flush()
+                if count % 100000 == 0:
+                    print(f"  {count} residents loaded, {time.perf_counter() - started:.0f} s", flush=True)
+        if batch:
             flush()
-            if count % 100000 == 0:
-                print(f"  {count} residents loaded, {time.perf_counter() - started:.0f} s", flush=True)
-    if batch:
-        flush()
-    with connection.schema_editor() as editor:
-        for index in SearchKey._meta.indexes:
-            editor.add_index(SearchKey, index)
+        del used
+        print(
+            f"  {count} residents loaded, {time.perf_counter() - started:.0f} s"
+            + ("; indexes and constraints:" if postgres else ""),
+            flush=True,
+        )
+    if not postgres:
+        with connection.schema_editor() as editor:
+            for index in SearchKey._meta.indexes:
+                editor.add_index(SearchKey, index)
+    with connection.cursor() as cursor:
+        # The ids were given: move the sequences past them.
+        for statement in connection.ops.sequence_reset_sql(no_style(), [Household, Resident]):
+            cursor.execute(statement)
     load_seconds = time.perf_counter() - started
     with connection.cursor() as cursor:
         # Steady state, as autovacuum leaves a table: statistics, visibility map and hint bits
         # set, so the timed reads do not pay for the bulk load's first-touch writes.
-        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+        cursor.execute("VACUUM ANALYZE" if postgres else "ANALYZE")
     return {
+        "districts": districts,
         "grids": len(grids),
         "communities": len(communities),
         "households": len(household_rows),
@@ -259,7 +407,11 @@ def users() -> dict[str, Any]:
     from wangge.accounts.models import AreaAssignment, Role, User
     from wangge.areas.models import Area
 
-    grid = Area.objects.filter(level="grid").order_by("id")[Area.objects.filter(level="grid").count() // 2]
+    # The middle grid of Lishan (the whole build when it is one district; any grid in a
+    # database whose areas carry no codes).
+    grids = Area.objects.filter(level="grid")
+    lishan = grids.filter(district__code=LISHAN) if grids.filter(district__code=LISHAN).exists() else grids
+    grid = lishan.order_by("id")[lishan.count() // 2]
     made = {}
     for role, area in (
         (Role.GRID_WORKER, grid),
@@ -554,12 +706,23 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=520_000)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--queries", type=int, default=1000, help="queries per kind per role")
+    parser.add_argument(
+        "--districts",
+        type=int,
+        default=1,
+        help="Anshan's county-level divisions to lay out, Lishan first (7: the whole city; residents spread evenly)",
+    )
     parser.add_argument("--seed", type=int, default=2015)
     parser.add_argument("--pg-name", default=PG_NAME, help="PostgreSQL database to create and drop")
     parser.add_argument(
         "--keep",
         metavar="DIR",
         help="keep the database (SQLite in DIR; PostgreSQL's by --pg-name) and reuse it on the next run with --keep",
+    )
+    parser.add_argument(
+        "--build-only",
+        action="store_true",
+        help="build the database (with --keep) and stop: build at nice, time later with --keep",
     )
     parser.add_argument(
         "--allow-busy",
@@ -569,7 +732,9 @@ def main() -> None:
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     load = busy(cores)
-    if load is not None and not args.allow_busy:
+    if args.build_only and not args.keep:
+        sys.exit("--build-only needs --keep: the database is built to be timed later")
+    if load is not None and not args.allow_busy and not args.build_only:
         sys.exit(
             f"refusing to run: the 1-minute load average is {load:.1f} on {cores} cores, so the figures would "
             "measure the neighbours; wait for a quiet machine or pass --allow-busy (figures marked NOISY)"
@@ -591,19 +756,35 @@ def main() -> None:
             started = time.perf_counter()
             if reused:
                 residents = Resident.objects.count()
-                info = {"households": "?", "grids": "?", "communities": "?", "keys": SearchKey.objects.count()}
+                from wangge.areas.models import Area
+
+                info = {
+                    "districts": Area.objects.filter(level="district").count(),
+                    "households": "?",
+                    "grids": "?",
+                    "communities": "?",
+                    "keys": SearchKey.objects.count(),
+                }
                 info["load_seconds"] = 0
                 print(f"reusing the kept database ({residents} residents; --residents ignored)")
             else:
                 residents = args.residents
-                info = build(args.residents, args.seed)
+                info = build(args.residents, args.seed, args.districts)
             build_seconds = time.perf_counter() - started
+            if args.build_only:
+                print(
+                    f"built {residents} residents in {info['districts']} district(s), {info['households']} households, "
+                    f"{info['grids']} grids, {info['keys']} search keys in {build_seconds:.0f} s "
+                    f"(households, residents, keys, indexes {info['load_seconds']:.0f} s)"
+                )
+                return
             version = connection.pg_version if args.db == "postgres" else None
             db_label = f"PostgreSQL {version}" if version else f"SQLite {connection.Database.sqlite_version}"
             print(f"# resident search benchmark — {db_label}")
             print(f"machine: {machine()}")
             print(
-                f"data: {residents} residents, {info['households']} households, {info['grids']} grids, "
+                f"data: {residents} residents in {info['districts']} district(s), {info['households']} households, "
+                f"{info['grids']} grids, "
                 f"{info['communities']} communities, {info['keys']} search keys; built in {build_seconds:.0f} s "
                 f"(residents + keys {info['load_seconds']:.0f} s)"
             )
