@@ -258,6 +258,9 @@ def rental_register(
 
 
 def rental_tenants_set(*, by: Any, rental: Rental, tenants: Iterable[Resident]) -> Rental:
+    """Make ``tenants`` the lease's whole list (the import's union of what is linked and what its
+    file names). A page or client that sees only some tenants changes them with
+    ``rental_tenants_change`` instead, which leaves the others alone."""
     tenants = list(tenants)
     with transaction.atomic():
         before = sorted(rental.tenants.values_list("pk", flat=True))
@@ -268,6 +271,69 @@ def rental_tenants_set(*, by: Any, rental: Rental, tenants: Iterable[Resident]) 
             obj=rental,
             summary=_("修改 %(a)s 的承租人") % {"a": rental.room.address},
             detail={"before": before, "after": sorted(t.pk for t in tenants)},
+        )
+    return rental
+
+
+def _not_living(resident: Resident) -> str | None:
+    """Why a resident cannot become a tenant, or ``None`` for one living here."""
+    if resident.status == Resident.Status.MOVED_OUT:
+        return _("%(name)s 已迁出，不能登记为承租人") % {"name": resident.name}
+    if resident.status == Resident.Status.DECEASED:
+        return _("%(name)s 已故，不能登记为承租人") % {"name": resident.name}
+    return None
+
+
+def _tenant_names(residents: Iterable[Resident]) -> str:
+    return _("、").join(r.name for r in residents)
+
+
+def rental_tenants_change(
+    *, by: Any, rental: Rental, add: Iterable[Resident] = (), remove: Iterable[Resident] = ()
+) -> Rental:
+    """A tenant moves in (``add``) or out (``remove``); every other tenant stays, those the user
+    cannot see included (a whole new list from a page showing the tenants in scope would drop
+    them). Refused, with nothing written: adding someone who is a tenant already or who has moved
+    out or died, removing someone who is not a tenant, any change once the move-out (退租) of the
+    lease is recorded. The rental is locked, so two workers changing it at once both count; the
+    audit entry names the tenants before and after, in the same transaction."""
+    adding = list({r.pk: r for r in add}.values())
+    removing = list({r.pk: r for r in remove}.values())
+    if not adding and not removing:
+        raise ValidationError({"tenants": _("请选择要添加或移除的承租人")})
+    if {r.pk for r in adding} & {r.pk for r in removing}:
+        raise ValidationError({"tenants": _("同一人不能同时添加和移除")})
+    with transaction.atomic():
+        locked = Rental.objects.select_for_update().get(pk=rental.pk)
+        if locked.ended is not None:
+            raise ValidationError({"tenants": _("该租约已退租，承租人不能再修改")})
+        before = set(locked.tenants.values_list("pk", flat=True))
+        errors = [_("%(name)s 已是该租约的承租人") % {"name": r.name} for r in adding if r.pk in before]
+        errors += [reason for r in adding if (reason := _not_living(r))]
+        errors += [_("%(name)s 不是该租约的承租人") % {"name": r.name} for r in removing if r.pk not in before]
+        if errors:
+            raise ValidationError({"tenants": errors})
+        rental.tenants.add(*adding)
+        rental.tenants.remove(*removing)
+        after = (before | {r.pk for r in adding}) - {r.pk for r in removing}
+        address = rental.room.address
+        if adding and not removing:
+            summary = _("%(a)s 添加承租人 %(names)s") % {"a": address, "names": _tenant_names(adding)}
+        elif removing and not adding:
+            summary = _("%(a)s 移除承租人 %(names)s") % {"a": address, "names": _tenant_names(removing)}
+        else:
+            summary = _("修改 %(a)s 的承租人") % {"a": address}
+        audit(
+            actor=by,
+            action=Action.UPDATE,
+            obj=rental,
+            summary=summary,
+            detail={
+                "before": sorted(before),
+                "after": sorted(after),
+                "added": sorted(r.pk for r in adding),
+                "removed": sorted(r.pk for r in removing),
+            },
         )
     return rental
 

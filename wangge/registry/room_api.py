@@ -171,6 +171,13 @@ class EndSerializer(serializers.Serializer[Any]):
     date = serializers.DateField()
 
 
+class TenantsChangeSerializer(serializers.Serializer[Any]):
+    """Residents (ids) moving in as tenants and tenants moving out."""
+
+    add = serializers.ListField(child=serializers.IntegerField(), required=False, default=list, max_length=50)
+    remove = serializers.ListField(child=serializers.IntegerField(), required=False, default=list, max_length=50)
+
+
 # --- helpers ------------------------------------------------------------------------------------
 
 
@@ -343,6 +350,23 @@ class RentalViewSet(
         incoming.is_valid(raise_exception=True)
         date: dt.date = incoming.validated_data["date"]
         rental = _run(room_actions.rental_end, by=user, rental=rental, date=date)
+        return Response(self.get_serializer(self._fresh(rental)).data)
+
+    @extend_schema(request=TenantsChangeSerializer, responses=RentalSerializer)
+    @action(detail=True, methods=["post"])
+    def tenants(self, request: Request, pk: str | None = None) -> Response:
+        """Tenants move in (``add``) or out (``remove``); the others stay, those the caller cannot
+        see included. A resident outside the caller's areas reads like one that does not exist."""
+        user = request.user
+        rental = room_queries.get_rental(user, pk)
+        _require_editor(user)
+        incoming = TenantsChangeSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        change = {
+            field: [_resident(user, field, resident) for resident in dict.fromkeys(incoming.validated_data[field])]
+            for field in ("add", "remove")
+        }
+        rental = _run(room_actions.rental_tenants_change, by=user, rental=rental, **change)
         return Response(self.get_serializer(self._fresh(rental)).data)
 
 

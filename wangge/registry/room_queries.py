@@ -127,7 +127,7 @@ def tenants_visible_to(user: Any, rental: Rental) -> list[Resident]:
     """The rental's tenants the user may see (a tenant registered in another grid is left out)."""
     # On the tenants' own area columns: a ``pk IN (residents in scope)`` subquery listed every
     # resident of a district (520,000 ids, ~300 ms) to keep one lease's two or three tenants.
-    return list(rental.tenants.filter(area_filter(user)))
+    return list(rental.tenants.filter(area_filter(user)).select_related("population_type"))
 
 
 # --- the building plan -----------------------------------------------------------------------

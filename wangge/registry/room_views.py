@@ -12,24 +12,31 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from wangge.accounts import policy
 from wangge.areas.queries import get_building
+from wangge.core import confirm, idnumbers
 from wangge.core.paging import page_of, pager_links
 from wangge.core.spreadsheet import xlsx_response, xlsx_streaming_response
 from wangge.registry import room_actions, room_export, room_queries, summary
-from wangge.registry.models import HazardLevel, RoomUse
+from wangge.registry.models import HazardLevel, Resident, RoomUse
+from wangge.registry.queries import get_resident
+from wangge.registry.search import search_residents
 from wangge.registry.uploads import ACCEPTED, import_upload
 
 #: rentals per page, in each of the page's two lists
 PAGE_SIZE = 50
+#: residents offered by the rental page's tenant search
+TENANT_HITS = 10
 
 
 def _hazard_choices() -> list[tuple[str, str]]:
@@ -99,16 +106,45 @@ def rentals(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/rentals.html", context)
 
 
+def _tenant_search(request: HttpRequest, tenants: list[Resident]) -> dict[str, Any]:
+    """``?find=`` on the rental page: residents the user may see (the registry's search, audited),
+    each with whether they are a tenant already; those not living here cannot be added."""
+    # Not ``q``: the top bar's search box would show (and re-run on the search page) the query.
+    q = request.GET.get("find", "").replace("\x00", "").strip()[:100]
+    if not q:
+        return {"tenant_q": ""}
+    found = search_residents(user=request.user, q=q, limit=TENANT_HITS)
+    prefetch_related_objects(found.residents, "population_type")
+    current = {t.pk for t in tenants}
+    hits = [
+        {
+            "resident": r,
+            "id_number": idnumbers.mask(r.id_number),
+            "tenant": r.pk in current,
+            "living": r.status == Resident.Status.LIVING,
+        }
+        for r in found.residents
+    ]
+    return {"tenant_q": q, "tenant_hits": hits, "tenant_hint": found.query.hint, "tenant_more": found.total > len(hits)}
+
+
 def _rental_page(request: HttpRequest, rental: Any, status: int = 200, **forms_: forms.Form) -> HttpResponse:
     user: Any = request.user
     today = timezone.localdate()
+    can_edit = policy.can_edit_registry(user)
+    tenants = room_queries.tenants_visible_to(user, rental)
+    # Tenants change until the move-out is recorded: a lease past its end without one is often
+    # a family still living there whose extension is not registered yet.
+    change_tenants = can_edit and rental.ended is None
     context = {
         "rental": rental,
         "room": rental.room,
         "flags": room_queries.rental_flags(rental, today=today),
-        "tenants": room_queries.tenants_visible_to(user, rental),
+        "tenants": tenants,
+        "change_tenants": change_tenants,
+        **(_tenant_search(request, tenants) if change_tenants and request.method == "GET" else {}),
         "inspections": list(room_queries.inspections_of(rental)[:50]),
-        "can_edit": policy.can_edit_registry(user),
+        "can_edit": can_edit,
         "inspection_form": forms_.get("inspection_form")
         or InspectionForm(initial={"date": today, "hazard_level": rental.hazard_level_id}),
         "end_form": forms_.get("end_form") or EndForm(initial={"date": today}),
@@ -159,6 +195,56 @@ def rental_inspect(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def rental_end(request: HttpRequest, pk: int) -> HttpResponse:
     return _rental_post(request, pk, EndForm, "end_form", room_actions.rental_end, _("已登记退租"))
+
+
+def _tenant_change(request: HttpRequest, pk: int, *, moving_in: bool) -> HttpResponse:
+    """A tenant added or removed from the rental page. The resident is loaded in the user's
+    scope, so one outside it is a 404 like an id that does not exist; a removal asks first. A
+    refusal (a tenant already, moved out, deceased) comes back as a message on the page."""
+    user: Any = request.user
+    _require_registry(user)
+    target = room_queries.get_rental(user, pk)
+    if not policy.can_edit_registry(user):
+        raise Http404
+    person = get_resident(user, request.POST.get("resident"))
+    page = reverse("registry:rental", args=[target.pk])
+    if not moving_in and not confirm.confirmed(request):
+        names = {"name": person.name, "a": target.room.address}
+        return confirm.ask(
+            request,
+            title=_("确定将 %(name)s 从 %(a)s 的承租人中移除？") % names,
+            consequences=[
+                _("%(name)s 不再登记为该租约的承租人") % names,
+                _("%(name)s 的居民信息不变；如已搬离本区，请在其居民页面登记迁出") % names,
+            ],
+            button=_("确认移除"),
+            cancel_url=f"{page}#tenants",
+        )
+    change = {"add": [person]} if moving_in else {"remove": [person]}
+    try:
+        room_actions.rental_tenants_change(by=user, rental=target, **change)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.warning(request, message)
+        # Back to the top, where the message shows, with the search kept to pick someone else.
+        q = request.POST.get("find", "").strip()[:100] if moving_in else ""
+        return redirect(f"{page}?{urlencode({'find': q})}" if q else page)
+    done = _("已添加承租人 %(name)s") if moving_in else _("已移除承租人 %(name)s")
+    messages.success(request, done % {"name": person.name})
+    # No fragment: on a phone the top of the page shows the message and the tenants below it.
+    return redirect(page)
+
+
+@login_required
+@require_POST
+def rental_tenant_add(request: HttpRequest, pk: int) -> HttpResponse:
+    return _tenant_change(request, pk, moving_in=True)
+
+
+@login_required
+@require_POST
+def rental_tenant_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    return _tenant_change(request, pk, moving_in=False)
 
 
 @login_required

@@ -41,4 +41,6 @@ urlpatterns: list = [
     path("rentals/<int:pk>/", room_views.rental, name="rental"),
     path("rentals/<int:pk>/inspect/", room_views.rental_inspect, name="rental_inspect"),
     path("rentals/<int:pk>/end/", room_views.rental_end, name="rental_end"),
+    path("rentals/<int:pk>/tenants/add/", room_views.rental_tenant_add, name="rental_tenant_add"),
+    path("rentals/<int:pk>/tenants/remove/", room_views.rental_tenant_remove, name="rental_tenant_remove"),
 ]
