@@ -289,7 +289,8 @@ def rental_tenant_register(request: HttpRequest, pk: int) -> HttpResponse:
                 _add_errors(form, exc)
             else:
                 messages.success(request, _("已登记居民 %(name)s 并添加为承租人") % {"name": tenant.name})
-                return redirect(page)
+                # "#top": the browser would keep the form's #register-tenant and scroll past the message.
+                return redirect(f"{page}#top")
     return _rental_page(request, target, status=400, register_form=form)
 
 
