@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from wangge.core.widgets import DateInput
 from wangge.registry.models import (
+    FLOATING,
     NATIONAL_ID,
     REGISTERED,
     CareCategory,
@@ -97,6 +98,54 @@ FIELDS_OF = {
     "floating": ("permit_number", "origin", "arrival_date", "reason", "expected_stay"),
     "foreign": ("nationality", "visa_type", "visa_expiry"),
 }
+
+
+class TenantRegisterForm(ResidentRegisterForm, PopulationForm):
+    """A new tenant on the lease's page: the person fields of the household's register form and
+    the population fields of the resident's page, 流动人口 first, since most tenants met at the
+    door have come from elsewhere. No life event, relationship or date: a tenant joins the
+    room's household as "other", moving in today."""
+
+    kind = None  # type: ignore[assignment]
+    relationship = None  # type: ignore[assignment]
+    date = None  # type: ignore[assignment]
+    separation = None  # type: ignore[assignment]
+    #: someone in the user's scope who holds the number typed (set by the view): offered instead
+    known: Resident | None = None
+    population_type = forms.ChoiceField(label=_("人口类型"), initial=FLOATING)
+
+    field_order = (
+        "name",
+        "document_type",
+        "id_number",
+        "sex",
+        "birth_date",
+        "phone",
+        "population_type",
+        *FIELDS_OF["floating"],
+        *FIELDS_OF["foreign"],
+    )
+
+    def groups(self) -> list[tuple[Any, list[forms.BoundField]]]:
+        """The fields under their headings: the person, then each kind's details."""
+        details = {*FIELDS_OF["floating"], *FIELDS_OF["foreign"]}
+        return [
+            ("", [self[name] for name in self.fields if name not in details]),
+            (_("流动人口信息"), [self[name] for name in FIELDS_OF["floating"]]),
+            (_("境外人员信息"), [self[name] for name in FIELDS_OF["foreign"]]),
+        ]
+
+    def person(self) -> dict[str, Any]:
+        """``rental_tenant_register``'s arguments: the person, with the 流动 or 境外 details of the
+        chosen type only (those typed under another type are not kept)."""
+        data = self.cleaned_data
+        code = data["population_type"]
+        return {
+            **{name: data[name] for name in ("name", "id_number", "phone", "sex", "birth_date")},
+            "document_type": data["document_type"] or NATIONAL_ID,  # as on the household's form
+            "population_type": code,
+            **{kind: {f: data[f] for f in fields} if code == kind else None for kind, fields in FIELDS_OF.items()},
+        }
 
 
 class MoveInExistingForm(forms.Form):

@@ -161,6 +161,7 @@ class DocumentType(CodeTable):
 
 NATIONAL_ID = "resident_id_card"  # DocumentType.code of 居民身份证
 REGISTERED = "registered"  # PopulationType.code of 户籍人口
+FLOATING = "floating"  # PopulationType.code of 流动人口
 
 
 class Resident(Scoped):

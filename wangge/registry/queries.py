@@ -15,9 +15,10 @@ from django.utils.translation import gettext as _
 
 from wangge.accounts import policy
 from wangge.areas.models import Area
+from wangge.core import documents
 from wangge.core.audit import Action, audit
 from wangge.core.scope import NOTHING, area_filter, assigned_areas
-from wangge.registry.models import Household, Resident, SearchKey
+from wangge.registry.models import DocumentType, Household, Resident, SearchKey
 
 
 def _resident_filter(user: Any) -> Q:
@@ -115,3 +116,17 @@ def household_counts(community_ids: list[int]) -> list[tuple[int, int | None, in
         .annotate(n=Count("id"))
         .values_list("building_id", "grid_id", "n")
     )
+
+
+def resident_by_document(user: Any, *, document_type: str, number: str) -> Resident | None:
+    """The resident in the user's scope holding this number, read by the document type's rule
+    (a 15-digit national ID as its 18-digit form); ``None`` when nobody in scope holds it or the
+    number is not one of the type, which the registering action then reports."""
+    fmt = DocumentType.objects.filter(code=document_type).values_list("format", flat=True).first()
+    if fmt is None:
+        return None
+    try:
+        parsed = documents.parse(fmt, number)
+    except documents.InvalidDocument:
+        return None
+    return residents_visible_to(user).filter(id_number=parsed.number).first()

@@ -22,10 +22,12 @@ from django.utils.translation import gettext as _
 from wangge.accounts import policy
 from wangge.areas.models import Building
 from wangge.core.audit import Action, audit, recorded_user
-from wangge.registry import rental_import, room_import
+from wangge.registry import actions, rental_import, room_import
 from wangge.registry.importing import ImportResult, Problem
 from wangge.registry.importing.residents import REJECTED
 from wangge.registry.models import (
+    FLOATING,
+    NATIONAL_ID,
     NO_HAZARD,
     RENTED,
     VACANT,
@@ -336,6 +338,65 @@ def rental_tenants_change(
             },
         )
     return rental
+
+
+def _household_of(*, by: Any, room: Room) -> Household:
+    """The household living in ``room`` (the first registered, when several share it); one made
+    at the room's address by ``household_create`` when nobody is registered there yet."""
+    household = Household.objects.filter(dwelling=room).order_by("pk").first()
+    if household is None:
+        household = (
+            Household.objects.filter(building_id=room.building_id, entrance=room.entrance, room=room.number)
+            .order_by("pk")
+            .first()
+        )
+    if household is None:
+        household = actions.household_create(by=by, building=room.building, entrance=room.entrance, room=room.number)
+    return household
+
+
+def rental_tenant_register(
+    *,
+    by: Any,
+    rental: Rental,
+    name: str,
+    id_number: str,
+    document_type: str = NATIONAL_ID,
+    phone: str = "",
+    sex: str = "",
+    birth_date: dt.date | None = None,
+    population_type: str = FLOATING,
+    floating: dict[str, Any] | None = None,
+    foreign: dict[str, Any] | None = None,
+) -> Resident:
+    """A tenant not yet in the registry, met at the door: registered as a resident of the room's
+    household (made at the room's address when it has none) by ``resident_register``, given
+    their 流动 or 境外 details by ``resident_population_set`` and added to the lease by
+    ``rental_tenants_change``, each audited as it always is, all in one transaction: a refusal
+    or an audit entry that cannot be written leaves no resident, no household and no link.
+    Refused once the lease's move-out (退租) is recorded, before anything is written."""
+    with transaction.atomic():
+        locked = Rental.objects.select_for_update().get(pk=rental.pk)
+        if locked.ended is not None:
+            raise ValidationError({"tenants": _("该租约已退租，承租人不能再修改")})
+        household = _household_of(by=by, room=rental.room)
+        resident = actions.resident_register(
+            by=by,
+            household=household,
+            name=name,
+            id_number=id_number,
+            phone=phone,
+            document_type=document_type,
+            population_type=population_type,
+            sex=sex,
+            birth_date=birth_date,
+        )
+        if floating is not None or foreign is not None:
+            actions.resident_population_set(
+                by=by, resident=resident, population_type=population_type, floating=floating, foreign=foreign
+            )
+        rental_tenants_change(by=by, rental=rental, add=[resident])
+    return resident
 
 
 def rental_end(*, by: Any, rental: Rental, date: dt.date) -> Rental:

@@ -28,8 +28,9 @@ from wangge.core import confirm, idnumbers
 from wangge.core.paging import page_of, pager_links
 from wangge.core.spreadsheet import xlsx_response, xlsx_streaming_response
 from wangge.registry import room_actions, room_export, room_queries, summary
+from wangge.registry.event_forms import TenantRegisterForm
 from wangge.registry.models import HazardLevel, Resident, RoomUse
-from wangge.registry.queries import get_resident
+from wangge.registry.queries import get_resident, resident_by_document
 from wangge.registry.search import search_residents
 from wangge.registry.uploads import ACCEPTED, import_upload
 
@@ -136,6 +137,8 @@ def _rental_page(request: HttpRequest, rental: Any, status: int = 200, **forms_:
     # Tenants change until the move-out is recorded: a lease past its end without one is often
     # a family still living there whose extension is not registered yet.
     change_tenants = can_edit and rental.ended is None
+    register_form = (forms_.get("register_form") or TenantRegisterForm()) if change_tenants else None
+    known = getattr(register_form, "known", None)  # a number typed that someone in scope holds
     context = {
         "rental": rental,
         "room": rental.room,
@@ -148,6 +151,9 @@ def _rental_page(request: HttpRequest, rental: Any, status: int = 200, **forms_:
         "inspection_form": forms_.get("inspection_form")
         or InspectionForm(initial={"date": today, "hazard_level": rental.hazard_level_id}),
         "end_form": forms_.get("end_form") or EndForm(initial={"date": today}),
+        "register_form": register_form,
+        "known": known
+        and {"resident": known, "tenant": known in tenants, "living": known.status == Resident.Status.LIVING},
         "open_form": next(iter(forms_), ""),
         "running": rental.ended is None and rental.end >= today,
     }
@@ -245,6 +251,47 @@ def rental_tenant_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def rental_tenant_remove(request: HttpRequest, pk: int) -> HttpResponse:
     return _tenant_change(request, pk, moving_in=False)
+
+
+@login_required
+@require_POST
+def rental_tenant_register(request: HttpRequest, pk: int) -> HttpResponse:
+    """A tenant not yet in the registry registered and added in one go
+    (``room_actions.rental_tenant_register``). A number already held by someone in the user's
+    scope is not registered again: the page names them and offers to add them instead. One held
+    outside the scope gets the registry's own words ("该证件号码已登记") and nothing more, as on
+    the household page. Invalid input comes back with what was typed (400)."""
+    user: Any = request.user
+    _require_registry(user)
+    target = room_queries.get_rental(user, pk)
+    if not policy.can_edit_registry(user):
+        raise Http404
+    page = reverse("registry:rental", args=[target.pk])
+    form = TenantRegisterForm(request.POST)
+    if form.is_valid():
+        person = form.person()
+        known = form.known = resident_by_document(
+            user, document_type=person["document_type"], number=person["id_number"]
+        )
+        if known is not None:
+            form.add_error(
+                "id_number",
+                _("该证件号码已登记为 %(name)s，不能重复登记；请用“添加承租人”添加。") % {"name": known.name},
+            )
+        else:
+            try:
+                tenant = room_actions.rental_tenant_register(by=user, rental=target, **person)
+            except ValidationError as exc:
+                if "tenants" in exc.message_dict:  # the move-out was recorded: no form to go back to
+                    for message in exc.message_dict["tenants"]:
+                        messages.warning(request, message)
+                    return redirect(page)
+                _add_errors(form, exc)
+            else:
+                messages.success(request, _("已登记居民 %(name)s 并添加为承租人") % {"name": tenant.name})
+                # "#top": the browser would keep the form's #register-tenant and scroll past the message.
+                return redirect(f"{page}#top")
+    return _rental_page(request, target, status=400, register_form=form)
 
 
 @login_required

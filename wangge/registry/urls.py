@@ -43,4 +43,5 @@ urlpatterns: list = [
     path("rentals/<int:pk>/end/", room_views.rental_end, name="rental_end"),
     path("rentals/<int:pk>/tenants/add/", room_views.rental_tenant_add, name="rental_tenant_add"),
     path("rentals/<int:pk>/tenants/remove/", room_views.rental_tenant_remove, name="rental_tenant_remove"),
+    path("rentals/<int:pk>/tenants/register/", room_views.rental_tenant_register, name="rental_tenant_register"),
 ]
