@@ -398,10 +398,6 @@ def test_a_district_administrators_search_reads_the_districts_slice_of_the_key_i
     for sql in scans:
         with transaction.atomic(), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                # Keys written and rolled back by earlier tests leave both indexes bloated (PostgreSQL
-                # never shrinks them), which in these few rows tipped the near-tie the wrong way once
-                # enough tests ran before this one; rebuilt, they are as in a fresh database.
-                cursor.execute("REINDEX TABLE registry_searchkey")
                 cursor.execute("SET LOCAL enable_seqscan = off")
                 cursor.execute("SET LOCAL enable_bitmapscan = off")
                 cursor.execute("EXPLAIN " + sql)
